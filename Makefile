@@ -1,0 +1,39 @@
+# Perkpass: `make demo` and `make test` are all the set-up a fresh machine needs (Python >= 3.11).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench clean vectors
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the project's requirements change.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e '.[all]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) tools/demo.py --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) tools/run_tests.py $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/verify.py
+	@if [ -f bench/issue_load.py ]; then $(PY) bench/issue_load.py; fi
+	@if [ -f bench/scan.py ]; then $(PY) bench/scan.py; fi
+	@if [ -f bench/ledger_ingest.py ]; then $(PY) bench/ledger_ingest.py; fi
+
+vectors: install
+	$(PY) tools/make_test_vectors.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

@@ -1,0 +1,93 @@
+"""Citizen sign-up and log-in: phone + one-time code, recorded consent, access tokens."""
+import hashlib
+import json
+
+from flask import Blueprint, current_app, g, request
+
+from .. import consent as consent_texts
+from ..errors import APIError
+from ..extensions import client_address
+from ..logging_setup import event
+from ..schemas.auth import ConsentTextOut, LoggedOut, LoginIn, LoginOut, RequestCodeIn, RequestCodeOut
+from ..services import auth as auth_service
+from .common import config_limit, endpoint, now
+
+import logging
+
+bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
+log = logging.getLogger("perkpass.auth")
+
+
+def _phone_key() -> str:
+    """Rate-limit key: a keyed hash of the normalised phone in the body (falls back to the address)."""
+    try:
+        data = json.loads(request.get_data(cache=True) or b"{}")
+        phone = auth_service.normalise_phone(data.get("phone", "")) if isinstance(data, dict) and isinstance(
+            data.get("phone"), str) else None
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        phone = None
+    if not phone:
+        return "addr:" + client_address()
+    digest = hashlib.sha256((current_app.config["SECRET_KEY"] + phone).encode()).hexdigest()[:32]
+    return "phone:" + digest
+
+
+def _citizen_brief(citizen) -> dict:
+    consent = citizen.consents[-1] if citizen.consents else None
+    return {"id": citizen.public_id, "phone_hint": "*" * 7 + citizen.phone_hint, "locale": citizen.locale,
+            "created_at": citizen.created_at,
+            "consent": {"version": consent.version, "accepted_at": consent.accepted_at} if consent else None}
+
+
+def _phone(raw: str) -> str:
+    phone = auth_service.normalise_phone(raw)
+    if phone is None:
+        raise APIError(400, "validation_error", "That is not a valid phone number.",
+                       {"phone": ["Use international form like +8613800138000."]})
+    return phone
+
+
+@endpoint(bp, "/consent", summary="The current consent text citizens accept when joining.", response=ConsentTextOut)
+def consent_text():
+    version = current_app.config["PERKPASS_CONSENT_VERSION"]
+    text = consent_texts.text_for(version)
+    if text is None:
+        raise APIError(503, "unavailable", "The configured consent version has no text.", {})
+    return {"version": version, "text": text, "sha256": consent_texts.sha256(version)}
+
+
+@endpoint(bp, "/request-code", "POST", summary="Send a one-time log-in code to a phone.", body=RequestCodeIn,
+          response=RequestCodeOut, status=202, errors=(429,),
+          limits=[(config_limit("PERKPASS_RATE_LIMIT_REQUEST_CODE"), _phone_key),
+                  (config_limit("PERKPASS_RATE_LIMIT_REQUEST_CODE_IP"), client_address)],
+          description="The answer is the same whether or not the phone has an account.")
+def request_code(data):
+    phone = _phone(data["phone"])
+    code = auth_service.request_code(phone, now(), data.get("locale", "zh-CN"))
+    event(log, "auth.code_sent")
+    out = {"sent": True, "expires_in": int(current_app.config["PERKPASS_OTP_TTL"])}
+    if current_app.config.get("PERKPASS_DEV_MODE"):
+        out["dev_code"] = code
+    return out
+
+
+@endpoint(bp, "/login", "POST", summary="Log in (or join, with consent) with the one-time code.", body=LoginIn,
+          response=LoginOut, errors=(429,),
+          limits=[(config_limit("PERKPASS_RATE_LIMIT_LOGIN"), _phone_key),
+                  (config_limit("PERKPASS_RATE_LIMIT_LOGIN"), client_address)],
+          description="A phone without an account needs `consent: {version, accepted: true}` to join; "
+                      "otherwise the answer is 400 consent_required and the code stays valid.")
+def login(data):
+    phone = _phone(data["phone"])
+    t = now()
+    result = auth_service.login(phone, data["code"], data.get("consent"), t, data.get("locale"))
+    event(log, "auth.joined" if result.created else "auth.logged_in")
+    return {"access_token": result.token, "token_type": "Bearer", "expires_at": result.expires_at,
+            "expires_in": result.expires_at - t, "created": result.created,
+            "citizen": _citizen_brief(result.citizen)}
+
+
+@endpoint(bp, "/logout", "POST", summary="Revoke the current access token.", auth="citizen", response=LoggedOut)
+def logout():
+    auth_service.logout(g.token)
+    return {"logged_out": True}

@@ -1,0 +1,181 @@
+"""The glue between Flask views and marshmallow: body parsing, auth, response dumping, and the
+registry the OpenAPI document is generated from."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+from marshmallow import Schema
+
+from ..errors import APIError
+from ..extensions import limiter
+
+
+@dataclass
+class EndpointDoc:
+    rule: str
+    method: str
+    summary: str
+    tag: str
+    body: type[Schema] | None
+    response: type[Schema] | None
+    status: int
+    auth: str | None
+    errors: tuple[int, ...]
+    description: str = ""
+    produces: dict = field(default_factory=dict)
+
+
+REGISTRY: list[EndpointDoc] = []
+# more bearer roles: kind -> (resolver(token) that sets ``g`` or raises APIError, OpenAPI description)
+EXTRA_AUTH: dict[str, tuple] = {}
+
+
+def now() -> int:
+    """The request's clock (views read it once and pass it down)."""
+    return int(time.time())
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_body() -> object:
+    """Parse the body as JSON, answering malformed input with a JSON 400 (never a 500)."""
+    ctype = request.mimetype or ""
+    raw = request.get_data(cache=True)  # MAX_CONTENT_LENGTH applies: 413 when larger
+    if not raw:
+        raise APIError(400, "invalid_json", "The request needs a JSON body.", {"_body": ["Empty body."]})
+    if ctype != "application/json" and not ctype.endswith("+json"):
+        raise APIError(415, "unsupported_media_type", "Send the body as application/json.",
+                       {"_body": [f"Content-Type {ctype or 'missing'} is not application/json."]})
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        msg = "Body is not UTF-8." if isinstance(exc, UnicodeDecodeError) else (
+            "JSON is nested too deeply." if isinstance(exc, RecursionError) else "Malformed JSON.")
+        raise APIError(400, "invalid_json", msg, {"_body": [msg]}) from None
+
+
+_SCHEMAS: dict[type, Schema] = {}
+
+
+def schema_instance(schema_cls: type[Schema]) -> Schema:
+    """One shared instance per schema class (building a marshmallow Schema is costly; load/dump on a
+    shared instance is safe because no view mutates schema state)."""
+    inst = _SCHEMAS.get(schema_cls)
+    if inst is None:
+        inst = _SCHEMAS[schema_cls] = schema_cls()
+    return inst
+
+
+def load(schema_cls: type[Schema], data: object) -> dict:
+    if not isinstance(data, dict):
+        raise APIError(400, "validation_error", "The JSON body must be an object.",
+                       {"_schema": ["Expected a JSON object."]})
+    return schema_instance(schema_cls).load(data)
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
+        return None
+    return token.strip()
+
+
+def _unauthorized(kind: str) -> APIError:
+    return APIError(401, "unauthorized", f"A valid {kind} bearer token is required.", {},
+                    {"WWW-Authenticate": 'Bearer realm="perkpass"'})
+
+
+def authenticate(kind: str) -> None:
+    """Resolve the bearer token for ``kind`` (citizen, device, operator) into ``g``."""
+    token = bearer_token()
+    if token is None:
+        raise _unauthorized(kind)
+    if kind == "citizen":
+        from ..services.auth import citizen_for_token
+        if not token.startswith("pp_at_"):
+            raise _unauthorized(kind)
+        found = citizen_for_token(token, now())
+        if found is None:
+            raise _unauthorized(kind)
+        g.citizen_id, g.citizen_public_id, g.citizen_memberships = found
+        g.token = token
+    elif kind == "device":
+        from ..services.partners import device_for_token
+        device = device_for_token(token) if token.startswith("pp_dev_") else None
+        if device is None:
+            raise _unauthorized(kind)
+        if device.revoked_at is not None:
+            raise APIError(403, "device_revoked", "This kiosk has been revoked; enrol it again.", {})
+        g.device = device
+    elif kind == "operator":
+        from ..services.operators import operator_for_token
+        op = operator_for_token(token) if token.startswith("pp_op_") else None
+        if op is None:
+            raise _unauthorized(kind)
+        g.operator = op
+    elif kind in EXTRA_AUTH:  # roles added by other rooms (the ledger's provider and reviewer)
+        EXTRA_AUTH[kind][0](token)
+    else:  # pragma: no cover
+        raise RuntimeError(kind)
+
+
+# Control characters in a string path segment (e.g. %00) name nothing: PostgreSQL refuses NUL in a query.
+_PATH_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def endpoint(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, body: type[Schema] | None = None,
+             response: type[Schema] | None = None, status: int = 200, auth: str | None = None,
+             errors: tuple[int, ...] = (), limits: list | None = None, description: str = "",
+             produces: dict | None = None):
+    """Register a view. The view receives ``data`` (the loaded body) when ``body`` is given and returns
+    a dict (dumped through ``response``), a ``(dict, status)`` tuple, or a ready ``Response``."""
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def view(**kwargs):
+            if auth is not None:
+                authenticate(auth)
+            if any(isinstance(v, str) and _PATH_CTRL.search(v) for v in kwargs.values()):
+                raise APIError(404, "not_found", "No such resource.", {})
+            if body is not None:
+                kwargs["data"] = load(body, json_body())
+            rv = fn(**kwargs)
+            if isinstance(rv, Response):
+                return rv
+            code, headers = status, {}
+            if isinstance(rv, tuple):
+                rv, code, *rest = rv
+                headers = rest[0] if rest else {}
+            payload = schema_instance(response).dump(rv) if response is not None else rv
+            resp = jsonify(payload)
+            resp.status_code = code
+            for k, v in headers.items():
+                resp.headers[k] = v
+            if auth is not None:
+                resp.headers["Cache-Control"] = "no-store"
+            return resp
+
+        wrapped = view
+        for limit_value, key_func in reversed(limits or []):
+            wrapped = limiter.limit(limit_value, key_func=key_func, methods=[method])(wrapped)
+        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=wrapped, methods=[method])
+        full = (bp.url_prefix or "") + rule
+        REGISTRY.append(EndpointDoc(full, method.lower(), summary, bp.name, body, response, status, auth,
+                                    tuple(errors), description or (fn.__doc__ or "").strip(), produces or {}))
+        return wrapped
+
+    return deco
+
+
+def config_limit(key: str):
+    """A limit value read from the app config at request time (so tests and deployments tune it)."""
+    return lambda: current_app.config[key]

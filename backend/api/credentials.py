@@ -1,0 +1,95 @@
+"""Issuing a citizen's perk code for one audience (their own, never anyone else's)."""
+import base64
+import logging
+
+from flask import Blueprint, Response, g
+
+from partner_sdk.qr import qr_png, qr_svg
+
+from ..errors import APIError
+from ..logging_setup import event
+from ..schemas.credentials import IssueIn, IssueOut
+from ..services import issuance
+from ..services.keys import KeyError_
+from ..services.perks import get_catalogue
+from .. import ratelimit
+from .common import endpoint, now
+
+bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
+log = logging.getLogger("perkpass.issuance")
+
+NO_PERK_EN = "You have no perk at this type of venue right now, so there is no code to show."
+NO_PERK_ZH = "您目前在此类场所没有可用权益，因此没有可出示的二维码。"
+
+
+def _issue(data) -> tuple[dict, object]:
+    # per citizen (not per token: logging in again must not reset it); after authentication
+    ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "issue",
+                    shared_key="PERKPASS_RATE_LIMIT_ISSUE_SHARED")
+    audience = data["audience"]
+    if data.get("scheme") is not None and data["scheme"] not in get_catalogue().schemes:
+        raise APIError(404, "not_found", "unknown scheme", {"scheme": ["Unknown scheme."]})
+    try:
+        issued = issuance.issue(g.citizen_id, g.citizen_public_id, audience, now(), scheme=data.get("scheme"),
+                                known=g.get("citizen_memberships"))
+    except KeyError_:
+        log.error("issuance.no_signing_key")
+        raise APIError(503, "unavailable", "Codes cannot be issued right now (no active signing key).", {})
+    if issued is None:
+        event(log, "credential.none", logging.DEBUG, audience=audience)
+        return {"eligible": False, "audience": audience, "scheme": None, "perks": [], "qr_text": None,
+                "jti": None, "issued_at": None, "expires_at": None, "refresh_after": None, "qr_version": None,
+                "message": NO_PERK_EN, "message_zh": NO_PERK_ZH}, None
+    # DEBUG: the access log already records every issuance request; a second line per code would
+    # double the logging cost of the hottest endpoint
+    event(log, "credential.issued", logging.DEBUG, audience=audience, scheme=issued.scheme, kid=issued.kid,
+          perks=len(issued.perks))
+    out = {"eligible": True, "audience": audience, "scheme": issued.scheme,
+           "perks": [{"code": p.code, "title": p.title} for p in issued.perks], "qr_text": issued.qr_text,
+           "jti": issued.jti, "issued_at": issued.issued_at, "expires_at": issued.expires_at,
+           "refresh_after": issued.refresh_after, "other_schemes": issued.other_schemes,
+           "message": None, "message_zh": None}
+    from partner_sdk import qr_version_m
+    out["qr_version"] = qr_version_m(issued.qr_text)
+    render = set(data.get("render") or [])
+    if "svg" in render:
+        out["qr_svg"] = qr_svg(issued.qr_text, box_size=8, border=4)
+    if "png" in render:
+        out["qr_png"] = "data:image/png;base64," + base64.b64encode(qr_png(issued.qr_text, box_size=8)).decode()
+    return out, issued
+
+
+@endpoint(bp, "", "POST", summary="Issue the logged-in citizen's perk code for an audience.", auth="citizen",
+          body=IssueIn, response=IssueOut, errors=(404, 429, 503),
+          description="A citizen without a perk at the audience gets eligible=false and no code. "
+                      "The code never contains a score; refresh it after refresh_after seconds.")
+def issue_credential(data):
+    out, _ = _issue(data)
+    return out
+
+
+@endpoint(bp, "/qr.png", "POST", summary="The same code as a PNG image (404 when there is no perk).",
+          auth="citizen", body=IssueIn, errors=(404, 429, 503),
+          produces={"image/png": {"type": "string", "format": "binary"}})
+def issue_png(data):
+    out, issued = _issue(data)
+    if issued is None:
+        raise APIError(404, "no_perk", NO_PERK_EN, {})
+    resp = Response(qr_png(issued.qr_text), mimetype="image/png")
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Perkpass-Expires-At"] = str(issued.expires_at)
+    resp.headers["X-Perkpass-Refresh-After"] = str(issued.refresh_after)
+    return resp
+
+
+@endpoint(bp, "/qr.svg", "POST", summary="The same code as an SVG image (404 when there is no perk).",
+          auth="citizen", body=IssueIn, errors=(404, 429, 503),
+          produces={"image/svg+xml": {"type": "string"}})
+def issue_svg(data):
+    out, issued = _issue(data)
+    if issued is None:
+        raise APIError(404, "no_perk", NO_PERK_EN, {})
+    resp = Response(qr_svg(issued.qr_text), mimetype="image/svg+xml")
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Perkpass-Expires-At"] = str(issued.expires_at)
+    return resp

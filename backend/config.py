@@ -1,0 +1,189 @@
+"""Configuration classes and environment loading.
+
+Every setting can come from the environment (``PERKPASS_*``, ``DATABASE_URL``, ``REDIS_URL``,
+``SECRET_KEY``) or from the ``config`` argument of :func:`backend.create_app`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "perkpass-development-secret-do-not-use-in-production"
+DEV_PASSPHRASE = "perkpass-development-passphrase"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual ``postgres://`` / ``postgresql://`` spellings and use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class BaseConfig:
+    ENV_NAME = "base"
+    SECRET_KEY = DEV_SECRET
+    SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite file in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    DATABASE_SCHEMA: str | None = None  # PostgreSQL search_path (used by tests and multi-tenant setups)
+    MAX_CONTENT_LENGTH = 512 * 1024
+    JSON_SORT_KEYS = False
+
+    PERKPASS_DEV_MODE = False
+    PERKPASS_ISSUER = "perkpass"  # short: it is inside every QR code (max 64 characters)
+    PERKPASS_KEY_PASSPHRASE: str | None = None
+    PERKPASS_KDF_COST = 15                     # log2 of scrypt N for keys and secrets at rest
+    PERKPASS_SCHEMES_DIR = str(REPO_ROOT / "assets" / "schemes")
+    PERKPASS_CREDENTIAL_LIFETIME = 90          # seconds a QR code is valid
+    PERKPASS_REFRESH_AFTER = 60                # the phone refreshes after this many seconds
+    PERKPASS_CLOCK_LEEWAY = 5
+    PERKPASS_ACCESS_TOKEN_TTL = 900            # citizen access token lifetime (s)
+    PERKPASS_OTP_TTL = 300                     # one-time code lifetime (s)
+    PERKPASS_OTP_MAX_ATTEMPTS = 5
+    PERKPASS_SMS_SENDER = "console"            # "console" or "package.module:Class"
+    PERKPASS_CONSENT_VERSION = "2026-11-01"
+    PERKPASS_TRUST_LIST_NEXT_UPDATE = 86400    # verifiers should refresh after (s)
+    PERKPASS_TRUST_LIST_VALID_FOR = 7 * 86400  # a trust list expires after (s)
+    PERKPASS_KEY_ACTIVATION_DELAY = 86400      # default delay between publishing and signing after a rotation
+    PERKPASS_SIGNING_KEY_MAX_AGE = 400 * 86400  # published not_after of a key that has no successor yet
+    PERKPASS_KEY_CACHE_SECONDS = 5.0           # how long a worker caches the key table
+    PERKPASS_ENROLMENT_CODE_TTL = 7 * 86400
+    PERKPASS_LOG_LEVEL = "INFO"
+    PERKPASS_LOG_JSON = True
+    PERKPASS_BATCH_MAX = 500
+
+    # Flask-Limiter
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STRATEGY = "fixed-window"
+    PERKPASS_RATE_LIMIT_REQUEST_CODE = "5 per minute;30 per hour"
+    PERKPASS_RATE_LIMIT_REQUEST_CODE_IP = "30 per minute;300 per hour"
+    PERKPASS_RATE_LIMIT_LOGIN = "10 per minute;60 per hour"
+    PERKPASS_RATE_LIMIT_ISSUE = "30 per minute"
+    PERKPASS_RATE_LIMIT_ISSUE_SHARED = False  # True: count issuance in the shared (Redis) storage too
+    PERKPASS_RATE_LIMIT_ENROL = "10 per minute"
+
+    # score ledger (docs/ledger.md)
+    PERKPASS_POINT_RULES_DIR = str(REPO_ROOT / "assets" / "point-rules")
+    PERKPASS_DISPUTE_WINDOW_DAYS = 10          # default when a point-rules file sets none
+    PERKPASS_RATE_LIMIT_PROVIDER = "120 per minute"
+    PERKPASS_RATE_LIMIT_DISPUTE = "20 per hour"
+    PERKPASS_RATE_LIMIT_LEDGER_READ = "120 per minute"
+    PERKPASS_RATE_LIMIT_REVIEWER = "300 per minute"
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    PERKPASS_DEV_MODE = True
+    PERKPASS_KEY_PASSPHRASE = DEV_PASSPHRASE
+    PERKPASS_LOG_JSON = True
+
+
+class TestingConfig(DevelopmentConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    PERKPASS_KDF_COST = 12  # same construction, cheaper: tests create many keys
+    PERKPASS_KEY_ACTIVATION_DELAY = 0
+    PERKPASS_KEY_CACHE_SECONDS = 0.0
+    PERKPASS_RATE_LIMIT_REQUEST_CODE = "1000 per minute"
+    PERKPASS_RATE_LIMIT_REQUEST_CODE_IP = "1000 per minute"
+    PERKPASS_RATE_LIMIT_LOGIN = "1000 per minute"
+    PERKPASS_RATE_LIMIT_ISSUE = "1000 per minute"
+    PERKPASS_RATE_LIMIT_ENROL = "1000 per minute"
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+    SECRET_KEY = None  # must be provided
+    PERKPASS_DEV_MODE = False
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+# environment variable -> (config key, converter)
+_ENV = {
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", normalise_database_url),
+    "PERKPASS_DATABASE_SCHEMA": ("DATABASE_SCHEMA", str),
+    "REDIS_URL": ("RATELIMIT_STORAGE_URI", str),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "PERKPASS_DEV_MODE": ("PERKPASS_DEV_MODE", _bool),
+    "PERKPASS_ISSUER": ("PERKPASS_ISSUER", str),
+    "PERKPASS_KEY_PASSPHRASE": ("PERKPASS_KEY_PASSPHRASE", str),
+    "PERKPASS_SCHEMES_DIR": ("PERKPASS_SCHEMES_DIR", str),
+    "PERKPASS_CREDENTIAL_LIFETIME": ("PERKPASS_CREDENTIAL_LIFETIME", int),
+    "PERKPASS_REFRESH_AFTER": ("PERKPASS_REFRESH_AFTER", int),
+    "PERKPASS_ACCESS_TOKEN_TTL": ("PERKPASS_ACCESS_TOKEN_TTL", int),
+    "PERKPASS_OTP_TTL": ("PERKPASS_OTP_TTL", int),
+    "PERKPASS_SMS_SENDER": ("PERKPASS_SMS_SENDER", str),
+    "PERKPASS_CONSENT_VERSION": ("PERKPASS_CONSENT_VERSION", str),
+    "PERKPASS_KEY_ACTIVATION_DELAY": ("PERKPASS_KEY_ACTIVATION_DELAY", int),
+    "PERKPASS_KEY_CACHE_SECONDS": ("PERKPASS_KEY_CACHE_SECONDS", float),
+    "PERKPASS_TRUST_LIST_NEXT_UPDATE": ("PERKPASS_TRUST_LIST_NEXT_UPDATE", int),
+    "PERKPASS_TRUST_LIST_VALID_FOR": ("PERKPASS_TRUST_LIST_VALID_FOR", int),
+    "PERKPASS_LOG_LEVEL": ("PERKPASS_LOG_LEVEL", str),
+    "PERKPASS_LOG_JSON": ("PERKPASS_LOG_JSON", _bool),
+    "PERKPASS_RATE_LIMIT_REQUEST_CODE": ("PERKPASS_RATE_LIMIT_REQUEST_CODE", str),
+    "PERKPASS_RATE_LIMIT_REQUEST_CODE_IP": ("PERKPASS_RATE_LIMIT_REQUEST_CODE_IP", str),
+    "PERKPASS_RATE_LIMIT_LOGIN": ("PERKPASS_RATE_LIMIT_LOGIN", str),
+    "PERKPASS_RATE_LIMIT_ISSUE": ("PERKPASS_RATE_LIMIT_ISSUE", str),
+    "PERKPASS_RATE_LIMIT_ENROL": ("PERKPASS_RATE_LIMIT_ENROL", str),
+    "PERKPASS_RATE_LIMIT_ISSUE_SHARED": ("PERKPASS_RATE_LIMIT_ISSUE_SHARED", _bool),
+    "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", _bool),
+    "PERKPASS_ALLOW_CONSOLE_SENDER": ("PERKPASS_ALLOW_CONSOLE_SENDER", _bool),
+    "PERKPASS_KDF_COST": ("PERKPASS_KDF_COST", int),
+    "PERKPASS_PROXY_FIX": ("PERKPASS_PROXY_FIX", _bool),
+    "PERKPASS_POINT_RULES_DIR": ("PERKPASS_POINT_RULES_DIR", str),
+    "PERKPASS_DISPUTE_WINDOW_DAYS": ("PERKPASS_DISPUTE_WINDOW_DAYS", int),
+    "PERKPASS_RATE_LIMIT_PROVIDER": ("PERKPASS_RATE_LIMIT_PROVIDER", str),
+    "PERKPASS_RATE_LIMIT_DISPUTE": ("PERKPASS_RATE_LIMIT_DISPUTE", str),
+    "PERKPASS_RATE_LIMIT_LEDGER_READ": ("PERKPASS_RATE_LIMIT_LEDGER_READ", str),
+    "PERKPASS_RATE_LIMIT_REVIEWER": ("PERKPASS_RATE_LIMIT_REVIEWER", str),
+}
+
+
+def env_overrides(environ=None) -> dict:
+    environ = os.environ if environ is None else environ
+    out = {}
+    for var, (key, conv) in _ENV.items():
+        if var in environ and environ[var] != "":
+            out[key] = conv(environ[var])
+    return out
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete."""
+
+
+def validate(config) -> None:
+    """Refuse configurations that would be unsafe in production."""
+    env = config.get("ENV_NAME")
+    if env == "production":
+        if config.get("PERKPASS_DEV_MODE"):
+            raise ConfigError("production configuration refuses PERKPASS_DEV_MODE (it would leak login codes)")
+        if not config.get("SECRET_KEY") or config.get("SECRET_KEY") == DEV_SECRET:
+            raise ConfigError("production configuration needs SECRET_KEY")
+        if not config.get("PERKPASS_KEY_PASSPHRASE") or config.get("PERKPASS_KEY_PASSPHRASE") == DEV_PASSPHRASE:
+            raise ConfigError("production configuration needs PERKPASS_KEY_PASSPHRASE (signing keys are encrypted with it)")
+        if int(config.get("PERKPASS_KDF_COST", 15)) < 14:
+            raise ConfigError("production configuration needs PERKPASS_KDF_COST >= 14")
+        if config.get("PERKPASS_SMS_SENDER") == "console" and not config.get("PERKPASS_ALLOW_CONSOLE_SENDER"):
+            raise ConfigError("production configuration refuses the console SMS sender; set PERKPASS_SMS_SENDER")
+    if not config.get("PERKPASS_KEY_PASSPHRASE"):
+        raise ConfigError("PERKPASS_KEY_PASSPHRASE is required")
+    if int(config.get("PERKPASS_REFRESH_AFTER", 0)) >= int(config.get("PERKPASS_CREDENTIAL_LIFETIME", 0)):
+        raise ConfigError("PERKPASS_REFRESH_AFTER must be shorter than PERKPASS_CREDENTIAL_LIFETIME")

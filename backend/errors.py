@@ -1,0 +1,85 @@
+"""JSON errors everywhere: ``{"error": {"code", "message", "fields"}}``."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("perkpass.errors")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class APIError(Exception):
+    """An error with a stable machine-readable code, raised by views and services."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers: dict | None = None):
+    resp = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    resp.status_code = status
+    for k, v in (headers or {}).items():
+        resp.headers[k] = v
+    return resp
+
+
+def _flatten_messages(messages) -> dict:
+    if isinstance(messages, dict):
+        return {str(k): v for k, v in messages.items()}
+    return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def _api_error(err: APIError):
+        return error_response(err.status, err.code, err.message, err.fields, err.headers)
+
+    @app.errorhandler(ValidationError)
+    def _validation(err: ValidationError):
+        return error_response(400, "validation_error", "The request did not pass validation.",
+                              _flatten_messages(err.messages))
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        status = err.code or 500
+        code = _HTTP_CODES.get(status, "http_error")
+        message = err.description if status != 429 else "Too many requests; slow down and retry later."
+        if status == 413:
+            message = f"The request body is larger than {app.config.get('MAX_CONTENT_LENGTH')} bytes."
+        resp = error_response(status, code, str(message))
+        if status == 405 and getattr(err, "valid_methods", None):
+            resp.headers["Allow"] = ", ".join(err.valid_methods)
+        # keep headers the exception carries (Retry-After from Flask-Limiter, WWW-Authenticate)
+        if status == 429:
+            retry = getattr(err, "retry_after", None)
+            if retry:
+                resp.headers["Retry-After"] = str(retry)
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):  # pragma: no cover - exercised only by bugs
+        log.exception("unhandled_exception", extra={"fields": {"type": type(err).__name__}})
+        return error_response(500, "internal_error", "Internal error; it has been logged.")

@@ -1,0 +1,7 @@
+"""Database models. Times are stored as integer seconds since the epoch (UTC), like the SDK uses."""
+from .citizen import AccessToken, Citizen, Consent, LoginCode  # noqa: F401
+from .scores import CitizenScheme, Scheme, ScoreEvent  # noqa: F401
+from .keys import IssuerSecret, SigningKey, TrustListVersion  # noqa: F401
+from .partners import Device, EnrolmentCode, OperatorToken, Partner, Venue  # noqa: F401
+from .redemptions import Redemption  # noqa: F401
+from .ledger import AuditEntry, DataProvider, LedgerCase, Reviewer  # noqa: F401

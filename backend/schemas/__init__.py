@@ -1,0 +1,2 @@
+"""marshmallow schemas for every request and response body (the OpenAPI document is built from them)."""
+from .common import ErrorSchema  # noqa: F401

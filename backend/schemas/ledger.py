@@ -1,0 +1,304 @@
+"""Schemas of the score ledger: the citizen's explanation and disputes, data-provider batches, the
+reviewer queue and decisions, the operator's providers, reviewers and audit log."""
+from marshmallow import fields, validate
+
+from .common import Base, I18nText, Int, PerkFullSchema, Text
+from .me import BandOut, RangeOut
+
+STATUS_DOC = ("pending_review (waits for a reviewer; does not count) | confirmed (counts) | disputed "
+              "(frozen until a reviewer decides) | reversed (removed after a dispute) | rejected (a reviewer "
+              "refused a pending event) | withdrawn (the provider withdrew it)")
+
+
+# ------------------------------------------------------------------ citizen
+
+class SourceOut(Base):
+    type = fields.String(required=True, metadata={"description": "provider | operator | citizen"})
+    code = fields.String(allow_none=True)
+    name = fields.String(required=True)
+
+
+class CasePublicOut(Base):
+    id = fields.Integer(required=True)
+    reason = fields.String(required=True, metadata={"description": "pending_review | dispute | withdrawal"})
+    status = fields.String(required=True, metadata={"description": "open | decided"})
+    opened_at = fields.Integer(required=True)
+    disputed_at = fields.Integer(allow_none=True)
+    statement = fields.String(allow_none=True, metadata={"description": "What the citizen wrote."})
+    decision = fields.String(allow_none=True, metadata={"description": "confirm | reverse (a reviewer) | withdraw (the provider)"})
+    decision_reason = fields.String(allow_none=True, metadata={"description": "The reviewer's (or provider's) written reason."})
+    decided_at = fields.Integer(allow_none=True)
+
+
+class LedgerEventOut(Base):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"description": "join | import | point"})
+    title = fields.Nested(I18nText, required=True)
+    category = fields.String(allow_none=True, metadata={"description": "Point-rule code, e.g. OFFENCE-MINOR."})
+    source = fields.Nested(SourceOut, required=True)
+    points = fields.Integer(required=True, metadata={"description": "What the event adds when it counts."})
+    counts = fields.Boolean(required=True, metadata={"description": "Whether it is part of the score now."})
+    status = fields.String(required=True, metadata={"description": STATUS_DOC})
+    reference = fields.String(allow_none=True, metadata={"description": "The provider's document reference."})
+    description = fields.String(allow_none=True)
+    occurred_at = fields.Integer(required=True)
+    recorded_at = fields.Integer(required=True)
+    can_dispute = fields.Boolean(required=True)
+    disputable_until = fields.Integer(allow_none=True)
+    case = fields.Nested(CasePublicOut, allow_none=True)
+    scheme = fields.String()
+
+
+class NextBandOut(Base):
+    code = fields.String(required=True)
+    label = fields.Nested(I18nText, required=True)
+    min = fields.Integer(required=True)
+    points_needed = fields.Integer(required=True)
+
+
+class UpcomingPerkOut(Base):
+    code = fields.String(required=True)
+    title = fields.Nested(I18nText, required=True)
+    audience = fields.String(required=True)
+    points_needed = fields.Integer(required=True)
+
+
+class SchemeExplanationOut(Base):
+    scheme = fields.String(required=True)
+    name = fields.Nested(I18nText, required=True)
+    score = fields.Integer(required=True, metadata={"description": "Shown only to the citizen who owns it."})
+    base = fields.Integer(required=True)
+    range = fields.Nested(RangeOut, required=True)
+    band = fields.Nested(BandOut, required=True)
+    next_band = fields.Nested(NextBandOut, allow_none=True)
+    perks = fields.List(fields.Nested(PerkFullSchema), required=True)
+    upcoming_perks = fields.List(fields.Nested(UpcomingPerkOut), required=True)
+    clamped = fields.Boolean(required=True, metadata={"description": "base + counted points fell outside the range."})
+    pending_points = fields.Integer(required=True)
+    frozen_points = fields.Integer(required=True)
+    dispute_window_days = fields.Integer(required=True)
+    review_policy = fields.String(required=True, metadata={"description": "none | negative | all"})
+    events = fields.List(fields.Nested(LedgerEventOut), required=True, metadata={"description": "Newest first."})
+
+
+class MyScoreOut(Base):
+    schemes = fields.List(fields.Nested(SchemeExplanationOut), required=True)
+
+
+class DisputeIn(Base):
+    statement = Text(required=True, min_length=10, max_length=2000, metadata={
+        "description": "Why the record is wrong, in the citizen's words (seen by the reviewer only)."})
+
+
+# ------------------------------------------------------------------ provider
+
+class ProviderEventIn(Base):
+    id = Text(required=True, max_length=64, metadata={"description": "The provider's own event id (idempotency key)."})
+    phone = Text(max_length=32, metadata={"description": "The citizen's phone number (or citizen_id)."})
+    citizen_id = Text(max_length=32)
+    scheme = Text(required=True, max_length=32)
+    category = Text(required=True, max_length=48, metadata={"description": "A point-rule code of the scheme."})
+    points = Int(validate=validate.Range(min=-10000, max=10000), metadata={
+        "description": "Signed points; may be omitted when the rule has a fixed value."})
+    occurred_at = Int(required=True, validate=validate.Range(min=0, max=2 ** 40))
+    reference = Text(max_length=200, metadata={"description": "The source document, e.g. a ticket number."})
+    description = Text(max_length=500)
+
+
+class ProviderBatchIn(Base):
+    events = fields.List(fields.Nested(ProviderEventIn), required=True, validate=validate.Length(min=1, max=500))
+
+
+class ProviderResultOut(Base):
+    id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "accepted | duplicate | conflict | not_enrolled"})
+    event_status = fields.String(allow_none=True, metadata={"description": STATUS_DOC})
+
+
+class ProviderBatchOut(Base):
+    results = fields.List(fields.Nested(ProviderResultOut), required=True)
+    accepted = fields.Integer(required=True)
+    duplicate = fields.Integer(required=True)
+    conflict = fields.Integer(required=True)
+    not_enrolled = fields.Integer(required=True)
+
+
+class RuleOut(Base):
+    code = fields.String(required=True)
+    title = fields.Nested(I18nText, required=True)
+    points = fields.Raw(required=True, metadata={"description": "An integer, or {min, max}."})
+
+
+class SchemeRulesOut(Base):
+    scheme = fields.String(required=True)
+    review = fields.String(required=True)
+    dispute_window_days = fields.Integer(required=True)
+    while_disputed = fields.String(required=True)
+    rules = fields.List(fields.Nested(RuleOut), required=True)
+
+
+class ForbiddenOut(Base):
+    code = fields.String(required=True)
+    label = fields.Dict(required=True)
+
+
+class ProviderOut(Base):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    schemes = fields.List(fields.String(), required=True)
+    categories = fields.List(fields.String(), allow_none=True)
+    created_at = fields.Integer(required=True)
+    last_seen_at = fields.Integer(allow_none=True)
+    revoked_at = fields.Integer(allow_none=True)
+
+
+class ProviderRulesOut(Base):
+    provider = fields.Nested(ProviderOut, required=True)
+    schemes = fields.List(fields.Nested(SchemeRulesOut), required=True)
+    forbidden = fields.List(fields.Nested(ForbiddenOut), required=True)
+
+
+class WithdrawIn(Base):
+    id = Text(required=True, max_length=64, metadata={"description": "The provider's own event id."})
+    reason = Text(required=True, min_length=10, max_length=500, metadata={
+        "description": "Why it is withdrawn; shown to the citizen."})
+
+
+class ProviderEventStatusOut(Base):
+    id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": STATUS_DOC})
+    recorded_at = fields.Integer(required=True)
+    decided_at = fields.Integer(allow_none=True)
+
+
+# ------------------------------------------------------------------ reviewer
+
+class CaseEventOut(Base):
+    id = fields.Integer(required=True)
+    scheme = fields.String(allow_none=True)
+    kind = fields.String(required=True)
+    category = fields.String(allow_none=True)
+    title = fields.Nested(I18nText, required=True)
+    points = fields.Integer(required=True)
+    status = fields.String(required=True)
+    reference = fields.String(allow_none=True)
+    description = fields.String(allow_none=True)
+    occurred_at = fields.Integer(required=True)
+    recorded_at = fields.Integer(required=True)
+    source = fields.Dict(required=True)
+
+
+class CaseOut(Base):
+    id = fields.Integer(required=True)
+    reason = fields.String(required=True, metadata={"description": "pending_review | dispute"})
+    status = fields.String(required=True)
+    opened_at = fields.Integer(required=True)
+    disputed = fields.Boolean(required=True)
+    disputed_at = fields.Integer(allow_none=True)
+    statement = fields.String(allow_none=True)
+    decision = fields.String(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    decided_at = fields.Integer(allow_none=True)
+    reviewer = fields.String(allow_none=True)
+    event = fields.Nested(CaseEventOut, required=True)
+
+
+class QueueCountsOut(Base):
+    disputes = fields.Integer(required=True)
+    pending_review = fields.Integer(required=True)
+
+
+class QueueOut(Base):
+    cases = fields.List(fields.Nested(CaseOut), required=True)
+    counts = fields.Nested(QueueCountsOut, required=True)
+
+
+class QueueQuery(Base):
+    reason = fields.String(validate=validate.OneOf(["dispute", "pending_review"]))
+    scheme = Text(max_length=32)
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "decided"]))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class DecisionIn(Base):
+    decision = fields.String(required=True, validate=validate.OneOf(["confirm", "reverse"]), metadata={
+        "description": "confirm: the event counts; reverse: it does not (shown to the citizen with the reason)."})
+    reason = Text(required=True, min_length=10, max_length=2000, metadata={
+        "description": "Written reason, shown to the citizen."})
+
+
+# ------------------------------------------------------------------ operator
+
+class ProviderIn(Base):
+    code = Text(required=True, max_length=48)
+    name = Text(required=True, max_length=200)
+    schemes = fields.List(Text(max_length=32), required=True, validate=validate.Length(min=1, max=16))
+    categories = fields.List(Text(max_length=48), validate=validate.Length(min=1, max=64))
+
+
+class ProviderCreatedOut(ProviderOut):
+    token = fields.String(required=True, metadata={"description": "Shown once; stored hashed."})
+
+
+class ProviderListOut(Base):
+    providers = fields.List(fields.Nested(ProviderOut), required=True)
+
+
+class ReviewerIn(Base):
+    name = Text(required=True, max_length=120)
+
+
+class ReviewerOut(Base):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    created_at = fields.Integer(required=True)
+    revoked_at = fields.Integer(allow_none=True)
+
+
+class ReviewerCreatedOut(ReviewerOut):
+    token = fields.String(required=True, metadata={"description": "Shown once; stored hashed."})
+
+
+class ReviewerListOut(Base):
+    reviewers = fields.List(fields.Nested(ReviewerOut), required=True)
+
+
+class AuditQuery(Base):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2 ** 31 - 1))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    action = Text(max_length=48)
+    target_type = Text(max_length=24)
+
+
+class AuditActorOut(Base):
+    type = fields.String(required=True, metadata={"description": "provider | reviewer | citizen | operator | system"})
+    ref = fields.String(required=True)
+
+
+class AuditTargetOut(Base):
+    type = fields.String(required=True)
+    ref = fields.String(required=True)
+
+
+class AuditEntryOut(Base):
+    id = fields.Integer(required=True)
+    at = fields.Integer(required=True)
+    actor = fields.Nested(AuditActorOut, required=True)
+    action = fields.String(required=True)
+    target = fields.Nested(AuditTargetOut, required=True)
+    details = fields.Dict(required=True)
+    prev_hash = fields.String(required=True)
+    entry_hash = fields.String(required=True)
+
+
+class AuditOut(Base):
+    entries = fields.List(fields.Nested(AuditEntryOut), required=True)
+    next_after = fields.Integer(allow_none=True, metadata={"description": "Pass as ?after= for the next page."})
+
+
+class AuditVerifyOut(Base):
+    ok = fields.Boolean(required=True)
+    entries = fields.Integer(required=True)
+    broken_at = fields.Integer(allow_none=True)
+    problem = fields.String(allow_none=True)
+    head = fields.String()

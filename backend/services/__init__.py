@@ -1,0 +1,1 @@
+"""Business logic without HTTP. Functions take ``now`` (epoch seconds) explicitly."""

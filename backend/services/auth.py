@@ -1,0 +1,198 @@
+"""Citizen log-in with phone + one-time code, sign-up with recorded consent, access tokens."""
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import consent as consent_texts
+from ..errors import APIError
+from ..extensions import db
+from ..models import AccessToken, Citizen, Consent, LoginCode
+from . import crypto
+from .secrets_store import CODE_PEPPER, PHONE_PEPPER, get_secret
+
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+def normalise_phone(raw: str) -> str | None:
+    """E.164 form of a phone number; a bare 11-digit Chinese mobile number gets +86."""
+    s = re.sub(r"[\s\-().]", "", raw or "")
+    if s.startswith("00"):
+        s = "+" + s[2:]
+    if CN_MOBILE.match(s):
+        s = "+86" + s
+    return s if E164.match(s) else None
+
+
+def phone_hash(phone: str) -> str:
+    return crypto.keyed_hash(get_secret(PHONE_PEPPER), phone)
+
+
+def _code_hash(p_hash: str, code: str) -> str:
+    return crypto.keyed_hash(get_secret(CODE_PEPPER), p_hash + ":" + code)
+
+
+def sender():
+    app = current_app
+    s = app.extensions.get("perkpass_sender")
+    if s is None:
+        from .senders import load_sender
+        s = load_sender(app.config["PERKPASS_SMS_SENDER"])
+        app.extensions["perkpass_sender"] = s
+    return s
+
+
+def request_code(phone: str, now: int, locale: str = "zh-CN") -> str:
+    """Create a code for ``phone`` (older unused codes stop working) and send it. Returns the code."""
+    p_hash = phone_hash(phone)
+    code = f"{secrets.randbelow(10 ** 6):06d}"
+    db.session.execute(update(LoginCode).where(LoginCode.phone_hash == p_hash, LoginCode.used_at.is_(None))
+                       .values(used_at=now))
+    db.session.add(LoginCode(phone_hash=p_hash, code_hash=_code_hash(p_hash, code), created_at=now,
+                             expires_at=now + int(current_app.config["PERKPASS_OTP_TTL"]), attempts=0))
+    db.session.commit()
+    sender().send_code(phone, code, locale)
+    return code
+
+
+@dataclass
+class LoginResult:
+    citizen: Citizen
+    token: str
+    expires_at: int
+    created: bool
+
+
+def _check_code(p_hash: str, code: str, now: int) -> LoginCode:
+    row = db.session.scalars(select(LoginCode).where(
+        LoginCode.phone_hash == p_hash, LoginCode.used_at.is_(None), LoginCode.expires_at > now)
+        .order_by(LoginCode.id.desc()).limit(1)).first()
+    invalid = APIError(400, "invalid_code", "The code is wrong or has expired; request a new one.",
+                       {"code": ["Wrong or expired code."]})
+    if row is None:
+        raise invalid
+    max_attempts = int(current_app.config["PERKPASS_OTP_MAX_ATTEMPTS"])
+    if not secrets.compare_digest(row.code_hash, _code_hash(p_hash, code)):
+        row.attempts += 1
+        if row.attempts >= max_attempts:
+            row.used_at = now  # burnt: brute force stops here
+        db.session.commit()
+        raise invalid
+    return row
+
+
+def login(phone: str, code: str, consent: dict | None, now: int, locale: str | None = None) -> LoginResult:
+    p_hash = phone_hash(phone)
+    row = _check_code(p_hash, code, now)
+    citizen = db.session.scalars(select(Citizen).where(Citizen.phone_hash == p_hash)).first()
+    version = current_app.config["PERKPASS_CONSENT_VERSION"]
+    if citizen is None and (not consent or consent.get("version") != version or consent.get("accepted") is not True):
+        # the code stays valid so the page can show the consent text and submit again
+        raise APIError(400, "consent_required",
+                       "Joining Perkpass needs your consent to the current terms (GET /api/v1/auth/consent).",
+                       {"consent": [f"Accept version {version}."]})
+    # claim the code atomically: of two log-ins racing with one code, one gets a token
+    claimed = db.session.execute(update(LoginCode).where(LoginCode.id == row.id, LoginCode.used_at.is_(None))
+                                 .values(used_at=now)).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise APIError(400, "invalid_code", "The code is wrong or has expired; request a new one.",
+                       {"code": ["Wrong or expired code."]})
+    created = citizen is None
+    if created:
+        citizen = Citizen(public_id="c_" + uuid.uuid4().hex[:24], phone_hash=p_hash, phone_hint=phone[-4:],
+                          locale=locale or "zh-CN", created_at=now)
+        citizen.consents.append(Consent(version=version, accepted_at=now, text_sha256=consent_texts.sha256(version)))
+        db.session.add(citizen)
+    token, expires_at = _new_token(citizen, now)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same phone joined in a parallel request with another code
+        db.session.rollback()
+        raise APIError(409, "conflict", "This phone joined in another request just now; log in again.", {})
+    return LoginResult(citizen, token, expires_at, created)
+
+
+def _new_token(citizen: Citizen, now: int) -> tuple[str, int]:
+    raw = crypto.random_token("pp_at_")
+    expires_at = now + int(current_app.config["PERKPASS_ACCESS_TOKEN_TTL"])
+    tok = AccessToken(token_hash=crypto.sha256_hex(raw), created_at=now, expires_at=expires_at)
+    citizen.tokens.append(tok)
+    return raw, expires_at
+
+
+def issue_token_for(citizen: Citizen, now: int) -> tuple[str, int]:
+    """Mint an access token directly (CLI tools and the benchmark; not reachable over HTTP)."""
+    raw, exp = _new_token(citizen, now)
+    db.session.commit()
+    return raw, exp
+
+
+def _token_stmt():
+    from ..models import CitizenScheme, Scheme
+    return (select(Citizen.id, Citizen.public_id, Scheme.code, CitizenScheme.score)
+            .select_from(AccessToken)
+            .join(Citizen, AccessToken.citizen_id == Citizen.id)
+            .outerjoin(CitizenScheme, CitizenScheme.citizen_id == Citizen.id)
+            .outerjoin(Scheme, Scheme.id == CitizenScheme.scheme_id)
+            .where(AccessToken.token_hash == bindparam("token_hash"), AccessToken.expires_at > bindparam("now")))
+
+
+_TOKEN_SQL: dict[int, tuple] = {}
+
+
+def _token_sql(engine) -> tuple:
+    """The token query compiled once per engine to the driver's SQL and parameter style."""
+    cached = _TOKEN_SQL.get(id(engine))
+    if cached is None or cached[0] is not engine:
+        compiled = _token_stmt().compile(dialect=engine.dialect)
+        order = tuple(compiled.positiontup) if compiled.positional else None
+        cached = _TOKEN_SQL[id(engine)] = (engine, str(compiled), order)
+    return cached
+
+
+def citizen_for_token(raw: str, now: int) -> tuple[int, str, list[tuple[str, int]]] | None:
+    """(citizen id, public id, [(scheme code, score)]) of a valid access token.
+
+    The hot path of every citizen request, so it skips the ORM: one indexed query (token -> citizen ->
+    memberships), compiled once by SQLAlchemy, run on a pooled DBAPI connection."""
+    engine = db.engine
+    _e, sql, order = _token_sql(engine)
+    params = {"token_hash": crypto.sha256_hex(raw), "now": now}
+    conn = engine.raw_connection()
+    autocommit = engine.dialect.name == "postgresql"
+    try:
+        if autocommit:
+            # one round trip instead of BEGIN + SELECT + ROLLBACK (psycopg's flag is client-side)
+            conn.driver_connection.autocommit = True
+        cur = conn.cursor()
+        cur.execute(sql, tuple(params[k] for k in order) if order is not None else params)
+        rows = cur.fetchall()
+        cur.close()
+    finally:
+        if autocommit:
+            conn.driver_connection.autocommit = False
+        conn.close()  # back to the pool
+    if not rows:
+        return None
+    memberships = [(r[2], r[3]) for r in rows if r[2] is not None]
+    return rows[0][0], rows[0][1], memberships
+
+
+def logout(raw: str) -> None:
+    db.session.query(AccessToken).filter(AccessToken.token_hash == crypto.sha256_hex(raw)).delete()
+    db.session.commit()
+
+
+def purge_expired(now: int) -> int:
+    n = db.session.query(AccessToken).filter(AccessToken.expires_at <= now).delete()
+    n += db.session.query(LoginCode).filter(LoginCode.expires_at <= now - 86400).delete()
+    db.session.commit()
+    return n

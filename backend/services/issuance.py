@@ -1,0 +1,94 @@
+"""Issuing perk credentials to a logged-in citizen.
+
+Only perk codes (and a band code for perks that declare ``discloses_band``) go into a credential;
+the score stays here. A citizen with no perk at an audience gets no code at all.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from partner_sdk import issue_credential, pairwise_pseudonym
+
+from ..extensions import db
+from ..models import CitizenScheme, Scheme
+from . import keys as key_service
+from .perks import Perk, get_catalogue
+from .secrets_store import PSEUDONYM, get_secret
+
+
+@dataclass
+class Offer:
+    scheme: str
+    perks: list[Perk]
+    band: str | None
+
+
+@dataclass
+class Issued:
+    audience: str
+    scheme: str
+    perks: list[Perk]
+    qr_text: str
+    jti: str
+    kid: str
+    issued_at: int
+    expires_at: int
+    refresh_after: int
+    other_schemes: list[str]
+
+
+def memberships(citizen_id: int) -> list[tuple[str, int]]:
+    """(scheme code, score) pairs of a citizen: one indexed query, no ORM objects (hot path)."""
+    stmt = (select(Scheme.code, CitizenScheme.score)
+            .join(Scheme, Scheme.id == CitizenScheme.scheme_id)
+            .where(CitizenScheme.citizen_id == citizen_id))
+    return [(code, score) for code, score in db.session.execute(stmt)]
+
+
+def offers(citizen_id: int, audience: str, known: list[tuple[str, int]] | None = None) -> list[Offer]:
+    """Every scheme that gives the citizen at least one perk at ``audience``; most perks first.
+    ``known``: the (scheme, score) pairs when the caller already has them (fetched with the token)."""
+    catalogue = get_catalogue()
+    out = []
+    for code, score in (known if known is not None else memberships(citizen_id)):
+        scheme = catalogue.schemes.get(code)
+        if scheme is None:
+            continue
+        perks = scheme.eligible(score, audience)
+        if perks:
+            band = scheme.band_for(score).code if any(p.discloses_band for p in perks) else None
+            out.append(Offer(code, perks, band))
+    out.sort(key=lambda o: (-len(o.perks), o.scheme))
+    return out
+
+
+def pseudonym(citizen_public_id: str, audience: str) -> str:
+    return pairwise_pseudonym(get_secret(PSEUDONYM), citizen_public_id, audience)
+
+
+def issue(citizen_id: int, citizen_public_id: str, audience: str, now: int, scheme: str | None = None,
+          known: list[tuple[str, int]] | None = None) -> Issued | None:
+    """Sign a credential for the citizen's perks at ``audience`` (``None`` when there are none)."""
+    available = offers(citizen_id, audience, known)
+    if scheme is not None:
+        chosen = [o for o in available if o.scheme == scheme]
+    else:
+        chosen = available[:1]
+    if not chosen:
+        return None
+    offer = chosen[0]
+    cfg = current_app.config
+    key = key_service.current_signing_key(now)
+    lifetime = int(cfg["PERKPASS_CREDENTIAL_LIFETIME"])
+    cred = issue_credential(
+        signing_key=key.private, kid=key.kid, issuer=cfg["PERKPASS_ISSUER"], audience=audience,
+        subject=pseudonym(citizen_public_id, audience), perks=[p.code for p in offer.perks],
+        scheme=offer.scheme, now=now, lifetime=lifetime, band=offer.band,
+    )
+    return Issued(audience=audience, scheme=offer.scheme, perks=offer.perks, qr_text=cred.qr_text, jti=cred.jti,
+                  kid=key.kid, issued_at=cred.issued_at, expires_at=cred.expires_at,
+                  refresh_after=int(cfg["PERKPASS_REFRESH_AFTER"]),
+                  other_schemes=[o.scheme for o in available if o.scheme != offer.scheme])

@@ -1,0 +1,257 @@
+"""Ed25519 key management: encrypted at rest, published before signing, retired gracefully.
+
+Life of a signing key::
+
+    created (published in the trust list) -> activates_at (starts signing)
+      -> signs_until (a successor activated, or retired) -> not_after (dropped from the trust list)
+
+``not_after`` = ``signs_until`` + credential lifetime + clock leeway, so every credential a key
+signed has expired before verifiers forget the key. The root key (role ``root``) only signs the
+trust list and is never used for credentials.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from flask import current_app
+from sqlalchemy import select
+
+from partner_sdk import TrustedKey, generate_key, load_public_key, public_jwk
+
+from ..extensions import db
+from ..models import SigningKey
+from . import crypto
+
+SIGNING = "signing"
+ROOT = "root"
+
+_private_cache: dict[tuple[str, str], Ed25519PrivateKey] = {}
+_lock = threading.Lock()
+
+
+class KeyError_(RuntimeError):
+    """A key operation is not possible (no active key, unknown kid, ...)."""
+
+
+def _passphrase() -> str:
+    return current_app.config["PERKPASS_KEY_PASSPHRASE"]
+
+
+def _grace() -> int:
+    cfg = current_app.config
+    return int(cfg["PERKPASS_CREDENTIAL_LIFETIME"]) + int(cfg["PERKPASS_CLOCK_LEEWAY"]) * 2 + 60
+
+
+def _raw_private(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption())
+
+
+def _raw_public(key) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _cli_safe(kid: str) -> bool:
+    # A base64url thumbprint starts with "-" one time in 64; an operator then cannot type
+    # ``flask keys retire <kid>`` because the shell word reads as an option. Draw another key.
+    return not kid.startswith("-")
+
+
+def _new_key_and_kid() -> tuple[Ed25519PrivateKey, str]:
+    while True:
+        key = generate_key()
+        kid = public_jwk(key).get("kid") or crypto.sha256_hex(_raw_public(key.public_key()))[:16]
+        if _cli_safe(kid):
+            return key, kid
+
+
+def _new_row(role: str, now: int, activates_at: int) -> SigningKey:
+    key, kid = _new_key_and_kid()
+    if role == ROOT:
+        kid = "root-" + kid
+    row = SigningKey(kid=kid, role=role, public_x=crypto.b64url(_raw_public(key.public_key())),
+                     encrypted_private=crypto.encrypt(_passphrase(), _raw_private(key), aad=kid.encode(),
+                                                     cost=int(current_app.config["PERKPASS_KDF_COST"])),
+                     created_at=now, activates_at=activates_at)
+    _private_cache[(row.kid, row.public_x)] = key
+    return row
+
+
+def private_key(row: SigningKey) -> Ed25519PrivateKey:
+    cache_key = (row.kid, row.public_x)
+    key = _private_cache.get(cache_key)
+    if key is None:
+        raw = crypto.decrypt(_passphrase(), row.encrypted_private, aad=row.kid.encode())
+        key = Ed25519PrivateKey.from_private_bytes(raw)
+        if crypto.b64url(_raw_public(key.public_key())) != row.public_x:
+            raise KeyError_(f"key {row.kid}: decrypted private key does not match the stored public key")
+        _private_cache[cache_key] = key
+    return key
+
+
+def public_key(row: SigningKey):
+    return load_public_key(crypto.unb64url(row.public_x))
+
+
+def jwk(row: SigningKey) -> dict:
+    out = dict(public_jwk(public_key(row), kid=row.kid))
+    out.setdefault("kid", row.kid)
+    out["use"] = "sig"
+    out["alg"] = "EdDSA"
+    return out
+
+
+def state(row: SigningKey, now: int) -> str:
+    if row.role == ROOT:
+        return "root"
+    if row.not_after is not None and now >= row.not_after:
+        return "expired"
+    if row.signs_until is not None and now >= row.signs_until:
+        return "retiring"
+    if row.signs_until is not None and row.signs_until <= row.activates_at:
+        return "superseded"
+    if now < row.activates_at:
+        return "pending"
+    return "active"
+
+
+def invalidate_cache() -> None:
+    current_app.extensions.pop("perkpass_key_cache", None)
+
+
+def _rows(fresh: bool = False) -> list[SigningKey]:
+    """All signing-role keys, cached per worker for PERKPASS_KEY_CACHE_SECONDS (issuance), or read
+    now (``fresh``: the trust list and the JWKS must never lag behind a rotation)."""
+    ttl = float(current_app.config["PERKPASS_KEY_CACHE_SECONDS"])
+    mono = time.monotonic()
+    cached = current_app.extensions.get("perkpass_key_cache")
+    if not fresh and cached is not None and ttl > 0 and mono - cached[0] < ttl:
+        return cached[1]
+    rows = list(db.session.scalars(select(SigningKey).where(SigningKey.role == SIGNING).order_by(SigningKey.id)))
+    for r in rows:
+        db.session.expunge(r)  # detached snapshot shared by requests
+    current_app.extensions["perkpass_key_cache"] = (mono, rows)
+    return rows
+
+
+@dataclass(frozen=True)
+class ActiveKey:
+    kid: str
+    private: Ed25519PrivateKey
+
+
+def current_signing_key(now: int) -> ActiveKey:
+    best = None
+    for r in _rows():
+        if r.activates_at <= now and (r.signs_until is None or now < r.signs_until):
+            if best is None or r.activates_at > best.activates_at:
+                best = r
+    if best is None:
+        raise KeyError_("no signing key is active; run `flask --app backend keys rotate --now`")
+    return ActiveKey(best.kid, private_key(best))
+
+
+def published(now: int) -> list[SigningKey]:
+    return [r for r in _rows(fresh=True) if r.not_after is None or now < r.not_after]
+
+
+def trusted_keys(now: int, rows: list[SigningKey] | None = None) -> list:
+    max_age = int(current_app.config["PERKPASS_SIGNING_KEY_MAX_AGE"])
+    out = []
+    for r in (rows if rows is not None else published(now)):
+        not_after = r.not_after if r.not_after is not None else r.activates_at + max_age
+        out.append(TrustedKey(kid=r.kid, public_key=public_key(r), not_before=r.activates_at, not_after=not_after))
+    return out
+
+
+def root(now: int | None = None) -> tuple[SigningKey, Ed25519PrivateKey]:
+    row = db.session.scalars(select(SigningKey).where(SigningKey.role == ROOT, SigningKey.retired_at.is_(None))
+                             .order_by(SigningKey.id.desc())).first()
+    if row is None:
+        raise KeyError_("no root key; run `flask --app backend init-db`")
+    return row, private_key(row)
+
+
+def ensure_keys(now: int) -> list[str]:
+    """Create the root key and a first signing key if missing (used by init-db). Returns created kids."""
+    created = []
+    with _lock:
+        has_root = db.session.scalars(select(SigningKey.id).where(SigningKey.role == ROOT)).first()
+        if has_root is None:
+            row = _new_row(ROOT, now, now)
+            db.session.add(row)
+            created.append(row.kid)
+        has_signing = db.session.scalars(select(SigningKey.id).where(
+            SigningKey.role == SIGNING, SigningKey.signs_until.is_(None))).first()
+        if has_signing is None:
+            # first key: nothing can have cached a trust list without it, so it is active at once
+            row = _new_row(SIGNING, now, now)
+            db.session.add(row)
+            created.append(row.kid)
+        db.session.commit()
+    invalidate_cache()
+    return created
+
+
+def rotate(now: int, activate_in: int | None = None) -> SigningKey:
+    """Publish a new signing key now; it starts signing after ``activate_in`` seconds (default
+    PERKPASS_KEY_ACTIVATION_DELAY, the time verifiers need to fetch the new trust list). Keys that
+    would still sign after that moment stop signing then and stay published for the grace period."""
+    if activate_in is None:
+        activate_in = int(current_app.config["PERKPASS_KEY_ACTIVATION_DELAY"])
+    if activate_in < 0:
+        raise KeyError_("activation delay cannot be negative")
+    activates_at = now + activate_in
+    new = _new_row(SIGNING, now, activates_at)
+    for r in db.session.scalars(select(SigningKey).where(SigningKey.role == SIGNING)):
+        if r.signs_until is None or r.signs_until > activates_at:
+            if r.activates_at > now and r.activates_at >= activates_at:
+                # a pending key overtaken by this one: it never signs, so it leaves the trust list now
+                r.signs_until = r.activates_at
+                r.not_after = now
+            else:
+                r.signs_until = activates_at
+                r.not_after = activates_at + _grace()
+    db.session.add(new)
+    db.session.commit()
+    invalidate_cache()
+    return new
+
+
+def retire(kid: str, now: int, *, force: bool = False, compromised: bool = False) -> SigningKey:
+    """Stop a signing key now. It stays in the trust list until its credentials expired, unless
+    ``compromised`` (then it is dropped at once and its outstanding codes stop verifying)."""
+    row = db.session.scalars(select(SigningKey).where(SigningKey.kid == kid)).first()
+    if row is None:
+        raise KeyError_(f"unknown key {kid!r}")
+    if row.role == ROOT:
+        raise KeyError_("the root key cannot be retired this way")
+    if not force:
+        others = [r for r in db.session.scalars(select(SigningKey).where(
+            SigningKey.role == SIGNING, SigningKey.id != row.id))
+            if r.activates_at <= now and (r.signs_until is None or r.signs_until > now)]
+        signing_now = row.activates_at <= now and (row.signs_until is None or row.signs_until > now)
+        if signing_now and not others:
+            raise KeyError_("this is the only key signing now: rotate first (`keys rotate --now`) or pass --force")
+    if row.signs_until is None or row.signs_until > now:
+        row.signs_until = now
+    row.retired_at = now
+    row.not_after = now if compromised else min(row.not_after or (now + _grace()), now + _grace())
+    if row.not_after < now:
+        row.not_after = now
+    db.session.commit()
+    invalidate_cache()
+    return row
+
+
+def listing(now: int) -> list[dict]:
+    rows = list(db.session.scalars(select(SigningKey).order_by(SigningKey.id)))
+    return [{
+        "kid": r.kid, "role": r.role, "state": state(r, now), "created_at": r.created_at,
+        "activates_at": r.activates_at, "signs_until": r.signs_until, "not_after": r.not_after,
+        "retired_at": r.retired_at, "published": r.role == SIGNING and (r.not_after is None or now < r.not_after),
+    } for r in rows]

@@ -1,0 +1,137 @@
+"""Partners, venues, one-time enrolment codes and kiosk devices."""
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..errors import APIError
+from ..extensions import db
+from ..models import Device, EnrolmentCode, Partner, Venue
+from . import crypto
+from . import trust_list as trust_service
+from .perks import AUDIENCE_RE, get_catalogue
+
+
+def _normalise_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def create_partner(name: str, now: int, contact: str | None = None) -> Partner:
+    if db.session.scalars(select(Partner).where(Partner.name == name)).first() is not None:
+        raise APIError(409, "conflict", f"a partner named {name!r} exists", {"name": ["Already exists."]})
+    p = Partner(name=name, contact=contact, created_at=now)
+    db.session.add(p)
+    db.session.commit()
+    return p
+
+
+def create_venue(partner_id: int, name: str, audience: str, perks: list[str] | None, now: int) -> Venue:
+    partner = db.session.get(Partner, partner_id)
+    if partner is None:
+        raise APIError(404, "not_found", "unknown partner", {"partner_id": ["Unknown partner."]})
+    catalogue = get_catalogue()
+    if not AUDIENCE_RE.match(audience):
+        raise APIError(400, "validation_error", "bad audience", {"audience": ["Lower-case, like 'metro'."]})
+    offered = [p.code for p in catalogue.perks.values() if p.audience == audience]
+    if perks is None:
+        perks = offered
+    unknown = [c for c in perks if c not in catalogue.perks]
+    wrong = [c for c in perks if c in catalogue.perks and catalogue.perks[c].audience != audience]
+    if unknown or wrong:
+        msgs = [f"Unknown perk {c}." for c in unknown] + [f"Perk {c} is not for audience {audience}." for c in wrong]
+        raise APIError(400, "validation_error", "the venue's perks must be known perks of its audience",
+                       {"perks": msgs})
+    if not perks:
+        raise APIError(400, "validation_error", f"no configured perk has audience {audience!r}",
+                       {"audience": [f"Known audiences: {', '.join(catalogue.audiences)}."]})
+    v = Venue(partner_id=partner.id, name=name, audience=audience, perk_codes=sorted(set(perks)), created_at=now,
+              active=True)
+    db.session.add(v)
+    db.session.commit()
+    return v
+
+
+def create_enrolment_code(venue_id: int, now: int, ttl: int | None = None) -> tuple[str, EnrolmentCode]:
+    venue = db.session.get(Venue, venue_id)
+    if venue is None:
+        raise APIError(404, "not_found", "unknown venue", {"venue_id": ["Unknown venue."]})
+    ttl = int(ttl if ttl is not None else current_app.config["PERKPASS_ENROLMENT_CODE_TTL"])
+    code = crypto.human_code()
+    row = EnrolmentCode(venue_id=venue.id, code_hash=crypto.sha256_hex(_normalise_code(code)), created_at=now,
+                        expires_at=now + ttl)
+    db.session.add(row)
+    db.session.commit()
+    return code, row
+
+
+def venue_config(venue: Venue, now: int) -> dict:
+    catalogue = get_catalogue()
+    tl = trust_service.current(now)
+    return {
+        "venue": {"id": venue.id, "name": venue.name, "audience": venue.audience,
+                  "perks": [{"code": c, "title": dict(catalogue.perks[c].title)} for c in venue.perk_codes
+                            if c in catalogue.perks]},
+        "issuer": current_app.config["PERKPASS_ISSUER"],
+        "root_public_key": trust_service.root_jwk(),
+        "trust_list": tl.jws,
+        "trust_list_url": "/api/v1/trust-list",
+    }
+
+
+def enrol(code: str, device_name: str, now: int) -> dict:
+    """Trade a one-time enrolment code for a device token and the venue's configuration."""
+    code_hash = crypto.sha256_hex(_normalise_code(code))
+    row = db.session.scalars(select(EnrolmentCode).where(EnrolmentCode.code_hash == code_hash)).first()
+    if row is None or row.expires_at <= now:
+        raise APIError(404, "unknown_enrolment_code", "This enrolment code is unknown or has expired.",
+                       {"enrolment_code": ["Unknown or expired."]})
+    if row.used_at is not None:
+        raise APIError(400, "enrolment_code_used", "This enrolment code has already been used.",
+                       {"enrolment_code": ["Already used."]})
+    venue = row.venue
+    if not venue.active:
+        raise APIError(400, "venue_inactive", "The venue of this code is deactivated.", {})
+    # claim the code atomically: of two kiosks racing with one code, exactly one wins
+    claimed = db.session.execute(update(EnrolmentCode).where(EnrolmentCode.id == row.id,
+                                                             EnrolmentCode.used_at.is_(None))
+                                 .values(used_at=now)).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise APIError(400, "enrolment_code_used", "This enrolment code has already been used.",
+                       {"enrolment_code": ["Already used."]})
+    token = crypto.random_token("pp_dev_")
+    device = Device(public_id="dev_" + uuid.uuid4().hex[:20], venue_id=venue.id, name=device_name,
+                    token_hash=crypto.sha256_hex(token), created_at=now, last_seen_at=now)
+    db.session.add(device)
+    db.session.flush()
+    db.session.execute(update(EnrolmentCode).where(EnrolmentCode.id == row.id).values(device_id=device.id))
+    db.session.commit()
+    out = {"device_id": device.public_id, "device_token": token}
+    out.update(venue_config(venue, now))
+    return out
+
+
+def device_for_token(raw: str) -> Device | None:
+    return db.session.scalars(select(Device).where(Device.token_hash == crypto.sha256_hex(raw))).first()
+
+
+def revoke_device(public_id: str, now: int) -> Device:
+    d = db.session.scalars(select(Device).where(Device.public_id == public_id)).first()
+    if d is None:
+        raise APIError(404, "not_found", "unknown device", {"device_id": ["Unknown device."]})
+    if d.revoked_at is None:
+        d.revoked_at = now
+        db.session.commit()
+    return d
+
+
+def export_enrolment(venue_id: int, now: int) -> dict:
+    """The enrolment response without a device token, for a kiosk that is never online."""
+    venue = db.session.get(Venue, venue_id)
+    if venue is None:
+        raise APIError(404, "not_found", "unknown venue", {"venue_id": ["Unknown venue."]})
+    out = {"device_id": None}
+    out.update(venue_config(venue, now))
+    return out

@@ -1,0 +1,198 @@
+"""Scheme rows, memberships and current scores (with a ledger entry for every change)."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+
+from ..extensions import db
+from ..models import Citizen, CitizenScheme, Redemption, Scheme, ScoreEvent
+from . import auth as auth_service
+from .perks import Catalogue, get_catalogue
+
+# Categories of data that must never be ingested (Zhejiang and Shanghai rules).
+FORBIDDEN_WORDS = ("religio", "genet", "dna", "fingerprint", "blood type", "blood_type", "bloodtype",
+                   "medical history", "medical_history", "diagnos", "宗教", "基因", "指纹", "血型", "病史")
+
+
+def sync_schemes(now: int, catalogue: Catalogue | None = None) -> dict:
+    """Create or update a ``schemes`` row for every configured scheme. Returns {code: action}."""
+    catalogue = catalogue or get_catalogue()
+    existing = {s.code: s for s in db.session.scalars(select(Scheme))}
+    actions = {}
+    for code, cfg in catalogue.schemes.items():
+        row = existing.get(code)
+        if row is None:
+            row = Scheme(code=code, updated_at=now)
+            db.session.add(row)
+            actions[code] = "created"
+        elif row.config_sha256 != cfg.sha256:
+            actions[code] = "updated"
+        else:
+            actions[code] = "unchanged"
+            continue
+        row.name_en, row.name_zh = cfg.name["en"], cfg.name["zh-CN"]
+        row.min_score, row.max_score, row.base_score = cfg.min, cfg.max, cfg.base
+        row.config_sha256, row.updated_at = cfg.sha256, now
+    db.session.commit()
+    return actions
+
+
+def scheme_row(code: str) -> Scheme | None:
+    return db.session.scalars(select(Scheme).where(Scheme.code == code)).first()
+
+
+def set_score(citizen: Citizen, scheme_code: str, score: int, *, now: int, source: str, kind: str = "import",
+              reason: str | None = None, occurred_at: int | None = None) -> tuple[CitizenScheme, bool]:
+    """Set the current score (creating the membership if needed). Returns (membership, changed)."""
+    scheme = scheme_row(scheme_code)
+    if scheme is None:
+        raise ValueError(f"unknown scheme {scheme_code!r}")
+    if not scheme.min_score <= score <= scheme.max_score:
+        raise ValueError(f"score must be within {scheme.min_score}..{scheme.max_score}")
+    m = db.session.scalars(select(CitizenScheme).where(CitizenScheme.citizen_id == citizen.id,
+                                                       CitizenScheme.scheme_id == scheme.id)).first()
+    if m is None:
+        m = CitizenScheme(citizen_id=citizen.id, scheme_id=scheme.id, score=score, joined_at=now, updated_at=now)
+        db.session.add(m)
+        db.session.flush()
+        db.session.add(ScoreEvent(membership_id=m.id, kind=kind, delta=score, score_after=score, source=source,
+                                  reason=reason, occurred_at=occurred_at or now, recorded_at=now))
+        return m, True
+    if m.score == score:
+        return m, False
+    db.session.add(ScoreEvent(membership_id=m.id, kind=kind, delta=score - m.score, score_after=score,
+                              source=source, reason=reason, occurred_at=occurred_at or now, recorded_at=now))
+    m.score, m.updated_at = score, now
+    return m, True
+
+
+def join(citizen: Citizen, scheme_code: str, now: int) -> CitizenScheme:
+    """A citizen joins a scheme voluntarily and starts at its base score."""
+    scheme = scheme_row(scheme_code)
+    if scheme is None:
+        raise ValueError(f"unknown scheme {scheme_code!r}")
+    m = db.session.scalars(select(CitizenScheme).where(CitizenScheme.citizen_id == citizen.id,
+                                                       CitizenScheme.scheme_id == scheme.id)).first()
+    if m is not None:
+        return m
+    m, _ = set_score(citizen, scheme_code, scheme.base_score, now=now, source="citizen", kind="join",
+                     reason="joined the scheme at its base score")
+    db.session.commit()
+    return m
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    unchanged: int = 0
+    skipped_not_enrolled: int = 0
+    errors: list = field(default_factory=list)
+    applied: bool = False
+
+    def to_dict(self) -> dict:
+        return {"rows": self.rows, "imported": self.imported, "unchanged": self.unchanged,
+                "skipped_not_enrolled": self.skipped_not_enrolled, "errors": self.errors, "applied": self.applied}
+
+
+def _check_reason(reason: str | None) -> str | None:
+    if reason:
+        low = reason.lower()
+        for w in FORBIDDEN_WORDS:
+            if w in low:
+                return f"reason mentions a forbidden data category ({w!r}); such data is never ingested"
+    return None
+
+
+def import_rows(rows: list[dict], *, now: int, source: str, partial: bool = False) -> ImportReport:
+    """Import absolute scores. Each row: ``phone`` or ``citizen_id``, ``scheme``, ``score``, optional
+    ``reason``. Rows for people who have not opted in are skipped and never stored. Unless
+    ``partial``, any invalid row aborts the whole import (nothing is applied)."""
+    catalogue = get_catalogue()
+    report = ImportReport(rows=len(rows))
+    plan = []
+    by_phone: dict[str, Citizen | None] = {}
+    by_public: dict[str, Citizen | None] = {}
+    for i, r in enumerate(rows, start=1):
+        line_errors = []
+        scheme = (r.get("scheme") or "").strip()
+        cfg = catalogue.schemes.get(scheme)
+        if cfg is None:
+            line_errors.append(f"unknown scheme {scheme!r}")
+        raw_score = r.get("score")
+        try:
+            score = int(str(raw_score).strip()) if not isinstance(raw_score, int) or isinstance(raw_score, bool) else raw_score
+            if isinstance(raw_score, bool):
+                raise ValueError
+        except (TypeError, ValueError):
+            score = None
+            line_errors.append("score must be an integer")
+        if cfg is not None and score is not None and not cfg.min <= score <= cfg.max:
+            line_errors.append(f"score must be within {cfg.min}..{cfg.max} for {scheme}")
+        reason = r.get("reason") or None
+        if reason is not None and len(reason) > 500:
+            line_errors.append("reason is longer than 500 characters")
+        bad = _check_reason(reason)
+        if bad:
+            line_errors.append(bad)
+        citizen = None
+        phone, cid = (r.get("phone") or "").strip(), (r.get("citizen_id") or "").strip()
+        if cid:
+            if cid not in by_public:
+                by_public[cid] = db.session.scalars(select(Citizen).where(Citizen.public_id == cid)).first()
+            citizen = by_public[cid]
+        elif phone:
+            norm = auth_service.normalise_phone(phone)
+            if norm is None:
+                line_errors.append("phone is not a valid phone number")
+            else:
+                if norm not in by_phone:
+                    by_phone[norm] = db.session.scalars(select(Citizen).where(
+                        Citizen.phone_hash == auth_service.phone_hash(norm))).first()
+                citizen = by_phone[norm]
+        else:
+            line_errors.append("each row needs a phone or a citizen_id")
+        if line_errors:
+            report.errors.append({"row": i, "errors": line_errors})
+            continue
+        if citizen is None:
+            report.skipped_not_enrolled += 1
+            continue
+        plan.append((citizen, scheme, score, reason))
+    if report.errors and not partial:
+        return report
+    for citizen, scheme, score, reason in plan:
+        _m, changed = set_score(citizen, scheme, score, now=now, source=source, reason=reason)
+        if changed:
+            report.imported += 1
+        else:
+            report.unchanged += 1
+    db.session.commit()
+    report.applied = True
+    return report
+
+
+def parse_csv(text: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "scheme" not in reader.fieldnames or "score" not in reader.fieldnames:
+        raise ValueError("the CSV needs a header with scheme, score and phone or citizen_id columns")
+    if "phone" not in reader.fieldnames and "citizen_id" not in reader.fieldnames:
+        raise ValueError("the CSV needs a phone or a citizen_id column")
+    return [{k: (v or "") for k, v in row.items() if k} for row in reader]
+
+
+def opt_out(citizen: Citizen) -> dict:
+    """Delete everything personal: memberships, score events, consents, tokens, the account, and
+    the redemptions recorded under the citizen's pseudonyms."""
+    from .issuance import pseudonym
+    from ..models import Venue
+    audiences = set(get_catalogue().audiences) | {a for (a,) in db.session.execute(select(Venue.audience).distinct())}
+    pseudonyms = [pseudonym(citizen.public_id, a) for a in sorted(audiences)]
+    n_red = db.session.execute(delete(Redemption).where(Redemption.pseudonym.in_(pseudonyms))).rowcount
+    n_mem = len(citizen.memberships)
+    db.session.delete(citizen)  # cascades to consents, memberships (and their events), tokens
+    db.session.commit()
+    return {"memberships": n_mem, "redemptions": n_red or 0}

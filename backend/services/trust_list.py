@@ -1,0 +1,72 @@
+"""The signed trust list (root-signed, monotonic sequence) and the JWKS document."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from partner_sdk import build_trust_list
+
+from ..extensions import db
+from ..models import TrustListVersion
+from . import keys as key_service
+from .perks import get_catalogue
+
+
+def _fingerprint(now: int) -> tuple[str, list]:
+    cfg = current_app.config
+    trusted = key_service.trusted_keys(now)
+    material = {
+        "issuer": cfg["PERKPASS_ISSUER"],
+        "keys": [[k.kid, key_service.crypto.b64url(k.public_key.public_bytes_raw()), k.not_before, k.not_after]
+                 for k in trusted],
+        "perks": get_catalogue().trust_list_perks(),
+        "next_update_in": int(cfg["PERKPASS_TRUST_LIST_NEXT_UPDATE"]),
+        "valid_for": int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
+    }
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return digest, trusted
+
+
+def current(now: int) -> TrustListVersion:
+    """The trust list to serve now: the stored one if its content is unchanged and it is less than
+    half its refresh interval old, else a newly signed one with the next sequence number."""
+    cfg = current_app.config
+    next_update = int(cfg["PERKPASS_TRUST_LIST_NEXT_UPDATE"])
+    fingerprint, trusted = _fingerprint(now)
+    for _attempt in range(5):
+        latest = db.session.scalars(select(TrustListVersion).order_by(TrustListVersion.sequence.desc()).limit(1)).first()
+        if latest is not None and latest.fingerprint == fingerprint and now - latest.issued_at < next_update // 2 \
+                and latest.issued_at <= now:
+            return latest
+        sequence = (latest.sequence + 1) if latest is not None else 1
+        root_row, root_priv = key_service.root(now)
+        jws = build_trust_list(root_key=root_priv, issuer=cfg["PERKPASS_ISSUER"], keys=trusted, sequence=sequence,
+                               now=now, next_update_in=next_update,
+                               valid_for=int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
+                               perks=get_catalogue().trust_list_perks())
+        row = TrustListVersion(sequence=sequence, fingerprint=fingerprint, jws=jws, issued_at=now,
+                               expires_at=now + int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]))
+        db.session.add(row)
+        try:
+            db.session.commit()
+            return row
+        except IntegrityError:  # another worker published this sequence first; look again
+            db.session.rollback()
+    raise RuntimeError("could not publish a trust list after 5 attempts")
+
+
+def etag(row: TrustListVersion) -> str:
+    return f'"tl-{row.sequence}-{row.fingerprint[:16]}"'
+
+
+def root_jwk() -> dict:
+    row, _priv = key_service.root()
+    return key_service.jwk(row)
+
+
+def jwks(now: int) -> dict:
+    return {"keys": [key_service.jwk(r) for r in key_service.published(now)]}

@@ -1,0 +1,862 @@
+// The Perkpass citizen page: a small hash-routed single-page app on the public API.
+//   #/            welcome (first visit) or home (logged in)
+//   #/join        consent + sign-up          #/login     log in with phone and one-time code
+//   #/home        scores, bands, perks by venue type
+//   #/code/<aud>  the live QR for one venue type (audience)
+//   #/history     where my codes were used   #/privacy   my data, opt-out
+//   #/session     the session has ended      #/left      data deleted
+// DOM is built with createElement/textContent only (no innerHTML), so API text can never inject markup.
+import { api, ApiError, getSession, loadSession, onSessionLost, setSession } from "./api.js";
+import { venueIcon } from "./icons.js";
+import { formatDate, formatDuration, formatTime, lang, pick, setLang, detectLang, t, venueName } from "./i18n.js";
+import { renderSvg } from "./qr.js";
+import { scoreView, whyLink } from "./ledger.js";
+
+const VENUE_ORDER = ["library", "metro", "hospital", "gov-office"];
+const RESEND_SECONDS = 60;
+
+const app = {
+  route: { name: "", arg: "" },
+  cleanup: null,
+  catalogue: null,
+  afterLogin: "#/home",
+  authDraft: { phone: "", code: "", sent: false, devCode: "", expiresIn: 300, sentAt: 0 },
+  flash: "",
+  trail: [],  // in-app addresses visited, newest last (for the back arrow)
+};
+
+// ---- tiny DOM helper --------------------------------------------------------------------------
+
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k === "text") el.textContent = v;
+    else if (k === "on") for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k in el && typeof v !== "string") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return el;
+}
+
+function button(label, onClick, cls = "btn btn-primary", extra = {}) {
+  return h("button", { type: "button", class: cls, on: { click: onClick }, ...extra }, label);
+}
+
+function link(label, href, cls = "btn btn-primary", extra = {}) {
+  return h("a", { href, class: cls, ...extra }, label);
+}
+
+function errorText(e) {
+  if (!(e instanceof ApiError)) return t("err.generic");
+  if (e.kind === "offline") return t("err.offline");
+  if (e.kind === "server") return t("err.server");
+  if (e.kind === "session") return t("session.lead");
+  if (e.code === "rate_limited" || e.status === 429) return t("err.rate");
+  if (e.code === "invalid_code") return t("err.invalid_code");
+  if (e.fields && e.fields.phone) return t("auth.bad_phone");
+  if (e.fields && e.fields.code) return t("auth.bad_code");
+  return t("err.generic");
+}
+
+// An error as a notice: being offline is a state (amber), anything else an error (red).
+function problemBox(e) {
+  return alertBox(errorText(e), e instanceof ApiError && e.kind === "offline" ? "warn" : "error");
+}
+
+function alertBox(text, kind = "error") {
+  return h("p", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+function announce(text) {
+  const live = document.getElementById("live");
+  live.textContent = "";
+  setTimeout(() => { live.textContent = text; }, 50);
+}
+
+async function catalogue() {
+  if (!app.catalogue) app.catalogue = await api("/api/v1/catalogue", { auth: false });
+  return app.catalogue;
+}
+
+function sortVenues(list) {
+  const rank = (a) => (VENUE_ORDER.includes(a) ? VENUE_ORDER.indexOf(a) : VENUE_ORDER.length);
+  return [...list].sort((a, b) => rank(a) - rank(b) || venueName(a).localeCompare(venueName(b), lang()));
+}
+
+// ---- shell: top bar, language, offline banner, router -----------------------------------------
+
+function setTopbar(title, backHref) {
+  document.getElementById("title").textContent = title;
+  const back = document.getElementById("back");
+  back.hidden = !backHref;
+  back.dataset.href = backHref || "";
+  document.title = title === t("app.name") ? title : `${title} · Perkpass`;
+}
+
+function updateOffline() {
+  document.getElementById("offline").hidden = navigator.onLine;
+  document.getElementById("offline").textContent = t("offline.banner");
+}
+
+function parseRoute() {
+  const hash = (location.hash || "").replace(/^#\/?/, "");
+  const [name, ...rest] = hash.split("/");
+  let arg = rest.join("/");
+  try { arg = decodeURIComponent(arg); } catch (_) { /* a malformed address: keep it as typed */ }
+  return { name: name || "", arg };
+}
+
+const VIEWS = {
+  "": (r) => (getSession() ? homeView(r) : welcomeView(r)),
+  welcome: welcomeView,
+  join: (r) => authView("join", r),
+  login: (r) => authView("login", r),
+  home: homeView,
+  code: codeView,
+  history: historyView,
+  privacy: privacyView,
+  session: sessionView,
+  left: leftView,
+};
+const NEEDS_SESSION = new Set(["home", "code", "history", "privacy"]);
+VIEWS.score = (r) => scoreView(r, { setTopbar });  // "Why is my score this?" (js/ledger.js, docs/ledger.md)
+NEEDS_SESSION.add("score");
+
+function render() {
+  if (app.cleanup) { try { app.cleanup(); } catch (_) { /* ignore */ } app.cleanup = null; }
+  const route = parseRoute();
+  if (!(route.name in VIEWS)) { location.replace("#/"); return; }
+  if (NEEDS_SESSION.has(route.name) && !getSession()) {
+    app.afterLogin = "#/" + route.name + (route.arg ? "/" + encodeURIComponent(route.arg) : "");
+    let seen = false;
+    try { seen = !!localStorage.getItem("perkpass.seen"); } catch (_) { /* storage disabled */ }
+    location.replace(seen ? "#/login" : "#/welcome");
+    return;
+  }
+  app.route = route;
+  const here = location.hash || "#/";
+  if (app.trail.length > 1 && app.trail[app.trail.length - 2] === here) app.trail.pop();
+  else if (app.trail[app.trail.length - 1] !== here) app.trail.push(here);
+  if (app.trail.length > 50) app.trail.splice(0, app.trail.length - 50);
+  const main = document.getElementById("view");
+  main.replaceChildren();
+  main.dataset.view = route.name || (getSession() ? "home" : "welcome");
+  const cleanup = VIEWS[route.name](route);
+  app.cleanup = typeof cleanup === "function" ? cleanup : null;
+  const heading = main.querySelector("h2");
+  if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+  window.scrollTo(0, 0);
+}
+
+function boot() {
+  setLang(detectLang());
+  loadSession();
+  const langBtn = document.getElementById("lang");
+  const paintLang = () => {
+    langBtn.textContent = t("lang.switch");
+    langBtn.setAttribute("aria-label", t("lang.switch.label"));
+    langBtn.setAttribute("lang", lang() === "en" ? "zh-CN" : "en");
+    document.getElementById("back").setAttribute("aria-label", t("nav.back"));
+    document.getElementById("back-label").textContent = t("nav.back");
+    updateOffline();
+  };
+  langBtn.addEventListener("click", () => {
+    setLang(lang() === "en" ? "zh-CN" : "en", true);
+    paintLang();
+    render();
+  });
+  document.getElementById("back").addEventListener("click", (ev) => {
+    const target = ev.currentTarget.dataset.href || "#/";
+    // like a mini-program's back arrow: step back in history when that is where we came from, so the
+    // phone's own back button does not bounce between the two screens afterwards
+    if (app.trail.length > 1 && app.trail[app.trail.length - 2] === target) history.back();
+    else location.hash = target;
+  });
+  window.addEventListener("online", updateOffline);
+  window.addEventListener("offline", updateOffline);
+  window.addEventListener("hashchange", render);
+  onSessionLost(() => {
+    // the code screen shows its own session state (the current code stays usable until it expires)
+    if (app.route.name !== "code") {
+      app.afterLogin = location.hash && location.hash !== "#/session" ? location.hash : "#/home";
+      location.hash = "#/session";
+    }
+  });
+  paintLang();
+  document.body.classList.remove("booting");
+  render();
+  if ("serviceWorker" in navigator) {
+    // keeps the page (not API answers) for opening it offline; failure only loses that comfort
+    navigator.serviceWorker.register("sw.js", { scope: "./" })
+      .then(() => navigator.serviceWorker.ready)
+      .then(cacheLoadedFiles)
+      .catch(() => {});
+  }
+}
+
+// Every file of the page this visit loaded (whatever modules main.js imports today) goes into the
+// service worker's cache, so the page also opens offline. API answers and codes are never cached.
+async function cacheLoadedFiles() {
+  const urls = new Set(performance.getEntriesByType("resource").map((e) => e.name).concat([location.href])
+    .map((u) => new URL(u, location.href))
+    .filter((u) => u.origin === location.origin && u.pathname.startsWith("/app/"))
+    .map((u) => u.origin + u.pathname));
+  const cache = await caches.open("perkpass-app-v1");
+  for (const u of urls) {
+    if (!(await cache.match(u))) await cache.add(u).catch(() => {});
+  }
+}
+
+// ---- welcome ----------------------------------------------------------------------------------
+
+function welcomeView() {
+  setTopbar(t("app.name"), null);
+  try { localStorage.setItem("perkpass.seen", "1"); } catch (_) { /* ignore */ }
+  const steps = ["welcome.p1", "welcome.p2", "welcome.p3"];
+  document.getElementById("view").append(
+    h("section", { class: "hero" },
+      h("div", { class: "hero-mark", "aria-hidden": "true" }, "P"),
+      h("h2", { class: "hero-title" }, t("welcome.title")),
+      h("p", { class: "lead" }, t("welcome.lead"))),
+    h("section", { class: "card" },
+      h("h3", {}, t("welcome.how")),
+      h("ol", { class: "steps" }, steps.map((k) => h("li", {}, t(k))))),
+    h("div", { class: "actions" },
+      link(t("welcome.join"), "#/join", "btn btn-primary btn-block", { id: "go-join" }),
+      link(t("welcome.login"), "#/login", "btn btn-secondary btn-block", { id: "go-login" })),
+  );
+}
+
+// ---- join / log in ----------------------------------------------------------------------------
+
+function authView(mode) {
+  if (getSession()) { location.replace(app.afterLogin || "#/home"); return null; }
+  const d = app.authDraft;
+  setTopbar(t(mode === "join" ? "auth.join.title" : "auth.login.title"), "#/welcome");
+  const view = document.getElementById("view");
+  let consentVersion = null;
+  let timer = null;
+
+  const notice = h("div", { id: "auth-notice" });
+  const flash = h("div", { id: "auth-flash" });
+  const consentBox = h("section", { class: "card consent", id: "consent", "aria-labelledby": "consent-title" });
+  const phone = h("input", { id: "phone", name: "phone", type: "tel", inputmode: "tel", autocomplete: "tel",
+    required: true, maxlength: "20", value: d.phone, "aria-describedby": "phone-hint" });
+  const sendBtn = button(t("auth.send"), () => sendCode(), "btn btn-secondary btn-block", { id: "send-code" });
+  const sentMsg = h("p", { id: "sent", class: "muted", role: "status" });
+  const devHint = h("p", { id: "dev-code", class: "dev-hint", hidden: true });
+  const code = h("input", { id: "code", name: "code", type: "text", inputmode: "numeric", autocomplete: "one-time-code",
+    pattern: "[0-9]{6}", maxlength: "6", required: true, value: d.code, "aria-describedby": "sent" });
+  const codeRow = h("div", { class: "field", id: "code-row", hidden: !d.sent },
+    h("label", { for: "code" }, t("auth.code")), code, sentMsg, devHint);
+  const submit = h("button", { type: "submit", class: "btn btn-primary btn-block", id: "submit", disabled: !d.sent },
+    t(mode === "join" ? "auth.join.submit" : "auth.login.submit"));
+  const accept = h("input", { type: "checkbox", id: "accept", name: "accept" });
+
+  const form = h("form", { class: "card form", novalidate: true, "aria-labelledby": "auth-title" },
+    h("div", { class: "field" },
+      h("label", { for: "phone" }, t("auth.phone")),
+      phone,
+      h("p", { class: "muted small", id: "phone-hint" }, t("auth.phone.hint")),
+      sendBtn),
+    codeRow,
+    notice,
+    submit);
+
+  view.append(...[
+    h("h2", { id: "auth-title", class: "page-title" }, t(mode === "join" ? "auth.join.title" : "auth.login.title")),
+    flash,
+    mode === "join" ? consentBox : null,
+    form,
+    h("p", { class: "center" },
+      link(t(mode === "join" ? "auth.switch.login" : "auth.switch.join"), mode === "join" ? "#/login" : "#/join",
+        "text-link", { id: "switch-mode" })),
+  ].filter(Boolean));
+
+  function paintSent() {
+    if (!d.sent) return;
+    codeRow.hidden = false;
+    submit.disabled = false;
+    sentMsg.textContent = t("auth.sent", { phone: d.phone, min: Math.max(1, Math.round(d.expiresIn / 60)) });
+    devHint.hidden = !d.devCode;
+    devHint.textContent = d.devCode ? t("auth.dev", { code: d.devCode }) : "";
+    const wait = Math.ceil(RESEND_SECONDS - (Date.now() - d.sentAt) / 1000);
+    if (wait > 0) {
+      sendBtn.disabled = true;
+      sendBtn.textContent = t("auth.resend.wait", { s: wait });
+    } else {
+      sendBtn.disabled = false;
+      sendBtn.textContent = t("auth.resend");
+    }
+  }
+  // a different phone number needs its own code
+  phone.addEventListener("input", () => {
+    if (d.sent && phone.value.trim() !== d.phone) {
+      Object.assign(d, { sent: false, code: "", devCode: "", sentAt: 0 });
+      code.value = "";
+      codeRow.hidden = true;
+      submit.disabled = true;
+      sendBtn.disabled = false;
+      sendBtn.textContent = t("auth.send");
+    }
+  });
+  timer = setInterval(paintSent, 1000);
+  paintSent();
+
+  if (mode === "join") {
+    consentBox.append(h("h3", { id: "consent-title" }, t("auth.consent.title")), h("p", { class: "muted" }, t("loading")));
+    api("/api/v1/auth/consent", { auth: false }).then((c) => {
+      consentVersion = c.version;
+      consentBox.replaceChildren(
+        h("h3", { id: "consent-title" }, t("auth.consent.title")),
+        h("div", { class: "consent-text", id: "consent-text", tabindex: "0", role: "region",
+          "aria-label": t("auth.consent.title") }, pick(c.text)),
+        h("p", { class: "muted small" }, t("auth.consent.version", { version: c.version })),
+        h("label", { class: "check", for: "accept" }, accept, h("span", {}, t("auth.consent.accept"))),
+      );
+    }).catch((e) => { consentBox.replaceChildren(alertBox(errorText(e))); });
+  }
+
+  function showError(text, kind = "error") {
+    notice.replaceChildren(alertBox(text, kind));
+    notice.scrollIntoView({ block: "nearest" });
+  }
+
+  async function sendCode() {
+    notice.replaceChildren();
+    d.phone = phone.value.trim();
+    if (!/^\+?[0-9][0-9\s-]{6,18}$/.test(d.phone)) { showError(t("auth.bad_phone")); phone.focus(); return; }
+    sendBtn.disabled = true;
+    try {
+      const r = await api("/api/v1/auth/request-code", { method: "POST", auth: false, body: { phone: d.phone, locale: lang() } });
+      Object.assign(d, { sent: true, devCode: r.dev_code || "", expiresIn: r.expires_in || 300, sentAt: Date.now() });
+      paintSent();
+      code.focus();
+    } catch (e) {
+      sendBtn.disabled = false;
+      showError(errorText(e));
+    }
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    notice.replaceChildren();
+    d.phone = phone.value.trim();
+    d.code = code.value.trim();
+    if (!/^[0-9]{6}$/.test(d.code)) { showError(t("auth.bad_code")); code.focus(); return; }
+    const body = { phone: d.phone, code: d.code, locale: lang() };
+    if (mode === "join") {
+      if (!accept.checked || !consentVersion) { showError(t("auth.consent.needed")); accept.focus(); return; }
+      body.consent = { version: consentVersion, accepted: true };
+    }
+    submit.disabled = true;
+    try {
+      const r = await api("/api/v1/auth/login", { method: "POST", auth: false, body });
+      setSession({ token: r.access_token, expiresAt: r.expires_at, phoneHint: r.citizen.phone_hint });
+      app.authDraft = { phone: "", code: "", sent: false, devCode: "", expiresIn: 300, sentAt: 0 };
+      const next = app.afterLogin || "#/home";
+      app.afterLogin = "#/home";
+      location.hash = next;
+    } catch (e) {
+      submit.disabled = false;
+      if (e instanceof ApiError && e.code === "consent_required") {
+        app.flash = t("auth.no_account");
+        location.hash = "#/join";
+        return;
+      }
+      showError(errorText(e));
+    }
+  });
+
+  if (app.flash) { flash.replaceChildren(alertBox(app.flash, "info")); app.flash = ""; }
+  return () => clearInterval(timer);
+}
+
+// ---- home -------------------------------------------------------------------------------------
+
+function homeView() {
+  setTopbar(t("home.title"), null);
+  const view = document.getElementById("view");
+  const body = h("div", { id: "home-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
+  view.append(h("h2", { class: "sr-only" }, t("home.title")), body);
+  let alive = true;
+
+  async function load() {
+    body.setAttribute("aria-busy", "true");
+    try {
+      const [me, cat] = await Promise.all([api("/api/v1/me"), catalogue()]);
+      if (!alive) return;
+      body.replaceChildren(...homeContent(me, cat, load));
+    } catch (e) {
+      if (!alive || (e instanceof ApiError && e.kind === "session")) return;
+      body.replaceChildren(problemBox(e), button(t("code.retry"), load, "btn btn-secondary", { id: "retry" }));
+    } finally {
+      body.setAttribute("aria-busy", "false");
+    }
+  }
+  const onOnline = () => { if (body.querySelector("#retry")) load(); };
+  window.addEventListener("online", onOnline);
+  load();
+  return () => { alive = false; window.removeEventListener("online", onOnline); };
+}
+
+function homeContent(me, cat, reload) {
+  const out = [];
+  const schemes = Object.fromEntries(cat.schemes.map((s) => [s.code, s]));
+  out.push(h("p", { class: "muted hello" }, t("home.hello", { phone: me.phone_hint })));
+  if (app.flash) { out.push(alertBox(app.flash, "info")); app.flash = ""; }
+
+  // scores
+  out.push(h("h3", { class: "section-title", id: "scores-title" }, t("home.scores")));
+  if (!me.schemes.length) {
+    const joinList = h("div", { class: "join-list" });
+    for (const s of cat.schemes) joinList.append(joinButton(s, joinList, reload));
+    out.push(h("section", { class: "card", id: "no-schemes" },
+      h("p", { class: "strong" }, t("home.none")), h("p", { class: "muted" }, t("home.none.lead")), joinList));
+  } else {
+    out.push(h("div", { class: "score-list", "aria-labelledby": "scores-title" },
+      me.schemes.map((m) => scoreCard(m, schemes[m.scheme]))));
+  }
+
+  // perks by venue type: types with a perk first (full cards), then every other type with "no perk here"
+  const byVenue = {};
+  for (const m of me.schemes) for (const p of m.perks) (byVenue[p.audience] ||= []).push(p);
+  const all = sortVenues(Array.from(new Set([...cat.audiences, ...Object.keys(byVenue)])));
+  out.push(h("h3", { class: "section-title", id: "perks-title" }, t("home.perks")));
+  out.push(h("p", { class: "muted small" }, t("home.perks.lead")));
+  const list = h("ul", { class: "venue-list", "aria-labelledby": "perks-title" });
+  for (const aud of all.filter((a) => byVenue[a])) list.append(venueCard(aud, byVenue[aud]));
+  for (const aud of all.filter((a) => !byVenue[a])) list.append(venueCard(aud, null));
+  out.push(list);
+
+  // more schemes to join (below the perks: the main job of this screen is showing a code)
+  const mine = new Set(me.schemes.map((m) => m.scheme));
+  const others = me.schemes.length ? cat.schemes.filter((s) => !mine.has(s.code)) : [];
+  if (others.length) {
+    const joinMore = h("div", { class: "join-list" });
+    for (const s of others) joinMore.append(joinButton(s, joinMore, reload));
+    out.push(h("details", { class: "card join-more", id: "join-more" }, h("summary", {}, t("home.join.more")), joinMore));
+  }
+
+  out.push(h("nav", { class: "menu", "aria-label": t("home.title") },
+    link(t("home.history"), "#/history", "menu-item", { id: "go-history" }),
+    link(t("home.privacy"), "#/privacy", "menu-item", { id: "go-privacy" }),
+    button(t("home.logout"), logout, "menu-item menu-button", { id: "logout" })));
+  return out;
+}
+
+function joinButton(s, list, reload) {
+  const label = t("home.join", { scheme: pick(s.name), base: s.base });
+  const btn = button(label, async () => {
+    btn.disabled = true;
+    try {
+      await api("/api/v1/me/schemes", { method: "POST", body: { scheme: s.code } });
+      app.flash = t("home.joined", { scheme: pick(s.name) });
+      reload();
+    } catch (e) {
+      btn.disabled = false;
+      if (!(e instanceof ApiError && e.kind === "session")) list.prepend(problemBox(e));
+    }
+  }, "btn btn-secondary btn-block", { "data-scheme": s.code });
+  return btn;
+}
+
+function scoreCard(m, cfg) {
+  const range = m.range;
+  const bands = (cfg && cfg.bands) || [];
+  const idx = bands.findIndex((b) => b.code === m.band.code);
+  const band = bands[idx];
+  const next = idx >= 0 && idx + 1 < bands.length ? bands[idx + 1] : null;
+  const myPerks = m.perks.map((p) => pick(p.title));
+  const nextPerk = cfg ? cfg.perks.filter((p) => p.min_score > m.score).sort((a, b) => a.min_score - b.min_score)[0] : null;
+  const span = range.max - range.min || 1;
+  const pct = (v) => `${Math.max(0, Math.min(100, ((v - range.min) / span) * 100))}%`;
+
+  const track = h("div", { class: "band-track", "aria-hidden": "true" });
+  bands.forEach((b, i) => {
+    const seg = h("span", { class: `band-seg band-seg-${i % 5}${b.code === m.band.code ? " is-current" : ""}` });
+    seg.style.left = pct(b.min);
+    seg.style.width = `calc(${pct(b.max + (i + 1 < bands.length ? 1 : 0))} - ${pct(b.min)})`;
+    track.append(seg);
+  });
+  const marker = h("span", { class: "band-marker" });
+  marker.style.left = pct(m.score);
+  track.append(marker);
+
+  return h("article", { class: "card score-card", "data-scheme": m.scheme, "aria-label": pick(m.name) },
+    h("div", { class: "score-head" },
+      h("h4", {}, pick(m.name)),
+      cfg && cfg.city ? h("span", { class: "muted small" }, pick(cfg.city)) : null),
+    m.updated_at ? h("p", { class: "muted small score-updated" }, t("score.updated", { date: formatDate(m.updated_at) })) : null,
+    h("div", { class: "score-main" },
+      h("span", { class: "score-value", "data-testid": "score" }, String(m.score)),
+      h("span", { class: "muted small" }, t("score.of", { min: range.min, max: range.max })),
+      h("span", { class: "band-chip" }, t("score.band", { band: pick(m.band.label) }))),
+    h("div", { role: "img", "aria-label": t("score.bar", { scheme: pick(m.name), score: m.score, band: pick(m.band.label),
+      min: range.min, max: range.max }) }, track),
+    // what the band means, and what is next (the perks themselves are listed by venue type below)
+    h("p", { class: "small band-meaning" },
+      band ? t("score.band.range", { band: pick(band.label), min: band.min, max: band.max, scheme: pick(m.name) }) + (lang() === "en" ? " " : "") : "",
+      next ? t("score.next", { points: next.min - m.score, band: pick(next.label) }) : t("score.top")),
+    myPerks.length ? null : h("p", { class: "small muted" }, t("score.unlocks.none")),
+    nextPerk ? h("p", { class: "small muted" }, t("score.next.perk", { score: nextPerk.min_score, perk: pick(nextPerk.title) })) : null,
+    whyLink(m.scheme),
+    bands.length ? bandTable(cfg, m) : null,
+  );
+}
+
+// Every band of the scheme with its score range and the perks that start in it: the published rules.
+function bandTable(cfg, m) {
+  const rows = cfg.bands.slice().reverse().map((b) => {
+    const perks = cfg.perks.filter((p) => p.min_score >= b.min && p.min_score <= b.max);
+    return h("tr", { class: b.code === m.band.code ? "is-current" : "" },
+      h("th", { scope: "row" }, pick(b.label), b.code === m.band.code ? h("span", { class: "you" }, t("score.you")) : null),
+      h("td", { class: "num" }, `${b.min}–${b.max}`),
+      h("td", {}, perks.length ? perks.map((p) => h("span", { class: "perk-line" }, pick(p.title))) : "—"));
+  });
+  return h("details", { class: "bands" },
+    h("summary", {}, t("score.bands", { scheme: pick(cfg.name) })),
+    h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("score.col.band")), h("th", { scope: "col" }, t("score.col.range")),
+        h("th", { scope: "col" }, t("score.col.perks")))),
+      h("tbody", {}, rows)),
+    h("p", { class: "muted small" }, t("score.source")));
+}
+
+function venueCard(aud, perks) {
+  const name = venueName(aud);
+  if (!perks) {
+    return h("li", { class: "venue venue-none", "data-audience": aud },
+      h("span", { class: "venue-icon muted" }, venueIcon(aud)),
+      h("div", { class: "venue-body" },
+        h("span", { class: "venue-name" }, name),
+        h("span", { class: "muted small no-perk" }, t("venue.noperk"))));
+  }
+  return h("li", { class: "venue venue-has card", "data-audience": aud },
+    h("div", { class: "venue-top" },
+      h("span", { class: "venue-icon" }, venueIcon(aud)),
+      h("div", { class: "venue-body" },
+        h("span", { class: "venue-name" }, name),
+        h("span", { class: "muted small" }, perks.length === 1 ? t("venue.perks.one") : t("venue.perks.count", { n: perks.length })))),
+    h("ul", { class: "ticks small" }, perks.map((p) => h("li", {}, pick(p.title)))),
+    link(t("venue.show"), `#/code/${encodeURIComponent(aud)}`, "btn btn-primary btn-block show-code",
+      { "aria-label": t("venue.show.label", { venue: name }), "data-audience": aud }));
+}
+
+async function logout() {
+  try { await api("/api/v1/auth/logout", { method: "POST", body: {} }); } catch (_) { /* logged out locally anyway */ }
+  setSession(null);
+  location.hash = "#/login";
+}
+
+// ---- the code ---------------------------------------------------------------------------------
+
+function codeView(route) {
+  const aud = route.arg;
+  const name = venueName(aud);
+  setTopbar(t("code.title"), "#/home");
+  const view = document.getElementById("view");
+  const st = { code: null, receivedAt: 0, lifetime: 0, fetching: false, problem: null, scheme: null, stopped: false,
+    refreshTimer: null, retryDelay: 2, wakeLock: null, schemeNames: {} };
+
+  const perksBox = h("div", { class: "code-perks", id: "code-perks" });
+  const qrBox = h("div", { class: "qr-box is-empty", id: "qr-box" });
+  const placeholder = h("div", { class: "qr-placeholder", id: "qr-placeholder" }, t("loading"));
+  qrBox.append(placeholder);
+  const countdown = h("p", { class: "countdown", id: "countdown", role: "timer", "aria-live": "off" });
+  const bar = h("div", { class: "progress", "aria-hidden": "true" }, h("span", { class: "progress-fill", id: "progress" }));
+  const status = h("div", { id: "code-status", role: "status", "aria-live": "polite" });
+  const schemeBox = h("div", { class: "scheme-switch", id: "scheme-switch" });
+  const hints = h("div", { class: "hints" },
+    h("p", { class: "hint hint-auto" }, t("code.auto")),
+    h("p", { class: "hint hint-bright", id: "brightness" }, t("code.brightness")));
+  const panel = h("section", { class: "code-panel", id: "code-panel", "aria-labelledby": "code-title" },
+    h("h2", { class: "page-title", id: "code-title" }, name), perksBox, qrBox, countdown, bar, status, schemeBox, hints);
+  view.append(panel);
+
+  catalogue().then((cat) => {
+    for (const s of cat.schemes) st.schemeNames[s.code] = s.name;
+    paintPerks();
+  }).catch(() => {});
+
+  function remaining() {
+    if (!st.code) return 0;
+    return st.lifetime - (performance.now() - st.receivedAt) / 1000;
+  }
+
+  function paintPerks() {
+    if (!st.code) return;
+    perksBox.replaceChildren(
+      h("p", { class: "small strong" }, t("code.perks")),
+      h("ul", { class: "ticks" }, st.code.perks.map((p) => h("li", {}, pick(p.title)))),
+      st.code.scheme && st.schemeNames[st.code.scheme]
+        ? h("p", { class: "muted small" }, t("code.scheme", { scheme: pick(st.schemeNames[st.code.scheme]) })) : null);
+    schemeBox.replaceChildren(...(st.code.other_schemes || []).map((s) =>
+      button(t("code.scheme.other", { scheme: st.schemeNames[s] ? pick(st.schemeNames[s]) : s }), () => {
+        st.scheme = s; st.code = null; fetchCode(true);
+      }, "btn btn-secondary btn-small")));
+  }
+
+  function drawQr() {
+    const avail = Math.min(qrBox.clientWidth || 320, 420);
+    const until = formatTime(st.code.expires_at, false);
+    const svg = renderSvg(st.code.qr_text, avail, t("code.alt", { venue: name, time: until }));
+    svg.dataset.jti = st.code.jti;
+    qrBox.replaceChildren(svg);
+    qrBox.classList.remove("is-empty");
+  }
+
+  function hideQr(text) {
+    if (!qrBox.contains(placeholder) || placeholder.textContent !== text) {
+      placeholder.textContent = text;
+      qrBox.replaceChildren(placeholder);
+    }
+    qrBox.classList.add("is-empty");
+  }
+
+  function setStatus(text, kind) {
+    if (!text) { if (status.firstChild) status.replaceChildren(); return; }
+    const cur = status.firstChild;
+    if (cur && cur.textContent === text && cur.dataset.kind === kind) return;
+    const p = h("p", { class: `notice notice-${kind}`, dataset: { kind } }, text);
+    status.replaceChildren(p);
+  }
+
+  function schedule(ms) {
+    clearTimeout(st.refreshTimer);
+    st.refreshTimer = setTimeout(() => fetchCode(false), Math.max(250, ms));
+  }
+
+  function tick() {
+    if (st.stopped) return;
+    const left = remaining();
+    const live = st.code && left > 0;
+    panel.dataset.state = live ? "live" : (st.problem || (st.fetching ? "loading" : "expired"));
+    if (live) {
+      countdown.textContent = t("code.valid", { time: formatDuration(left) });
+      document.getElementById("progress").style.width = `${Math.max(0, Math.min(100, (left / st.lifetime) * 100))}%`;
+      countdown.classList.toggle("is-low", left < 10);
+    } else {
+      countdown.textContent = st.problem || !st.code ? "" : (st.fetching ? t("code.refreshing") : t("code.expired"));
+      document.getElementById("progress").style.width = "0%";
+      if (st.code && !st.fetching && st.problem === null) fetchCode(false);
+    }
+    const time = formatDuration(left);
+    if (st.problem === "offline") {
+      setStatus(live ? t("code.offline", { time }) : t("code.offline.expired"), "warn");
+    } else if (st.problem === "session") {
+      const box = live ? t("code.session", { time }) : t("code.session.expired");
+      setStatus(box, "error");
+      if (!status.querySelector("a")) {
+        status.firstChild.append(" ", link(t("session.login"), "#/login", "text-link", { id: "relogin" }));
+      }
+    } else if (st.problem === "error") {
+      setStatus(live ? t("code.error.live", { time }) : t("code.error"), "warn");
+    } else {
+      setStatus("", "");
+    }
+    if (!live) {
+      if (st.problem === "session") hideQr(t("code.box.session"));
+      else if (st.problem === "offline") hideQr(t("code.box.offline"));
+      else hideQr(st.fetching || !st.code ? t("code.refreshing") : t("code.expired"));
+    }
+  }
+
+  async function fetchCode(first) {
+    if (st.fetching || st.stopped || st.problem === "session") return;
+    st.fetching = true;
+    tick();
+    try {
+      const body = { audience: aud };
+      if (st.scheme) body.scheme = st.scheme;
+      const r = await api("/api/v1/credentials", { method: "POST", body });
+      if (st.stopped) return;
+      if (!r.eligible) { showNoPerk(); return; }
+      const renewed = !!st.code;
+      st.code = r;
+      st.receivedAt = performance.now();
+      st.lifetime = Math.max(1, r.expires_at - r.issued_at);
+      st.problem = null;
+      st.retryDelay = 2;
+      drawQr();
+      paintPerks();
+      if (renewed && !first) announce(t("code.renewed"));
+      schedule(Math.min(r.refresh_after, st.lifetime - 1) * 1000);
+    } catch (e) {
+      if (st.stopped) return;
+      if (e instanceof ApiError && e.kind === "session") {
+        st.problem = "session";
+        app.afterLogin = location.hash;
+      } else if (e instanceof ApiError && e.kind === "api" && e.status >= 400 && e.status < 500 && e.status !== 429) {
+        // not a venue type the issuer knows (a mistyped address): nothing to show, as for "no perk"
+        showNoPerk();
+        return;
+      } else {
+        st.problem = e instanceof ApiError && e.kind === "offline" ? "offline" : "error";
+        const wait = e instanceof ApiError && e.retryAfter ? e.retryAfter : st.retryDelay;
+        schedule(wait * 1000);
+        st.retryDelay = Math.min(st.retryDelay * 2, 15);
+      }
+    } finally {
+      st.fetching = false;
+      if (!st.stopped) tick();
+    }
+  }
+
+  function showNoPerk() {
+    st.stopped = true;
+    panel.dataset.state = "no-perk";
+    view.replaceChildren(h("section", { class: "card no-perk-panel", id: "no-perk", "aria-labelledby": "no-perk-title" },
+      h("span", { class: "venue-icon muted" }, venueIcon(aud)),
+      h("p", { class: "venue-name" }, name),
+      h("h2", { class: "page-title", id: "no-perk-title" }, t("code.noperk.title")),
+      h("p", {}, t("venue.noperk.lead")),
+      link(t("nav.back"), "#/home", "btn btn-secondary btn-block")));
+    const heading = document.getElementById("no-perk-title");
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
+  }
+
+  const onOnline = () => { if (st.problem === "offline") { st.problem = null; fetchCode(false); } };
+  const onOffline = () => { if (!st.problem) { st.problem = "offline"; tick(); } };
+  const onVisible = async () => {
+    if (document.visibilityState !== "visible") return;
+    if (st.code && (performance.now() - st.receivedAt) / 1000 >= st.code.refresh_after) fetchCode(false);
+    requestWakeLock();
+  };
+  async function requestWakeLock() {
+    try {
+      if ("wakeLock" in navigator && !st.wakeLock) {
+        st.wakeLock = await navigator.wakeLock.request("screen");
+        st.wakeLock.addEventListener("release", () => { st.wakeLock = null; });
+      }
+    } catch (_) { /* not allowed here (battery saver, no user gesture): the hint still says what to do */ }
+  }
+  window.addEventListener("online", onOnline);
+  window.addEventListener("offline", onOffline);
+  document.addEventListener("visibilitychange", onVisible);
+  const ticker = setInterval(tick, 250);
+  requestWakeLock();
+  if (!navigator.onLine) st.problem = "offline";
+  fetchCode(true);
+
+  return () => {
+    st.stopped = true;
+    clearInterval(ticker);
+    clearTimeout(st.refreshTimer);
+    window.removeEventListener("online", onOnline);
+    window.removeEventListener("offline", onOffline);
+    document.removeEventListener("visibilitychange", onVisible);
+    if (st.wakeLock) st.wakeLock.release().catch(() => {});
+  };
+}
+
+// ---- history ----------------------------------------------------------------------------------
+
+function historyView() {
+  setTopbar(t("nav.history"), "#/home");
+  const view = document.getElementById("view");
+  const body = h("div", { id: "history-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
+  view.append(h("h2", { class: "page-title" }, t("history.title")), h("p", { class: "muted small" }, t("history.lead")), body);
+  let alive = true;
+  api("/api/v1/me/redemptions").then((r) => {
+    if (!alive) return;
+    if (!r.redemptions.length) {
+      body.replaceChildren(h("p", { class: "card empty", id: "history-empty" }, t("history.empty")));
+      return;
+    }
+    body.replaceChildren(h("ol", { class: "history", id: "history-list" }, r.redemptions.map((x) =>
+      h("li", { class: "card history-item", "data-audience": x.audience },
+        h("span", { class: "venue-icon" }, venueIcon(x.audience)),
+        h("div", { class: "venue-body" },
+          h("span", { class: "venue-name" }, x.venue.name),
+          h("span", { class: "small" }, pick(x.perk_title)),
+          h("time", { class: "muted small", datetime: new Date(x.scanned_at * 1000).toISOString() },
+            `${venueName(x.audience)} · ${formatTime(x.scanned_at)}`),
+          x.flagged_replay ? alertBox(t("history.replay"), "warn") : null)))));
+  }).catch((e) => {
+    if (!alive || (e instanceof ApiError && e.kind === "session")) return;
+    body.replaceChildren(problemBox(e));
+  }).finally(() => body.setAttribute("aria-busy", "false"));
+  return () => { alive = false; };
+}
+
+// ---- privacy and opt-out ----------------------------------------------------------------------
+
+function privacyView() {
+  setTopbar(t("nav.privacy"), "#/home");
+  const view = document.getElementById("view");
+  const info = h("p", { class: "small", id: "consent-info" });
+  const notice = h("div");
+  const confirmBox = h("input", { type: "checkbox", id: "confirm-delete", on: { change: () => notice.replaceChildren() } });
+  const del = button(t("privacy.delete"), () => {
+    if (!confirmBox.checked) { notice.replaceChildren(alertBox(t("privacy.confirm.first"))); confirmBox.focus(); return; }
+    dialog.showModal();
+    noBtn.focus();
+  }, "btn btn-danger btn-block", { id: "delete" });
+  const yesBtn = button(t("privacy.confirm.yes"), async () => {
+    yesBtn.disabled = true;
+    try {
+      app.deleted = await api("/api/v1/me", { method: "DELETE", body: { confirm: true } });
+      dialog.close();
+      setSession(null);
+      location.hash = "#/left";
+    } catch (e) {
+      yesBtn.disabled = false;
+      dialog.close();
+      if (!(e instanceof ApiError && e.kind === "session")) notice.replaceChildren(alertBox(errorText(e)));
+    }
+  }, "btn btn-danger", { id: "confirm-yes" });
+  const noBtn = button(t("privacy.confirm.no"), () => dialog.close(), "btn btn-secondary", { id: "confirm-no" });
+  const dialog = h("dialog", { class: "dialog", id: "confirm-dialog", "aria-labelledby": "dlg-title", "aria-describedby": "dlg-lead" },
+    h("h3", { id: "dlg-title" }, t("privacy.confirm.title")),
+    h("p", { id: "dlg-lead" }, t("privacy.confirm.lead")),
+    h("div", { class: "row row-end" }, noBtn, yesBtn));
+
+  view.append(
+    h("h2", { class: "page-title" }, t("privacy.title")),
+    h("section", { class: "card" }, info),
+    h("section", { class: "card", "aria-labelledby": "leave-title" },
+      h("h3", { id: "leave-title" }, t("privacy.leave")),
+      h("p", {}, t("privacy.leave.lead")),
+      h("ul", { class: "crosses", id: "deleted-list" },
+        ["privacy.del.account", "privacy.del.scores", "privacy.del.consent", "privacy.del.history"].map((k) => h("li", {}, t(k)))),
+      h("p", { class: "muted small" }, t("privacy.keep")),
+      h("label", { class: "check", for: "confirm-delete" }, confirmBox, h("span", {}, t("privacy.confirm.box"))),
+      notice,
+      del),
+    dialog);
+  let alive = true;
+  api("/api/v1/me").then((me) => {
+    if (alive && me.consent) info.textContent = t("privacy.consent", { date: formatDate(me.consent.accepted_at), version: me.consent.version });
+  }).catch(() => {});
+  return () => { alive = false; if (dialog.open) dialog.close(); };
+}
+
+function leftView() {
+  setTopbar(t("app.name"), null);
+  document.getElementById("view").append(h("section", { class: "card center", id: "left" },
+    h("h2", { class: "page-title" }, t("privacy.done.title")),
+    h("p", {}, t("privacy.done.lead")),
+    app.deleted ? h("p", { class: "muted small", id: "deleted-counts" }, t("privacy.done.counts", {
+      schemes: app.deleted.memberships_deleted, uses: app.deleted.redemptions_deleted })) : null,
+    link(t("privacy.done.home"), "#/welcome", "btn btn-primary btn-block")));
+}
+
+function sessionView() {
+  if (getSession()) { location.replace("#/home"); return; }
+  setTopbar(t("session.title"), null);
+  document.getElementById("view").append(h("section", { class: "card center", id: "session-ended" },
+    h("h2", { class: "page-title" }, t("session.title")),
+    h("p", {}, t("session.lead")),
+    link(t("session.login"), "#/login", "btn btn-primary btn-block", { id: "relogin" })));
+}
+
+boot();

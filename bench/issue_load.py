@@ -1,0 +1,337 @@
+"""Benchmark: credential issuance over HTTP under gunicorn, on SQLite and on PostgreSQL.
+
+    python bench/issue_load.py [--db sqlite|postgresql|both] [--duration 30] [--baseline 10]
+                               [--workers 2] [--threads 4] [--clients 8] [--citizens 200]
+
+For each database: a fresh database (SQLite file / a new PostgreSQL schema in database ``test``),
+``flask --app backend init-db``, citizens with scores and access tokens, then gunicorn
+(``backend.wsgi:app``, production config, structured access logs on) and load from a *second process*
+(threads with keep-alive connections): first the trivial JSON endpoint ``GET /api/v1/health`` for
+``--baseline`` seconds, then ``POST /api/v1/credentials`` for ``--duration`` seconds on the same server.
+Reports requests/s, p50, p99, errors and the ratio issuance/trivial. Goal: ratio >= 0.6, 0 errors.
+Writes bench/out/issue_load.json.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+PG_URL_TMPL = "postgresql+psycopg://{user}@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_user() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    for user in ("postgres", "root"):
+        try:
+            with psycopg.connect(host="127.0.0.1", dbname="test", user=user, connect_timeout=3) as c:
+                c.execute("SELECT 1")
+            return user
+        except Exception:  # noqa: BLE001
+            continue
+    return None
+
+
+SETUP = r"""
+import json, sys, time
+from backend import create_app
+from backend.extensions import db
+from backend.models import Citizen, Consent
+from backend.services import scores, auth
+from backend import consent as ct
+import uuid
+n = int(sys.argv[1]); out = sys.argv[2]
+app = create_app()
+with app.app_context():
+    now = int(time.time())
+    tokens = []
+    version = app.config["PERKPASS_CONSENT_VERSION"]
+    for i in range(n):
+        phone = "+86139%08d" % (50000000 + i)
+        c = Citizen(public_id="c_" + uuid.uuid4().hex[:24], phone_hash=auth.phone_hash(phone), phone_hint=phone[-4:],
+                    locale="zh-CN", created_at=now)
+        c.consents.append(Consent(version=version, accepted_at=now, text_sha256=ct.sha256(version)))
+        db.session.add(c); db.session.flush()
+        scores.set_score(c, "moli", 690 + i % 300, now=now, source="bench")
+        db.session.commit()
+        tok, _ = auth.issue_token_for(c, now)
+        tokens.append(tok)
+    json.dump(tokens, open(out, "w"))
+"""
+
+
+def server_cpu_seconds(pids: list[int]) -> float:
+    """user+system CPU seconds used so far by the gunicorn processes (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
+def client_proc(port: int, phases: list[dict], tokens: list[str], clients: int, server_pids: list[int], q) -> None:
+    """The load generator (its own process): for each phase, ``clients`` threads with keep-alive."""
+    results = []
+    for phase in phases:
+        lat: list[list[float]] = [[] for _ in range(clients)]
+        errs = [0] * clients
+        err_samples: list[str] = []
+        stop = time.perf_counter() + phase["seconds"]
+
+        def worker(i: int):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            n = 0
+            while time.perf_counter() < stop:
+                headers = {"Connection": "keep-alive"}
+                body = None
+                if phase["method"] == "POST":
+                    tok = tokens[(i * 7919 + n) % len(tokens)]
+                    headers.update({"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
+                    body = phase["body"]
+                t0 = time.perf_counter()
+                try:
+                    conn.request(phase["method"], phase["path"], body=body, headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                    ok = resp.status == 200 and (phase["check"] is None or phase["check"].encode() in data)
+                    if resp.getheader("Connection", "").lower() == "close":
+                        conn.close()
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                except Exception as exc:  # noqa: BLE001
+                    ok = False
+                    data = repr(exc).encode()
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                dt = time.perf_counter() - t0
+                if ok:
+                    lat[i].append(dt)
+                else:
+                    errs[i] += 1
+                    if len(err_samples) < 3:
+                        err_samples.append(data[:200].decode("utf-8", "replace"))
+                n += 1
+            conn.close()
+
+        cpu0 = server_cpu_seconds(server_pids)
+        t_start = time.perf_counter()
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - t_start
+        server_cpu = server_cpu_seconds(server_pids) - cpu0
+        all_lat = sorted(x for per in lat for x in per)
+        n_ok = len(all_lat)
+        results.append({
+            "name": phase["name"], "requests": n_ok + sum(errs), "ok": n_ok, "errors": sum(errs),
+            "seconds": round(elapsed, 2), "rps": round(n_ok / elapsed, 1),
+            "p50_ms": round(statistics.median(all_lat) * 1000, 2) if all_lat else None,
+            "p99_ms": round(all_lat[min(len(all_lat) - 1, int(len(all_lat) * 0.99))] * 1000, 2) if all_lat else None,
+            "server_cpu_ms_per_request": round(server_cpu * 1000 / n_ok, 3) if n_ok else None,
+            "error_samples": err_samples,
+        })
+    q.put(results)
+
+
+def run_one(db: str, args) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix=f"perkpass-bench-{db}-"))
+    env = dict(os.environ)
+    env.update({
+        "PERKPASS_ENV": "production", "SECRET_KEY": uuid.uuid4().hex * 2,
+        "PERKPASS_KEY_PASSPHRASE": "bench-" + uuid.uuid4().hex, "PERKPASS_SMS_SENDER": "outbox",
+        # the benchmark drives each citizen far above a human's pace; the limiter stays on, with a high ceiling
+        "PERKPASS_RATE_LIMIT_ISSUE": "" if args.no_issue_limit else "1000000 per minute",
+        "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+    })
+    env.pop("DATABASE_URL", None)
+    env.pop("PERKPASS_DATABASE_SCHEMA", None)
+    schema = None
+    if db == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
+    else:
+        user = pg_user()
+        if user is None:
+            return {"db": db, "skipped": "PostgreSQL unreachable at 127.0.0.1:5432/test"}
+        schema = f"pp_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        env["DATABASE_URL"] = PG_URL_TMPL.format(user=user)
+        env["PERKPASS_DATABASE_SCHEMA"] = schema
+    redis = None
+    if args.limiter == "redis":
+        if shutil.which("redis-server") is None:
+            return {"db": db, "skipped": "redis-server not installed (use --limiter memory)"}
+        rport = free_port()
+        redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env["REDIS_URL"] = f"redis://127.0.0.1:{rport}/0"
+        time.sleep(0.5)
+    else:
+        env["RATELIMIT_STORAGE_URI"] = "memory://"
+    flask = str(VENV_BIN / "flask")
+    gunicorn = str(VENV_BIN / "gunicorn")
+    server = None
+    try:
+        subprocess.run([flask, "--app", "backend", "init-db"], env=env, cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        tokens_file = tmp / "tokens.json"
+        subprocess.run([sys.executable, "-c", SETUP, str(args.citizens), str(tokens_file)], env=env, cwd=ROOT,
+                       check=True, stderr=subprocess.DEVNULL)
+        tokens = json.loads(tokens_file.read_text())
+        port = free_port()
+        log = open(tmp / "gunicorn.log", "wb")
+        server = subprocess.Popen(
+            [gunicorn, "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
+             "--keep-alive", "30", "-b", f"127.0.0.1:{port}", "backend.wsgi:app"],
+            env=env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.time() + 30
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                c.request("GET", "/api/v1/health")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline or server.poll() is not None:
+                raise RuntimeError("gunicorn did not start; see " + str(tmp / "gunicorn.log"))
+            time.sleep(0.2)
+        time.sleep(1.0)  # let the workers boot
+        server_pids = [server.pid] + [int(x) for x in Path(f"/proc/{server.pid}/task/{server.pid}/children")
+                                      .read_text().split()]
+        body = json.dumps({"audience": "metro"})
+        triv_phase = {"name": "trivial", "method": "GET", "path": "/api/v1/health", "body": None,
+                      "seconds": args.baseline / args.rounds, "check": '"ok"'}
+        iss_phase = {"name": "issuance", "method": "POST", "path": "/api/v1/credentials", "body": body,
+                     "seconds": args.duration / args.rounds, "check": '"PP1'}
+        phases = [dict(iss_phase, name="warmup", seconds=3)]
+        for _ in range(args.rounds):  # interleaved, so both endpoints see the same machine load
+            phases += [dict(triv_phase), dict(iss_phase)]
+        q = mp.get_context("spawn").Queue()
+        p = mp.get_context("spawn").Process(target=client_proc,
+                                            args=(port, phases, tokens, args.clients, server_pids, q))
+        p.start()
+        results = q.get(timeout=args.duration + args.baseline + 120)
+        p.join()
+        warm = results[0]
+        rounds = [(results[i], results[i + 1]) for i in range(1, len(results), 2)]
+
+        def merge(parts: list[dict]) -> dict:
+            secs = sum(x["seconds"] for x in parts)
+            ok = sum(x["ok"] for x in parts)
+            p50s = [x["p50_ms"] for x in parts if x["p50_ms"] is not None]
+            p99s = [x["p99_ms"] for x in parts if x["p99_ms"] is not None]
+            cpu = [x["server_cpu_ms_per_request"] * x["ok"] for x in parts if x["server_cpu_ms_per_request"]]
+            return {"requests": sum(x["requests"] for x in parts), "ok": ok,
+                    "errors": sum(x["errors"] for x in parts), "seconds": round(secs, 1),
+                    "rps": round(ok / secs, 1) if secs else 0.0,
+                    "p50_ms": round(statistics.median(p50s), 2) if p50s else None,
+                    "p99_ms": round(max(p99s), 2) if p99s else None,  # worst round: conservative
+                    "server_cpu_ms_per_request": round(sum(cpu) / ok, 3) if ok else None,
+                    "error_samples": [e for x in parts for e in x["error_samples"]][:3]}
+
+        triv = merge([t for t, _ in rounds])
+        iss = merge([i for _, i in rounds])
+        round_ratios = [i["rps"] / t["rps"] for t, i in rounds if t["rps"]]
+        return {"db": db, "limiter": args.limiter, "workers": args.workers, "threads": args.threads,
+                "clients": args.clients, "citizens": args.citizens, "rounds": args.rounds,
+                "trivial": triv, "issuance": iss,
+                "ratio": round(iss["rps"] / triv["rps"], 3) if triv["rps"] else None,
+                "ratio_median_of_rounds": round(statistics.median(round_ratios), 3) if round_ratios else None,
+                "cpu_ratio": (round(triv["server_cpu_ms_per_request"] / iss["server_cpu_ms_per_request"], 3)
+                              if iss["server_cpu_ms_per_request"] else None),
+                "load_average": os.getloadavg(),
+                "errors": triv["errors"] + iss["errors"] + warm["errors"]}
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+        if redis is not None:
+            redis.terminate()
+            redis.wait(timeout=10)
+        if schema:
+            import psycopg
+            with psycopg.connect(host="127.0.0.1", dbname="test", user=pg_user(), autocommit=True) as c:
+                c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--duration", type=float, default=30.0, help="seconds of issuance load")
+    ap.add_argument("--baseline", type=float, default=10.0, help="seconds of trivial-endpoint load")
+    ap.add_argument("--rounds", type=int, default=6, help="alternations of trivial and issuance load")
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--clients", type=int, default=8, help="concurrent keep-alive connections")
+    ap.add_argument("--citizens", type=int, default=200)
+    ap.add_argument("--limiter", choices=["redis", "memory"], default="memory",
+                    help="Flask-Limiter storage: redis (a private redis-server, as in production with several "
+                         "workers) or memory (per worker)")
+    ap.add_argument("--no-issue-limit", action="store_true", help="switch the per-citizen issuance limit off")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory (gunicorn log)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "issue_load.json"))
+    args = ap.parse_args()
+    dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    runs = [run_one(db, args) for db in dbs]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"runs": runs, "cpus": os.cpu_count(),
+                                          "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, indent=2))
+    print(f"issuance load: gunicorn gthread, {args.workers} workers x {args.threads} threads, "
+          f"{args.clients} keep-alive clients in a second process, limiter storage {args.limiter}, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'db':<11} {'endpoint':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'srv CPU ms/req':>15}")
+    ok = True
+    for r in runs:
+        if "skipped" in r:
+            print(f"{r['db']:<11} skipped: {r['skipped']}")
+            continue
+        for name, label in (("trivial", "GET /api/v1/health"), ("issuance", "POST /api/v1/credentials")):
+            x = r[name]
+            print(f"{r['db']:<11} {label:<26} {x['rps']:>8} {x['p50_ms']:>8} {x['p99_ms']:>8} {x['errors']:>7} "
+                  f"{x['server_cpu_ms_per_request']:>15}")
+        verdict = "OK" if r["ratio"] >= 0.6 and r["errors"] == 0 else "BELOW GOAL"
+        print(f"{r['db']:<11} ratio issuance/trivial = {r['ratio']} (req/s; median of rounds "
+              f"{r['ratio_median_of_rounds']}), {r['cpu_ratio']} (server CPU per request)  errors = {r['errors']}  load average {', '.join(f'{x:.1f}' for x in r['load_average'])}"
+              f"  [{verdict}]")
+        for x in (r["trivial"], r["issuance"]):
+            for s in x["error_samples"]:
+                print("   error sample:", s)
+        ok = ok and verdict == "OK"
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Texts in English and Simplified Chinese, and finding a font that can show them.
+
+Kivy's bundled Roboto has no CJK glyphs. :func:`find_cjk_font` looks for one at run time (shipped in
+``assets/fonts/``, Debian's fonts-wqy-microhei / fonts-noto-cjk, Android's system fonts, macOS/Windows)
+and the app registers it as the default font, so mixed Latin/Chinese text renders everywhere.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+LANGUAGES = ("en", "zh-CN")
+LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
+
+# Status names come from partner_sdk.Status. Each maps to a result kind (colour) and a reason text.
+RESULT_KIND = {
+    "GRANTED": "granted",
+    "REPLAYED": "attention",
+    "NOT_YET_VALID": "attention",
+    "UNKNOWN_KEY": "attention",
+    "TRUST_LIST_EXPIRED": "attention",
+    "EXPIRED": "refused",
+    "NOT_ENTITLED": "refused",
+    "BAD_SIGNATURE": "refused",
+    "WRONG_AUDIENCE": "refused",
+    "WRONG_ISSUER": "refused",
+    "MALFORMED": "refused",
+    "UNSUPPORTED_VERSION": "refused",
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    # result headings
+    "result.granted": {"en": "GRANTED", "zh-CN": "通过"},
+    "result.refused": {"en": "REFUSED", "zh-CN": "不通过"},
+    "result.attention": {"en": "NOT GRANTED", "zh-CN": "未通过"},
+    "result.back_in": {"en": "Back to scanning in {n} s - tap to continue",
+                       "zh-CN": "{n} 秒后返回扫码 - 轻触立即返回"},
+    # reasons (by partner_sdk Status name)
+    "reason.GRANTED": {"en": "Valid code: give the perk.", "zh-CN": "二维码有效：请提供此项优惠。"},
+    "reason.REPLAYED": {"en": "Already used here: ask the citizen to refresh the code.",
+                        "zh-CN": "此码已在本处使用：请市民刷新二维码。"},
+    "reason.REPLAYED_AT": {"en": "Already used here at {time}: ask the citizen to refresh the code.",
+                           "zh-CN": "此码已于 {time} 在本处使用：请市民刷新二维码。"},
+    "reason.EXPIRED": {"en": "Code expired: ask the citizen to refresh it.",
+                       "zh-CN": "二维码已过期：请市民刷新。"},
+    "reason.NOT_YET_VALID": {"en": "Code not valid yet: check this kiosk's clock.",
+                             "zh-CN": "二维码尚未生效：请检查本机时间。"},
+    "reason.NOT_ENTITLED": {"en": "This code has no perk offered here.",
+                            "zh-CN": "此码不包含本处提供的优惠。"},
+    "reason.BAD_SIGNATURE": {"en": "Not a genuine Perkpass code: the signature does not match.",
+                             "zh-CN": "不是真实的 Perkpass 二维码：签名不符。"},
+    "reason.UNKNOWN_KEY": {"en": "Signed with a key this kiosk does not know yet: connect it to the network.",
+                           "zh-CN": "签名密钥未知：请将本机连接网络以更新。"},
+    "reason.WRONG_AUDIENCE": {"en": "This code is for another kind of venue: ask for this venue's code.",
+                              "zh-CN": "此码用于其他类型的场所：请市民出示本场所的二维码。"},
+    "reason.WRONG_ISSUER": {"en": "Issued by someone this kiosk does not trust.",
+                            "zh-CN": "签发方不受本机信任。"},
+    "reason.MALFORMED": {"en": "Not a Perkpass code.", "zh-CN": "不是 Perkpass 二维码。"},
+    "reason.UNSUPPORTED_VERSION": {"en": "Code from a newer Perkpass version: update this kiosk.",
+                                   "zh-CN": "二维码版本较新：请更新本机软件。"},
+    "reason.TRUST_LIST_EXPIRED": {"en": "This kiosk's trust list has expired: connect it to the network to refresh.",
+                                  "zh-CN": "本机信任列表已过期：请连接网络更新。"},
+    "reason.ERROR": {"en": "The kiosk could not check this code: try again.",
+                     "zh-CN": "本机无法核验此码：请重试。"},
+    "status.short.GRANTED": {"en": "Granted", "zh-CN": "通过"},
+    "status.short.REPLAYED": {"en": "Already used here", "zh-CN": "已在本处使用"},
+    "status.short.EXPIRED": {"en": "Code expired", "zh-CN": "二维码过期"},
+    "status.short.NOT_YET_VALID": {"en": "Not valid yet", "zh-CN": "尚未生效"},
+    "status.short.NOT_ENTITLED": {"en": "No perk here", "zh-CN": "无本处优惠"},
+    "status.short.BAD_SIGNATURE": {"en": "Not genuine", "zh-CN": "签名无效"},
+    "status.short.UNKNOWN_KEY": {"en": "Unknown key", "zh-CN": "未知密钥"},
+    "status.short.WRONG_AUDIENCE": {"en": "Other venue type", "zh-CN": "其他场所"},
+    "status.short.WRONG_ISSUER": {"en": "Untrusted issuer", "zh-CN": "签发方不受信任"},
+    "status.short.MALFORMED": {"en": "Not a Perkpass code", "zh-CN": "非 Perkpass 码"},
+    "status.short.UNSUPPORTED_VERSION": {"en": "Newer version", "zh-CN": "版本较新"},
+    "status.short.TRUST_LIST_EXPIRED": {"en": "Trust list expired", "zh-CN": "信任列表过期"},
+    "status.short.ERROR": {"en": "Kiosk error", "zh-CN": "本机错误"},
+    # status bar
+    "bar.online": {"en": "Online", "zh-CN": "在线"},
+    "bar.offline": {"en": "Offline", "zh-CN": "离线"},
+    "bar.standalone": {"en": "Offline kiosk", "zh-CN": "离线设备"},
+    "bar.unauthorised": {"en": "Kiosk not authorised", "zh-CN": "设备未授权"},
+    "bar.trust.FRESH": {"en": "Trust list fresh", "zh-CN": "信任列表最新"},
+    "bar.trust.STALE": {"en": "Trust list {age} old", "zh-CN": "信任列表已 {age} 未更新"},
+    "bar.trust.EXPIRED": {"en": "Trust list EXPIRED", "zh-CN": "信任列表已过期"},
+    "bar.trust.MISSING": {"en": "No trust list", "zh-CN": "无信任列表"},
+    "bar.pending": {"en": "{n} to upload", "zh-CN": "待上传 {n}"},
+    "bar.logged": {"en": "{n} logged here", "zh-CN": "本机记录 {n}"},
+    "bar.synced": {"en": "All uploaded", "zh-CN": "已全部上传"},
+    "bar.last_sync": {"en": "Synced {time}", "zh-CN": "同步于 {time}"},
+    "bar.never_synced": {"en": "Never synced", "zh-CN": "尚未同步"},
+    # scan screen
+    "scan.hint": {"en": "Hold the citizen's code up to the camera",
+                  "zh-CN": "请将市民的二维码对准摄像头"},
+    "scan.hint_scanner": {"en": "or use the hand scanner", "zh-CN": "或使用扫码枪"},
+    "scan.hint_nocam": {"en": "Scan the citizen's code with the hand scanner",
+                        "zh-CN": "请用扫码枪扫描市民的二维码"},
+    "scan.hint_type": {"en": "or type it below", "zh-CN": "或在下方输入号码"},
+    "scan.no_camera": {"en": "No camera: use the hand scanner or type the code",
+                       "zh-CN": "无摄像头：请使用扫码枪或输入号码"},
+    "scan.manual_hint": {"en": "Type the code (PP1...)", "zh-CN": "输入号码 (PP1...)"},
+    "scan.check": {"en": "Check", "zh-CN": "核验"},
+    "scan.open_image": {"en": "Open image", "zh-CN": "打开图片"},
+    "scan.menu": {"en": "Staff", "zh-CN": "工作人员"},
+    "scan.perk_any": {"en": "All perks of this venue", "zh-CN": "本处全部优惠"},
+    "scan.no_code_in_image": {"en": "No QR code found in that image", "zh-CN": "图片中未找到二维码"},
+    # enrolment
+    "enrol.title": {"en": "Set up this kiosk", "zh-CN": "设置本机"},
+    "enrol.url": {"en": "Backend address", "zh-CN": "服务器地址"},
+    "enrol.code": {"en": "Enrolment code", "zh-CN": "注册码"},
+    "enrol.device": {"en": "Kiosk name", "zh-CN": "设备名称"},
+    "enrol.pin": {"en": "New staff PIN", "zh-CN": "设置员工密码"},
+    "enrol.pin_hint": {"en": "4 to 12 digits", "zh-CN": "4-12 位数字"},
+    "enrol.pin2": {"en": "Repeat the PIN", "zh-CN": "再次输入密码"},
+    "enrol.submit": {"en": "Enrol", "zh-CN": "注册"},
+    "enrol.file": {"en": "Use an enrolment file", "zh-CN": "使用注册文件"},
+    "enrol.working": {"en": "Contacting the backend...", "zh-CN": "正在连接服务器..."},
+    "enrol.err.pin": {"en": "The PIN must be 4 to 12 digits, typed twice the same.",
+                      "zh-CN": "密码须为 4-12 位数字，且两次输入一致。"},
+    "enrol.err.fields": {"en": "Fill in the backend address and the enrolment code.",
+                         "zh-CN": "请填写服务器地址和注册码。"},
+    "enrol.err.network": {"en": "Cannot reach the backend: {detail}", "zh-CN": "无法连接服务器：{detail}"},
+    "enrol.err.refused": {"en": "Enrolment refused: {detail}", "zh-CN": "注册被拒绝：{detail}"},
+    "enrol.err.file": {"en": "That is not a valid enrolment file: {detail}", "zh-CN": "注册文件无效：{detail}"},
+    "enrol.done": {"en": "Kiosk enrolled for {venue}", "zh-CN": "已注册：{venue}"},
+    # PIN
+    "pin.title.settings": {"en": "Staff PIN", "zh-CN": "员工密码"},
+    "pin.title.exit": {"en": "Staff PIN to leave the kiosk", "zh-CN": "输入员工密码以退出"},
+    "pin.wrong": {"en": "Wrong PIN", "zh-CN": "密码错误"},
+    "pin.locked": {"en": "Too many wrong PINs: wait {n} s", "zh-CN": "错误次数过多：请等待 {n} 秒"},
+    "pin.ok": {"en": "OK", "zh-CN": "确定"},
+    "pin.clear": {"en": "Clear", "zh-CN": "清除"},
+    "common.back": {"en": "Back", "zh-CN": "返回"},
+    "common.cancel": {"en": "Cancel", "zh-CN": "取消"},
+    "common.open": {"en": "Open", "zh-CN": "打开"},
+    # settings
+    "settings.title": {"en": "Kiosk settings", "zh-CN": "设备设置"},
+    "settings.language": {"en": "Language", "zh-CN": "语言"},
+    "settings.perk": {"en": "Perk at this desk", "zh-CN": "本柜台的优惠"},
+    "settings.sound": {"en": "Sound", "zh-CN": "声音"},
+    "settings.on": {"en": "On", "zh-CN": "开"},
+    "settings.off": {"en": "Off", "zh-CN": "关"},
+    "settings.sync_now": {"en": "Sync now", "zh-CN": "立即同步"},
+    "settings.trust_file": {"en": "Load trust list file", "zh-CN": "载入信任列表文件"},
+    "settings.stats": {"en": "Today's statistics", "zh-CN": "今日统计"},
+    "settings.change_pin": {"en": "Change PIN", "zh-CN": "修改密码"},
+    "settings.exit": {"en": "Leave the kiosk", "zh-CN": "退出程序"},
+    "settings.venue": {"en": "Venue", "zh-CN": "场所"},
+    "settings.device": {"en": "Kiosk", "zh-CN": "设备"},
+    "settings.backend": {"en": "Backend", "zh-CN": "服务器"},
+    "settings.camera": {"en": "Camera", "zh-CN": "摄像头"},
+    "settings.trust": {"en": "Trust list", "zh-CN": "信任列表"},
+    "settings.pin_changed": {"en": "PIN changed", "zh-CN": "密码已修改"},
+    "settings.trust_loaded": {"en": "Trust list loaded (sequence {seq})", "zh-CN": "信任列表已载入 (序号 {seq})"},
+    "settings.trust_error": {"en": "Trust list not loaded: {detail}", "zh-CN": "信任列表未载入：{detail}"},
+    "settings.sync_started": {"en": "Sync started", "zh-CN": "已开始同步"},
+    # statistics
+    "stats.title": {"en": "Today", "zh-CN": "今日"},
+    "stats.grants": {"en": "Perks granted", "zh-CN": "已提供优惠"},
+    "stats.refusals": {"en": "Not granted", "zh-CN": "未通过"},
+    "stats.none": {"en": "None yet", "zh-CN": "暂无"},
+    "stats.total": {"en": "Total", "zh-CN": "合计"},
+    # time units
+    "age.s": {"en": "{n} s", "zh-CN": "{n} 秒"},
+    "age.m": {"en": "{n} min", "zh-CN": "{n} 分钟"},
+    "age.h": {"en": "{n} h", "zh-CN": "{n} 小时"},
+    "age.d": {"en": "{n} days", "zh-CN": "{n} 天"},
+}
+
+
+def tr(key: str, lang: str = "en", **kwargs) -> str:
+    entry = TEXTS.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang) or entry.get("en") or key
+    if kwargs:
+        try:
+            text = text.format(**kwargs)
+        except (KeyError, IndexError, ValueError):
+            pass
+    return text
+
+
+def reason_text(status: str, lang: str, **kwargs) -> str:
+    return tr("reason." + status if "reason." + status in TEXTS else "reason.ERROR", lang, **kwargs)
+
+
+def result_kind(status: str) -> str:
+    return RESULT_KIND.get(status, "refused")
+
+
+def human_age(seconds: float, lang: str) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return tr("age.s", lang, n=seconds)
+    if seconds < 2 * 3600:
+        return tr("age.m", lang, n=seconds // 60)
+    if seconds < 2 * 86400:
+        return tr("age.h", lang, n=seconds // 3600)
+    return tr("age.d", lang, n=seconds // 86400)
+
+
+def perk_title(catalogue: dict, code: str, lang: str) -> str:
+    """A perk's title from the trust list / venue catalogue, in the kiosk language, else its code."""
+    entry = catalogue.get(code) if catalogue else None
+    if isinstance(entry, dict):
+        title = entry.get("title", entry)
+        if isinstance(title, dict):
+            return str(title.get(lang) or title.get("en") or next(iter(title.values()), code))
+        if isinstance(title, str):
+            return title
+    return code
+
+
+# -- fonts --------------------------------------------------------------------------------------
+_REPO_FONTS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
+_PACKAGE_FONTS = Path(__file__).resolve().parent / "fonts"
+
+# Files that SDL_ttf opens at face index 0 and whose face 0 has Simplified Chinese glyphs.
+CANDIDATE_FONTS = [
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # face 0 is JP: Han glyphs still fine
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "/system/fonts/NotoSansCJK-Regular.ttc",                  # Android
+    "/system/fonts/NotoSansSC-Regular.otf",
+    "/system/fonts/DroidSansFallback.ttf",
+    "/System/Library/Fonts/PingFang.ttc",                      # macOS
+    "C:/Windows/Fonts/msyh.ttc",                               # Windows
+]
+
+
+def find_cjk_font(extra_dirs: list[str] | None = None) -> str | None:
+    """Path of a font with CJK glyphs, or None. ``PERKPASS_KIOSK_FONT`` overrides everything."""
+    env = os.environ.get("PERKPASS_KIOSK_FONT")
+    if env and os.path.isfile(env):
+        return env
+    dirs = [str(d) for d in (extra_dirs or [])] + [str(_PACKAGE_FONTS), str(_REPO_FONTS)]
+    for d in dirs:
+        for pattern in ("*.otf", "*.ttf", "*.ttc"):
+            found = sorted(glob.glob(os.path.join(d, pattern)))
+            if found:
+                return found[0]
+    for path in CANDIDATE_FONTS:
+        if os.path.isfile(path):
+            return path
+    try:  # fontconfig, when present
+        import subprocess
+        out = subprocess.run(["fc-match", "-f", "%{file}", "sans:lang=zh-cn"], capture_output=True,
+                             text=True, timeout=3)
+        path = out.stdout.strip()
+        if out.returncode == 0 and path and os.path.isfile(path) and "DejaVu" not in path:
+            return path
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return None

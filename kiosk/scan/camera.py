@@ -1,0 +1,152 @@
+"""The camera worker: capture and QR decoding in one background thread.
+
+The UI thread never touches OpenCV or zxing-cpp: it only asks :meth:`CameraWorker.latest_frame` for the
+newest frame to show as the preview. Decoded texts go to ``on_code(text, frame_time)`` *in the worker
+thread*; ``frame_time`` is the ``time.monotonic()`` at which the frame was captured, so the caller can
+measure frame-to-decision latency.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+import numpy as np
+
+from .decoder import decode_frame
+from .sources import CaptureSource
+
+log = logging.getLogger("kiosk.scan")
+
+
+class CameraWorker:
+    #: a code that stays in view (or comes back within this many seconds) is reported only once
+    REPEAT_SUPPRESS_S = 4.0
+
+    def __init__(self, source: CaptureSource, on_code: Callable[[str, float], None],
+                 repeat_suppress_s: float | None = None, decode: Callable[..., list[str]] = decode_frame):
+        self.source = source
+        self.on_code = on_code
+        self.decode = decode
+        self.repeat_suppress_s = self.REPEAT_SUPPRESS_S if repeat_suppress_s is None else repeat_suppress_s
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._paused = threading.Event()
+        self._lock = threading.Lock()
+        self._latest: np.ndarray | None = None
+        self._seq = 0
+        self._last_seen: dict[str, float] = {}
+        self._decode_ms: deque[float] = deque(maxlen=120)
+        self._frame_times: deque[float] = deque(maxlen=120)
+        self.frames = 0
+        self.codes = 0
+        self.errors = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="kiosk-camera", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def pause(self) -> None:
+        """Stop capturing (settings screen open, app in background). The camera is released."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- UI side -----------------------------------------------------------------------------
+    def latest_frame(self) -> tuple[int, np.ndarray | None]:
+        with self._lock:
+            return self._seq, self._latest
+
+    def stats(self) -> dict[str, float]:
+        d = list(self._decode_ms)
+        ft = list(self._frame_times)
+        fps = (len(ft) - 1) / (ft[-1] - ft[0]) if len(ft) > 1 and ft[-1] > ft[0] else 0.0
+        return {"frames": self.frames, "codes": self.codes, "errors": self.errors, "fps": round(fps, 1),
+                "decode_ms_avg": round(sum(d) / len(d), 1) if d else 0.0}
+
+    # -- worker ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        opened = False
+        try:
+            while not self._stop.is_set():
+                if self._paused.is_set():
+                    if opened:
+                        self.source.close()
+                        opened = False
+                    time.sleep(0.1)
+                    continue
+                if not opened:
+                    try:
+                        self.source.open()
+                    except Exception:  # noqa: BLE001
+                        log.exception("capture source %s failed to open", self.source.describe())
+                        time.sleep(1.0)
+                        continue
+                    opened = True
+                self.step()
+        finally:
+            if opened:
+                try:
+                    self.source.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def step(self) -> list[str]:
+        """Capture and decode one frame. Public so benchmarks can drive the exact same path."""
+        try:
+            frame = self.source.read()
+        except Exception:  # noqa: BLE001 - a flaky camera must not kill the worker
+            self.errors += 1
+            log.exception("capture failed")
+            time.sleep(0.2)
+            return []
+        if frame is None:
+            return []
+        t_frame = time.monotonic()
+        with self._lock:
+            self._latest = frame
+            self._seq += 1
+        self.frames += 1
+        self._frame_times.append(t_frame)
+        try:
+            texts = self.decode(frame, variant=self.frames)
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+            log.exception("decode failed")
+            return []
+        self._decode_ms.append((time.monotonic() - t_frame) * 1000.0)
+        fresh = []
+        for text in texts:
+            last = self._last_seen.get(text)
+            self._last_seen[text] = t_frame
+            if last is not None and t_frame - last < self.repeat_suppress_s:
+                continue
+            fresh.append(text)
+        if len(self._last_seen) > 256:
+            cutoff = t_frame - self.repeat_suppress_s
+            self._last_seen = {k: v for k, v in self._last_seen.items() if v >= cutoff}
+        for text in fresh:
+            self.codes += 1
+            try:
+                self.on_code(text, t_frame)
+            except Exception:  # noqa: BLE001
+                self.errors += 1
+                log.exception("on_code handler failed")
+        return fresh

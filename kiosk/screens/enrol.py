@@ -1,0 +1,60 @@
+"""Enrolment: backend address + one-time code, or an enrolment file for a kiosk that is never online."""
+from __future__ import annotations
+
+import os
+import socket
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from . import load_kv
+from .filechooser import choose_file
+
+
+class EnrolScreen(Screen):
+    message = StringProperty("")
+    error = BooleanProperty(False)
+    busy = BooleanProperty(False)
+    default_device_name = StringProperty("")
+
+    def __init__(self, **kw):
+        try:
+            self.default_device_name = f"kiosk-{socket.gethostname()}"[:40]
+        except OSError:
+            self.default_device_name = "kiosk"
+        super().__init__(**kw)
+
+    def submit(self, file: str | None = None) -> None:
+        if self.busy:
+            return
+        app = App.get_running_app()
+        ids = self.ids
+        if not file and (not ids.url.text.strip() or not ids.code.text.strip()):
+            self._done(False, app.tr("enrol.err.fields"))
+            return
+        self.busy = True
+        self.error = False
+        self.message = app.tr("enrol.working")
+        app.enrol(url=ids.url.text, code=ids.code.text, device=ids.device.text, pin=ids.pin.text,
+                  pin2=ids.pin2.text, file=file, on_done=self._done)
+
+    def _done(self, ok: bool, message: str) -> None:
+        self.busy = False
+        self.error = not ok
+        self.message = message
+        if ok:
+            for name in ("code", "pin", "pin2"):
+                self.ids[name].text = ""
+
+    def choose_file(self) -> None:
+        app = App.get_running_app()
+        ids = self.ids
+        if ids.pin.text != ids.pin2.text or not (4 <= len(ids.pin.text) <= 12):
+            self._done(False, app.tr("enrol.err.pin"))
+            return
+        start = os.environ.get("PERKPASS_KIOSK_FILES") or os.path.expanduser("~")
+        choose_file(app.tr("enrol.file"), start, ["*.json"], lambda path: self.submit(file=path))
+
+
+load_kv("enrol")

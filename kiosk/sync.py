@@ -1,0 +1,310 @@
+"""Talking to the backend: enrolment, trust-list refresh (ETag) and redemption upload, in the background.
+
+Nothing here is needed to *verify* a code: the kiosk verifies offline. The network only brings a newer trust
+list and takes the redemption log to the backend. Upload is idempotent by the client-generated redemption
+id (see :mod:`kiosk.store`), so a kill at any moment, a timeout or a retry never loses or doubles a row.
+
+Only the standard library is used for HTTP (urllib), so the kiosk has no extra dependency for it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from .store import Store
+
+log = logging.getLogger("kiosk.sync")
+
+USER_AGENT = "perkpass-kiosk/0.1"
+MAX_BATCH = 500  # the backend's limit per request (docs/contracts.md)
+
+
+class BackendError(Exception):
+    """An HTTP-level answer from the backend that is not a success."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+class BackendUnreachable(Exception):
+    """No answer at all (DNS, refused, timeout, TLS)."""
+
+
+def normalise_base_url(url: str) -> str:
+    url = (url or "").strip()
+    if url and "://" not in url:
+        url = "http://" + url
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError("the backend address must look like https://perkpass.example.city")
+    return url.rstrip("/")
+
+
+class BackendClient:
+    def __init__(self, base_url: str, device_token: str | None = None, timeout: float = 5.0):
+        self.base_url = normalise_base_url(base_url)
+        self.device_token = device_token
+        self.timeout = timeout
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url + "/" + path.lstrip("/")
+
+    def _request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+                 auth: bool = False) -> tuple[int, dict[str, str], bytes]:
+        data = None
+        hdrs = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        if auth and self.device_token:
+            hdrs["Authorization"] = "Bearer " + self.device_token
+        hdrs.update(headers or {})
+        req = urllib.request.Request(self.url(path), data=data, headers=hdrs, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - http(s) only
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read(4_000_000)
+        except urllib.error.HTTPError as exc:
+            payload = exc.read(100_000) if exc.fp is not None else b""
+            return exc.code, {k.lower(): v for k, v in (exc.headers or {}).items()}, payload
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise BackendUnreachable(str(getattr(exc, "reason", exc))) from exc
+
+    @staticmethod
+    def _error(status: int, payload: bytes) -> BackendError:
+        try:
+            err = json.loads(payload or b"{}").get("error") or {}
+        except (ValueError, AttributeError):
+            err = {}
+        return BackendError(status, str(err.get("code", "http_%d" % status)),
+                            str(err.get("message", "HTTP %d" % status)), err.get("fields"))
+
+    # -- endpoints --------------------------------------------------------------------------
+    def health(self) -> bool:
+        try:
+            status, _, _ = self._request("GET", "/api/v1/health")
+        except BackendUnreachable:
+            return False
+        return status == 200
+
+    def enroll(self, enrolment_code: str, device_name: str) -> dict[str, Any]:
+        status, _, payload = self._request("POST", "/api/v1/kiosk/enroll",
+                                           {"enrolment_code": enrolment_code, "device_name": device_name})
+        if status not in (200, 201):
+            raise self._error(status, payload)
+        return json.loads(payload)
+
+    def fetch_trust_list(self, url: str, etag: str | None) -> tuple[int, bytes, str | None]:
+        headers = {"Accept": "application/jwt"}
+        if etag:
+            headers["If-None-Match"] = etag
+        status, hdrs, payload = self._request("GET", url, headers=headers)
+        if status == 304:
+            return 304, b"", etag
+        if status != 200:
+            raise self._error(status, payload)
+        return 200, payload, hdrs.get("etag")
+
+    def upload(self, redemptions: list[dict[str, Any]]) -> dict[str, Any]:
+        status, _, payload = self._request("POST", "/api/v1/kiosk/redemptions",
+                                           {"redemptions": redemptions}, auth=True)
+        if status != 200:
+            raise self._error(status, payload)
+        return json.loads(payload)
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    mode: str = "standalone"          # standalone (no backend) | online | offline | unauthorised
+    last_sync: float | None = None    # epoch seconds of the last complete upload round
+    last_attempt: float | None = None
+    last_error: str = ""
+    pending: int = 0
+    uploaded_total: int = 0
+    trust_checked: float | None = None
+
+
+class SyncService:
+    """Background thread: check the backend, refresh the trust list, upload pending redemptions.
+
+    ``trust_loader(body, etag)`` adopts a new trust list (it belongs to the app, which owns the TrustStore).
+    ``on_status(SyncStatus)`` is called from the sync thread after each round.
+    """
+
+    def __init__(self, store: Store, client: BackendClient | None, *, trust_url: str | None,
+                 trust_etag: Callable[[], str | None], trust_loader: Callable[[bytes, str | None], None],
+                 trust_needs_refresh: Callable[[], bool], on_status: Callable[[SyncStatus], None] | None = None,
+                 interval: float = 10.0, offline_interval: float = 20.0, trust_interval: float = 600.0,
+                 batch_size: int = MAX_BATCH, clock: Callable[[], float] = time.time):
+        self.store = store
+        self.client = client
+        self.trust_url = trust_url
+        self.trust_etag = trust_etag
+        self.trust_loader = trust_loader
+        self.trust_needs_refresh = trust_needs_refresh
+        self.on_status = on_status
+        self.interval = interval
+        self.offline_interval = offline_interval
+        self.trust_interval = trust_interval
+        self.batch_size = max(1, min(int(batch_size), MAX_BATCH))
+        self.clock = clock
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._round_lock = threading.Lock()
+        self._last_trust = 0.0
+        last = store.get("last_sync")
+        self.status = SyncStatus(mode="standalone" if client is None else "offline",
+                                 last_sync=last, pending=store.pending_count(),
+                                 uploaded_total=int(store.get("uploaded_total", 0) or 0))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="kiosk-sync", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def wake(self, force_trust: bool = False) -> None:
+        """Run a round now (a new redemption was logged, or staff pressed "Sync now")."""
+        if force_trust:
+            self._last_trust = 0.0
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - the sync thread must survive anything
+                log.exception("sync round failed")
+            wait = self.interval if self.status.mode == "online" else self.offline_interval
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _one_by_one(self, batch) -> dict[str, Any] | None:
+        """Upload a refused batch row by row. Returns a combined answer, or None when the network failed."""
+        results = []
+        for r in batch:
+            try:
+                one = self.client.upload([r.to_wire()])
+                results.extend(one.get("results", []))
+            except BackendError as exc:
+                if exc.status != 400:
+                    self._publish(mode="unauthorised" if exc.status in (401, 403) else "online",
+                                  last_error=str(exc), pending=self.store.pending_count())
+                    return None
+                log.error("backend rejected redemption %s (%s): kept locally as rejected", r.id, exc.fields)
+                results.append({"id": r.id, "status": "rejected"})
+            except BackendUnreachable as exc:
+                self._publish(mode="offline", last_error=str(exc), pending=self.store.pending_count())
+                return None
+        return {"results": results}
+
+    # -- one round ---------------------------------------------------------------------------
+    def _publish(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+        if self.on_status is not None:
+            try:
+                self.on_status(self.status)
+            except Exception:  # noqa: BLE001
+                log.exception("status callback failed")
+
+    def run_once(self) -> SyncStatus:
+        with self._round_lock:
+            return self._round()
+
+    def _round(self) -> SyncStatus:
+        now = self.clock()
+        if self.client is None:
+            self._publish(mode="standalone", pending=self.store.pending_count())
+            return self.status
+        if not self.client.health():
+            self._publish(mode="offline", last_attempt=now, last_error="backend unreachable",
+                          pending=self.store.pending_count())
+            return self.status
+        error = ""
+        # 1. trust list (ETag: usually a cheap 304)
+        if self.trust_url and (now - self._last_trust >= self.trust_interval or self.trust_needs_refresh()):
+            try:
+                status, body, etag = self.client.fetch_trust_list(self.trust_url, self.trust_etag())
+                if status == 200:
+                    self.trust_loader(body, etag)
+                self._last_trust = now
+                self._publish(trust_checked=now)
+            except BackendUnreachable as exc:
+                self._publish(mode="offline", last_attempt=now, last_error=str(exc))
+                return self.status
+            except Exception as exc:  # noqa: BLE001 - bad list: keep the old one, say why
+                log.warning("trust list refresh failed: %s", exc)
+                error = f"trust list: {exc}"
+        # 2. redemptions, oldest first, until none are left
+        if not self.client.device_token:
+            self._publish(mode="online", last_attempt=now, last_error=error, pending=self.store.pending_count())
+            return self.status
+        uploaded = 0
+        while not self._stop.is_set():
+            batch = self.store.pending(self.batch_size)
+            if not batch:
+                break
+            try:
+                answer = self.client.upload([r.to_wire() for r in batch])
+            except BackendUnreachable as exc:
+                self._publish(mode="offline", last_attempt=now, last_error=str(exc),
+                              pending=self.store.pending_count())
+                return self.status
+            except BackendError as exc:
+                if exc.status == 400 and len(batch) > 0:
+                    # the backend refuses the batch: find the row(s) it refuses, one by one, and set them
+                    # aside ("rejected", kept locally) so one bad row cannot block the queue forever
+                    answer = self._one_by_one(batch)
+                    if answer is None:
+                        return self.status
+                else:
+                    mode = "unauthorised" if exc.status in (401, 403) else "online"
+                    self._publish(mode=mode, last_attempt=now, last_error=str(exc),
+                                  pending=self.store.pending_count())
+                    return self.status
+            acked = []
+            sent = {r.id for r in batch}
+            for item in answer.get("results", []):
+                rid, st = item.get("id"), item.get("status")
+                if rid in sent and st in ("accepted", "duplicate", "rejected"):
+                    acked.append((rid, st))
+            marked = self.store.mark_synced(acked, self.clock())
+            uploaded += marked
+            if marked == 0:  # the backend acknowledged nothing: do not spin
+                error = "backend acknowledged no redemption in the batch"
+                break
+        total = int(self.store.get("uploaded_total", 0) or 0) + uploaded
+        done = self.clock()
+        values = {"uploaded_total": total}
+        if not error:
+            values["last_sync"] = done
+        self.store.set_many(values)
+        self._publish(mode="online", last_attempt=now, last_error=error,
+                      last_sync=done if not error else self.status.last_sync,
+                      pending=self.store.pending_count(), uploaded_total=total)
+        return self.status
+
+
+def batch_size_from_env(default: int = MAX_BATCH) -> int:
+    try:
+        return int(os.environ.get("PERKPASS_KIOSK_SYNC_BATCH", default))
+    except ValueError:
+        return default

@@ -1,0 +1,355 @@
+"""The Perkpass credential format: claims, JWS header and QR transport. Defined here and only here.
+
+The issuer (backend) and every verifier (kiosk, partner systems) import this module; nothing else in the
+project builds or parses a credential. ``docs/credential-format.md`` is the prose spec with the reasons.
+
+A credential is a JWS (compact serialisation, RFC 7515) signed with EdDSA/Ed25519::
+
+    header  {"alg":"EdDSA","kid":"<issuer key id>","typ":"perkpass-credential+jwt"}
+    payload {"iss","aud","iat","exp","jti","sub","sch","prk"[,"bnd"]}
+
+It never carries a score. ``prk`` lists the perk codes the holder is entitled to at audience ``aud``;
+``bnd`` (a band name) appears only for perks explicitly defined as disclosing one.
+
+**QR transport "PP1".** A compact JWS is ~450 mixed-case characters: too big for a fast-scanning QR and
+mangled by keyboard-wedge scanners. So the QR text is ``"PP1"`` followed by digits only:
+
+    decimal( 0x01 || raw_deflate(header_json || 0x00 || payload_json, zdict=PRESET_DICTIONARY) || signature[64] )
+
+``decimal`` writes those bytes, read as one big-endian unsigned integer, in base 10 (no leading zero). ``PP1`` goes in a QR alphanumeric segment, the digits in a numeric segment
+(3.32 bits per digit, almost the full density of binary). The verifier inverts the transport, re-encodes
+the exact header and payload bytes as base64url and checks the JWS signature with pyjwt: since the
+signature covers those bytes, any change to the transport makes verification fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import hashlib
+import json
+import re
+import secrets
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple, Sequence
+
+TRANSPORT_PREFIX = "PP"
+TRANSPORT_VERSION = "1"
+QR_PREFIX = TRANSPORT_PREFIX + TRANSPORT_VERSION
+
+ALGORITHM = "EdDSA"
+CREDENTIAL_TYP = "perkpass-credential+jwt"
+TRUST_LIST_TYP = "perkpass-trust-list+jwt"
+ALLOWED_HEADER_KEYS = frozenset({"alg", "kid", "typ"})
+
+DEFAULT_LIFETIME = 90  # seconds: long enough to walk to a gate, short enough that a screenshot is useless
+MAX_LIFETIME = 300  # hard cap enforced by the issuer *and* the verifier
+MAX_PERKS = 8
+MAX_QR_TEXT = 1500  # characters; checked before any parsing
+MAX_INFLATED = 2048  # bytes of header+payload JSON; guards against deflate bombs
+SIGNATURE_LEN = 64
+JTI_BYTES = 12  # 96 random bits
+PSEUDONYM_BYTES = 14  # 112 bits, 22 base32 characters
+
+AUDIENCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+PERK_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+SCHEME_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+BAND_RE = re.compile(r"^[A-Za-z0-9+_-]{1,32}$")
+
+# Shared by issuer and verifier; changing it is a new transport version.  It holds the byte strings a
+# credential almost always contains so that DEFLATE can refer back to them instead of spelling them out.
+PRESET_DICTIONARY = (
+    b'"rental","utility","transport","sesame","rongcheng","osmanthus","bailu","moli",'
+    b'"library","hospital","gov-office","metro","bnd":"'
+    b'{"alg":"EdDSA","kid":"","typ":"perkpass-credential+jwt"}\x00'
+    b'{"iss":"perkpass","aud":"","iat":17,"exp":17,"jti":"","sub":"","sch":"","prk":["'
+)
+
+
+
+class TransportError(ValueError):
+    """The QR text is not a well-formed Perkpass transport (internal: verifiers turn it into MALFORMED)."""
+
+
+class UnsupportedVersionError(TransportError):
+    """The QR text is a Perkpass code of a transport version this SDK does not know."""
+
+
+def to_epoch(now: int | float | datetime) -> float:
+    """Seconds since the epoch from a number or an *aware* datetime."""
+    if isinstance(now, datetime):
+        if now.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime or epoch seconds")
+        return now.timestamp()
+    if isinstance(now, bool) or not isinstance(now, (int, float)):
+        raise TypeError("now must be epoch seconds or an aware datetime")
+    return float(now)
+
+
+# ---------------------------------------------------------------------------------------------- digits
+# The body is read as one big-endian unsigned integer, prefixed with a 0x01 sentinel byte so that leading
+# zero bytes survive, and written in decimal. That is the densest digit form (2.41 digits per byte) and a
+# single int() call to undo, which keeps verification cheap.
+
+def bytes_to_digits(data: bytes) -> str:
+    return str(int.from_bytes(b"\x01" + data, "big"))
+
+
+def digits_to_bytes(text: str) -> bytes:
+    # int() alone would also accept "+", "_", white space and non-ASCII digits: refuse them first.
+    if not text or not text.isascii() or not text.isdigit() or text[0] == "0":
+        raise TransportError("transport body must be decimal digits")
+    value = int(text)
+    data = value.to_bytes((value.bit_length() + 7) // 8, "big")
+    if data[0] != 1:
+        raise TransportError("transport body lacks its sentinel byte")
+    return data[1:]
+
+
+# ------------------------------------------------------------------------------------------- transport
+
+def b64url_encode(data: bytes) -> str:
+    """base64url without padding (RFC 7515 §2): the one encoder the SDK uses."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_bytes(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Strict base64url decoding (alphabet checked); raises TransportError, a ValueError."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+        raise TransportError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jws_to_qr_text(jws: str) -> str:
+    """Pack a compact JWS into the PP1 QR text."""
+    header_b64, payload_b64, sig_b64 = jws.split(".")
+    header, payload, sig = b64url_decode(header_b64), b64url_decode(payload_b64), b64url_decode(sig_b64)
+    if b"\x00" in header or len(sig) != SIGNATURE_LEN:
+        raise TransportError("not a Perkpass EdDSA JWS")
+    # memLevel 8, not 9: the same output here, and 9 makes zlib allocate (and free) ~130 µs of memory per call
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, PRESET_DICTIONARY)
+    body = comp.compress(header + b"\x00" + payload) + comp.flush()
+    return QR_PREFIX + bytes_to_digits(body + sig)
+
+
+class RawCredential(NamedTuple):
+    """A credential taken apart but not yet trusted: nothing here has been verified.
+
+    (A NamedTuple rather than a dataclass: verifiers build one per scan and it is the cheapest to create.)
+    """
+
+    header_json: bytes
+    payload_json: bytes
+    signature: bytes
+
+    @property
+    def jws(self) -> str:
+        return ".".join((b64url_encode(self.header_json), b64url_encode(self.payload_json), b64url_encode(self.signature)))
+
+    @property
+    def signing_input(self) -> bytes:
+        return _b64url_bytes(self.header_json) + b"." + _b64url_bytes(self.payload_json)
+
+
+def parse_qr_text(text: str) -> RawCredential:
+    """Undo the transport. Accepts ``PP1<digits>`` (any case, surrounding white space) or a bare compact JWS.
+
+    Raises :class:`UnsupportedVersionError` for ``PP<other version>`` and :class:`TransportError` for
+    anything else that is not well formed. Never inflates more than ``MAX_INFLATED`` bytes.
+    """
+    if len(text) > MAX_QR_TEXT:
+        raise TransportError("code too long")
+    if text[-1:].isspace() or text[:1].isspace():
+        text = text.strip()
+    head = text[:2].upper()
+    if head == TRANSPORT_PREFIX and len(text) > 2 and text[2].isalnum():
+        if text[2] != TRANSPORT_VERSION:
+            raise UnsupportedVersionError(f"transport version {text[2]!r}")
+        data = digits_to_bytes(text[3:])
+        if len(data) <= SIGNATURE_LEN:
+            raise TransportError("code too short")
+        body, sig = data[:-SIGNATURE_LEN], data[-SIGNATURE_LEN:]
+        inflater = zlib.decompressobj(-15, zdict=PRESET_DICTIONARY)
+        try:
+            plain = inflater.decompress(body, MAX_INFLATED + 1)
+        except zlib.error as exc:
+            raise TransportError("corrupt compressed body") from exc
+        if len(plain) > MAX_INFLATED or not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
+            raise TransportError("compressed body is not one complete stream of allowed size")
+        header, sep, payload = plain.partition(b"\x00")
+        if not sep or b"\x00" in payload:
+            raise TransportError("body is not header and payload")
+        return RawCredential(header, payload, sig)
+    if text.startswith("eyJ") and text.count(".") == 2:
+        h, p, s = text.split(".")
+        # The signature length is not checked here: the verifier first refuses any alg but EdDSA, so an
+        # HMAC or "none" token gets the precise answer BAD_SIGNATURE rather than MALFORMED.
+        return RawCredential(b64url_decode(h), b64url_decode(p), b64url_decode(s))
+    raise TransportError("not a Perkpass code")
+
+
+# --------------------------------------------------------------------------------------------- claims
+
+class Claims(NamedTuple):
+    """The validated payload of a credential."""
+
+    iss: str
+    aud: str
+    iat: int
+    exp: int
+    jti: str
+    sub: str
+    sch: str
+    prk: tuple[str, ...]
+    bnd: str | None = None
+
+
+def build_claims(
+    *,
+    issuer: str,
+    audience: str,
+    subject: str,
+    perks: Sequence[str],
+    scheme: str,
+    issued_at: int,
+    lifetime: int,
+    jti: str,
+    band: str | None = None,
+) -> dict[str, Any]:
+    """The payload in its one canonical key order (which the preset dictionary relies on)."""
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "iat": issued_at,
+        "exp": issued_at + lifetime,
+        "jti": jti,
+        "sub": subject,
+        "sch": scheme,
+        "prk": list(perks),
+    }
+    if band is not None:
+        claims["bnd"] = band
+    return claims
+
+
+_REQUIRED_CLAIMS = frozenset({"iss", "aud", "iat", "exp", "jti", "sub", "sch", "prk"})
+_ALLOWED_CLAIMS = _REQUIRED_CLAIMS | {"bnd"}
+_AUDIENCE_OK = AUDIENCE_RE.fullmatch
+_SCHEME_OK = SCHEME_RE.fullmatch
+_ID_OK = ID_RE.fullmatch
+_PERK_OK = PERK_CODE_RE.fullmatch
+
+
+def _is_time(v: Any) -> bool:
+    return type(v) is int and 0 <= v < 2**40
+
+
+# Fast path for the canonical payload every Perkpass issuer writes (build_claims' key order, compact JSON,
+# no escapes): one compiled pattern parses *and* validates it. Anything else - other key order, white
+# space, escapes - falls back to json + claims_from_payload, which accepts the same claims.
+_CANONICAL_PAYLOAD = re.compile(
+    rb'\{"iss":"([^"\\\x00-\x1f]{1,64})","aud":"([a-z][a-z0-9-]{1,31})","iat":(0|[1-9][0-9]{0,11}),'
+    rb'"exp":(0|[1-9][0-9]{0,11}),"jti":"([A-Za-z0-9_-]{8,64})","sub":"([A-Za-z0-9_-]{8,64})",'
+    rb'"sch":"([a-z][a-z0-9-]{1,31})","prk":\[((?:"[A-Z0-9][A-Z0-9-]{0,31}")(?:,"[A-Z0-9][A-Z0-9-]{0,31}"){0,7})?\]'
+    rb'(?:,"bnd":"([A-Za-z0-9+_-]{1,32})")?\}'
+)
+
+
+def claims_from_payload_json(payload_json: bytes) -> Claims:
+    """Parse and validate a payload's JSON bytes; raises TransportError (or ValueError) when anything is off."""
+    m = _CANONICAL_PAYLOAD.fullmatch(payload_json)
+    if m is None:
+        return claims_from_payload(json.loads(payload_json.decode("ascii")))
+    iss, aud, iat, exp, jti, sub, sch, prk, bnd = m.groups()
+    iat_i, exp_i = int(iat), int(exp)
+    if not (iat_i < 2**40 and exp_i < 2**40):
+        raise TransportError("bad iat or exp")
+    perks = tuple(p[1:-1].decode("ascii") for p in prk.split(b",")) if prk else ()
+    return Claims(iss.decode("ascii"), aud.decode("ascii"), iat_i, exp_i, jti.decode("ascii"), sub.decode("ascii"),
+                  sch.decode("ascii"), perks, bnd.decode("ascii") if bnd is not None else None)
+
+
+def claims_from_payload(payload: Any) -> Claims:
+    """Check types and shapes of a decoded payload; raises TransportError when anything is off."""
+    if type(payload) is not dict:
+        raise TransportError("payload is not an object")
+    keys = payload.keys()
+    if not (_REQUIRED_CLAIMS <= keys <= _ALLOWED_CLAIMS):
+        raise TransportError("payload has missing or unknown claims")
+    iss, aud, sch, jti, sub, prk = (payload["iss"], payload["aud"], payload["sch"], payload["jti"], payload["sub"],
+                                    payload["prk"])
+    if type(iss) is not str or not 0 < len(iss) <= 64:
+        raise TransportError("bad iss")
+    if type(aud) is not str or not _AUDIENCE_OK(aud):
+        raise TransportError("bad aud")
+    if type(sch) is not str or not _SCHEME_OK(sch):
+        raise TransportError("bad sch")
+    if type(jti) is not str or not _ID_OK(jti) or type(sub) is not str or not _ID_OK(sub):
+        raise TransportError("bad jti or sub")
+    iat, exp = payload["iat"], payload["exp"]
+    if not (_is_time(iat) and _is_time(exp)):
+        raise TransportError("bad iat or exp")
+    if type(prk) is not list or len(prk) > MAX_PERKS:
+        raise TransportError("bad prk")
+    for p in prk:
+        if type(p) is not str or not _PERK_OK(p):
+            raise TransportError("bad prk")
+    bnd = payload.get("bnd")
+    if bnd is not None and (type(bnd) is not str or not BAND_RE.fullmatch(bnd)):
+        raise TransportError("bad bnd")
+    return Claims(iss, aud, iat, exp, jti, sub, sch, tuple(prk), bnd)
+
+
+def new_jti() -> str:
+    """96 random bits, base64url (16 characters)."""
+    return b64url_encode(secrets.token_bytes(JTI_BYTES))
+
+
+def pairwise_pseudonym(secret: bytes, citizen_id: str, audience: str) -> str:
+    """The citizen's stable pseudonym *for one audience*.
+
+    A keyed HMAC, so venues of two audiences cannot link the same citizen, and nobody without the
+    issuer's secret can compute it from a citizen id. 112 bits, base32 upper case without padding.
+    """
+    if len(secret) < 16:
+        raise ValueError("pseudonym secret must be at least 16 bytes")
+    mac = hmac.new(secret, f"perkpass-pseudonym\x00{audience}\x00{citizen_id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(mac[:PSEUDONYM_BYTES]).decode("ascii").rstrip("=")
+
+
+# --------------------------------------------------------------------------------------- QR sizing
+
+# Data codewords at error-correction level M for QR versions 1..40 (ISO/IEC 18004 table 7).
+_DATA_CODEWORDS_M = (
+    16, 28, 44, 64, 86, 108, 124, 154, 182, 216, 254, 290, 334, 365, 415, 453, 507, 563, 627, 669,
+    714, 782, 860, 914, 1000, 1062, 1128, 1193, 1267, 1373, 1455, 1541, 1631, 1725, 1812, 1914, 1992,
+    2102, 2216, 2334,
+)
+
+
+def qr_version_m(qr_text: str) -> int:
+    """Smallest QR version holding ``qr_text`` at level M as an alphanumeric prefix + numeric segment."""
+    prefix, digits = qr_text[: len(QR_PREFIX)], qr_text[len(QR_PREFIX) :]
+    for version, codewords in enumerate(_DATA_CODEWORDS_M, start=1):
+        num_cc, an_cc = (10, 9) if version <= 9 else (12, 11) if version <= 26 else (14, 13)
+        bits = 4 + an_cc + 11 * (len(prefix) // 2) + 6 * (len(prefix) % 2)
+        bits += 4 + num_cc + 10 * (len(digits) // 3) + (0, 4, 7)[len(digits) % 3]
+        if bits <= codewords * 8:
+            return version
+    raise ValueError("does not fit in any QR version")
+
+
+def qr_segments(qr_text: str) -> list[tuple[str, str]]:
+    """The two segments a QR encoder should use: [("alphanumeric", "PP1"), ("numeric", digits)]."""
+    return [("alphanumeric", qr_text[: len(QR_PREFIX)].upper()), ("numeric", qr_text[len(QR_PREFIX) :])]
+
+
+def canonical_json(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode("ascii")

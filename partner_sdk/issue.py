@@ -1,0 +1,83 @@
+"""Issuing credentials (used by the backend). Keys and time are parameters, never globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from . import format as fmt
+from .errors import IssuanceError
+
+_JWS = jwt.PyJWS(algorithms=[fmt.ALGORITHM])
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredential:
+    qr_text: str
+    jws: str
+    jti: str
+    issued_at: int
+    expires_at: int
+
+    @property
+    def qr_version_m(self) -> int:
+        return fmt.qr_version_m(self.qr_text)
+
+
+def issue_credential(
+    *,
+    signing_key: Ed25519PrivateKey,
+    kid: str,
+    issuer: str,
+    audience: str,
+    subject: str,
+    perks: Sequence[str],
+    scheme: str,
+    now: int | float | datetime,
+    lifetime: int = fmt.DEFAULT_LIFETIME,
+    band: str | None = None,
+    jti: str | None = None,
+) -> IssuedCredential:
+    """Sign a credential saying *subject may have these perks at this audience, now*, and pack it for a QR.
+
+    ``perks`` must be non-empty: Perkpass never issues a code that says "not eligible". ``subject`` is the
+    pairwise pseudonym (see :func:`partner_sdk.format.pairwise_pseudonym`), never a citizen id.
+    """
+    if not isinstance(signing_key, Ed25519PrivateKey):
+        raise IssuanceError("signing_key must be an Ed25519 private key")
+    if not (isinstance(kid, str) and 0 < len(kid) <= 64):
+        raise IssuanceError("kid must be a short string")
+    if not fmt.AUDIENCE_RE.match(audience or ""):
+        raise IssuanceError(f"bad audience {audience!r}")
+    if not fmt.SCHEME_RE.match(scheme or ""):
+        raise IssuanceError(f"bad scheme {scheme!r}")
+    if not (isinstance(issuer, str) and 0 < len(issuer) <= 64):
+        raise IssuanceError("issuer must be 1-64 characters")
+    if not fmt.ID_RE.match(subject or ""):
+        raise IssuanceError("subject must be a pseudonym (8-64 url-safe characters)")
+    codes = sorted(set(perks))
+    if not codes:
+        raise IssuanceError("no perks: a citizen without a perk gets no code")
+    if len(codes) > fmt.MAX_PERKS or not all(fmt.PERK_CODE_RE.match(c) for c in codes):
+        raise IssuanceError(f"perk codes must be 1-{fmt.MAX_PERKS} upper-case codes")
+    if band is not None and not fmt.BAND_RE.match(band):
+        raise IssuanceError("bad band")
+    if not (isinstance(lifetime, int) and 10 <= lifetime <= fmt.MAX_LIFETIME):
+        raise IssuanceError(f"lifetime must be 10..{fmt.MAX_LIFETIME} seconds")
+    jti = jti or fmt.new_jti()
+    if not fmt.ID_RE.match(jti):
+        raise IssuanceError("bad jti")
+    issued_at = int(fmt.to_epoch(now))
+    claims = fmt.build_claims(
+        issuer=issuer, audience=audience, subject=subject, perks=codes, scheme=scheme,
+        issued_at=issued_at, lifetime=lifetime, jti=jti, band=band,
+    )
+    token = _JWS.encode(
+        fmt.canonical_json(claims), signing_key, algorithm=fmt.ALGORITHM,
+        headers={"kid": kid, "typ": fmt.CREDENTIAL_TYP},
+    )
+    return IssuedCredential(fmt.jws_to_qr_text(token), token, jti, issued_at, issued_at + lifetime)

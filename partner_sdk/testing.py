@@ -1,0 +1,70 @@
+"""Fixtures for integrators' own tests: a throw-away issuer that signs trust lists and credentials.
+
+    from partner_sdk.testing import TestIssuer
+    issuer = TestIssuer()
+    store = issuer.trust_store(now=T)
+    code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=T).qr_text
+    assert Verifier(store, "library").verify(code, now=T).granted
+
+Keys are derived from ``seed`` so the same seed gives the same keys (and, Ed25519 being deterministic,
+the same signatures): that is how ``assets/test-vectors`` are reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, Sequence
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .format import pairwise_pseudonym
+from .issue import IssuedCredential, issue_credential
+from .keys import public_jwk
+from .trust import TrustedKey, TrustStore, build_trust_list
+
+
+def derived_key(seed: bytes, label: str) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed + b"\x00" + label.encode()).digest())
+
+
+class TestIssuer:
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, issuer: str = "perkpass.test", seed: bytes = b"perkpass-test", kid: str = "test-key-1",
+                 key_window: tuple[int, int] = (0, 2**33)) -> None:
+        self.issuer = issuer
+        self.seed = seed
+        self.root_key = derived_key(seed, "root")
+        self.signing_key = derived_key(seed, kid)
+        self.kid = kid
+        self.key_window = key_window
+        self.pseudonym_secret = hashlib.sha256(seed + b"pseudonyms").digest()
+
+    @property
+    def root_public_jwk(self) -> dict[str, str]:
+        return public_jwk(self.root_key)
+
+    def trusted_keys(self) -> list[TrustedKey]:
+        return [TrustedKey(self.kid, self.signing_key.public_key(), *self.key_window)]
+
+    def trust_list(self, now: int | float | datetime, sequence: int = 1, keys: Sequence[TrustedKey] | None = None,
+                   next_update_in: int = 86_400, valid_for: int = 7 * 86_400, perks: dict[str, Any] | None = None) -> str:
+        return build_trust_list(root_key=self.root_key, issuer=self.issuer,
+                                keys=self.trusted_keys() if keys is None else keys, sequence=sequence, now=now,
+                                next_update_in=next_update_in, valid_for=valid_for, perks=perks)
+
+    def trust_store(self, now: int | float | datetime, **kwargs: Any) -> TrustStore:
+        store = TrustStore(self.root_public_jwk)
+        store.load_bytes(self.trust_list(now, **kwargs))
+        return store
+
+    def credential(self, audience: str, perks: Sequence[str], now: int | float | datetime, citizen: str = "citizen-1",
+                   scheme: str = "moli", lifetime: int = 90, jti: str | None = None, band: str | None = None,
+                   signing_key: Ed25519PrivateKey | None = None, kid: str | None = None,
+                   issuer: str | None = None) -> IssuedCredential:
+        return issue_credential(
+            signing_key=signing_key or self.signing_key, kid=kid or self.kid, issuer=issuer or self.issuer,
+            audience=audience, subject=pairwise_pseudonym(self.pseudonym_secret, citizen, audience), perks=perks,
+            scheme=scheme, now=now, lifetime=lifetime, jti=jti, band=band,
+        )

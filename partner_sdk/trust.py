@@ -1,0 +1,326 @@
+"""Signed trust lists: how a verifier learns, offline, which issuer keys to accept and until when.
+
+A trust list is a compact JWS (EdDSA, ``typ: perkpass-trust-list+jwt``) signed by the issuer's *root*
+key, which the partner pins once at set-up. Its payload::
+
+    {"iss": issuer id, "seq": sequence number, "iat": issued at, "next_update": when to fetch a newer one,
+     "exp": after this the list must not be used, "keys": [JWK + "nbf" + "not_after"], "perks": {code: …}}
+
+A verifier refuses a list with a bad root signature and a list older (lower ``seq``) than the one it
+holds, so an attacker cannot bring back a retired key by replaying an old list.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from . import format as fmt
+from .errors import (
+    InvalidKeyError,
+    TrustListError,
+    TrustListRollbackError,
+    TrustListSignatureError,
+    TrustListUnavailableError,
+)
+from .keys import jwk_thumbprint, load_public_key, public_jwk
+
+log = logging.getLogger("partner_sdk.trust")
+
+MAX_TRUST_LIST_BYTES = 1_000_000
+_JWS = jwt.PyJWS(algorithms=[fmt.ALGORITHM])
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """An issuer signing key and the window in which credentials it signed are accepted."""
+
+    kid: str
+    public_key: Ed25519PublicKey
+    not_before: int
+    not_after: int
+
+    def to_jwk(self) -> dict[str, Any]:
+        jwk: dict[str, Any] = public_jwk(self.public_key, kid=self.kid)
+        jwk.update({"use": "sig", "alg": fmt.ALGORITHM, "nbf": int(self.not_before), "not_after": int(self.not_after)})
+        return jwk
+
+
+def build_trust_list(
+    *,
+    root_key: Ed25519PrivateKey,
+    issuer: str,
+    keys: Iterable[TrustedKey],
+    sequence: int,
+    now: int | float | datetime,
+    next_update_in: int = 86_400,
+    valid_for: int = 7 * 86_400,
+    perks: Mapping[str, Any] | None = None,
+) -> str:
+    """Sign a trust list with the root key. Returns the compact JWS text."""
+    if not isinstance(root_key, Ed25519PrivateKey):
+        raise InvalidKeyError("root_key must be an Ed25519 private key")
+    if not (0 < next_update_in <= valid_for):
+        raise TrustListError("next_update_in must be positive and not after the list expires")
+    iat = int(fmt.to_epoch(now))
+    payload = {
+        "iss": issuer,
+        "seq": int(sequence),
+        "iat": iat,
+        "next_update": iat + int(next_update_in),
+        "exp": iat + int(valid_for),
+        "keys": [k.to_jwk() for k in keys],
+        "perks": dict(perks or {}),
+    }
+    return _JWS.encode(
+        fmt.canonical_json(payload), root_key, algorithm=fmt.ALGORITHM,
+        headers={"kid": jwk_thumbprint(root_key), "typ": fmt.TRUST_LIST_TYP},
+    )
+
+
+class FreshnessState(str, enum.Enum):
+    FRESH = "fresh"
+    STALE = "stale"  # past next_update: still usable, but say so
+    EXPIRED = "expired"  # past exp: codes are refused with TRUST_LIST_EXPIRED
+    MISSING = "missing"  # no trust list loaded at all
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    state: FreshnessState
+    age_seconds: float | None = None
+    next_update: int | None = None
+    expires_at: int | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.state in (FreshnessState.FRESH, FreshnessState.STALE)
+
+    def describe(self) -> str:
+        if self.state is FreshnessState.MISSING:
+            return "no trust list"
+        age = _human_age(self.age_seconds or 0)
+        return {"fresh": f"fresh ({age} old)", "stale": f"stale ({age} old)", "expired": f"expired ({age} old)"}[self.state.value]
+
+
+def _human_age(seconds: float) -> str:
+    s = int(max(0, seconds))
+    if s < 120:
+        return f"{s} s"
+    if s < 7200:
+        return f"{s // 60} min"
+    if s < 172_800:
+        return f"{s // 3600} h"
+    return f"{s // 86400} d"
+
+
+@dataclass(frozen=True, slots=True)
+class TrustList:
+    """A verified trust list. Only :class:`TrustStore` makes these."""
+
+    issuer: str
+    sequence: int
+    issued_at: int
+    next_update: int
+    expires_at: int
+    keys: Mapping[str, TrustedKey]
+    perks: Mapping[str, Any]
+    raw: bytes = field(repr=False)
+
+
+def parse_trust_list(data: bytes | str, root_keys: Iterable[Ed25519PublicKey]) -> TrustList:
+    """Verify ``data`` against the pinned root keys and return its content; raises TrustList*Error."""
+    raw = data.encode("ascii", "replace") if isinstance(data, str) else bytes(data)
+    if len(raw) > MAX_TRUST_LIST_BYTES:
+        raise TrustListError("trust list too large")
+    text = raw.decode("ascii", "replace").strip()
+    try:
+        header = jwt.get_unverified_header(text)
+    except jwt.PyJWTError as exc:
+        raise TrustListSignatureError(f"not a trust list JWS: {exc}") from exc
+    if header.get("typ") != fmt.TRUST_LIST_TYP or header.get("alg") != fmt.ALGORITHM or "crit" in header:
+        raise TrustListSignatureError("not a Perkpass trust list (typ/alg/crit)")
+    payload_bytes: bytes | None = None
+    for root in root_keys:
+        try:
+            payload_bytes = _JWS.decode(text, root, algorithms=[fmt.ALGORITHM])
+            break
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.PyJWTError as exc:
+            raise TrustListSignatureError(f"trust list unreadable: {exc}") from exc
+    if payload_bytes is None:
+        raise TrustListSignatureError("trust list is not signed by the pinned root key")
+    try:
+        p = json.loads(payload_bytes)
+        keys: dict[str, TrustedKey] = {}
+        for jwk in p["keys"]:
+            if jwk.get("alg", fmt.ALGORITHM) != fmt.ALGORITHM:
+                continue  # only EdDSA keys are ever trusted
+            tk = TrustedKey(str(jwk["kid"]), load_public_key({k: jwk[k] for k in ("kty", "crv", "x")}),
+                            int(jwk["nbf"]), int(jwk["not_after"]))
+            keys[tk.kid] = tk
+        tl = TrustList(str(p["iss"]), int(p["seq"]), int(p["iat"]), int(p["next_update"]), int(p["exp"]),
+                       keys, dict(p.get("perks") or {}), text.encode("ascii"))
+    except (KeyError, TypeError, ValueError, InvalidKeyError) as exc:
+        raise TrustListError(f"trust list content malformed: {exc}") from exc
+    return tl
+
+
+class TrustStore:
+    """The verifier's view of the issuer: pinned root key(s) plus the newest verified trust list.
+
+    ``cache_dir`` (optional) keeps the last good list, its ETag and the highest sequence number seen, so a
+    restarted verifier works offline and still refuses a rolled-back list. Thread-safe.
+    """
+
+    def __init__(self, root_public_key: Any, cache_dir: str | os.PathLike[str] | None = None) -> None:
+        roots = root_public_key if isinstance(root_public_key, (list, tuple)) else [root_public_key]
+        if not roots:
+            raise InvalidKeyError("at least one root public key must be pinned")
+        self._roots = [load_public_key(r) for r in roots]
+        self._lock = threading.Lock()
+        self._current: TrustList | None = None
+        self._etag: str | None = None
+        self._high_water = 0
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        if self._cache_dir is not None:
+            self._cache_dir.mkdir(parents=True, exist_ok=True)
+            self._load_cache()
+
+    # ---------------------------------------------------------------- state
+    @property
+    def current(self) -> TrustList | None:
+        return self._current
+
+    @property
+    def issuer(self) -> str | None:
+        return self._current.issuer if self._current else None
+
+    @property
+    def sequence(self) -> int | None:
+        return self._current.sequence if self._current else None
+
+    @property
+    def perk_catalogue(self) -> Mapping[str, Any]:
+        return self._current.perks if self._current else {}
+
+    @property
+    def etag(self) -> str | None:
+        return self._etag
+
+    def key(self, kid: str) -> TrustedKey | None:
+        cur = self._current
+        return cur.keys.get(kid) if cur else None
+
+    def freshness(self, now: int | float | datetime | None = None) -> Freshness:
+        cur = self._current
+        if cur is None:
+            return Freshness(FreshnessState.MISSING)
+        t = time.time() if now is None else fmt.to_epoch(now)
+        state = FreshnessState.FRESH if t < cur.next_update else FreshnessState.STALE if t < cur.expires_at else FreshnessState.EXPIRED
+        return Freshness(state, t - cur.issued_at, cur.next_update, cur.expires_at)
+
+    # ---------------------------------------------------------------- loading
+    def load_bytes(self, data: bytes | str, now: int | float | datetime | None = None, *, etag: str | None = None) -> TrustList:
+        """Verify and adopt a trust list. Raises on a bad signature or a rollback; keeps the old list then."""
+        tl = parse_trust_list(data, self._roots)
+        with self._lock:
+            held = max(self._high_water, self._current.sequence if self._current else 0)
+            if tl.sequence < held:
+                raise TrustListRollbackError(f"trust list sequence {tl.sequence} is older than {held} already held")
+            if self._current is not None and tl.sequence == self._current.sequence and tl.raw != self._current.raw:
+                raise TrustListRollbackError(f"a different trust list with the same sequence {tl.sequence}")
+            if self._current is not None and self._current.issuer != tl.issuer:
+                raise TrustListError(f"trust list issuer changed from {self._current.issuer!r} to {tl.issuer!r}")
+            self._current = tl
+            self._high_water = max(held, tl.sequence)
+            self._etag = etag
+            self._save_cache()
+        return tl
+
+    def load_file(self, path: str | os.PathLike[str], now: int | float | datetime | None = None) -> TrustList:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise TrustListUnavailableError(f"cannot read trust list file {path}: {exc}") from exc
+        return self.load_bytes(data, now)
+
+    def load_url(self, url: str, now: int | float | datetime | None = None, timeout: float = 5.0) -> TrustList:
+        """Fetch with ``If-None-Match``; on network failure fall back to what is held (or cached)."""
+        if not url.startswith(("https://", "http://")):
+            raise TrustListError("trust list URL must be http(s)")
+        req = urllib.request.Request(url, headers={"Accept": "application/jwt", "User-Agent": "perkpass-sdk"})
+        if self._etag and self._current is not None:
+            req.add_header("If-None-Match", self._etag)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
+                body = resp.read(MAX_TRUST_LIST_BYTES + 1)
+                etag = resp.headers.get("ETag")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 304 and self._current is not None:
+                return self._current
+            return self._fallback(f"HTTP {exc.code} from {url}")
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return self._fallback(f"cannot fetch {url}: {exc}")
+        return self.load_bytes(body, now, etag=etag)
+
+    def _fallback(self, why: str) -> TrustList:
+        if self._current is None:
+            raise TrustListUnavailableError(why + " and no trust list is cached")
+        log.warning("trust list fetch failed, keeping sequence %s: %s", self._current.sequence, why)
+        return self._current
+
+    # ---------------------------------------------------------------- cache
+    def _load_cache(self) -> None:
+        assert self._cache_dir is not None
+        state_file = self._cache_dir / "trust-state.json"
+        try:
+            state = json.loads(state_file.read_text())
+            self._high_water = int(state.get("high_water", 0))
+            self._etag = state.get("etag")
+        except (OSError, ValueError, TypeError):
+            pass
+        list_file = self._cache_dir / "trust-list.jws"
+        if list_file.exists():
+            try:
+                tl = parse_trust_list(list_file.read_bytes(), self._roots)
+                if tl.sequence >= self._high_water:
+                    self._current = tl
+            except TrustListError as exc:
+                log.warning("ignoring unusable cached trust list: %s", exc)
+                self._etag = None
+
+    def _save_cache(self) -> None:
+        if self._cache_dir is None or self._current is None:
+            return
+        _atomic_write(self._cache_dir / "trust-list.jws", self._current.raw)
+        state = {"high_water": self._high_water, "etag": self._etag}
+        _atomic_write(self._cache_dir / "trust-state.json", json.dumps(state).encode())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

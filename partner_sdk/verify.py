@@ -1,0 +1,219 @@
+"""Offline verification: a scanned text in, a typed :class:`Decision` out. Never raises on a bad code."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from jwt.algorithms import OKPAlgorithm
+
+from . import format as fmt
+from .replay import MemoryReplayCache, ReplayCache
+from .trust import TrustStore
+
+log = logging.getLogger("partner_sdk.verify")
+
+
+class Status(str, enum.Enum):
+    GRANTED = "GRANTED"
+    NOT_ENTITLED = "NOT_ENTITLED"
+    EXPIRED = "EXPIRED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    REPLAYED = "REPLAYED"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    UNKNOWN_KEY = "UNKNOWN_KEY"
+    WRONG_AUDIENCE = "WRONG_AUDIENCE"
+    WRONG_ISSUER = "WRONG_ISSUER"
+    MALFORMED = "MALFORMED"
+    UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION"
+    TRUST_LIST_EXPIRED = "TRUST_LIST_EXPIRED"
+
+
+# What a member of staff reads, in plain words, with what to do next.
+MESSAGES: dict[Status, tuple[str, str]] = {
+    Status.GRANTED: ("Perk granted.", "权益已确认。"),
+    Status.NOT_ENTITLED: ("No perk here for this code: the citizen has no perk of this kind at this venue.", "此码不含本场所的权益。"),
+    Status.EXPIRED: ("Code expired: ask the citizen to refresh it.", "二维码已过期：请市民刷新。"),
+    Status.NOT_YET_VALID: ("Code not valid yet: check this device's clock.", "二维码尚未生效：请检查本机时间。"),
+    Status.REPLAYED: ("Code already used here: ask the citizen to show a fresh one.", "此码已使用过：请市民出示新码。"),
+    Status.BAD_SIGNATURE: ("Code is not genuine: do not grant.", "二维码无效（签名错误）：请勿授予。"),
+    Status.UNKNOWN_KEY: ("Code signed with a key this device does not know: update the trust list.", "签名密钥未知：请更新信任列表。"),
+    Status.WRONG_AUDIENCE: ("Code is for another kind of venue: ask for this venue's code.", "此码适用于其他类型场所：请出示本场所的码。"),
+    Status.WRONG_ISSUER: ("Code from an issuer this device does not trust.", "签发方不受本设备信任。"),
+    Status.MALFORMED: ("Not a Perkpass code: scan the citizen's Perkpass QR.", "不是 Perkpass 二维码：请扫描市民的 Perkpass 码。"),
+    Status.UNSUPPORTED_VERSION: ("Code from a newer Perkpass version: update this device.", "二维码版本较新：请更新本设备。"),
+    Status.TRUST_LIST_EXPIRED: ("Trust list expired: connect this device to update it.", "信任列表已过期：请联网更新。"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to one scan. Carries no score and no band unless the credential discloses one."""
+
+    status: Status
+    perks: tuple[str, ...] = ()
+    pseudonym: str | None = None
+    jti: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    scheme: str | None = None
+    band: str | None = None
+    issued_at: int | None = None
+    expires_at: int | None = None
+    kid: str | None = None
+    detail: str = field(default="", compare=False)
+
+    @property
+    def granted(self) -> bool:
+        return self.status is Status.GRANTED
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.status][0]
+
+    @property
+    def message_zh(self) -> str:
+        return MESSAGES[self.status][1]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["status"] = self.status.value
+        d["perks"] = list(self.perks)
+        d["granted"] = self.granted
+        d["message"] = self.message
+        d["message_zh"] = self.message_zh
+        return d
+
+
+class Verifier:
+    """Verifies codes for one audience (venue type) against a :class:`TrustStore`, fully offline.
+
+    ``leeway`` (seconds) absorbs clock drift between the phone's issuer and this device.
+    ``issuer``, when given, must equal the trust list's issuer (defence against a mixed-up store).
+    """
+
+    def __init__(
+        self,
+        trust_store: TrustStore,
+        audience: str,
+        replay_cache: ReplayCache | None = None,
+        leeway: int = 5,
+        issuer: str | None = None,
+    ) -> None:
+        if not fmt.AUDIENCE_RE.match(audience or ""):
+            raise ValueError(f"bad audience {audience!r}")
+        if not (0 <= leeway <= 120):
+            raise ValueError("leeway must be 0..120 seconds")
+        self.trust_store = trust_store
+        self.audience = audience
+        self.replay_cache: ReplayCache = replay_cache if replay_cache is not None else MemoryReplayCache()
+        self.leeway = leeway
+        self.issuer = issuer
+
+    def verify(self, qr_text: Any, perk: str | None = None, now: int | float | datetime | None = None) -> Decision:
+        """Decide on one scanned code. ``perk`` asks for one specific perk; None accepts any perk in the code."""
+        try:
+            t = time.time() if now is None else fmt.to_epoch(now)
+            return self._verify(qr_text, perk, t)
+        except Exception as exc:  # noqa: BLE001 - last line of defence: a scan must never crash a gate
+            log.exception("unexpected error while verifying a code")
+            return Decision(Status.MALFORMED, detail=f"internal: {type(exc).__name__}")
+
+    def _verify(self, qr_text: Any, perk: str | None, now: float) -> Decision:
+        if isinstance(qr_text, (bytes, bytearray)):
+            if len(qr_text) > fmt.MAX_QR_TEXT:
+                return Decision(Status.MALFORMED, detail="code too long")
+            qr_text = bytes(qr_text).decode("ascii", "replace")
+        if not isinstance(qr_text, str):
+            return Decision(Status.MALFORMED, detail="not text")
+        try:
+            raw = fmt.parse_qr_text(qr_text)
+        except fmt.UnsupportedVersionError as exc:
+            return Decision(Status.UNSUPPORTED_VERSION, detail=str(exc))
+        except fmt.TransportError as exc:
+            return Decision(Status.MALFORMED, detail=str(exc))
+
+        trust = self.trust_store.current
+        if trust is None or now >= trust.expires_at:
+            return Decision(Status.TRUST_LIST_EXPIRED, detail=self.trust_store.freshness(now).describe())
+
+        bad_header, kid, detail = _check_header(raw.header_json)
+        if bad_header is not None or kid is None:
+            return Decision(bad_header or Status.MALFORMED, kid=kid, detail=detail)
+        key = trust.keys.get(kid)
+        if key is None:
+            return Decision(Status.UNKNOWN_KEY, kid=kid, detail="kid not in trust list")
+
+        # pyjwt's pinned EdDSA algorithm object checks the signature over the exact signed bytes.
+        try:
+            _EDDSA.verify(raw.signing_input, key.public_key, raw.signature)
+        except InvalidSignature:
+            return Decision(Status.BAD_SIGNATURE, kid=kid, detail="signature does not match")
+
+        try:
+            claims = fmt.claims_from_payload_json(raw.payload_json)
+        except (ValueError, fmt.TransportError) as exc:
+            return Decision(Status.MALFORMED, kid=kid, detail=f"claims: {exc}")
+        # positional, in Decision's field order (perks … kid): this runs on every scan
+        info = (claims.prk, claims.sub, claims.jti, claims.iss, claims.aud, claims.sch, claims.bnd, claims.iat,
+                claims.exp, kid)
+
+        if claims.iss != trust.issuer or (self.issuer is not None and claims.iss != self.issuer):
+            return Decision(Status.WRONG_ISSUER, *info)
+        if claims.exp <= claims.iat or claims.exp - claims.iat > fmt.MAX_LIFETIME:
+            return Decision(Status.MALFORMED, *info, detail="lifetime outside the format's limits")
+        if not (key.not_before - self.leeway <= claims.iat <= key.not_after + self.leeway):
+            return Decision(Status.UNKNOWN_KEY, *info, detail="signed outside the key's validity window")
+        if claims.aud != self.audience:
+            return Decision(Status.WRONG_AUDIENCE, *info)
+        if now + self.leeway < claims.iat:
+            return Decision(Status.NOT_YET_VALID, *info)
+        if now - self.leeway >= claims.exp:
+            return Decision(Status.EXPIRED, *info)
+        if not claims.prk or (perk is not None and perk not in claims.prk):
+            return Decision(Status.NOT_ENTITLED, *info)
+        if not self.replay_cache.check_and_remember(f"{claims.iss}|{claims.jti}", claims.exp + self.leeway, now):
+            return Decision(Status.REPLAYED, *info)
+        return Decision(Status.GRANTED, *info)
+
+
+@functools.lru_cache(maxsize=64)
+def _check_header(header_json: bytes) -> tuple[Status | None, str | None, str]:
+    """(refusal status or None, kid, detail). Cached: a verifier sees the same few headers all day."""
+    try:
+        header = json.loads(header_json)
+    except ValueError:
+        return Status.MALFORMED, None, "header is not JSON"
+    if not isinstance(header, dict):
+        return Status.MALFORMED, None, "header is not an object"
+    if "crit" in header or set(header) - fmt.ALLOWED_HEADER_KEYS:
+        return Status.MALFORMED, None, "unsupported header parameters"
+    if header.get("typ") != fmt.CREDENTIAL_TYP:
+        return Status.MALFORMED, None, "not a Perkpass credential (typ)"
+    if header.get("alg") != fmt.ALGORITHM:
+        return Status.BAD_SIGNATURE, None, f"algorithm {str(header.get('alg'))[:20]!r} is not accepted"
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        return Status.MALFORMED, None, "no kid"
+    return None, kid, ""
+
+
+class _PinnedEdDSA:
+    """pyjwt's OKP algorithm, raising InvalidSignature instead of returning False."""
+
+    def __init__(self) -> None:
+        self._alg = OKPAlgorithm()
+
+    def verify(self, msg: bytes, key: Any, sig: bytes) -> None:
+        if not self._alg.verify(msg, key, sig):
+            raise InvalidSignature()
+
+
+_EDDSA = _PinnedEdDSA()

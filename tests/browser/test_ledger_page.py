@@ -1,0 +1,97 @@
+""""Why is my score this?" in a real browser: the explanation of every point, a dispute from the page
+that freezes the record, and a reviewer's decision with its reason shown to the citizen."""
+from __future__ import annotations
+
+import time
+
+import requests
+
+from .test_citizen_page import new_phone, operator, sign_up
+
+
+def _provider(server, code: str) -> str:
+    return operator(server, "POST", "/api/v1/operator/ledger/providers",
+                    json={"code": code, "name": "Fuzhou Traffic Police", "schemes": ["moli"]})["token"]
+
+
+def _reviewer(server, name: str) -> str:
+    return operator(server, "POST", "/api/v1/operator/ledger/reviewers", json={"name": name})["token"]
+
+
+def _send(server, token: str, events: list) -> dict:
+    r = requests.post(server.base + "/api/v1/provider/events", json={"events": events},
+                      headers={"Authorization": "Bearer " + token}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _event(eid, phone, category, points, reference):
+    return {"id": eid, "phone": phone, "scheme": "moli", "category": category, "points": points,
+            "occurred_at": int(time.time()) - 86400, "reference": reference}
+
+
+def test_why_is_my_score_this_and_a_dispute_decided_by_a_person(server, make_page, shoot):
+    page, _watch = make_page("en")
+    phone = new_phone()
+    sign_up(page, phone)
+    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685}]})
+    suffix = phone[-6:]
+    prov = _provider(server, f"fz-police-{suffix}")
+    rev = _reviewer(server, f"Reviewer {suffix}")
+    _send(server, prov, [_event(f"SS-{suffix}", phone, "SOCIAL-SECURITY-ONTIME", 1, "FZ-SS-2026-001"),
+                         _event(f"TP-{suffix}", phone, "OFFENCE-MINOR", -5, "FZ-TP-2026-777")])
+
+    page.goto("/app/#/home")
+    page.reload()  # the home view was drawn before the import
+    page.wait_for_selector("#home-body[aria-busy=false] #why-moli")
+    page.click("#why-moli")
+    page.wait_for_selector("#ledger-body[aria-busy=false] .ledger-summary")
+    assert page.url.endswith("#/score/moli")
+    assert page.inner_text("[data-testid=ledger-score]") == "686"
+    assert page.inner_text("[data-testid=formula]") == "Starting score 500 + 186 from the records that count = 686"
+    assert page.inner_text("[data-testid=pending]") == "Waiting for a reviewer, not counted yet: −5 points."
+    items = page.locator(".ledger-item")
+    assert items.count() == 3  # offence (pending), social security (+1), the import
+    pending = page.locator(".ledger-item[data-status=pending_review]")
+    assert "Minor offence" in pending.inner_text() and "Fuzhou Traffic Police" in pending.inner_text()
+    assert "FZ-TP-2026-777" in pending.inner_text() and "Does not count" in pending.inner_text()
+    shoot(page, "ledger", full_page=True)
+
+    # dispute the +1 from the page: it is frozen at once and the score drops back to 685
+    good = page.locator(".ledger-item", has_text="Social security paid on time")
+    good.locator(".dispute-btn").click()
+    page.wait_for_selector("#dispute-dialog[open]")
+    page.fill("#dispute-text", "short")
+    page.click("#dispute-send")
+    page.wait_for_selector("#dispute-notice .notice-error")
+    page.fill("#dispute-text", "I paid no social security that month: I was between jobs.")
+    page.click("#dispute-send")
+    page.wait_for_selector("#ledger-flash .notice-info")
+    page.wait_for_selector(".ledger-item[data-status=disputed]")
+    assert page.inner_text("[data-testid=ledger-score]") == "685"
+    disputed = page.locator(".ledger-item[data-status=disputed]")
+    assert "I was between jobs" in disputed.inner_text() and disputed.locator(".dispute-btn").count() == 0
+    assert page.inner_text("[data-testid=frozen]") == "Frozen while your dispute is reviewed: +1 point."
+    shoot(page, "ledger-disputed", full_page=True)
+
+    # a reviewer reverses it with a written reason; the citizen reads the decision
+    queue = requests.get(server.base + "/api/v1/reviewer/queue?reason=dispute",
+                         headers={"Authorization": "Bearer " + rev}, timeout=10).json()
+    case = next(c for c in queue["cases"] if c["event"]["reference"] == "FZ-SS-2026-001")
+    r = requests.post(server.base + f"/api/v1/reviewer/cases/{case['id']}/decision",
+                      json={"decision": "reverse", "reason": "The social security bureau found no payment that month."},
+                      headers={"Authorization": "Bearer " + rev}, timeout=10)
+    assert r.status_code == 200, r.text
+    page.reload()
+    page.wait_for_selector(".ledger-item[data-status=reversed]")
+    reversed_item = page.locator(".ledger-item[data-status=reversed]")
+    assert "The social security bureau found no payment that month." in reversed_item.inner_text()
+    assert "reversed" in reversed_item.locator(".ledger-decision").inner_text()
+    assert page.inner_text("[data-testid=ledger-score]") == "685"
+
+    # the same view in Chinese
+    page.click("#lang")
+    page.wait_for_selector("#ledger-body[aria-busy=false] .ledger-summary")
+    assert page.inner_text("h2.page-title") == "我的分数为什么是这样？"
+    assert "经您的异议已撤销" in page.locator(".ledger-item[data-status=reversed]").inner_text()
+    shoot(page, "ledger-zh", full_page=True)

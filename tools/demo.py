@@ -1,0 +1,143 @@
+"""`make demo`: prepare the SQLite database with demo data, start the backend, and walk the main job once.
+
+1. `flask --app backend init-db`, `seed-demo` (schemes, partners, venues, citizens in every band, kiosk
+   enrolment codes) and `ledger seed-demo` (data providers, a reviewer, score events to explain and
+   review) into instance/perkpass.db;
+2. start the backend with gunicorn on HOST:PORT (development mode: log-in codes come back as dev_code);
+3. as a demo citizen (Moli 713: metro 20% and Gulou office perks) log in, fetch a metro code, save it as
+   a PNG, fetch the trust list and root key, and verify the PNG **offline** with `perkpass-verify`;
+4. show that a citizen without a metro perk gets no code at all;
+5. keep serving until Ctrl-C, printing how a citizen, staff and an integrator carry on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DEFAULT_OUT = ROOT / "instance" / "demo"
+ENTITLED_PHONE = "+8613900000104"  # Moli 713: gov-office perks and metro 20%
+NO_METRO_PHONE = "+8613900000203"  # Bailu 647: library perks, nothing at the metro
+
+
+def flask(*args: str, env: dict) -> str:
+    cmd = [str(BIN / "flask"), "--app", "backend", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def call(base: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    req = urllib.request.Request(base + path, method="POST" if body is not None else "GET",
+                                 data=json.dumps(body).encode() if body is not None else None)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            raw = resp.read()
+            return json.loads(raw) if resp.headers.get_content_type() == "application/json" else {"text": raw.decode()}
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read() or b"{}")
+
+
+def log_in(base: str, phone: str) -> str:
+    code = call(base, "/api/v1/auth/request-code", {"phone": phone})["dev_code"]
+    return call(base, "/api/v1/auth/login", {"phone": phone, "code": code})["access_token"]
+
+
+def wait_healthy(base: str, server: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the backend exited with status {server.returncode}; see the log above")
+        try:
+            with urllib.request.urlopen(base + "/api/v1/health", timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    raise SystemExit("the backend did not become healthy in time")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=5000)
+    ap.add_argument("--no-serve", action="store_true", help="walk the flow once and stop the server")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the demo code, trust list and root key go")
+    args = ap.parse_args()
+    global OUT
+    OUT = args.out
+    env = dict(os.environ, PERKPASS_ENV=os.environ.get("PERKPASS_ENV", "development"))
+    base = f"http://{args.host}:{args.port}"
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    print("== 1. database and demo data ==")
+    print(flask("init-db", env=env).strip())
+    seed = flask("seed-demo", env=env)
+    ledger = flask("ledger", "seed-demo", env=env)  # providers, a reviewer and explained score events
+    (OUT / "seed.txt").write_text(seed + "\n" + ledger)
+    print(seed)
+    print(ledger)
+
+    print(f"== 2. backend on {base} (gunicorn, 2 workers) ==")
+    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"{args.host}:{args.port}",
+                               "--access-logfile", "-", "backend.wsgi:app"], cwd=ROOT, env=env)
+    try:
+        wait_healthy(base, server)
+        print("\n== 3. a citizen shows a metro code; the gate verifies it offline ==")
+        token = log_in(base, ENTITLED_PHONE)
+        cred = call(base, "/api/v1/credentials", {"audience": "metro"}, token)
+        from partner_sdk.qr import qr_png
+
+        (OUT / "metro-code.png").write_bytes(qr_png(cred["qr_text"]))
+        (OUT / "trust-list.jws").write_text(call(base, "/api/v1/trust-list")["text"])
+        (OUT / "root.jwk").write_text(json.dumps(call(base, "/api/v1/trust-root")["root_public_key"]))
+        print(f"citizen {ENTITLED_PHONE}: perks {[p['code'] for p in cred['perks']]}, QR version "
+              f"{cred.get('qr_version')}, expires in {cred['expires_at'] - int(time.time())} s -> {OUT / 'metro-code.png'}")
+        verify_cmd = [str(BIN / "perkpass-verify"), "--root-key", str(OUT / "root.jwk"),
+                      "--trust-list", str(OUT / "trust-list.jws"), "--audience", "metro",
+                      "--image", str(OUT / "metro-code.png")]
+        print("$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith(str(ROOT)) else c for c in verify_cmd))
+        result = subprocess.run(verify_cmd, capture_output=True, text=True)
+        print(result.stdout.strip() or result.stderr.strip())
+        print(f"(exit status {result.returncode}: 0 means granted; the check used no network)")
+
+        print("\n== 4. a citizen with no metro perk gets no code at all ==")
+        other = call(base, "/api/v1/credentials", {"audience": "metro"}, log_in(base, NO_METRO_PHONE))
+        print(f"citizen {NO_METRO_PHONE}: eligible={other.get('eligible')} qr_text={other.get('qr_text')} "
+              f"message={other.get('message')!r}")
+        if result.returncode != 0:
+            return 1
+        if args.no_serve:
+            return 0
+        print(f"""
+== 5. carry on ==
+Citizen page : {base}/app/  (phone {ENTITLED_PHONE}; in dev mode the log-in code is shown)
+Kiosk        : {BIN / 'perkpass-kiosk'}  -> enrol with backend URL {base} and an enrolment code above
+Integrator   : perkpass-verify --root-key {OUT / 'root.jwk'} --trust-list {base}/api/v1/trust-list --audience metro CODE
+API document : {base}/api/v1/openapi.json
+Serving until Ctrl-C.""")
+        server.wait()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

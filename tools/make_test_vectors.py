@@ -1,0 +1,146 @@
+"""Write assets/test-vectors/perkpass-v1.json: cases other-language verifiers must answer identically.
+
+Deterministic (keys derived from a fixed seed, Ed25519 signatures deterministic, fixed jti and time), so
+re-running it reproduces the file byte for byte; the test suite checks that.
+
+    python tools/make_test_vectors.py            # rewrite the file
+    python tools/make_test_vectors.py --check    # exit 1 if the file is out of date
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from partner_sdk import TrustedKey, public_jwk
+from partner_sdk import format as fmt
+from partner_sdk.keys import b64url_encode
+from partner_sdk.testing import TestIssuer, derived_key
+
+OUT = Path(__file__).resolve().parent.parent / "assets" / "test-vectors" / "perkpass-v1.json"
+NOW = 1_795_000_000  # 2026-11-17T... UTC, a fixed instant
+AUD = "library"
+PERKS = ["BAILU-LIB-DEPOSIT", "BAILU-LIB-PRIORITY", "BAILU-MUSEUM"]
+
+
+def _forge(header: dict, payload: bytes, sig: bytes) -> str:
+    """Pack arbitrary header/payload/signature into PP1 transport (for hostile cases)."""
+    h = fmt.canonical_json(header)
+    jws = ".".join((b64url_encode(h), b64url_encode(payload), b64url_encode(sig)))
+    return fmt.jws_to_qr_text(jws)
+
+
+def build() -> dict:
+    iss = TestIssuer(issuer="perkpass.xiamen", seed=b"perkpass-test-vectors-v1", kid="xm-2026-11",
+                     key_window=(NOW - 86_400, NOW + 30 * 86_400))
+    tl = iss.trust_list(NOW - 3600, sequence=7, next_update_in=86_400, valid_for=7 * 86_400)
+    good = iss.credential(AUD, PERKS, now=NOW, citizen="vector-citizen", scheme="bailu", jti="vectorjti0000001")
+    raw = fmt.parse_qr_text(good.qr_text)
+    payload = json.loads(raw.payload_json)
+    cases: list[dict] = []
+
+    def case(name: str, qr_text: str, expected: list[str], *, now: int = NOW, trust_list: str = tl,
+             audience: str = AUD, perk: str | None = None, note: str = "") -> None:
+        cases.append({"name": name, "note": note, "trust_list": trust_list, "now": now, "audience": audience,
+                      "perk": perk, "qr_text": qr_text, "expected": expected})
+
+    case("valid", good.qr_text, ["GRANTED"], now=NOW + 10)
+    case("valid_lowercase_prefix", "pp1" + good.qr_text[3:], ["GRANTED"], now=NOW + 10,
+         note="keyboard-wedge scanners may send the prefix in lower case")
+    case("valid_bare_jws", good.jws, ["GRANTED"], now=NOW + 10, note="the compact JWS itself is also accepted")
+    case("valid_specific_perk", good.qr_text, ["GRANTED"], now=NOW + 10, perk="BAILU-LIB-DEPOSIT")
+    case("not_entitled_to_perk", good.qr_text, ["NOT_ENTITLED"], now=NOW + 10, perk="BAILU-LIB-LONGLOAN")
+    case("replayed", good.qr_text, ["GRANTED", "REPLAYED"], now=NOW + 10, note="verify twice with one replay cache")
+    case("expired", good.qr_text, ["EXPIRED"], now=good.expires_at + 10, note="default leeway 5 s")
+    case("not_yet_valid", good.qr_text, ["NOT_YET_VALID"], now=NOW - 60)
+    case("wrong_audience", good.qr_text, ["WRONG_AUDIENCE"], now=NOW + 10, audience="metro")
+
+    tampered = dict(payload, prk=PERKS + ["BAILU-VIP"])
+    case("tampered_payload", _forge(json.loads(raw.header_json), fmt.canonical_json(tampered), raw.signature),
+         ["BAD_SIGNATURE"], now=NOW + 10)
+    bad_sig = bytes([raw.signature[0] ^ 1]) + raw.signature[1:]
+    case("tampered_signature", _forge(json.loads(raw.header_json), raw.payload_json, bad_sig), ["BAD_SIGNATURE"], now=NOW + 10)
+
+    other = derived_key(b"someone-else", "k")
+    unknown = iss.credential(AUD, PERKS, now=NOW, citizen="vector-citizen", scheme="bailu", jti="vectorjti0000002",
+                             signing_key=other, kid="not-in-trust-list")
+    case("unknown_kid", unknown.qr_text, ["UNKNOWN_KEY"], now=NOW + 10)
+    # Right kid, wrong key: the signature check must use the trust list's key for that kid.
+    impostor = iss.credential(AUD, PERKS, now=NOW, citizen="vector-citizen", scheme="bailu", jti="vectorjti0000003",
+                              signing_key=other)
+    case("known_kid_wrong_key", impostor.qr_text, ["BAD_SIGNATURE"], now=NOW + 10)
+
+    none_header = {"alg": "none", "kid": iss.kid, "typ": fmt.CREDENTIAL_TYP}
+    case("alg_none", _forge(none_header, raw.payload_json, bytes(64)), ["BAD_SIGNATURE"], now=NOW + 10)
+    case("alg_none_bare_jws", ".".join((b64url_encode(fmt.canonical_json(none_header)), b64url_encode(raw.payload_json), "")),
+         ["BAD_SIGNATURE"], now=NOW + 10)
+    hs_header = {"alg": "HS512", "kid": iss.kid, "typ": fmt.CREDENTIAL_TYP}
+    pub_raw = base64.urlsafe_b64decode(public_jwk(iss.signing_key)["x"] + "=")
+    h_b64, p_b64 = b64url_encode(fmt.canonical_json(hs_header)), b64url_encode(raw.payload_json)
+    hs_sig = hmac.new(pub_raw, f"{h_b64}.{p_b64}".encode(), hashlib.sha512).digest()
+    case("hmac_with_public_key", _forge(hs_header, raw.payload_json, hs_sig), ["BAD_SIGNATURE"], now=NOW + 10,
+         note="HS512 keyed with the issuer's public key bytes (algorithm confusion)")
+    crit_header = {"alg": "EdDSA", "kid": iss.kid, "typ": fmt.CREDENTIAL_TYP, "crit": ["x-perkpass-future"],
+                   "x-perkpass-future": True}
+    case("unknown_crit_header", _forge(crit_header, raw.payload_json, raw.signature), ["MALFORMED"], now=NOW + 10)
+
+    wrong_iss = iss.credential(AUD, PERKS, now=NOW, citizen="vector-citizen", scheme="bailu", jti="vectorjti0000004",
+                               issuer="perkpass.elsewhere")
+    case("wrong_issuer", wrong_iss.qr_text, ["WRONG_ISSUER"], now=NOW + 10)
+    case("unsupported_version", "PP2" + good.qr_text[3:], ["UNSUPPORTED_VERSION"], now=NOW + 10)
+    case("oversize", "PP1" + "7" * 5000, ["MALFORMED"], now=NOW + 10, note="length is capped before any parsing")
+    case("garbage", "https://example.com/not-a-perkpass-code", ["MALFORMED"], now=NOW + 10)
+    case("missing_sentinel", "PP1" + "9" * 200, ["MALFORMED"], now=NOW + 10)
+    case("truncated", good.qr_text[:-10], ["MALFORMED"], now=NOW + 10)
+
+    stale_now = NOW - 3600 + 86_400 + 600
+    stale_code = iss.credential(AUD, PERKS, now=stale_now, citizen="vector-citizen", scheme="bailu", jti="vectorjti0000005")
+    case("stale_trust_list", stale_code.qr_text, ["GRANTED"], now=stale_now + 5,
+         note="past next_update but before exp: still granted, verifier shows it is stale")
+    late_now = NOW - 3600 + 7 * 86_400 + 60
+    late_code = iss.credential(AUD, PERKS, now=late_now, citizen="vector-citizen", scheme="bailu", jti="vectorjti0000006")
+    case("expired_trust_list", late_code.qr_text, ["TRUST_LIST_EXPIRED"], now=late_now + 5)
+    window_code = iss.credential(AUD, PERKS, now=NOW + 40 * 86_400, citizen="vector-citizen", scheme="bailu",
+                                 jti="vectorjti0000007")
+    tl_long = iss.trust_list(NOW + 40 * 86_400 - 60, sequence=8)
+    case("signed_after_key_window", window_code.qr_text, ["UNKNOWN_KEY"], now=NOW + 40 * 86_400 + 5, trust_list=tl_long,
+         note="the key's not_after has passed: its signatures are no longer accepted")
+
+    older = iss.trust_list(NOW - 7200, sequence=6)
+    foreign_root = TestIssuer(issuer="perkpass.xiamen", seed=b"attacker", kid=iss.kid).trust_list(NOW - 60, sequence=99)
+    trust_list_cases = [
+        {"name": "newer_accepted", "load": [older, tl], "expected": ["OK", "OK"]},
+        {"name": "rollback_refused", "load": [tl, older], "expected": ["OK", "ROLLBACK"],
+         "note": "sequence 6 after 7 is refused; the store keeps sequence 7"},
+        {"name": "foreign_root_refused", "load": [foreign_root], "expected": ["BAD_SIGNATURE"]},
+    ]
+    return {
+        "description": "Perkpass credential format PP1 test vectors. Verify each case's qr_text at 'now' "
+                       "(epoch seconds) for 'audience' (and 'perk' when not null) with a fresh replay cache, "
+                       "a trust store pinned to root_public_key and loaded with trust_list, leeway 5 s; "
+                       "verify repeatedly to get every status in 'expected'.",
+        "format": fmt.QR_PREFIX,
+        "preset_dictionary_b64": base64.b64encode(fmt.PRESET_DICTIONARY).decode(),
+        "root_public_key": iss.root_public_jwk,
+        "issuer": iss.issuer,
+        "issuer_keys": [TrustedKey(iss.kid, iss.signing_key.public_key(), *iss.key_window).to_jwk()],
+        "leeway": 5,
+        "cases": cases,
+        "trust_list_cases": trust_list_cases,
+    }
+
+
+def render() -> str:
+    return json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    text = render()
+    if "--check" in sys.argv:
+        sys.exit(0 if OUT.exists() and OUT.read_text() == text else 1)
+    OUT.write_text(text)
+    print(f"wrote {OUT} ({len(json.loads(text)['cases'])} cases)")
