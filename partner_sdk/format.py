@@ -25,6 +25,8 @@ signature covers those bytes, any change to the transport makes verification fai
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 import hmac
 import hashlib
 import json
@@ -99,10 +101,15 @@ def bytes_to_digits(data: bytes) -> str:
 
 
 def digits_to_bytes(text: str) -> bytes:
-    # int() alone would also accept "+", "_", white space and non-ASCII digits: refuse them first.
-    if not text or not text.isascii() or not text.isdigit() or text[0] == "0":
+    # int() alone would also accept non-ASCII digits, a sign, "_" between digits and white space around
+    # them: refuse those first. These checks are O(1) or memchr; str.isdigit() would cost more than int().
+    if (not text or not text.isascii() or text[0] not in "123456789" or text[-1] not in "0123456789"
+            or "_" in text):
         raise TransportError("transport body must be decimal digits")
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:  # any other non-digit inside
+        raise TransportError("transport body must be decimal digits") from None
     data = value.to_bytes((value.bit_length() + 7) // 8, "big")
     if data[0] != 1:
         raise TransportError("transport body lacks its sentinel byte")
@@ -116,8 +123,17 @@ def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64url_bytes(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    # binascii directly: base64.urlsafe_b64encode is the same with three Python calls around it
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
+
+
+@functools.lru_cache(maxsize=64)
+def _header_b64(header_json: bytes) -> bytes:
+    return _b64url_bytes(header_json) + b"."  # a verifier sees the same few headers all day
 
 
 def b64url_decode(text: str) -> bytes:
@@ -155,7 +171,10 @@ class RawCredential(NamedTuple):
 
     @property
     def signing_input(self) -> bytes:
-        return _b64url_bytes(self.header_json) + b"." + _b64url_bytes(self.payload_json)
+        return _header_b64(self.header_json) + _b64url_bytes(self.payload_json)
+
+
+_new_raw = functools.partial(tuple.__new__, RawCredential)  # skips NamedTuple's Python-level __new__
 
 
 def parse_qr_text(text: str) -> RawCredential:
@@ -186,7 +205,7 @@ def parse_qr_text(text: str) -> RawCredential:
         header, sep, payload = plain.partition(b"\x00")
         if not sep or b"\x00" in payload:
             raise TransportError("body is not header and payload")
-        return RawCredential(header, payload, sig)
+        return _new_raw((header, payload, sig))
     if text.startswith("eyJ") and text.count(".") == 2:
         h, p, s = text.split(".")
         # The signature length is not checked here: the verifier first refuses any alg but EdDSA, so an
@@ -255,25 +274,28 @@ def _is_time(v: Any) -> bool:
 # no escapes): one compiled pattern parses *and* validates it. Anything else - other key order, white
 # space, escapes - falls back to json + claims_from_payload, which accepts the same claims.
 _CANONICAL_PAYLOAD = re.compile(
-    rb'\{"iss":"([^"\\\x00-\x1f]{1,64})","aud":"([a-z][a-z0-9-]{1,31})","iat":(0|[1-9][0-9]{0,11}),'
-    rb'"exp":(0|[1-9][0-9]{0,11}),"jti":"([A-Za-z0-9_-]{8,64})","sub":"([A-Za-z0-9_-]{8,64})",'
-    rb'"sch":"([a-z][a-z0-9-]{1,31})","prk":\[((?:"[A-Z0-9][A-Z0-9-]{0,31}")(?:,"[A-Z0-9][A-Z0-9-]{0,31}"){0,7})?\]'
-    rb'(?:,"bnd":"([A-Za-z0-9+_-]{1,32})")?\}'
+    r'\{"iss":"([^"\\\x00-\x1f]{1,64})","aud":"([a-z][a-z0-9-]{1,31})","iat":(0|[1-9][0-9]{0,11}),'
+    r'"exp":(0|[1-9][0-9]{0,11}),"jti":"([A-Za-z0-9_-]{8,64})","sub":"([A-Za-z0-9_-]{8,64})",'
+    r'"sch":"([a-z][a-z0-9-]{1,31})","prk":\[((?:"[A-Z0-9][A-Z0-9-]{0,31}")(?:,"[A-Z0-9][A-Z0-9-]{0,31}"){0,7})?\]'
+    r'(?:,"bnd":"([A-Za-z0-9+_-]{1,32})")?\}'
 )
 
 
 def claims_from_payload_json(payload_json: bytes) -> Claims:
     """Parse and validate a payload's JSON bytes; raises TransportError (or ValueError) when anything is off."""
-    m = _CANONICAL_PAYLOAD.fullmatch(payload_json)
+    text = payload_json.decode("ascii")  # a UnicodeDecodeError is a ValueError: JSON payloads are ASCII
+    m = _CANONICAL_PAYLOAD.fullmatch(text)
     if m is None:
-        return claims_from_payload(json.loads(payload_json.decode("ascii")))
+        return claims_from_payload(json.loads(text))
     iss, aud, iat, exp, jti, sub, sch, prk, bnd = m.groups()
     iat_i, exp_i = int(iat), int(exp)
     if not (iat_i < 2**40 and exp_i < 2**40):
         raise TransportError("bad iat or exp")
-    perks = tuple(p[1:-1].decode("ascii") for p in prk.split(b",")) if prk else ()
-    return Claims(iss.decode("ascii"), aud.decode("ascii"), iat_i, exp_i, jti.decode("ascii"), sub.decode("ascii"),
-                  sch.decode("ascii"), perks, bnd.decode("ascii") if bnd is not None else None)
+    # the pattern admits only "CODE" items joined by commas, so one split undoes the list
+    return _new_claims((iss, aud, iat_i, exp_i, jti, sub, sch, tuple(prk[1:-1].split('","')) if prk else (), bnd))
+
+
+_new_claims = functools.partial(tuple.__new__, Claims)  # skips NamedTuple's Python-level __new__
 
 
 def claims_from_payload(payload: Any) -> Claims:

@@ -7,11 +7,9 @@ import functools
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from cryptography.exceptions import InvalidSignature
 from jwt.algorithms import OKPAlgorithm
 
 from . import format as fmt
@@ -53,9 +51,12 @@ MESSAGES: dict[Status, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The answer to one scan. Carries no score and no band unless the credential discloses one."""
+class Decision(NamedTuple):
+    """The answer to one scan. Carries no score and no band unless the credential discloses one.
+
+    Immutable. A NamedTuple rather than a frozen dataclass because a verifier builds one per scan and a
+    frozen dataclass spends ~3 µs on ``object.__setattr__`` per field (measured by bench/verify.py).
+    """
 
     status: Status
     perks: tuple[str, ...] = ()
@@ -68,7 +69,7 @@ class Decision:
     issued_at: int | None = None
     expires_at: int | None = None
     kid: str | None = None
-    detail: str = field(default="", compare=False)
+    detail: str = ""
 
     @property
     def granted(self) -> bool:
@@ -83,7 +84,7 @@ class Decision:
         return MESSAGES[self.status][1]
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = self._asdict()
         d["status"] = self.status.value
         d["perks"] = list(self.perks)
         d["granted"] = self.granted
@@ -120,19 +121,25 @@ class Verifier:
     def verify(self, qr_text: Any, perk: str | None = None, now: int | float | datetime | None = None) -> Decision:
         """Decide on one scanned code. ``perk`` asks for one specific perk; None accepts any perk in the code."""
         try:
-            t = time.time() if now is None else fmt.to_epoch(now)
-            return self._verify(qr_text, perk, t)
+            if now is None:
+                now = time.time()
+            elif type(now) is not int and type(now) is not float:
+                now = fmt.to_epoch(now)
+            return self._verify(qr_text, perk, now)
         except Exception as exc:  # noqa: BLE001 - last line of defence: a scan must never crash a gate
             log.exception("unexpected error while verifying a code")
             return Decision(Status.MALFORMED, detail=f"internal: {type(exc).__name__}")
 
     def _verify(self, qr_text: Any, perk: str | None, now: float) -> Decision:
-        if isinstance(qr_text, (bytes, bytearray)):
-            if len(qr_text) > fmt.MAX_QR_TEXT:
-                return Decision(Status.MALFORMED, detail="code too long")
-            qr_text = bytes(qr_text).decode("ascii", "replace")
-        if not isinstance(qr_text, str):
-            return Decision(Status.MALFORMED, detail="not text")
+        if type(qr_text) is not str:  # one check on the common path
+            if isinstance(qr_text, (bytes, bytearray)):
+                if len(qr_text) > fmt.MAX_QR_TEXT:
+                    return Decision(Status.MALFORMED, detail="code too long")
+                qr_text = bytes(qr_text).decode("ascii", "replace")
+            elif isinstance(qr_text, str):
+                qr_text = str(qr_text)
+            else:
+                return Decision(Status.MALFORMED, detail="not text")
         try:
             raw = fmt.parse_qr_text(qr_text)
         except fmt.UnsupportedVersionError as exc:
@@ -151,37 +158,36 @@ class Verifier:
         if key is None:
             return Decision(Status.UNKNOWN_KEY, kid=kid, detail="kid not in trust list")
 
-        # pyjwt's pinned EdDSA algorithm object checks the signature over the exact signed bytes.
-        try:
-            _EDDSA.verify(raw.signing_input, key.public_key, raw.signature)
-        except InvalidSignature:
+        # pyjwt's EdDSA algorithm object (pinned: the header check above refused every other alg) checks the
+        # signature over the exact signed bytes.
+        if not _EDDSA_VERIFY(raw.signing_input, key.public_key, raw.signature):
             return Decision(Status.BAD_SIGNATURE, kid=kid, detail="signature does not match")
 
         try:
-            claims = fmt.claims_from_payload_json(raw.payload_json)
+            iss, aud, iat, exp, jti, sub, sch, prk, bnd = fmt.claims_from_payload_json(raw.payload_json)
         except (ValueError, fmt.TransportError) as exc:
             return Decision(Status.MALFORMED, kid=kid, detail=f"claims: {exc}")
         # positional, in Decision's field order (perks … kid): this runs on every scan
-        info = (claims.prk, claims.sub, claims.jti, claims.iss, claims.aud, claims.sch, claims.bnd, claims.iat,
-                claims.exp, kid)
+        info = (prk, sub, jti, iss, aud, sch, bnd, iat, exp, kid)
+        leeway = self.leeway
 
-        if claims.iss != trust.issuer or (self.issuer is not None and claims.iss != self.issuer):
+        if iss != trust.issuer or (self.issuer is not None and iss != self.issuer):
             return Decision(Status.WRONG_ISSUER, *info)
-        if claims.exp <= claims.iat or claims.exp - claims.iat > fmt.MAX_LIFETIME:
+        if exp <= iat or exp - iat > fmt.MAX_LIFETIME:
             return Decision(Status.MALFORMED, *info, detail="lifetime outside the format's limits")
-        if not (key.not_before - self.leeway <= claims.iat <= key.not_after + self.leeway):
+        if not (key.not_before - leeway <= iat <= key.not_after + leeway):
             return Decision(Status.UNKNOWN_KEY, *info, detail="signed outside the key's validity window")
-        if claims.aud != self.audience:
+        if aud != self.audience:
             return Decision(Status.WRONG_AUDIENCE, *info)
-        if now + self.leeway < claims.iat:
+        if now + leeway < iat:
             return Decision(Status.NOT_YET_VALID, *info)
-        if now - self.leeway >= claims.exp:
+        if now - leeway >= exp:
             return Decision(Status.EXPIRED, *info)
-        if not claims.prk or (perk is not None and perk not in claims.prk):
+        if not prk or (perk is not None and perk not in prk):
             return Decision(Status.NOT_ENTITLED, *info)
-        if not self.replay_cache.check_and_remember(f"{claims.iss}|{claims.jti}", claims.exp + self.leeway, now):
+        if not self.replay_cache.check_and_remember(f"{iss}|{jti}", exp + leeway, now):
             return Decision(Status.REPLAYED, *info)
-        return Decision(Status.GRANTED, *info)
+        return _new_decision((_GRANTED, *info, ""))
 
 
 @functools.lru_cache(maxsize=64)
@@ -205,15 +211,7 @@ def _check_header(header_json: bytes) -> tuple[Status | None, str | None, str]:
     return None, kid, ""
 
 
-class _PinnedEdDSA:
-    """pyjwt's OKP algorithm, raising InvalidSignature instead of returning False."""
-
-    def __init__(self) -> None:
-        self._alg = OKPAlgorithm()
-
-    def verify(self, msg: bytes, key: Any, sig: bytes) -> None:
-        if not self._alg.verify(msg, key, sig):
-            raise InvalidSignature()
-
-
-_EDDSA = _PinnedEdDSA()
+_EDDSA_VERIFY = OKPAlgorithm().verify  # -> bool; never raises InvalidSignature
+_GRANTED = Status.GRANTED
+# The granted path builds its Decision without NamedTuple's Python-level __new__ (every field is given).
+_new_decision = functools.partial(tuple.__new__, Decision)
