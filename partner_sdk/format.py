@@ -146,13 +146,17 @@ def b64url_decode(text: str) -> bytes:
 def jws_to_qr_text(jws: str) -> str:
     """Pack a compact JWS into the PP1 QR text."""
     header_b64, payload_b64, sig_b64 = jws.split(".")
-    header, payload, sig = b64url_decode(header_b64), b64url_decode(payload_b64), b64url_decode(sig_b64)
-    if b"\x00" in header or len(sig) != SIGNATURE_LEN:
+    return pack_qr_text(b64url_decode(header_b64), b64url_decode(payload_b64), b64url_decode(sig_b64))
+
+
+def pack_qr_text(header_json: bytes, payload_json: bytes, signature: bytes) -> str:
+    """The PP1 QR text of a JWS given as its three decoded parts (the issuer's path: no base64 round trip)."""
+    if b"\x00" in header_json or b"\x00" in payload_json or len(signature) != SIGNATURE_LEN:
         raise TransportError("not a Perkpass EdDSA JWS")
     # memLevel 8, not 9: the same output here, and 9 makes zlib allocate (and free) ~130 µs of memory per call
     comp = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, PRESET_DICTIONARY)
-    body = comp.compress(header + b"\x00" + payload) + comp.flush()
-    return QR_PREFIX + bytes_to_digits(body + sig)
+    body = comp.compress(header_json + b"\x00" + payload_json) + comp.flush()
+    return QR_PREFIX + bytes_to_digits(body + signature)
 
 
 class RawCredential(NamedTuple):
