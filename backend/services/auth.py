@@ -14,7 +14,7 @@ from .. import consent as consent_texts
 from ..errors import APIError
 from ..extensions import db
 from ..models import AccessToken, Citizen, Consent, LoginCode
-from . import crypto
+from . import crypto, read_conn
 from .secrets_store import CODE_PEPPER, PHONE_PEPPER, get_secret
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -162,24 +162,23 @@ def citizen_for_token(raw: str, now: int) -> tuple[int, str, list[tuple[str, int
     """(citizen id, public id, [(scheme code, score)]) of a valid access token.
 
     The hot path of every citizen request, so it skips the ORM: one indexed query (token -> citizen ->
-    memberships), compiled once by SQLAlchemy, run on a pooled DBAPI connection."""
+    memberships), compiled once by SQLAlchemy, run on this thread's autocommit read connection
+    (services/read_conn.py; an in-memory SQLite database keeps its pooled connection)."""
     engine = db.engine
     _e, sql, order = _token_sql(engine)
     params = {"token_hash": crypto.sha256_hex(raw), "now": now}
-    conn = engine.raw_connection()
-    autocommit = engine.dialect.name == "postgresql"
-    try:
-        if autocommit:
-            # one round trip instead of BEGIN + SELECT + ROLLBACK (psycopg's flag is client-side)
-            conn.driver_connection.autocommit = True
-        cur = conn.cursor()
-        cur.execute(sql, tuple(params[k] for k in order) if order is not None else params)
-        rows = cur.fetchall()
-        cur.close()
-    finally:
-        if autocommit:
-            conn.driver_connection.autocommit = False
-        conn.close()  # back to the pool
+    args = tuple(params[k] for k in order) if order is not None else params
+    if read_conn.applies(engine):
+        rows = read_conn.fetch_all(engine, sql, args)
+    else:
+        conn = engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute(sql, args)
+            rows = cur.fetchall()
+            cur.close()
+        finally:
+            conn.close()  # back to the pool
     if not rows:
         return None
     memberships = [(r[2], r[3]) for r in rows if r[2] is not None]

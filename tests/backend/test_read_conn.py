@@ -1,0 +1,85 @@
+"""The token lookup's own read connection: it sees every commit at once, survives a dropped connection
+and is closed with its engine."""
+import pytest
+from sqlalchemy import text
+
+from backend.extensions import db
+from backend.services import read_conn
+
+CITIZEN = "+8613900000123"
+
+
+@pytest.fixture
+def engine(app):
+    assert read_conn.applies(db.engine)  # both test databases are real files / servers
+    return db.engine
+
+
+@pytest.fixture
+def pg(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs a database server whose sessions can be listed and terminated (PostgreSQL)")
+    return engine
+
+
+def test_in_memory_sqlite_keeps_the_pool():
+    from sqlalchemy import create_engine
+    assert not read_conn.applies(create_engine("sqlite://"))
+    assert not read_conn.applies(create_engine("sqlite:///file:x?mode=memory&uri=true"))
+
+
+def _backend_pids(engine) -> set[int]:
+    fairies = read_conn._detached.get(id(engine), (None, []))[1]
+    return {f.dbapi_connection.info.backend_pid for f in fairies}
+
+
+def test_logout_and_new_scores_count_on_the_very_next_request(engine, h, client):
+    token = h.citizen(CITIZEN, {"moli": 713})
+    assert h.issue(token, "metro")["eligible"] is True  # the read connection now exists
+    assert read_conn._detached[id(engine)][1]
+    # a score drop committed through the ORM is seen at once: no snapshot is held between requests
+    r = client.post("/api/v1/operator/scores", json={"scores": [{"phone": CITIZEN, "scheme": "moli", "score": 350}]},
+                    headers=h.op())
+    assert r.status_code == 200
+    assert h.issue(token, "metro")["eligible"] is False
+    assert client.post("/api/v1/auth/logout", headers=h.bearer(token)).status_code == 200
+    r = client.post("/api/v1/credentials", json={"audience": "metro"}, headers=h.bearer(token))
+    assert r.status_code == 401
+
+
+def test_a_dropped_connection_is_replaced_without_an_error(pg, h, client):
+    token = h.citizen(CITIZEN, {"moli": 713})
+    h.issue(token, "metro")
+    (old_pid,) = _backend_pids(pg)
+    with pg.connect() as conn:  # what a database restart or an idle-timeout does to it
+        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": old_pid}).scalar() is True
+    assert h.issue(token, "metro")["eligible"] is True
+    assert _backend_pids(pg) and old_pid not in _backend_pids(pg)
+
+
+def test_connection_closes_with_its_engine(engine, h, client):
+    token = h.citizen(CITIZEN, {"moli": 713})
+    h.issue(token, "metro")
+    (fairy,) = read_conn._detached[id(engine)][1]
+    raw = fairy.dbapi_connection
+    engine.dispose()
+    assert id(engine) not in read_conn._detached
+    if engine.dialect.name == "sqlite":
+        import sqlite3
+        with pytest.raises(sqlite3.ProgrammingError):
+            raw.execute("SELECT 1")
+    assert h.issue(token, "metro")["eligible"] is True  # and a new one is opened on demand
+
+
+def test_connections_close_with_their_engine(pg, h, client):
+    token = h.citizen(CITIZEN, {"moli": 713})
+    h.issue(token, "metro")
+    pids = _backend_pids(pg)
+    assert pids
+    pg.dispose()
+    assert id(pg) not in read_conn._detached
+    with pg.connect() as conn:
+        alive = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"),
+                             {"p": list(pids)}).scalar()
+    assert alive == 0
+    assert h.issue(token, "metro")["eligible"] is True  # and a new one is opened on demand
