@@ -4,6 +4,7 @@ import logging
 
 from flask import Blueprint, Response, g
 
+from partner_sdk import qr_version_m
 from partner_sdk.qr import qr_png, qr_svg
 
 from ..errors import APIError
@@ -44,23 +45,23 @@ def _issue(data) -> tuple[dict, object]:
     # double the logging cost of the hottest endpoint
     event(log, "credential.issued", logging.DEBUG, audience=audience, scheme=issued.scheme, kid=issued.kid,
           perks=len(issued.perks))
+    # keys in IssueOut's field order: the endpoint writes this dict as JSON without the schema's dump
+    # (a contract test compares the two byte for byte)
     out = {"eligible": True, "audience": audience, "scheme": issued.scheme,
            "perks": [{"code": p.code, "title": p.title} for p in issued.perks], "qr_text": issued.qr_text,
            "jti": issued.jti, "issued_at": issued.issued_at, "expires_at": issued.expires_at,
-           "refresh_after": issued.refresh_after, "other_schemes": issued.other_schemes,
-           "message": None, "message_zh": None}
-    from partner_sdk import qr_version_m
-    out["qr_version"] = qr_version_m(issued.qr_text)
+           "refresh_after": issued.refresh_after, "qr_version": qr_version_m(issued.qr_text)}
     render = set(data.get("render") or [])
     if "svg" in render:
         out["qr_svg"] = qr_svg(issued.qr_text, box_size=8, border=4)
     if "png" in render:
         out["qr_png"] = "data:image/png;base64," + base64.b64encode(qr_png(issued.qr_text, box_size=8)).decode()
+    out.update(other_schemes=issued.other_schemes, message=None, message_zh=None)
     return out, issued
 
 
 @endpoint(bp, "", "POST", summary="Issue the logged-in citizen's perk code for an audience.", auth="citizen",
-          body=IssueIn, response=IssueOut, errors=(404, 429, 503),
+          body=IssueIn, response=IssueOut, errors=(404, 429, 503), dump_response=False,
           description="A citizen without a perk at the audience gets eligible=false and no code. "
                       "The code never contains a score; refresh it after refresh_after seconds.")
 def issue_credential(data):

@@ -118,3 +118,31 @@ def test_every_audience_answers_cleanly(h, audience):
     token = h.citizen(CITIZEN, {"moli": 713})
     out = h.issue(token, audience)
     assert out["eligible"] is (audience in {"metro", "gov-office"})
+
+
+def test_issuance_answers_are_exactly_what_the_response_schema_dumps(h, client, app):
+    # The issuance endpoint writes its JSON directly (hot path, docs/performance.md); every answer must
+    # still be the IssueOut schema's own dump, byte for byte, in every shape it takes.
+    from flask import jsonify
+
+    from backend.schemas.credentials import IssueOut
+
+    token = h.citizen(CITIZEN, {"moli": 713, "rongcheng": 1060})
+    schema = IssueOut()
+    shapes = [{"audience": "metro"}, {"audience": "utility"}, {"audience": "library"},
+              {"audience": "hospital", "scheme": "rongcheng"}, {"audience": "metro", "render": ["svg", "png"]},
+              {"audience": "bank"}]
+    seen = set()
+    for body in shapes:
+        r = client.post("/api/v1/credentials", json=body, headers=h.bearer(token))
+        assert r.status_code == 200, r.json
+        assert r.headers["Content-Type"] == "application/json" and r.headers["Cache-Control"] == "no-store"
+        assert schema.validate(r.json) == {}
+        assert schema.dump(r.json) == r.json
+        with app.test_request_context():
+            assert r.data == jsonify(schema.dump(r.json)).data
+        seen.add((r.json["eligible"], "qr_png" in r.json, bool(r.json.get("other_schemes"))))
+        if body["audience"] == "utility":
+            # a band-disclosing perk: the band is in the credential, never the score
+            assert "1060" not in r.get_data(as_text=True)
+    assert (False, False, False) in seen and (True, True, False) in seen  # no perk at the library; images
