@@ -1,6 +1,7 @@
 """Citizen log-in with phone + one-time code, sign-up with recorded consent, access tokens."""
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import uuid
@@ -158,6 +159,15 @@ def _token_sql(engine) -> tuple:
     return cached
 
 
+@functools.lru_cache(maxsize=8)
+def _pg_positional(sql: str) -> str:
+    """The compiled statement with libpq's $n placeholders (token hash, then now) for PQprepare."""
+    out = sql.replace("%(token_hash)s", "$1").replace("%(now)s", "$2")
+    if "%(" in out or "$1" not in out or "$2" not in out:
+        raise RuntimeError("unexpected parameters in the compiled token query")
+    return out
+
+
 def citizen_for_token(raw: str, now: int) -> tuple[int, str, list[tuple[str, int]]] | None:
     """(citizen id, public id, [(scheme code, score)]) of a valid access token.
 
@@ -168,7 +178,11 @@ def citizen_for_token(raw: str, now: int) -> tuple[int, str, list[tuple[str, int
     _e, sql, order = _token_sql(engine)
     params = {"token_hash": crypto.sha256_hex(raw), "now": now}
     args = tuple(params[k] for k in order) if order is not None else params
-    if read_conn.applies(engine):
+    if engine.dialect.name == "postgresql":
+        found = read_conn.fetch_prepared(engine, "perkpass_token_lookup", _pg_positional(sql),
+                                         (params["token_hash"], str(now)))
+        rows = [(int(r[0]), r[1], r[2], None if r[3] is None else int(r[3])) for r in found]
+    elif read_conn.applies(engine):
         rows = read_conn.fetch_all(engine, sql, args)
     else:
         conn = engine.raw_connection()

@@ -5,6 +5,7 @@ the score stays here. A citizen with no perk at an audience gets no code at all.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask import current_app
@@ -66,7 +67,12 @@ def offers(citizen_id: int, audience: str, known: list[tuple[str, int]] | None =
 
 
 def pseudonym(citizen_public_id: str, audience: str) -> str:
-    return pairwise_pseudonym(get_secret(PSEUDONYM), citizen_public_id, audience)
+    return _pseudonym(get_secret(PSEUDONYM), citizen_public_id, audience)
+
+
+# A pure function of (secret, citizen, audience): a citizen refreshing a code every minute asks for the
+# same value again and again. 20,000 entries is a few MB per worker.
+_pseudonym = functools.lru_cache(maxsize=20_000)(pairwise_pseudonym)
 
 
 def issue(citizen_id: int, citizen_public_id: str, audience: str, now: int, scheme: str | None = None,

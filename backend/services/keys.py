@@ -121,6 +121,7 @@ def state(row: SigningKey, now: int) -> str:
 
 def invalidate_cache() -> None:
     current_app.extensions.pop("perkpass_key_cache", None)
+    current_app.extensions.pop("perkpass_active_key", None)
 
 
 def _rows(fresh: bool = False) -> list[SigningKey]:
@@ -145,8 +146,22 @@ class ActiveKey:
 
 
 def current_signing_key(now: int) -> ActiveKey:
+    rows = _rows()
+    # The choice only changes when some key activates or stops signing: remember it until then for
+    # this snapshot of the key table (every issuance asks; the table is re-read every few seconds).
+    memo = current_app.extensions.get("perkpass_active_key")
+    if memo is not None and memo[0] is rows and memo[1] <= now < memo[2]:
+        return memo[3]
+    active = _choose(rows, now)
+    edges = [r.activates_at for r in rows if r.activates_at > now]
+    edges += [r.signs_until for r in rows if r.signs_until is not None and r.signs_until > now]
+    current_app.extensions["perkpass_active_key"] = (rows, now, min(edges, default=float("inf")), active)
+    return active
+
+
+def _choose(rows: list[SigningKey], now: int) -> ActiveKey:
     best = None
-    for r in _rows():
+    for r in rows:
         if r.activates_at <= now and (r.signs_until is None or now < r.signs_until):
             if best is None or r.activates_at > best.activates_at:
                 best = r

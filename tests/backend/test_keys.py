@@ -208,3 +208,19 @@ def test_new_key_ids_can_be_typed_on_a_command_line(h, client, runner, monkeypat
                                 .order_by(SigningKey.id.desc())).first()
     res = runner.invoke(args=["keys", "retire", newest.kid])
     assert "No such option" not in res.output
+
+
+def test_remembered_signing_key_changes_exactly_at_activation(h, client, runner):
+    # current_signing_key remembers its choice between key-table reads; the remembered choice must
+    # still switch at the new key's activation second, with no cache invalidation.
+    now = int(time.time())
+    old = key_service.current_signing_key(now)
+    assert runner.invoke(args=["keys", "rotate", "--activate-in", "3600"]).exit_code == 0  # published now, signs later
+    key_service.invalidate_cache()
+    pending = [r for r in key_service._rows() if r.activates_at > now]
+    assert len(pending) == 1
+    at = pending[0].activates_at
+    assert key_service.current_signing_key(now).kid == old.kid
+    assert key_service.current_signing_key(at - 1).kid == old.kid
+    assert key_service.current_signing_key(at).kid == pending[0].kid
+    assert key_service.current_signing_key(at - 1).kid == old.kid  # a clock set back is answered too

@@ -18,7 +18,7 @@ def engine(app):
 @pytest.fixture
 def pg(engine):
     if engine.dialect.name != "postgresql":
-        pytest.skip("needs a database server whose sessions can be listed and terminated (PostgreSQL)")
+        pytest.skip("PostgreSQL-only behaviour: server sessions and libpq prepared statements")
     return engine
 
 
@@ -83,3 +83,21 @@ def test_connections_close_with_their_engine(pg, h, client):
                              {"p": list(pids)}).scalar()
     assert alive == 0
     assert h.issue(token, "metro")["eligible"] is True  # and a new one is opened on demand
+
+
+def test_a_failing_statement_raises_and_leaves_the_connection_usable(pg, h, client):
+    import psycopg
+    token = h.citizen(CITIZEN, {"moli": 713})
+    with pytest.raises(psycopg.DatabaseError, match="no_such_table"):
+        read_conn.fetch_prepared(pg, "perkpass_test_bad", "SELECT 1 FROM no_such_table WHERE a = $1", ["1"])
+    assert read_conn.fetch_prepared(pg, "perkpass_test_ok", "SELECT $1::int + 1, NULL", ["41"]) == [("42", None)]
+    assert h.issue(token, "metro")["eligible"] is True
+
+
+def test_an_expired_token_is_refused(engine, h, client, app):
+    token = h.citizen(CITIZEN, {"moli": 713})
+    from backend.models import AccessToken
+    db.session.query(AccessToken).update({AccessToken.expires_at: 1})
+    db.session.commit()
+    r = client.post("/api/v1/credentials", json={"audience": "metro"}, headers=h.bearer(token))
+    assert r.status_code == 401
