@@ -55,11 +55,11 @@ SIGNATURE_LEN = 64
 JTI_BYTES = 12  # 96 random bits
 PSEUDONYM_BYTES = 14  # 112 bits, 22 base32 characters
 
-AUDIENCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
-PERK_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
-SCHEME_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
-ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-BAND_RE = re.compile(r"^[A-Za-z0-9+_-]{1,32}$")
+AUDIENCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}\Z")
+PERK_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}\Z")
+SCHEME_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}\Z")
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")
+BAND_RE = re.compile(r"^[A-Za-z0-9+_-]{1,32}\Z")
 
 # Shared by issuer and verifier; changing it is a new transport version.  It holds the byte strings a
 # credential almost always contains so that DEFLATE can refer back to them instead of spelling them out.

@@ -21,7 +21,7 @@ class ConsentIn(Base):
 
 class LoginIn(Base):
     phone = Text(required=True, max_length=32)
-    code = Text(required=True, max_length=6, min_length=6, validate=[validate.Regexp(r"^[0-9]{6}$")])
+    code = Text(required=True, max_length=6, min_length=6, validate=[validate.Regexp(r"^[0-9]{6}\Z")])
     consent = fields.Nested(ConsentIn)
     locale = fields.String(validate=validate.OneOf(["zh-CN", "en"]))
 

@@ -4,8 +4,8 @@ from .common import Base, PerkSchema, Text
 
 
 class IssueIn(Base):
-    audience = Text(required=True, max_length=32, validate=[validate.Regexp(r"^[a-z][a-z0-9-]{1,31}$")])
-    scheme = Text(max_length=32, validate=[validate.Regexp(r"^[a-z][a-z0-9-]{1,31}$")])
+    audience = Text(required=True, max_length=32, validate=[validate.Regexp(r"^[a-z][a-z0-9-]{1,31}\Z")])
+    scheme = Text(max_length=32, validate=[validate.Regexp(r"^[a-z][a-z0-9-]{1,31}\Z")])
     render = fields.List(fields.String(validate=validate.OneOf(["svg", "png"])), validate=validate.Length(max=2),
                          load_default=list)
 

@@ -4,7 +4,7 @@ from marshmallow import ValidationError, fields, validate, validates
 
 from .common import Base, Int, JWKSchema, PerkSchema, Text
 
-UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
 
 
 class EnrolIn(Base):
@@ -34,9 +34,9 @@ class EnrolOut(VenueConfigOut):
 
 class RedemptionIn(Base):
     id = Text(required=True, max_length=36, validate=[validate.Regexp(UUID_RE)])
-    jti = Text(required=True, max_length=64, validate=[validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$")])
-    pseudonym = Text(required=True, max_length=64, validate=[validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$")])
-    perk = Text(required=True, max_length=32, validate=[validate.Regexp(r"^[A-Z0-9][A-Z0-9-]{0,31}$")])
+    jti = Text(required=True, max_length=64, validate=[validate.Regexp(r"^[A-Za-z0-9_-]{8,64}\Z")])
+    pseudonym = Text(required=True, max_length=64, validate=[validate.Regexp(r"^[A-Za-z0-9_-]{8,64}\Z")])
+    perk = Text(required=True, max_length=32, validate=[validate.Regexp(r"^[A-Z0-9][A-Z0-9-]{0,31}\Z")])
     scanned_at = Int(required=True)
 
     @validates("scanned_at")

@@ -18,8 +18,8 @@ from ..models import AccessToken, Citizen, Consent, LoginCode
 from . import crypto, read_conn
 from .secrets_store import CODE_PEPPER, PHONE_PEPPER, get_secret
 
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
+CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}\Z")
 
 
 def normalise_phone(raw: str) -> str | None:

@@ -40,9 +40,9 @@ from .perks import Catalogue, SchemeConfig, get_catalogue
 STATUSES = ("pending_review", "confirmed", "disputed", "reversed", "rejected", "withdrawn")
 FINAL = ("reversed", "rejected", "withdrawn")  # never count again
 REVIEW_POLICIES = ("none", "negative", "all")
-RULE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,47}$")
-PROVIDER_CODE_RE = re.compile(r"^[a-z][a-z0-9-]{1,47}$")
-EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+RULE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,47}\Z")
+PROVIDER_CODE_RE = re.compile(r"^[a-z][a-z0-9-]{1,47}\Z")
+EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}\Z")
 GENESIS = "0" * 64
 FUTURE_LEEWAY = 300  # seconds an occurred_at may be ahead of the server clock
 

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-AUDIENCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
-PERK_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
-SCHEME_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
-BAND_RE = re.compile(r"^[A-Z][A-Z0-9-]{0,23}$")
+AUDIENCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}\Z")
+PERK_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}\Z")
+SCHEME_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}\Z")
+BAND_RE = re.compile(r"^[A-Z][A-Z0-9-]{0,23}\Z")
 
 
 class CatalogueError(ValueError):

@@ -154,3 +154,11 @@ def test_out_of_range_integers(client, auth_headers):
     r = client.post("/api/v1/operator/scores", json={"scores": [{"phone": PHONE, "scheme": "moli",
                                                                   "score": 10**40}]}, headers=op)
     assert r.status_code == 422 and r.json["applied"] is False
+
+
+@pytest.mark.parametrize("audience", ["metro\n", "metro\r\n"])
+def test_a_trailing_newline_is_not_a_valid_identifier(h, client, audience):
+    # Python's "$" also matches before a final newline; every identifier pattern ends in \Z instead.
+    token = h.citizen("+8613900000777", {"moli": 713})
+    r = client.post("/api/v1/credentials", json={"audience": audience}, headers=h.bearer(token))
+    assert r.status_code == 400 and "audience" in r.json["error"]["fields"]

@@ -132,3 +132,9 @@ def test_payload_shape_errors_are_refused_on_both_paths(issuer, mutation):
     bad = payload_json.replace(old, new, 1)
     with pytest.raises((fmt.TransportError, ValueError)):
         fmt.claims_from_payload_json(bad)
+
+
+def test_identifier_patterns_refuse_a_trailing_newline():
+    for pattern, good in [(fmt.AUDIENCE_RE, "metro"), (fmt.PERK_CODE_RE, "MOLI-METRO20"), (fmt.SCHEME_RE, "moli"),
+                          (fmt.ID_RE, "abcdefgh"), (fmt.BAND_RE, "AAA")]:
+        assert pattern.match(good) and not pattern.match(good + "\n")
