@@ -28,7 +28,7 @@ test: install
 
 bench: install
 	$(PY) bench/verify.py
-	@if [ -f bench/issue_load.py ]; then $(PY) bench/issue_load.py; fi
+	@if [ -f bench/issue_load.py ]; then $(PY) bench/issue_load.py --repeat 3; fi
 	@if [ -f bench/scan.py ]; then $(PY) bench/scan.py; fi
 	@if [ -f bench/ledger_ingest.py ]; then $(PY) bench/ledger_ingest.py; fi
 
