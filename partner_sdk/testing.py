@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from .format import pairwise_pseudonym
 from .issue import IssuedCredential, issue_credential
 from .keys import public_jwk
+from .pp2 import DEFAULT_CERT_LIFETIME, IssuedCertificate, issue_certificate
 from .trust import TrustedKey, TrustStore, build_trust_list
 
 
@@ -49,10 +50,11 @@ class TestIssuer:
         return [TrustedKey(self.kid, self.signing_key.public_key(), *self.key_window)]
 
     def trust_list(self, now: int | float | datetime, sequence: int = 1, keys: Sequence[TrustedKey] | None = None,
-                   next_update_in: int = 86_400, valid_for: int = 7 * 86_400, perks: dict[str, Any] | None = None) -> str:
+                   next_update_in: int = 86_400, valid_for: int = 7 * 86_400, perks: dict[str, Any] | None = None,
+                   revoked: Sequence[str] = ()) -> str:
         return build_trust_list(root_key=self.root_key, issuer=self.issuer,
                                 keys=self.trusted_keys() if keys is None else keys, sequence=sequence, now=now,
-                                next_update_in=next_update_in, valid_for=valid_for, perks=perks)
+                                next_update_in=next_update_in, valid_for=valid_for, perks=perks, revoked=revoked)
 
     def trust_store(self, now: int | float | datetime, **kwargs: Any) -> TrustStore:
         store = TrustStore(self.root_public_jwk)
@@ -67,4 +69,15 @@ class TestIssuer:
             signing_key=signing_key or self.signing_key, kid=kid or self.kid, issuer=issuer or self.issuer,
             audience=audience, subject=pairwise_pseudonym(self.pseudonym_secret, citizen, audience), perks=perks,
             scheme=scheme, now=now, lifetime=lifetime, jti=jti, band=band,
+        )
+
+    def certificate(self, audience: str, perks: Sequence[str], device_public_key: Any, now: int | float | datetime,
+                    scheme: str = "moli", lifetime: int = DEFAULT_CERT_LIFETIME, band: str | None = None,
+                    signing_key: Ed25519PrivateKey | None = None, kid: str | None = None,
+                    issuer: str | None = None, cert_id: bytes | None = None) -> IssuedCertificate:
+        """A PP2 perk certificate for a device key; the holder then calls :func:`partner_sdk.pp2.sign_presentation`."""
+        return issue_certificate(
+            signing_key=signing_key or self.signing_key, kid=kid or self.kid, issuer=issuer or self.issuer,
+            audience=audience, scheme=scheme, perks=perks, device_public_key=device_public_key, now=now,
+            lifetime=lifetime, band=band, cert_id=cert_id,
         )

@@ -70,8 +70,12 @@ def build_trust_list(
     next_update_in: int = 86_400,
     valid_for: int = 7 * 86_400,
     perks: Mapping[str, Any] | None = None,
+    revoked: Iterable[str] = (),
 ) -> str:
-    """Sign a trust list with the root key. Returns the compact JWS text."""
+    """Sign a trust list with the root key. Returns the compact JWS text.
+
+    ``revoked``: ids of PP2 perk certificates that verifiers must refuse (only those not yet expired).
+    """
     if not isinstance(root_key, Ed25519PrivateKey):
         raise InvalidKeyError("root_key must be an Ed25519 private key")
     if not (0 < next_update_in <= valid_for):
@@ -86,6 +90,11 @@ def build_trust_list(
         "keys": [k.to_jwk() for k in keys],
         "perks": dict(perks or {}),
     }
+    revoked_ids = sorted(set(revoked))
+    if revoked_ids:  # absent when empty: lists stay byte-identical for verifiers that predate PP2
+        if not all(isinstance(r, str) and fmt.ID_RE.fullmatch(r) for r in revoked_ids):
+            raise TrustListError("revoked certificate ids must be base64url ids")
+        payload["revoked"] = revoked_ids
     return _JWS.encode(
         fmt.canonical_json(payload), root_key, algorithm=fmt.ALGORITHM,
         headers={"kid": jwk_thumbprint(root_key), "typ": fmt.TRUST_LIST_TYP},
@@ -140,6 +149,9 @@ class TrustList:
     keys: Mapping[str, TrustedKey]
     perks: Mapping[str, Any]
     raw: bytes = field(repr=False)
+    # PP2 certificate ids withdrawn before their end (perk lost, device removed, opt-out); an id leaves
+    # the list once its certificate has expired, so the list stays bounded by the certificates' lifetime
+    revoked: frozenset[str] = frozenset()
 
 
 def parse_trust_list(data: bytes | str, root_keys: Iterable[Ed25519PublicKey]) -> TrustList:
@@ -174,8 +186,11 @@ def parse_trust_list(data: bytes | str, root_keys: Iterable[Ed25519PublicKey]) -
             tk = TrustedKey(str(jwk["kid"]), load_public_key({k: jwk[k] for k in ("kty", "crv", "x")}),
                             int(jwk["nbf"]), int(jwk["not_after"]))
             keys[tk.kid] = tk
+        revoked = p.get("revoked", [])
+        if type(revoked) is not list or not all(type(r) is str and fmt.ID_RE.fullmatch(r) for r in revoked):
+            raise TrustListError("trust list content malformed: revoked must be a list of certificate ids")
         tl = TrustList(str(p["iss"]), int(p["seq"]), int(p["iat"]), int(p["next_update"]), int(p["exp"]),
-                       keys, dict(p.get("perks") or {}), text.encode("ascii"))
+                       keys, dict(p.get("perks") or {}), text.encode("ascii"), frozenset(revoked))
     except (KeyError, TypeError, ValueError, InvalidKeyError) as exc:
         raise TrustListError(f"trust list content malformed: {exc}") from exc
     return tl

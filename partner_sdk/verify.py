@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from jwt.algorithms import OKPAlgorithm
 
 from . import format as fmt
+from . import pp2
 from .replay import MemoryReplayCache, ReplayCache
 from .trust import TrustStore
 
@@ -32,6 +33,8 @@ class Status(str, enum.Enum):
     MALFORMED = "MALFORMED"
     UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION"
     TRUST_LIST_EXPIRED = "TRUST_LIST_EXPIRED"
+    REVOKED = "REVOKED"  # PP2: the certificate was withdrawn (perk lost, device removed, opt-out)
+    CLOCK_SKEW = "CLOCK_SKEW"  # PP2: the phone's time is outside the window around this device's clock
 
 
 # What a member of staff reads, in plain words, with what to do next.
@@ -48,6 +51,9 @@ MESSAGES: dict[Status, tuple[str, str]] = {
     Status.MALFORMED: ("Not a Perkpass code: scan the citizen's Perkpass QR.", "不是 Perkpass 二维码：请扫描市民的 Perkpass 码。"),
     Status.UNSUPPORTED_VERSION: ("Code from a newer Perkpass version: update this device.", "二维码版本较新：请更新本设备。"),
     Status.TRUST_LIST_EXPIRED: ("Trust list expired: connect this device to update it.", "信任列表已过期：请联网更新。"),
+    Status.REVOKED: ("Code withdrawn by the issuer: do not grant.", "此码已被签发方撤销：请勿授予。"),
+    Status.CLOCK_SKEW: ("Code time does not match: ask the citizen to check the phone's clock and show the live code.",
+                        "二维码时间不符：请市民检查手机时间并出示实时二维码。"),
 }
 
 
@@ -107,6 +113,7 @@ class Verifier:
         replay_cache: ReplayCache | None = None,
         leeway: int = 5,
         issuer: str | None = None,
+        presentation_window: int = pp2.DEFAULT_PRESENTATION_WINDOW,
     ) -> None:
         if not fmt.AUDIENCE_RE.match(audience or ""):
             raise ValueError(f"bad audience {audience!r}")
@@ -117,6 +124,10 @@ class Verifier:
         self.replay_cache: ReplayCache = replay_cache if replay_cache is not None else MemoryReplayCache()
         self.leeway = leeway
         self.issuer = issuer
+        if not (type(presentation_window) is int and 5 <= presentation_window <= pp2.MAX_PRESENTATION_WINDOW):
+            raise ValueError(f"presentation_window must be 5..{pp2.MAX_PRESENTATION_WINDOW} seconds")
+        self.presentation_window = presentation_window
+        self._kid_refs: tuple[object, dict[bytes, list[Any]]] = (None, {})
 
     def verify(self, qr_text: Any, perk: str | None = None, now: int | float | datetime | None = None) -> Decision:
         """Decide on one scanned code. ``perk`` asks for one specific perk; None accepts any perk in the code."""
@@ -140,6 +151,8 @@ class Verifier:
                 qr_text = str(qr_text)
             else:
                 return Decision(Status.MALFORMED, detail="not text")
+        if qr_text[:3].upper() == pp2.QR_PREFIX or qr_text.lstrip()[:3].upper() == pp2.QR_PREFIX:
+            return self._verify_pp2(qr_text, perk, now)
         try:
             raw = fmt.parse_qr_text(qr_text)
         except fmt.UnsupportedVersionError as exc:
@@ -186,6 +199,65 @@ class Verifier:
         if not prk or (perk is not None and perk not in prk):
             return Decision(Status.NOT_ENTITLED, *info)
         if not self.replay_cache.check_and_remember(f"{iss}|{jti}", exp + leeway, now):
+            return Decision(Status.REPLAYED, *info)
+        return _new_decision((_GRANTED, *info, ""))
+
+
+    def _verify_pp2(self, qr_text: str, perk: str | None, now: float) -> Decision:
+        """A holder-bound code: the issuer's certificate, then the device's presentation (see partner_sdk.pp2)."""
+        try:
+            p = pp2.parse_qr_text(qr_text)
+        except fmt.TransportError as exc:
+            return Decision(Status.MALFORMED, detail=str(exc))
+        trust = self.trust_store.current
+        if trust is None or now >= trust.expires_at:
+            return Decision(Status.TRUST_LIST_EXPIRED, detail=self.trust_store.freshness(now).describe())
+        c = p.certificate
+        # the certificate names its key by an 8-byte reference; two kids sharing one is possible, so try each
+        if self._kid_refs[0] is not trust:
+            refs: dict[bytes, list[Any]] = {}
+            for k in trust.keys.values():
+                refs.setdefault(pp2.kid_reference(k.kid), []).append(k)
+            self._kid_refs = (trust, refs)
+        candidates = self._kid_refs[1].get(c.kid_ref)
+        if not candidates:
+            return Decision(Status.UNKNOWN_KEY, pseudonym=c.cert_id, detail="certificate key not in trust list")
+        signed = pp2.cert_signed_input(trust.issuer, c.body)
+        key = next((k for k in candidates if _EDDSA_VERIFY(signed, k.public_key, c.signature)), None)
+        if key is None:
+            return Decision(Status.BAD_SIGNATURE, pseudonym=c.cert_id, detail="certificate signature does not match")
+        info = (c.perks, c.cert_id, p.presentation_id, trust.issuer, c.audience, c.scheme, c.band, p.presented_at,
+                c.not_after, key.kid)
+        leeway = self.leeway
+        if c.not_after <= c.not_before or c.not_after - c.not_before > pp2.MAX_CERT_LIFETIME:
+            return Decision(Status.MALFORMED, *info, detail="certificate lifetime outside the format's limits")
+        if not (key.not_before - leeway <= c.not_before <= key.not_after + leeway):
+            return Decision(Status.UNKNOWN_KEY, *info, detail="certified outside the key's validity window")
+        try:
+            device_key = pp2.load_device_key(c.key_type, c.device_key)
+        except ValueError:
+            return Decision(Status.MALFORMED, *info, detail="certificate holds no valid device key")
+        if not pp2.device_signature_ok(device_key, p.signature, p.signed_input):
+            return Decision(Status.BAD_SIGNATURE, *info, detail="presentation not signed by the certified device")
+        if c.audience != self.audience:
+            return Decision(Status.WRONG_AUDIENCE, *info)
+        if c.cert_id in trust.revoked:
+            return Decision(Status.REVOKED, *info, detail="certificate on the trust list's revocation list")
+        if now + leeway < c.not_before:
+            return Decision(Status.NOT_YET_VALID, *info, detail="certificate not valid yet")
+        if now - leeway >= c.not_after:
+            return Decision(Status.EXPIRED, *info, detail="certificate expired: the phone must connect once to renew it")
+        window = self.presentation_window
+        if abs(now - p.presented_at) > window + leeway:
+            return Decision(Status.CLOCK_SKEW, *info,
+                            detail=f"presented at {p.presented_at}, {int(p.presented_at - now):+d} s from this device")
+        if not (c.not_before - leeway <= p.presented_at < c.not_after + leeway):
+            return Decision(Status.EXPIRED, *info, detail="presented outside the certificate's validity")
+        if not c.perks or (perk is not None and perk not in c.perks):
+            return Decision(Status.NOT_ENTITLED, *info)
+        # remembered until no presentation of this slot can be inside any verifier's window any more
+        forget_at = (p.slot + 1) * pp2.SLOT_SECONDS + pp2.MAX_PRESENTATION_WINDOW + 120
+        if not self.replay_cache.check_and_remember(f"{trust.issuer}|pp2|{p.presentation_id}", forget_at, now):
             return Decision(Status.REPLAYED, *info)
         return _new_decision((_GRANTED, *info, ""))
 

@@ -16,8 +16,11 @@ import json
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from partner_sdk import TrustedKey, public_jwk
 from partner_sdk import format as fmt
+from partner_sdk import pp2
 from partner_sdk.keys import b64url_encode
 from partner_sdk.testing import TestIssuer, derived_key
 
@@ -32,6 +35,43 @@ def _forge(header: dict, payload: bytes, sig: bytes) -> str:
     h = fmt.canonical_json(header)
     jws = ".".join((b64url_encode(h), b64url_encode(payload), b64url_encode(sig)))
     return fmt.jws_to_qr_text(jws)
+
+
+def _pp2_cases(iss: TestIssuer, case, tl: str) -> None:
+    """PP2: a certificate for a device key, presentations signed by that key (see partner_sdk.pp2)."""
+    ed = derived_key(b"perkpass-test-vectors-v1", "device-ed25519")
+    p256 = ec.derive_private_key(int.from_bytes(hashlib.sha256(b"vector-device-p256").digest(), "big") % (2**255),
+                                 ec.SECP256R1())
+    metro = ["MOLI-METRO20"]
+    cert = iss.certificate("metro", metro, ed.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-1")
+    cert_ec = iss.certificate("metro", metro, p256.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-2")
+    good = pp2.sign_presentation(cert.raw, ed, NOW)
+    case("pp2_valid_ed25519", good, ["GRANTED"], now=NOW + 10, audience="metro")
+    case("pp2_valid_p256", pp2.sign_presentation(cert_ec.raw, p256, NOW), ["GRANTED"], now=NOW + 10, audience="metro",
+         note="device signature is ECDSA P-256/SHA-256 as r||s (WebCrypto's form)")
+    case("pp2_replayed", good, ["GRANTED", "REPLAYED"], now=NOW + 10, audience="metro")
+    case("pp2_clock_skew_phone_ahead", pp2.sign_presentation(cert.raw, ed, NOW + 120), ["CLOCK_SKEW"], now=NOW,
+         audience="metro", note="presentation window 60 s + leeway 5 s")
+    case("pp2_clock_skew_old_screenshot", good, ["CLOCK_SKEW"], now=NOW + 66, audience="metro")
+    case("pp2_wrong_audience", good, ["WRONG_AUDIENCE"], now=NOW + 10, audience="library")
+    case("pp2_not_entitled", good, ["NOT_ENTITLED"], now=NOW + 10, audience="metro", perk="MOLI-GOV-ASSIST")
+    case("pp2_certificate_expired", pp2.sign_presentation(cert.raw, ed, NOW - 3600 + 86_400 + 10), ["EXPIRED"],
+         now=NOW - 3600 + 86_400 + 10, audience="metro")
+    other_device = derived_key(b"perkpass-test-vectors-v1", "device-thief")
+    case("pp2_other_device_key", pp2.sign_presentation(cert.raw, other_device, NOW), ["BAD_SIGNATURE"], now=NOW + 10,
+         audience="metro")
+    rogue = iss.certificate("metro", metro, ed.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-3",
+                            signing_key=derived_key(b"someone-else", "k"))
+    case("pp2_certificate_other_key", pp2.sign_presentation(rogue.raw, ed, NOW), ["BAD_SIGNATURE"], now=NOW + 10,
+         audience="metro")
+    other = iss.certificate("metro", metro, ed.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-4")
+    spliced = fmt.digits_to_bytes(pp2.sign_presentation(other.raw, ed, NOW)[3:])[len(other.raw):]
+    case("pp2_spliced", pp2.pack_qr_text(cert.raw + spliced), ["BAD_SIGNATURE"], now=NOW + 10, audience="metro",
+         note="certificate of one code, presentation of another")
+    revoked_tl = iss.trust_list(NOW - 1800, sequence=7, revoked=[cert.cert_id])
+    case("pp2_revoked", good, ["REVOKED"], now=NOW + 10, audience="metro", trust_list=revoked_tl)
+    case("pp2_truncated", good[:-20], ["MALFORMED"], now=NOW + 10, audience="metro")
+    case("pp2_garbage_digits", "PP2" + "123456789" * 30, ["MALFORMED"], now=NOW + 10, audience="metro")
 
 
 def build() -> dict:
@@ -91,7 +131,7 @@ def build() -> dict:
     wrong_iss = iss.credential(AUD, PERKS, now=NOW, citizen="vector-citizen", scheme="bailu", jti="vectorjti0000004",
                                issuer="perkpass.elsewhere")
     case("wrong_issuer", wrong_iss.qr_text, ["WRONG_ISSUER"], now=NOW + 10)
-    case("unsupported_version", "PP2" + good.qr_text[3:], ["UNSUPPORTED_VERSION"], now=NOW + 10)
+    case("unsupported_version", "PP3" + good.qr_text[3:], ["UNSUPPORTED_VERSION"], now=NOW + 10)
     case("oversize", "PP1" + "7" * 5000, ["MALFORMED"], now=NOW + 10, note="length is capped before any parsing")
     case("garbage", "https://example.com/not-a-perkpass-code", ["MALFORMED"], now=NOW + 10)
     case("missing_sentinel", "PP1" + "9" * 200, ["MALFORMED"], now=NOW + 10)
@@ -110,6 +150,8 @@ def build() -> dict:
     case("signed_after_key_window", window_code.qr_text, ["UNKNOWN_KEY"], now=NOW + 40 * 86_400 + 5, trust_list=tl_long,
          note="the key's not_after has passed: its signatures are no longer accepted")
 
+    _pp2_cases(iss, case, tl)
+
     older = iss.trust_list(NOW - 7200, sequence=6)
     foreign_root = TestIssuer(issuer="perkpass.xiamen", seed=b"attacker", kid=iss.kid).trust_list(NOW - 60, sequence=99)
     trust_list_cases = [
@@ -119,7 +161,7 @@ def build() -> dict:
         {"name": "foreign_root_refused", "load": [foreign_root], "expected": ["BAD_SIGNATURE"]},
     ]
     return {
-        "description": "Perkpass credential format PP1 test vectors. Verify each case's qr_text at 'now' "
+        "description": "Perkpass credential formats PP1 and PP2 (cases named pp2_*) test vectors. Verify each case's qr_text at 'now' "
                        "(epoch seconds) for 'audience' (and 'perk' when not null) with a fresh replay cache, "
                        "a trust store pinned to root_public_key and loaded with trust_list, leeway 5 s; "
                        "verify repeatedly to get every status in 'expected'.",

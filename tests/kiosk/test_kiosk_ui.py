@@ -155,7 +155,7 @@ def test_refusal_reasons(kiosk, issuer, other_issuer, case, status, reason_start
     elif case == "future":
         code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=t + 3600).qr_text
     else:
-        code = "PP2" + "1" * 40
+        code = "PP3" + "1" * 40
     r = kiosk.scan_hid(code)
     assert r["status"] == status, r
     assert r["reason"].startswith(reason_start)
