@@ -98,6 +98,8 @@ def create_app(config=None) -> Flask:
     from .errors import register_error_handlers
 
     register_error_handlers(app)
+    from .http_guard import install as install_http_guard
+    install_http_guard(app)
     register_blueprints(app)
     register_cli(app)
     app.json.sort_keys = False

@@ -35,8 +35,9 @@ class BaseConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     DATABASE_SCHEMA: str | None = None  # PostgreSQL search_path (used by tests and multi-tenant setups)
-    MAX_CONTENT_LENGTH = 512 * 1024
+    MAX_CONTENT_LENGTH = 512 * 1024            # larger bodies, chunked ones too, get 413 (backend/http_guard.py)
     JSON_SORT_KEYS = False
+    PERKPASS_HSTS_MAX_AGE = 0                  # Strict-Transport-Security max-age; 0 = not sent
 
     PERKPASS_DEV_MODE = False
     PERKPASS_ISSUER = "perkpass"  # short: it is inside every QR code (max 64 characters)
@@ -106,6 +107,7 @@ class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
     SECRET_KEY = None  # must be provided
     PERKPASS_DEV_MODE = False
+    PERKPASS_HSTS_MAX_AGE = 365 * 86400        # set 0 only when the TLS proxy sends HSTS itself
 
 
 CONFIGS = {
@@ -147,6 +149,7 @@ _ENV = {
     "PERKPASS_ALLOW_CONSOLE_SENDER": ("PERKPASS_ALLOW_CONSOLE_SENDER", _bool),
     "PERKPASS_KDF_COST": ("PERKPASS_KDF_COST", int),
     "PERKPASS_PROXY_FIX": ("PERKPASS_PROXY_FIX", _bool),
+    "PERKPASS_HSTS_MAX_AGE": ("PERKPASS_HSTS_MAX_AGE", int),
     "PERKPASS_POINT_RULES_DIR": ("PERKPASS_POINT_RULES_DIR", str),
     "PERKPASS_DISPUTE_WINDOW_DAYS": ("PERKPASS_DISPUTE_WINDOW_DAYS", int),
     "PERKPASS_RATE_LIMIT_PROVIDER": ("PERKPASS_RATE_LIMIT_PROVIDER", str),
