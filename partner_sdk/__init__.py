@@ -11,10 +11,12 @@ The credential format lives in :mod:`partner_sdk.format`; the issuer (backend) i
 
 from .errors import (
     ConfigurationError,
+    InvalidClockError,
     InvalidKeyError,
     IssuanceError,
     PerkpassError,
     TrustListError,
+    TrustListExpiredError,
     TrustListRollbackError,
     TrustListSignatureError,
     TrustListUnavailableError,
@@ -29,8 +31,8 @@ from .verify import Decision, Status, Verifier
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigurationError", "InvalidKeyError", "IssuanceError", "PerkpassError", "TrustListError",
-    "TrustListRollbackError", "TrustListSignatureError", "TrustListUnavailableError",
+    "ConfigurationError", "InvalidClockError", "InvalidKeyError", "IssuanceError", "PerkpassError", "TrustListError",
+    "TrustListExpiredError", "TrustListRollbackError", "TrustListSignatureError", "TrustListUnavailableError",
     "DEFAULT_LIFETIME", "MAX_LIFETIME", "QR_PREFIX", "pairwise_pseudonym", "qr_version_m",
     "IssuedCredential", "issue_credential",
     "generate_key", "jwk_thumbprint", "load_public_key", "private_key_from_pem", "private_key_to_pem", "public_jwk",

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from . import format as fmt
 from .errors import PerkpassError
 from .replay import MemoryReplayCache, SQLiteReplayCache
 from .trust import TrustStore
@@ -20,6 +21,14 @@ from .verify import Decision, Status, Verifier
 def _read_root_key(value: str) -> str:
     p = Path(value)
     return p.read_text() if p.exists() else value
+
+
+def _epoch_seconds(value: str) -> float:
+    """--now: finite epoch seconds ("nan", "inf" and negatives are a usage error, not a grant)."""
+    try:
+        return fmt.to_epoch(float(value))
+    except ValueError as exc:  # InvalidClockError is a ValueError
+        raise argparse.ArgumentTypeError(f"not a usable epoch time: {value!r}") from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--perk", help="require this perk code")
     ap.add_argument("--replay-db", help="SQLite file remembering granted codes across runs")
     ap.add_argument("--leeway", type=int, default=5, help="clock tolerance in seconds (default 5)")
-    ap.add_argument("--now", type=float, help="verify as if at this epoch time (testing)")
+    ap.add_argument("--now", type=_epoch_seconds, help="verify as if at this epoch time (testing)")
     return ap
 
 

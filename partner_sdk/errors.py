@@ -16,6 +16,12 @@ class ConfigurationError(PerkpassError):
     """The verifier or issuer is set up wrongly; no citizen input can cause this."""
 
 
+class InvalidClockError(ConfigurationError, ValueError):
+    """The ``now`` given to the SDK is not a usable time: NaN, infinite, a bool, a naive datetime, before
+    1970 or absurdly far ahead. A caller's programming error, never a citizen's: raised, never answered
+    with a Decision, so a broken clock can never grant."""
+
+
 class InvalidKeyError(ConfigurationError):
     """A key (root, issuer or signing key) could not be read or is not an Ed25519 key."""
 
@@ -30,6 +36,10 @@ class TrustListSignatureError(TrustListError):
 
 class TrustListRollbackError(TrustListError):
     """The trust list is older (lower sequence number) than the one already held: possible rollback."""
+
+
+class TrustListExpiredError(TrustListError):
+    """The trust list had already expired (``exp``) at the time it was loaded: it is not adopted."""
 
 
 class TrustListUnavailableError(TrustListError):

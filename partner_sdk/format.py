@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Sequence
 
+from .errors import InvalidClockError
+
 TRANSPORT_PREFIX = "PP"
 TRANSPORT_VERSION = "1"
 QR_PREFIX = TRANSPORT_PREFIX + TRANSPORT_VERSION
@@ -46,6 +48,7 @@ CREDENTIAL_TYP = "perkpass-credential+jwt"
 TRUST_LIST_TYP = "perkpass-trust-list+jwt"
 ALLOWED_HEADER_KEYS = frozenset({"alg", "kid", "typ"})
 
+MAX_LEEWAY = 120  # seconds of clock tolerance a verifier may be configured with (replay memory covers it)
 DEFAULT_LIFETIME = 90  # seconds: long enough to walk to a gate, short enough that a screenshot is useless
 MAX_LIFETIME = 300  # hard cap enforced by the issuer *and* the verifier
 MAX_PERKS = 8
@@ -80,15 +83,27 @@ class UnsupportedVersionError(TransportError):
     """The QR text is a Perkpass code of a transport version this SDK does not know."""
 
 
+MAX_EPOCH = 2**40  # the bound on iat/exp claims; a clock past it (year 36812) is broken, not early
+
+
 def to_epoch(now: int | float | datetime) -> float:
-    """Seconds since the epoch from a number or an *aware* datetime."""
+    """Seconds since the epoch, as a finite float in ``[0, MAX_EPOCH)``, from a number or an *aware* datetime.
+
+    Raises :class:`InvalidClockError` (a ConfigurationError and a ValueError) for anything else: NaN and
+    infinity (every comparison with NaN is false, so a NaN clock would grant expired codes), bools, naive
+    datetimes, negative or absurd times.
+    """
     if isinstance(now, datetime):
-        if now.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware datetime or epoch seconds")
-        return now.timestamp()
-    if isinstance(now, bool) or not isinstance(now, (int, float)):
-        raise TypeError("now must be epoch seconds or an aware datetime")
-    return float(now)
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise InvalidClockError("naive datetime: pass an aware datetime or epoch seconds")
+        t: Any = now.timestamp()
+    elif type(now) is bool or not isinstance(now, (int, float)):
+        raise InvalidClockError(f"now must be epoch seconds or an aware datetime, not {type(now).__name__}")
+    else:
+        t = now
+    if not (0 <= t < MAX_EPOCH):  # also false for NaN; compared before float() so a huge int cannot overflow
+        raise InvalidClockError(f"now is not a usable time: {t!r}"[:80])
+    return float(t)
 
 
 # ---------------------------------------------------------------------------------------------- digits
@@ -136,11 +151,44 @@ def _header_b64(header_json: bytes) -> bytes:
     return _b64url_bytes(header_json) + b"."  # a verifier sees the same few headers all day
 
 
+_B64URL_TEXT = re.compile(r"[A-Za-z0-9_-]*").fullmatch
+_FROM_URLSAFE = str.maketrans("-_", "+/")
+
+
 def b64url_decode(text: str) -> bytes:
-    """Strict base64url decoding (alphabet checked); raises TransportError, a ValueError."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+    """Strict base64url decoding; raises TransportError (a ValueError) for anything but canonical base64url.
+
+    Canonical: no padding, no length of 1 mod 4, and the unused low bits of the last character zero. A
+    lenient decoder maps several texts to one byte string, and a verifier that then checks the signature
+    over a re-encoding accepts texts that were never signed (independent JOSE libraries refuse them).
+    """
+    if type(text) is not str or len(text) % 4 == 1 or not _B64URL_TEXT(text):
         raise TransportError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = binascii.a2b_base64(text.translate(_FROM_URLSAFE) + "=" * (-len(text) % 4))
+    if _b64url_bytes(data) != text.encode("ascii"):
+        raise TransportError("not canonical base64url")
+    return data
+
+
+# ------------------------------------------------------------------------------------------- JSON depth
+MAX_JSON_DEPTH = 16
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_loads_bounded(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads`` for untrusted bytes, refusing nesting deeper than ``max_depth`` *before* parsing.
+
+    2,000 ``[`` make the json module raise RecursionError (and a deep call stack makes that happen much
+    sooner): bound the depth first. Raises TransportError or another ValueError, nothing else.
+    """
+    if data.count(b"[") + data.count(b"{") > max_depth:  # C-speed: small headers never need the scan
+        depth = 0
+        for m in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', data)):
+            depth += 1 if m.group() in (b"[", b"{") else -1
+            if depth > max_depth:
+                raise TransportError("JSON nested too deeply")
+    return json.loads(data)
 
 
 def jws_to_qr_text(jws: str) -> str:
@@ -290,7 +338,7 @@ def claims_from_payload_json(payload_json: bytes) -> Claims:
     text = payload_json.decode("ascii")  # a UnicodeDecodeError is a ValueError: JSON payloads are ASCII
     m = _CANONICAL_PAYLOAD.fullmatch(text)
     if m is None:
-        return claims_from_payload(json.loads(text))
+        return claims_from_payload(json_loads_bounded(payload_json))
     iss, aud, iat, exp, jti, sub, sch, prk, bnd = m.groups()
     iat_i, exp_i = int(iat), int(exp)
     if not (iat_i < 2**40 and exp_i < 2**40):

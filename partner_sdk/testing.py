@@ -58,7 +58,7 @@ class TestIssuer:
 
     def trust_store(self, now: int | float | datetime, **kwargs: Any) -> TrustStore:
         store = TrustStore(self.root_public_jwk)
-        store.load_bytes(self.trust_list(now, **kwargs))
+        store.load_bytes(self.trust_list(now, **kwargs), now=now)
         return store
 
     def credential(self, audience: str, perks: Sequence[str], now: int | float | datetime, citizen: str = "citizen-1",

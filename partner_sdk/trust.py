@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import jwt
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from . import format as fmt
 from .errors import (
     InvalidKeyError,
     TrustListError,
+    TrustListExpiredError,
     TrustListRollbackError,
     TrustListSignatureError,
     TrustListUnavailableError,
@@ -71,8 +73,12 @@ def build_trust_list(
     valid_for: int = 7 * 86_400,
     perks: Mapping[str, Any] | None = None,
     revoked: Iterable[str] = (),
+    root_kid: str | None = None,
 ) -> str:
     """Sign a trust list with the root key. Returns the compact JWS text.
+
+    ``root_kid``: the ``kid`` of the root JWK the issuer publishes (default: its thumbprint); the header
+    names it, so a standard JOSE library given the published root JWK (or a JWKS of roots) finds the key.
 
     ``revoked``: ids of PP2 perk certificates that verifiers must refuse (only those not yet expired).
     """
@@ -97,7 +103,7 @@ def build_trust_list(
         payload["revoked"] = revoked_ids
     return _JWS.encode(
         fmt.canonical_json(payload), root_key, algorithm=fmt.ALGORITHM,
-        headers={"kid": jwk_thumbprint(root_key), "typ": fmt.TRUST_LIST_TYP},
+        headers={"kid": root_kid or jwk_thumbprint(root_key), "typ": fmt.TRUST_LIST_TYP},
     )
 
 
@@ -154,46 +160,95 @@ class TrustList:
     revoked: frozenset[str] = frozenset()
 
 
+_TRUST_LIST_HEADER_KEYS = frozenset({"alg", "kid", "typ"})
+
+
+def _is_time(v: Any) -> bool:
+    return type(v) is int and 0 <= v < fmt.MAX_EPOCH
+
+
 def parse_trust_list(data: bytes | str, root_keys: Iterable[Ed25519PublicKey]) -> TrustList:
-    """Verify ``data`` against the pinned root keys and return its content; raises TrustList*Error."""
+    """Verify ``data`` against the pinned root keys and return its content; raises TrustList*Error.
+
+    The signature is checked over the received text itself, and every base64url segment must be canonical,
+    so only the exact bytes the root signed are accepted. Every malformed list, signed or not, raises a
+    :class:`TrustListError` (never AttributeError, RecursionError, …).
+    """
     raw = data.encode("ascii", "replace") if isinstance(data, str) else bytes(data)
     if len(raw) > MAX_TRUST_LIST_BYTES:
         raise TrustListError("trust list too large")
     text = raw.decode("ascii", "replace").strip()
+    parts = text.split(".")
+    if len(parts) != 3:
+        raise TrustListSignatureError("not a trust list JWS: not three segments")
     try:
-        header = jwt.get_unverified_header(text)
-    except jwt.PyJWTError as exc:
-        raise TrustListSignatureError(f"not a trust list JWS: {exc}") from exc
-    if header.get("typ") != fmt.TRUST_LIST_TYP or header.get("alg") != fmt.ALGORITHM or "crit" in header:
+        header = fmt.json_loads_bounded(fmt.b64url_decode(parts[0]), max_depth=2)
+        payload_bytes = fmt.b64url_decode(parts[1])
+        signature = fmt.b64url_decode(parts[2])
+    except ValueError as exc:
+        raise TrustListSignatureError(f"not a trust list JWS: {exc}") from None
+    if (type(header) is not dict or header.get("typ") != fmt.TRUST_LIST_TYP or header.get("alg") != fmt.ALGORITHM
+            or set(header) - _TRUST_LIST_HEADER_KEYS):
         raise TrustListSignatureError("not a Perkpass trust list (typ/alg/crit)")
-    payload_bytes: bytes | None = None
+    signing_input = (parts[0] + "." + parts[1]).encode("ascii")
     for root in root_keys:
         try:
-            payload_bytes = _JWS.decode(text, root, algorithms=[fmt.ALGORITHM])
+            root.verify(signature, signing_input)
             break
-        except jwt.InvalidSignatureError:
+        except InvalidSignature:
             continue
-        except jwt.PyJWTError as exc:
-            raise TrustListSignatureError(f"trust list unreadable: {exc}") from exc
-    if payload_bytes is None:
+    else:
         raise TrustListSignatureError("trust list is not signed by the pinned root key")
+    return _trust_list_content(payload_bytes, text.encode("ascii"))
+
+
+def _malformed(why: str) -> TrustListError:
+    return TrustListError(f"trust list content malformed: {why}")
+
+
+def _trust_list_content(payload_bytes: bytes, raw: bytes) -> TrustList:
     try:
-        p = json.loads(payload_bytes)
-        keys: dict[str, TrustedKey] = {}
-        for jwk in p["keys"]:
-            if jwk.get("alg", fmt.ALGORITHM) != fmt.ALGORITHM:
-                continue  # only EdDSA keys are ever trusted
-            tk = TrustedKey(str(jwk["kid"]), load_public_key({k: jwk[k] for k in ("kty", "crv", "x")}),
-                            int(jwk["nbf"]), int(jwk["not_after"]))
-            keys[tk.kid] = tk
-        revoked = p.get("revoked", [])
-        if type(revoked) is not list or not all(type(r) is str and fmt.ID_RE.fullmatch(r) for r in revoked):
-            raise TrustListError("trust list content malformed: revoked must be a list of certificate ids")
-        tl = TrustList(str(p["iss"]), int(p["seq"]), int(p["iat"]), int(p["next_update"]), int(p["exp"]),
-                       keys, dict(p.get("perks") or {}), text.encode("ascii"), frozenset(revoked))
-    except (KeyError, TypeError, ValueError, InvalidKeyError) as exc:
-        raise TrustListError(f"trust list content malformed: {exc}") from exc
-    return tl
+        p = fmt.json_loads_bounded(payload_bytes, max_depth=8)
+    except ValueError as exc:
+        raise _malformed(str(exc)) from None
+    if type(p) is not dict:
+        raise _malformed("payload is not an object")
+    fields: list[Any] = [p.get(k) for k in ("iss", "seq", "iat", "next_update", "exp")]
+    iss, seq, iat, next_update, exp = fields
+    if type(iss) is not str or not 0 < len(iss) <= 64:
+        raise _malformed("iss")
+    if not (_is_time(seq) and _is_time(iat) and _is_time(next_update) and _is_time(exp)):
+        raise _malformed("seq, iat, next_update and exp must be integers")
+    if not iat <= next_update <= exp:
+        raise _malformed("iat <= next_update <= exp does not hold")
+    jwks, perks, revoked = p.get("keys"), p.get("perks", {}), p.get("revoked", [])
+    if type(jwks) is not list or not all(type(j) is dict for j in jwks):
+        raise _malformed("keys must be a list of JWK objects")
+    if type(perks) is not dict:
+        raise _malformed("perks must be an object")
+    if type(revoked) is not list or not all(type(r) is str and fmt.ID_RE.fullmatch(r) for r in revoked):
+        raise _malformed("revoked must be a list of certificate ids")
+    keys: dict[str, TrustedKey] = {}
+    kids: set[str] = set()
+    for jwk in jwks:
+        kid, nbf, not_after = jwk.get("kid"), jwk.get("nbf"), jwk.get("not_after")
+        if type(kid) is not str or not kid:
+            raise _malformed("a key has no kid")
+        if kid in kids:  # last-one-wins would let a list say two things about one kid
+            raise _malformed(f"duplicate kid {kid[:40]!r}")
+        kids.add(kid)
+        if not (_is_time(nbf) and _is_time(not_after)) or nbf > not_after:
+            raise _malformed(f"key {kid[:40]!r}: nbf and not_after must be integers, nbf <= not_after")
+        if "d" in jwk:
+            raise _malformed(f"key {kid[:40]!r} includes its private part: the issuer must rotate it")
+        if jwk.get("alg", fmt.ALGORITHM) != fmt.ALGORITHM:
+            continue  # only EdDSA keys are ever trusted
+        try:
+            public_key = load_public_key({k: jwk.get(k) for k in ("kty", "crv", "x")})
+        except InvalidKeyError as exc:
+            raise _malformed(f"key {kid[:40]!r}: {exc}") from None
+        keys[kid] = TrustedKey(kid, public_key, nbf, not_after)
+    return TrustList(iss, seq, iat, next_update, exp, keys, perks, raw, frozenset(revoked))
 
 
 class TrustStore:
@@ -252,8 +307,13 @@ class TrustStore:
 
     # ---------------------------------------------------------------- loading
     def load_bytes(self, data: bytes | str, now: int | float | datetime | None = None, *, etag: str | None = None) -> TrustList:
-        """Verify and adopt a trust list. Raises on a bad signature or a rollback; keeps the old list then."""
+        """Verify and adopt a trust list. Raises on a bad signature, a rollback or a list already expired at
+        ``now`` (default: this device's clock); keeps the old list then."""
+        t = time.time() if now is None else fmt.to_epoch(now)
         tl = parse_trust_list(data, self._roots)
+        if t >= tl.expires_at:
+            # an expired list is useless and, adopted, would raise the rollback high-water mark above a fresh one
+            raise TrustListExpiredError(f"trust list sequence {tl.sequence} expired {_human_age(t - tl.expires_at)} ago")
         with self._lock:
             held = max(self._high_water, self._current.sequence if self._current else 0)
             if tl.sequence < held:
@@ -305,11 +365,13 @@ class TrustStore:
         assert self._cache_dir is not None
         state_file = self._cache_dir / "trust-state.json"
         try:
-            state = json.loads(state_file.read_text())
-            self._high_water = int(state.get("high_water", 0))
-            self._etag = state.get("etag")
-        except (OSError, ValueError, TypeError):
-            pass
+            state = fmt.json_loads_bounded(state_file.read_bytes(), max_depth=2)
+            if type(state) is dict and _is_time(state.get("high_water", 0)):
+                self._high_water = state.get("high_water", 0)
+                etag = state.get("etag")
+                self._etag = etag if isinstance(etag, str) else None
+        except (OSError, ValueError):
+            pass  # a corrupt state file: start from the cached list (the high-water mark is also its seq)
         list_file = self._cache_dir / "trust-list.jws"
         if list_file.exists():
             try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import json
 import logging
 import time
 from datetime import datetime
@@ -117,8 +116,8 @@ class Verifier:
     ) -> None:
         if not fmt.AUDIENCE_RE.match(audience or ""):
             raise ValueError(f"bad audience {audience!r}")
-        if not (0 <= leeway <= 120):
-            raise ValueError("leeway must be 0..120 seconds")
+        if not (0 <= leeway <= fmt.MAX_LEEWAY):
+            raise ValueError(f"leeway must be 0..{fmt.MAX_LEEWAY} seconds")
         self.trust_store = trust_store
         self.audience = audience
         self.replay_cache: ReplayCache = replay_cache if replay_cache is not None else MemoryReplayCache()
@@ -130,12 +129,17 @@ class Verifier:
         self._kid_refs: tuple[object, dict[bytes, list[Any]]] = (None, {})
 
     def verify(self, qr_text: Any, perk: str | None = None, now: int | float | datetime | None = None) -> Decision:
-        """Decide on one scanned code. ``perk`` asks for one specific perk; None accepts any perk in the code."""
+        """Decide on one scanned code. ``perk`` asks for one specific perk; None accepts any perk in the code.
+
+        Never raises on what a citizen shows. Raises :class:`InvalidClockError` when ``now`` is not a usable
+        time (NaN, infinite, a bool, a naive datetime, negative): a caller's bug must not become a grant.
+        """
+        # Checked once, here, outside the catch-all: every format path below gets a finite float.
+        if now is None:
+            now = time.time()
+        elif type(now) is not float or not (0.0 <= now < fmt.MAX_EPOCH):  # NaN fails the range test too
+            now = fmt.to_epoch(now)
         try:
-            if now is None:
-                now = time.time()
-            elif type(now) is not int and type(now) is not float:
-                now = fmt.to_epoch(now)
             return self._verify(qr_text, perk, now)
         except Exception as exc:  # noqa: BLE001 - last line of defence: a scan must never crash a gate
             log.exception("unexpected error while verifying a code")
@@ -198,7 +202,9 @@ class Verifier:
             return Decision(Status.EXPIRED, *info)
         if not prk or (perk is not None and perk not in prk):
             return Decision(Status.NOT_ENTITLED, *info)
-        if not self.replay_cache.check_and_remember(f"{iss}|{jti}", exp + leeway, now):
+        # Remembered until exp plus the largest leeway *any* verifier may use: a replay cache shared with a
+        # more lenient verifier must not forget the code while that verifier would still accept it.
+        if not self.replay_cache.check_and_remember(f"{iss}|{jti}", exp + fmt.MAX_LEEWAY, now):
             return Decision(Status.REPLAYED, *info)
         return _new_decision((_GRANTED, *info, ""))
 
@@ -266,7 +272,7 @@ class Verifier:
 def _check_header(header_json: bytes) -> tuple[Status | None, str | None, str]:
     """(refusal status or None, kid, detail). Cached: a verifier sees the same few headers all day."""
     try:
-        header = json.loads(header_json)
+        header = fmt.json_loads_bounded(header_json, max_depth=2)
     except ValueError:
         return Status.MALFORMED, None, "header is not JSON"
     if not isinstance(header, dict):

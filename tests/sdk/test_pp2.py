@@ -141,9 +141,9 @@ def test_revoked_certificate_refused_by_a_verifier_with_the_newer_list(issuer, d
     cert = _cert(issuer, device)
     code = pp2.sign_presentation(cert.raw, device, T0 + 10)
     store = TrustStore(issuer.root_public_jwk)
-    store.load_bytes(issuer.trust_list(now=T0, sequence=1))
+    store.load_bytes(issuer.trust_list(now=T0, sequence=1), now=T0)
     assert Verifier(store, "metro").verify(code, now=T0 + 10).granted
-    store.load_bytes(issuer.trust_list(now=T0 + 5, sequence=2, revoked=[cert.cert_id]))
+    store.load_bytes(issuer.trust_list(now=T0 + 5, sequence=2, revoked=[cert.cert_id]), now=T0 + 5)
     assert store.current.revoked == frozenset({cert.cert_id})
     d = Verifier(store, "metro").verify(code, now=T0 + 10)
     assert d.status is Status.REVOKED and d.message

@@ -46,13 +46,13 @@ def test_bad_root_key_is_a_configuration_error(bad):
 
 def test_rollback_refused_and_newer_accepted(issuer):
     store = TrustStore(issuer.root_public_jwk)
-    store.load_bytes(issuer.trust_list(T0, sequence=5))
+    store.load_bytes(issuer.trust_list(T0, sequence=5), now=T0)
     with pytest.raises(TrustListRollbackError):
-        store.load_bytes(issuer.trust_list(T0 + 10, sequence=4))
+        store.load_bytes(issuer.trust_list(T0 + 10, sequence=4), now=T0 + 10)
     assert store.sequence == 5
     with pytest.raises(TrustListRollbackError):
-        store.load_bytes(issuer.trust_list(T0 + 20, sequence=5))  # same number, different content
-    store.load_bytes(issuer.trust_list(T0 + 30, sequence=6))
+        store.load_bytes(issuer.trust_list(T0 + 20, sequence=5), now=T0 + 20)  # same number, different content
+    store.load_bytes(issuer.trust_list(T0 + 30, sequence=6), now=T0 + 30)
     assert store.sequence == 6
 
 
@@ -67,7 +67,7 @@ def test_freshness_fresh_stale_expired(issuer):
 
 def test_cache_dir_lets_a_restart_work_offline_and_keeps_rollback_protection(issuer, tmp_path):
     store = TrustStore(issuer.root_public_jwk, cache_dir=tmp_path)
-    store.load_bytes(issuer.trust_list(T0, sequence=9))
+    store.load_bytes(issuer.trust_list(T0, sequence=9), now=T0)
     restarted = TrustStore(issuer.root_public_jwk, cache_dir=tmp_path)
     assert restarted.sequence == 9
     cred = issuer.credential("metro", ["MOLI-METRO20"], now=T0 + 5)
@@ -76,7 +76,7 @@ def test_cache_dir_lets_a_restart_work_offline_and_keeps_rollback_protection(iss
     again = TrustStore(issuer.root_public_jwk, cache_dir=tmp_path)
     assert again.current is None  # the swapped-in old list is below the high-water mark
     with pytest.raises(TrustListRollbackError):
-        again.load_bytes(issuer.trust_list(T0, sequence=8))
+        again.load_bytes(issuer.trust_list(T0, sequence=8), now=T0)
 
 
 def test_corrupt_cache_is_ignored_not_fatal(issuer, tmp_path):
@@ -84,7 +84,7 @@ def test_corrupt_cache_is_ignored_not_fatal(issuer, tmp_path):
     (tmp_path / "trust-state.json").write_bytes(b"{nope")
     store = TrustStore(issuer.root_public_jwk, cache_dir=tmp_path)
     assert store.current is None
-    store.load_bytes(issuer.trust_list(T0))
+    store.load_bytes(issuer.trust_list(T0), now=T0)
     assert store.sequence == 1
 
 
@@ -126,9 +126,9 @@ def test_load_url_uses_etag_and_falls_back_to_cache_offline(issuer, tmp_path):
     srv = _TrustListServer(issuer.trust_list(T0, sequence=2).encode())
     try:
         store = TrustStore(issuer.root_public_jwk, cache_dir=tmp_path)
-        store.load_url(srv.url)
+        store.load_url(srv.url, now=T0)
         assert store.sequence == 2 and store.etag
-        store.load_url(srv.url)
+        store.load_url(srv.url, now=T0)
         assert srv.requests[-1].get("If-None-Match") == store.etag
         srv.down = True
         assert store.load_url(srv.url).sequence == 2  # keeps working on what it holds
@@ -145,5 +145,5 @@ def test_verifier_answers_trust_list_expired_then_recovers_after_update(issuer):
     cred = issuer.credential("metro", ["MOLI-METRO20"], now=T0)
     v = Verifier(store, "metro")
     assert v.verify(cred.qr_text, now=T0).status is Status.TRUST_LIST_EXPIRED
-    store.load_bytes(issuer.trust_list(T0 - 60, sequence=2))
+    store.load_bytes(issuer.trust_list(T0 - 60, sequence=2), now=T0)
     assert v.verify(cred.qr_text, now=T0).granted

@@ -79,15 +79,32 @@ def test_sqlite_replay_memory_survives_restart(issuer, store, tmp_path):
     assert restarted.verify(cred.qr_text, now=T0 + 1).status is Status.REPLAYED
 
 
-@pytest.mark.parametrize("cache_factory", [lambda p: MemoryReplayCache(), lambda p: SQLiteReplayCache(p / "r.db")])
-def test_replay_entries_expire_with_their_credential(tmp_path, cache_factory):
-    cache = cache_factory(tmp_path)
-    assert cache.check_and_remember("iss|a", 100, now=10)
-    assert not cache.check_and_remember("iss|a", 100, now=50)
+class SteadyClock:
+    """A monotonic clock that keeps pace with the wall clock the test passes as ``now``."""
+
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_replay_entries_expire_with_their_credential(tmp_path, kind):
+    mono = SteadyClock()
+    cache = (MemoryReplayCache(monotonic=mono) if kind == "memory"
+             else SQLiteReplayCache(tmp_path / "r.db", retain_after=0, monotonic=mono))
+
+    def check(key, exp, now):
+        mono.t = now
+        return cache.check_and_remember(key, exp, now)
+
+    assert check("iss|a", 100, now=10)
+    assert not check("iss|a", 100, now=50)
     # once 'a' has expired, the same key is usable again (a new credential can never reuse a jti in practice,
     # but memory must not grow forever) and is forgotten by the purge
-    assert cache.check_and_remember("iss|a", 300, now=150)
-    assert cache.check_and_remember("iss|b", 400, now=350)
+    assert check("iss|a", 300, now=150)
+    assert check("iss|b", 400, now=350)
     assert "iss|a" not in cache
 
 
@@ -168,7 +185,7 @@ def test_key_rotation_new_key_accepted_once_published_old_key_until_window_ends(
     # sequence 2: both keys published (the new one before it signs anything)
     store.load_bytes(issuer.trust_list(T0, sequence=2, keys=[
         TrustedKey("old", old_key.public_key(), T0 - 86_400, window_end),
-        TrustedKey("new", new_key.public_key(), T0, T0 + 90 * 86_400)]))
+        TrustedKey("new", new_key.public_key(), T0, T0 + 90 * 86_400)]), now=T0)
     assert Verifier(store, "metro").verify(new_code.qr_text, now=T0 + 1).granted
     old_code = issuer.credential("metro", ["MOLI-METRO20"], now=window_end - 30, signing_key=old_key, kid="old")
     assert Verifier(store, "metro").verify(old_code.qr_text, now=window_end - 10).granted
