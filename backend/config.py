@@ -50,6 +50,8 @@ class BaseConfig:
     PERKPASS_ACCESS_TOKEN_TTL = 900            # citizen access token lifetime (s)
     PERKPASS_OTP_TTL = 300                     # one-time code lifetime (s)
     PERKPASS_OTP_MAX_ATTEMPTS = 5
+    PERKPASS_LOGIN_LOCKOUT_FAILURES = 10       # wrong codes per phone (any codes) that lock log-in ...
+    PERKPASS_LOGIN_LOCKOUT_SECONDS = 3600      # ... within this window, until they age out of it
     PERKPASS_SMS_SENDER = "console"            # "console" or "package.module:Class"
     PERKPASS_CONSENT_VERSION = "2026-11-01"
     PERKPASS_TRUST_LIST_NEXT_UPDATE = 86400    # verifiers should refresh after (s)
@@ -144,6 +146,9 @@ _ENV = {
     "PERKPASS_RATE_LIMIT_LOGIN": ("PERKPASS_RATE_LIMIT_LOGIN", str),
     "PERKPASS_RATE_LIMIT_ISSUE": ("PERKPASS_RATE_LIMIT_ISSUE", str),
     "PERKPASS_RATE_LIMIT_ENROL": ("PERKPASS_RATE_LIMIT_ENROL", str),
+    "PERKPASS_LOGIN_LOCKOUT_FAILURES": ("PERKPASS_LOGIN_LOCKOUT_FAILURES", int),
+    "PERKPASS_LOGIN_LOCKOUT_SECONDS": ("PERKPASS_LOGIN_LOCKOUT_SECONDS", int),
+    "PERKPASS_LOCAL_RATE_LIMITS": ("PERKPASS_LOCAL_RATE_LIMITS", _bool),
     "PERKPASS_RATE_LIMIT_ISSUE_SHARED": ("PERKPASS_RATE_LIMIT_ISSUE_SHARED", _bool),
     "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", _bool),
     "PERKPASS_ALLOW_CONSOLE_SENDER": ("PERKPASS_ALLOW_CONSOLE_SENDER", _bool),
@@ -186,6 +191,11 @@ def validate(config) -> None:
             raise ConfigError("production configuration needs PERKPASS_KDF_COST >= 14")
         if config.get("PERKPASS_SMS_SENDER") == "console" and not config.get("PERKPASS_ALLOW_CONSOLE_SENDER"):
             raise ConfigError("production configuration refuses the console SMS sender; set PERKPASS_SMS_SENDER")
+        if (str(config.get("RATELIMIT_STORAGE_URI") or "memory://").startswith("memory://")
+                and not config.get("PERKPASS_LOCAL_RATE_LIMITS")):
+            # memory:// counts per worker process: with 4 workers a limit of 5 lets 20 through
+            raise ConfigError("production configuration refuses in-memory rate limits (each worker would count "
+                              "alone); set REDIS_URL, or PERKPASS_LOCAL_RATE_LIMITS=1 when one worker process runs")
     if not config.get("PERKPASS_KEY_PASSPHRASE"):
         raise ConfigError("PERKPASS_KEY_PASSPHRASE is required")
     if int(config.get("PERKPASS_REFRESH_AFTER", 0)) >= int(config.get("PERKPASS_CREDENTIAL_LIFETIME", 0)):

@@ -28,7 +28,7 @@ BAD_CLOCKS = [float("nan"), float("inf"), float("-inf"), True, False, datetime(2
 
 # ------------------------------------------------------------------------------------------ 1. bad clock
 
-@pytest.mark.parametrize("now", BAD_CLOCKS, ids=repr)
+@pytest.mark.parametrize("now", BAD_CLOCKS, ids=lambda v: repr(v)[:24])
 def test_a_bad_clock_raises_a_typed_configuration_error_and_never_grants(issuer, store, now):
     expired = issuer.credential("metro", ["MOLI-METRO20"], now=T0 - 3600).qr_text
     v = Verifier(store, "metro")
@@ -125,7 +125,7 @@ def _pp1(header: bytes, payload: bytes = b"{}", sig: bytes = bytes(64)) -> str:
 
 
 HOSTILE = {
-    "2000 [ in a bare header": _bare(b"[" * 2000),
+    "1050 [ in a bare header": _bare(b"[" * 1050, b"", b""),  # as many as fit in 1500 characters
     "2000 [ in a PP1 header": _pp1(b"[" * 2000),
     "deep objects in the header": _bare(b'{"a":' * 500 + b"1" + b"}" * 500),
     "segment of length 1 mod 4": "eyJhbGciOiJFZERTQSJ9.eyJ.A",
