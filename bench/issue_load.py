@@ -196,6 +196,7 @@ def run_one(db: str, args) -> dict:
         time.sleep(0.5)
     else:
         env["RATELIMIT_STORAGE_URI"] = "memory://"
+        env["PERKPASS_LOCAL_RATE_LIMITS"] = "1"  # per-worker counting, deliberately (production refuses it otherwise)
     flask = str(VENV_BIN / "flask")
     gunicorn = str(VENV_BIN / "gunicorn")
     server = None

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import consent as consent_texts
@@ -50,12 +50,62 @@ def sender():
     return s
 
 
+def _serialise_phone(p_hash: str) -> None:
+    """Make this transaction the only one counting and changing ``p_hash``'s codes until it ends, so
+    limits hold across every worker and instance: PostgreSQL takes a transaction-scoped advisory lock
+    on the phone; SQLite's first write (which the callers do next) takes the database write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:h, 74060011))"), {"h": p_hash})
+
+
+def _rate_limited(retry_after: int, code: str = "rate_limited", message: str | None = None) -> APIError:
+    return APIError(429, code, message or "Too many requests; slow down and retry later.", {},
+                    {"Retry-After": str(max(1, int(retry_after)))})
+
+
+def _check_lockout(p_hash: str, now: int) -> None:
+    """429 ``locked_out`` when the phone's wrong codes within the lock-out window reach the limit
+    (counted in the database, so every worker sees them). A right code gives its try back, so only
+    wrong codes count; the lock lifts when those tries age out of the window."""
+    cfg = current_app.config
+    window, limit = int(cfg["PERKPASS_LOGIN_LOCKOUT_SECONDS"]), int(cfg["PERKPASS_LOGIN_LOCKOUT_FAILURES"])
+    if limit <= 0:
+        return
+    failures, newest = db.session.execute(
+        select(func.coalesce(func.sum(LoginCode.attempts), 0), func.max(LoginCode.created_at))
+        .where(LoginCode.phone_hash == p_hash, LoginCode.created_at > now - window, LoginCode.attempts > 0)).one()
+    if int(failures) >= limit:
+        raise _rate_limited(int(newest) + window - now, "locked_out",
+                            "Too many wrong codes for this phone; log-in is locked for a while. Retry later.")
+
+
+def _check_code_requests(p_hash: str, now: int) -> None:
+    """The per-phone code-request limits (PERKPASS_RATE_LIMIT_REQUEST_CODE, e.g. "5 per minute;30 per
+    hour") counted over the phone's codes in the database: the same count in every worker."""
+    from ..ratelimit import _items
+    for item in _items(current_app.config.get("PERKPASS_RATE_LIMIT_REQUEST_CODE") or ""):
+        period = int(item.get_expiry())
+        recent = list(db.session.scalars(select(LoginCode.created_at).where(
+            LoginCode.phone_hash == p_hash, LoginCode.created_at > now - period)
+            .order_by(LoginCode.created_at.desc()).limit(item.amount)))
+        if len(recent) >= item.amount:
+            raise _rate_limited(recent[-1] + period - now)
+
+
 def request_code(phone: str, now: int, locale: str = "zh-CN") -> str:
-    """Create a code for ``phone`` (older unused codes stop working) and send it. Returns the code."""
+    """Create a code for ``phone`` (older unused codes stop working) and send it. Returns the code.
+    429 when the phone is locked out or asked for too many codes (counted in the database)."""
     p_hash = phone_hash(phone)
     code = f"{secrets.randbelow(10 ** 6):06d}"
+    _serialise_phone(p_hash)
     db.session.execute(update(LoginCode).where(LoginCode.phone_hash == p_hash, LoginCode.used_at.is_(None))
                        .values(used_at=now))
+    try:
+        _check_lockout(p_hash, now)
+        _check_code_requests(p_hash, now)
+    except APIError:
+        db.session.rollback()  # the old code stays valid: nothing was sent
+        raise
     db.session.add(LoginCode(phone_hash=p_hash, code_hash=_code_hash(p_hash, code), created_at=now,
                              expires_at=now + int(current_app.config["PERKPASS_OTP_TTL"]), attempts=0))
     db.session.commit()
@@ -72,6 +122,7 @@ class LoginResult:
 
 
 def _check_code(p_hash: str, code: str, now: int) -> LoginCode:
+    _check_lockout(p_hash, now)
     row = db.session.scalars(select(LoginCode).where(
         LoginCode.phone_hash == p_hash, LoginCode.used_at.is_(None), LoginCode.expires_at > now)
         .order_by(LoginCode.id.desc()).limit(1)).first()
@@ -80,10 +131,18 @@ def _check_code(p_hash: str, code: str, now: int) -> LoginCode:
     if row is None:
         raise invalid
     max_attempts = int(current_app.config["PERKPASS_OTP_MAX_ATTEMPTS"])
+    # Claim a try before comparing, in one conditional UPDATE: however many workers guess at once,
+    # at most max_attempts guesses per code ever reach the comparison.
+    claimed = db.session.execute(update(LoginCode).where(
+        LoginCode.id == row.id, LoginCode.used_at.is_(None), LoginCode.attempts < max_attempts)
+        .values(attempts=LoginCode.attempts + 1)).rowcount
+    db.session.commit()
+    if claimed != 1:
+        raise invalid
     if not secrets.compare_digest(row.code_hash, _code_hash(p_hash, code)):
-        row.attempts += 1
-        if row.attempts >= max_attempts:
-            row.used_at = now  # burnt: brute force stops here
+        # burnt after the last try: brute force stops here
+        db.session.execute(update(LoginCode).where(LoginCode.id == row.id, LoginCode.attempts >= max_attempts)
+                           .values(used_at=now))
         db.session.commit()
         raise invalid
     return row
@@ -95,13 +154,16 @@ def login(phone: str, code: str, consent: dict | None, now: int, locale: str | N
     citizen = db.session.scalars(select(Citizen).where(Citizen.phone_hash == p_hash)).first()
     version = current_app.config["PERKPASS_CONSENT_VERSION"]
     if citizen is None and (not consent or consent.get("version") != version or consent.get("accepted") is not True):
-        # the code stays valid so the page can show the consent text and submit again
+        # the code stays valid (its try given back) so the page can show the consent text and submit again
+        db.session.execute(update(LoginCode).where(LoginCode.id == row.id).values(attempts=LoginCode.attempts - 1))
+        db.session.commit()
         raise APIError(400, "consent_required",
                        "Joining Perkpass needs your consent to the current terms (GET /api/v1/auth/consent).",
                        {"consent": [f"Accept version {version}."]})
     # claim the code atomically: of two log-ins racing with one code, one gets a token
+    # (and give the try back: only wrong codes count towards the lock-out)
     claimed = db.session.execute(update(LoginCode).where(LoginCode.id == row.id, LoginCode.used_at.is_(None))
-                                 .values(used_at=now)).rowcount
+                                 .values(used_at=now, attempts=LoginCode.attempts - 1)).rowcount
     if claimed != 1:
         db.session.rollback()
         raise APIError(400, "invalid_code", "The code is wrong or has expired; request a new one.",

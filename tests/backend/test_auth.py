@@ -112,8 +112,13 @@ def test_no_dev_code_without_dev_mode_code_goes_to_sender(make_app):
 
 def test_production_config_refuses_dev_mode_and_weak_secrets(tmp_path):
     good = {"ENV_NAME": "production", "SECRET_KEY": "s" * 40, "PERKPASS_KEY_PASSPHRASE": "p" * 30,
-            "PERKPASS_SMS_SENDER": "outbox", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"}
+            "PERKPASS_SMS_SENDER": "outbox", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
     create_app(dict(good))  # fine
+    # limits counted in each worker's memory are refused unless one worker process is declared
+    with pytest.raises(ConfigError, match="in-memory rate limits"):
+        create_app(dict(good, RATELIMIT_STORAGE_URI="memory://"))
+    create_app(dict(good, RATELIMIT_STORAGE_URI="memory://", PERKPASS_LOCAL_RATE_LIMITS=True))
     with pytest.raises(ConfigError, match="DEV_MODE"):
         create_app(dict(good, PERKPASS_DEV_MODE=True))
     with pytest.raises(ConfigError, match="SECRET_KEY"):
@@ -224,3 +229,92 @@ def test_one_code_racing_logins_gives_one_token(app, client):
     assert statuses.count(200) == 1 and all(s in (200, 400, 409) for s in statuses), statuses
     from backend.models import AccessToken
     assert db.session.query(AccessToken).count() == 1 and db.session.query(Citizen).count() == 1
+
+
+# ---------------------------------------------------------------- limits every worker sees (issue 11 item 6)
+
+def _two_workers(make_app, **cfg):
+    """Two app instances on one database with per-process (memory) limiter storage: two gunicorn workers."""
+    return make_app(RATELIMIT_STORAGE_URI="memory://", **cfg), make_app(RATELIMIT_STORAGE_URI="memory://", **cfg)
+
+
+def test_code_requests_per_phone_are_counted_once_for_all_workers(make_app):
+    w1, w2 = _two_workers(make_app, PERKPASS_RATE_LIMIT_REQUEST_CODE="5 per minute;30 per hour",
+                          PERKPASS_DEV_MODE=False)
+    statuses = []
+    for i in range(12):  # 12 requests from 12 addresses, alternating workers
+        c = (w1 if i % 2 else w2).test_client()
+        statuses.append(c.post("/api/v1/auth/request-code", json={"phone": PHONE},
+                               environ_base={"REMOTE_ADDR": f"10.0.0.{i + 1}"}).status_code)
+    assert statuses == [202] * 5 + [429] * 7
+    sent = [s for w in (w1, w2) for s in w.extensions["perkpass_sender"].outbox if s[0] == PHONE]
+    assert len(sent) == 5
+    r = w1.test_client().post("/api/v1/auth/request-code", json={"phone": PHONE})
+    assert r.json["error"]["code"] == "rate_limited" and 1 <= int(r.headers["Retry-After"]) <= 60
+
+
+def test_concurrent_guesses_from_many_addresses_reach_the_code_check_at_most_max_attempts(make_app, monkeypatch):
+    import threading
+    from backend.services import auth as auth_service
+    w1, w2 = _two_workers(make_app)
+    code = w1.test_client().post("/api/v1/auth/request-code", json={"phone": PHONE}).json["dev_code"]
+    wrong = "000000" if code != "000000" else "111111"
+    compared = []
+    real = auth_service.secrets.compare_digest
+    monkeypatch.setattr(auth_service.secrets, "compare_digest", lambda a, b: compared.append(1) or real(a, b))
+    statuses = []
+    barrier = threading.Barrier(25)
+
+    def guess(i):
+        c = (w1 if i % 2 else w2).test_client()
+        barrier.wait()
+        statuses.append(c.post("/api/v1/auth/login", json={"phone": PHONE, "code": wrong},
+                               environ_base={"REMOTE_ADDR": f"10.1.0.{i + 1}"}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(25)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(statuses) == 25 and all(s in (400, 429) for s in statuses), statuses
+    assert len(compared) <= w1.config["PERKPASS_OTP_MAX_ATTEMPTS"]
+    # and the code is burnt: the right one no longer works
+    r = w1.test_client().post("/api/v1/auth/login", json={"phone": PHONE, "code": code,
+                                                          "consent": {"version": "2026-11-01", "accepted": True}})
+    assert r.status_code in (400, 429)
+
+
+def test_repeated_wrong_codes_lock_the_phone_out_in_every_worker(make_app):
+    w1, w2 = _two_workers(make_app, PERKPASS_LOGIN_LOCKOUT_FAILURES=10, PERKPASS_LOGIN_LOCKOUT_SECONDS=3600)
+    consent = {"version": "2026-11-01", "accepted": True}
+    for round_ in range(2):  # two codes, five wrong tries each, spread over both workers
+        code = w1.test_client().post("/api/v1/auth/request-code", json={"phone": PHONE}).json["dev_code"]
+        wrong = "000000" if code != "000000" else "111111"
+        for i in range(5):
+            r = (w1 if i % 2 else w2).test_client().post("/api/v1/auth/login", json={"phone": PHONE, "code": wrong})
+            assert r.json["error"]["code"] == "invalid_code"
+    for w in (w1, w2):
+        r = w.test_client().post("/api/v1/auth/request-code", json={"phone": PHONE})
+        assert r.status_code == 429 and r.json["error"]["code"] == "locked_out"
+        assert 3000 < int(r.headers["Retry-After"]) <= 3600
+    # another phone is not locked
+    assert w2.test_client().post("/api/v1/auth/request-code", json={"phone": "+8613899998888"}).status_code == 202
+    # an hour later the wrong tries have aged out
+    with w1.app_context():
+        db.session.execute(db.update(LoginCode).values(created_at=LoginCode.created_at - 3601))
+        db.session.commit()
+    code = w2.test_client().post("/api/v1/auth/request-code", json={"phone": PHONE}).json["dev_code"]
+    r = w1.test_client().post("/api/v1/auth/login", json={"phone": PHONE, "code": code, "consent": consent})
+    assert r.status_code == 200, r.json
+
+
+def test_right_codes_and_consent_retries_do_not_count_towards_the_lock_out(make_app):
+    app = make_app(PERKPASS_LOGIN_LOCKOUT_FAILURES=3)
+    c = app.test_client()
+    for _ in range(4):  # log in four times with right codes, each first refused for missing consent
+        code = c.post("/api/v1/auth/request-code", json={"phone": PHONE}).json["dev_code"]
+        body = {"phone": PHONE, "code": code}
+        if _ == 0:
+            assert c.post("/api/v1/auth/login", json=body).json["error"]["code"] == "consent_required"
+        r = c.post("/api/v1/auth/login", json=dict(body, consent={"version": "2026-11-01", "accepted": True}))
+        assert r.status_code == 200, r.json
