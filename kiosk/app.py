@@ -468,9 +468,13 @@ class KioskApp(App):
         # trust list freshness
         fr = core.freshness()
         state = fr.state.name
+        pol = core.trust_policy()  # the venue type's freshness policy: how long a stale list keeps granting
+        if pol is not None and state == "STALE":
+            state = "GRACE" if pol.state.value == "grace" else "STOPPED"
         age = i18n.human_age(fr.age_seconds or 0, self.lang)
-        self.trust_text = self.tr("bar.trust." + state, age=age)
-        self.trust_level = {"FRESH": "ok", "STALE": "warn"}.get(state, "bad")
+        until = time.strftime("%m-%d %H:%M", time.localtime(pol.stop_at)) if pol is not None else ""
+        self.trust_text = self.tr("bar.trust." + state, age=age, until=until)
+        self.trust_level = {"FRESH": "ok", "GRACE": "warn"}.get(state, "bad")
         # uploads
         pending = core.store.pending_count()
         client = core.sync.client if core.sync is not None else None

@@ -27,10 +27,13 @@ from partner_sdk import (
     Verifier,
 )
 
+from partner_sdk import freshness_policy
+from partner_sdk.freshness_policy import PolicyState
+
 from . import i18n
 from .scan.decoder import normalise_scan
 from .store import Store, local_day
-from .sync import BackendClient, SyncService, SyncStatus, batch_size_from_env, normalise_base_url
+from .sync import APP_VERSION, BackendClient, SyncService, SyncStatus, batch_size_from_env, normalise_base_url
 
 log = logging.getLogger("kiosk")
 
@@ -238,7 +241,7 @@ class KioskCore:
             trust_etag=lambda: self.trust_store.etag if self.trust_store else None,
             trust_loader=self._load_trust_from_backend,
             trust_needs_refresh=lambda: self.freshness().state is not FreshnessState.FRESH,
-            on_status=self.on_sync_status, interval=self.sync_interval,
+            on_status=self.on_sync_status, report=self.report, interval=self.sync_interval,
             offline_interval=max(self.sync_interval, min(30.0, 2 * self.sync_interval)),
             batch_size=batch_size_from_env(), clock=self.now)
 
@@ -277,6 +280,22 @@ class KioskCore:
         if self.trust_store is None:
             return Freshness(FreshnessState.MISSING)
         return self.trust_store.freshness(self.now())
+
+    def trust_policy(self):
+        """Where this kiosk stands in its venue type's freshness policy (None without a trust list)."""
+        fr = self.freshness()
+        if self.enrolment is None or fr.next_update is None or fr.expires_at is None:
+            return None
+        return freshness_policy.evaluate(self.enrolment.audience, fr.next_update, fr.expires_at, self.now())
+
+    def report(self) -> dict[str, Any]:
+        """What the kiosk tells the backend about itself after a sync round (counts only, no codes)."""
+        out: dict[str, Any] = {"app_version": APP_VERSION, "pending": self.store.pending_count(),
+                               "scans": self.store.scan_counts(local_day(self.now() - 3 * 86400))}
+        cur = self.trust_store.current if self.trust_store is not None else None
+        if cur is not None:
+            out["trust_list"] = {"seq": cur.sequence, "issued_at": cur.issued_at, "next_update": cur.next_update}
+        return out
 
     def perk_catalogue(self) -> dict[str, Any]:
         cat: dict[str, Any] = {}
@@ -319,6 +338,13 @@ class KioskCore:
     def _process(self, text: Any, source: str, now: float) -> ScanResult:
         if self.verifier is None or self.enrolment is None:
             return ScanResult(status="ERROR", kind="attention", source=source, at=now, detail="not enrolled")
+        pol = self.trust_policy()
+        if pol is not None and pol.state is PolicyState.STOPPED:
+            # the venue type's freshness policy (partner_sdk.freshness_policy): too long without a newer
+            # trust list to keep granting; refuse before verifying so the code is not marked as used
+            self.store.record_scan(status=Status.TRUST_LIST_EXPIRED.value, source=source, now=now)
+            return ScanResult(status=Status.TRUST_LIST_EXPIRED.value, kind=i18n.result_kind("TRUST_LIST_EXPIRED"),
+                              source=source, at=now, detail=f"freshness policy: stopped granting at {pol.stop_at}")
         clean = normalise_scan(text)
         selected = self.selected_perk
         offered = self.enrolment.perk_codes()

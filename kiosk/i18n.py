@@ -84,6 +84,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "bar.trust.FRESH": {"en": "Trust list fresh", "zh-CN": "信任列表最新"},
     "bar.trust.STALE": {"en": "Trust list {age} old", "zh-CN": "信任列表已 {age} 未更新"},
     "bar.trust.EXPIRED": {"en": "Trust list EXPIRED", "zh-CN": "信任列表已过期"},
+    "bar.trust.GRACE": {"en": "Trust list {age} old · grants until {until}", "zh-CN": "信任列表已 {age} 未更新 · 可通过至 {until}"},
+    "bar.trust.STOPPED": {"en": "Trust list too old: not granting", "zh-CN": "信任列表过旧：暂停通过"},
     "bar.trust.MISSING": {"en": "No trust list", "zh-CN": "无信任列表"},
     "bar.pending": {"en": "{n} to upload", "zh-CN": "待上传 {n}"},
     "bar.logged": {"en": "{n} logged here", "zh-CN": "本机记录 {n}"},

@@ -220,6 +220,15 @@ class Store:
             "GROUP BY status ORDER BY n DESC, status", (day,))}
         return {"grants": grants, "refusals": refusals}
 
+    def scan_counts(self, since_day: str) -> list[dict[str, Any]]:
+        """Whole-day totals by result since ``since_day`` (for the backend's console; counts only)."""
+        days: dict[str, dict[str, int]] = {}
+        for r in self._conn().execute("SELECT day, status, COUNT(*) AS n FROM scans WHERE day >= ? "
+                                      "GROUP BY day, status ORDER BY day, status", (since_day,)):
+            if r["status"].replace("_", "").isalpha() and r["status"].isupper():
+                days.setdefault(r["day"], {})[r["status"]] = int(r["n"])
+        return [{"day": d, "counts": c} for d, c in days.items()]
+
     # -- staff PIN -------------------------------------------------------------------------
     def set_pin(self, pin: str) -> None:
         self.set_many({"pin_hash": hash_pin(pin), "pin_failures": 0, "pin_locked_until": 0})

@@ -23,7 +23,8 @@ from .store import Store
 
 log = logging.getLogger("kiosk.sync")
 
-USER_AGENT = "perkpass-kiosk/0.1"
+APP_VERSION = "0.1"
+USER_AGENT = "perkpass-kiosk/" + APP_VERSION
 MAX_BATCH = 500  # the backend's limit per request (docs/contracts.md)
 
 
@@ -115,6 +116,12 @@ class BackendClient:
             raise self._error(status, payload)
         return 200, payload, hdrs.get("etag")
 
+    def report(self, body: dict[str, Any]) -> None:
+        """POST /api/v1/kiosk/report: the kiosk's state and daily scan counts (counts only)."""
+        status, _, payload = self._request("POST", "/api/v1/kiosk/report", body, auth=True)
+        if status != 200:
+            raise self._error(status, payload)
+
     def upload(self, redemptions: list[dict[str, Any]]) -> dict[str, Any]:
         status, _, payload = self._request("POST", "/api/v1/kiosk/redemptions",
                                            {"redemptions": redemptions}, auth=True)
@@ -144,6 +151,7 @@ class SyncService:
     def __init__(self, store: Store, client: BackendClient | None, *, trust_url: str | None,
                  trust_etag: Callable[[], str | None], trust_loader: Callable[[bytes, str | None], None],
                  trust_needs_refresh: Callable[[], bool], on_status: Callable[[SyncStatus], None] | None = None,
+                 report: Callable[[], dict[str, Any]] | None = None,
                  interval: float = 10.0, offline_interval: float = 20.0, trust_interval: float = 600.0,
                  batch_size: int = MAX_BATCH, clock: Callable[[], float] = time.time):
         self.store = store
@@ -153,6 +161,7 @@ class SyncService:
         self.trust_loader = trust_loader
         self.trust_needs_refresh = trust_needs_refresh
         self.on_status = on_status
+        self.report = report
         self.interval = interval
         self.offline_interval = offline_interval
         self.trust_interval = trust_interval
@@ -291,6 +300,13 @@ class SyncService:
             if marked == 0:  # the backend acknowledged nothing: do not spin
                 error = "backend acknowledged no redemption in the batch"
                 break
+        if self.report is not None:
+            try:  # 3. the kiosk's own state and refusal counts for the console; never blocks a round
+                self.client.report(self.report())
+            except (BackendError, BackendUnreachable) as exc:
+                log.info("kiosk report not accepted: %s", exc)
+            except Exception:  # noqa: BLE001
+                log.exception("building the kiosk report failed")
         total = int(self.store.get("uploaded_total", 0) or 0) + uploaded
         done = self.clock()
         values = {"uploaded_total": total}
