@@ -46,6 +46,8 @@ class BaseConfig:
     PERKPASS_SCHEMES_DIR = str(REPO_ROOT / "assets" / "schemes")
     PERKPASS_CREDENTIAL_LIFETIME = 90          # seconds a QR code is valid
     PERKPASS_REFRESH_AFTER = 60                # the phone refreshes after this many seconds
+    PERKPASS_CERTIFICATE_LIFETIME = 86400      # PP2 perk certificates (a phone's offline codes); max 7 days
+    PERKPASS_MAX_HOLDER_DEVICES = 5            # phones/browsers one citizen may register for offline codes
     PERKPASS_CLOCK_LEEWAY = 5
     PERKPASS_ACCESS_TOKEN_TTL = 900            # citizen access token lifetime (s)
     PERKPASS_OTP_TTL = 300                     # one-time code lifetime (s)
@@ -131,6 +133,8 @@ _ENV = {
     "PERKPASS_SCHEMES_DIR": ("PERKPASS_SCHEMES_DIR", str),
     "PERKPASS_CREDENTIAL_LIFETIME": ("PERKPASS_CREDENTIAL_LIFETIME", int),
     "PERKPASS_REFRESH_AFTER": ("PERKPASS_REFRESH_AFTER", int),
+    "PERKPASS_CERTIFICATE_LIFETIME": ("PERKPASS_CERTIFICATE_LIFETIME", int),
+    "PERKPASS_MAX_HOLDER_DEVICES": ("PERKPASS_MAX_HOLDER_DEVICES", int),
     "PERKPASS_ACCESS_TOKEN_TTL": ("PERKPASS_ACCESS_TOKEN_TTL", int),
     "PERKPASS_OTP_TTL": ("PERKPASS_OTP_TTL", int),
     "PERKPASS_SMS_SENDER": ("PERKPASS_SMS_SENDER", str),
@@ -198,5 +202,8 @@ def validate(config) -> None:
                               "alone); set REDIS_URL, or PERKPASS_LOCAL_RATE_LIMITS=1 when one worker process runs")
     if not config.get("PERKPASS_KEY_PASSPHRASE"):
         raise ConfigError("PERKPASS_KEY_PASSPHRASE is required")
+    from partner_sdk.pp2 import MAX_CERT_LIFETIME
+    if not 600 <= int(config.get("PERKPASS_CERTIFICATE_LIFETIME", 0)) <= MAX_CERT_LIFETIME:
+        raise ConfigError(f"PERKPASS_CERTIFICATE_LIFETIME must be 600..{MAX_CERT_LIFETIME} seconds")
     if int(config.get("PERKPASS_REFRESH_AFTER", 0)) >= int(config.get("PERKPASS_CREDENTIAL_LIFETIME", 0)):
         raise ConfigError("PERKPASS_REFRESH_AFTER must be shorter than PERKPASS_CREDENTIAL_LIFETIME")

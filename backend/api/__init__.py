@@ -3,9 +3,9 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, credentials, kiosk, me, meta, operator, trust
+    from . import auth, credentials, devices, kiosk, me, meta, operator, trust
 
-    for module in (meta, auth, me, credentials, trust, kiosk, operator):
+    for module in (meta, auth, me, devices, credentials, trust, kiosk, operator):
         app.register_blueprint(module.bp)
     from . import app_page; app.register_blueprint(app_page.bp)  # citizen page /app/ + /api/v1/catalogue
     from . import ledger; ledger.register(app)  # score ledger: /api/v1/me/score, /provider, /reviewer, /operator/ledger

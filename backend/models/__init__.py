@@ -5,3 +5,4 @@ from .keys import IssuerSecret, SigningKey, TrustListVersion  # noqa: F401
 from .partners import Device, EnrolmentCode, OperatorToken, Partner, Venue  # noqa: F401
 from .redemptions import Redemption  # noqa: F401
 from .ledger import AuditEntry, DataProvider, LedgerCase, Reviewer  # noqa: F401
+from .holder import CertificateRevocation, DeviceChallenge, HolderDevice, PerkCertificate  # noqa: F401

@@ -42,8 +42,11 @@ def _passphrase() -> str:
 
 
 def _grace() -> int:
+    # a retired key stays published until everything it signed has expired: PP1 codes (seconds) and
+    # PP2 perk certificates (a day by default) that phones keep using offline
     cfg = current_app.config
-    return int(cfg["PERKPASS_CREDENTIAL_LIFETIME"]) + int(cfg["PERKPASS_CLOCK_LEEWAY"]) * 2 + 60
+    longest = max(int(cfg["PERKPASS_CREDENTIAL_LIFETIME"]), int(cfg["PERKPASS_CERTIFICATE_LIFETIME"]))
+    return longest + int(cfg["PERKPASS_CLOCK_LEEWAY"]) * 2 + 60
 
 
 def _raw_private(key: Ed25519PrivateKey) -> bytes:

@@ -90,6 +90,12 @@ def for_citizen(public_id: str, limit: int = 200) -> list[dict]:
     from .issuance import pseudonym
     audiences = set(get_catalogue().audiences) | {a for (a,) in db.session.execute(select(Venue.audience).distinct())}
     pseudonyms = [pseudonym(public_id, a) for a in sorted(audiences)]
+    # PP2 codes carry a fresh certificate id instead of a pseudonym: the backend alone knows whose it is
+    from .certificates import cert_ids_of
+    from ..models import Citizen
+    citizen_id = db.session.scalars(select(Citizen.id).where(Citizen.public_id == public_id)).first()
+    if citizen_id is not None:
+        pseudonyms += cert_ids_of(citizen_id)
     catalogue = get_catalogue()
     # computed at read time (not only the flag stored at ingest), so two kiosks syncing the same copied
     # code at the same moment are still both flagged

@@ -1,6 +1,8 @@
 """Scheme rows, memberships and current scores (with a ledger entry for every change)."""
 from __future__ import annotations
 
+import time
+
 import csv
 import io
 from dataclasses import dataclass, field
@@ -191,6 +193,9 @@ def opt_out(citizen: Citizen) -> dict:
     from ..models import Venue
     audiences = set(get_catalogue().audiences) | {a for (a,) in db.session.execute(select(Venue.audience).distinct())}
     pseudonyms = [pseudonym(citizen.public_id, a) for a in sorted(audiences)]
+    # PP2: revoke the phone's certificates, forget its devices; redemptions under those certificate ids go too
+    from .certificates import forget_citizen
+    pseudonyms += forget_citizen(citizen.id, int(time.time()))
     n_red = db.session.execute(delete(Redemption).where(Redemption.pseudonym.in_(pseudonyms))).rowcount
     n_mem = len(citizen.memberships)
     db.session.delete(citizen)  # cascades to consents, memberships (and their events), tokens

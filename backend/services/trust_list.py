@@ -12,6 +12,7 @@ from partner_sdk import build_trust_list
 
 from ..extensions import db
 from ..models import TrustListVersion
+from . import certificates
 from . import keys as key_service
 from .perks import get_catalogue
 
@@ -26,9 +27,10 @@ def _fingerprint(now: int) -> tuple[str, list]:
         "perks": get_catalogue().trust_list_perks(),
         "next_update_in": int(cfg["PERKPASS_TRUST_LIST_NEXT_UPDATE"]),
         "valid_for": int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
+        "revoked": certificates.revoked_ids(now),
     }
     digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
-    return digest, trusted
+    return digest, trusted, material["revoked"]
 
 
 def current(now: int) -> TrustListVersion:
@@ -36,7 +38,7 @@ def current(now: int) -> TrustListVersion:
     half its refresh interval old, else a newly signed one with the next sequence number."""
     cfg = current_app.config
     next_update = int(cfg["PERKPASS_TRUST_LIST_NEXT_UPDATE"])
-    fingerprint, trusted = _fingerprint(now)
+    fingerprint, trusted, revoked = _fingerprint(now)
     for _attempt in range(5):
         latest = db.session.scalars(select(TrustListVersion).order_by(TrustListVersion.sequence.desc()).limit(1)).first()
         if latest is not None and latest.fingerprint == fingerprint and now - latest.issued_at < next_update // 2 \
@@ -47,7 +49,7 @@ def current(now: int) -> TrustListVersion:
         jws = build_trust_list(root_key=root_priv, issuer=cfg["PERKPASS_ISSUER"], keys=trusted, sequence=sequence,
                                now=now, next_update_in=next_update,
                                valid_for=int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
-                               perks=get_catalogue().trust_list_perks())
+                               perks=get_catalogue().trust_list_perks(), revoked=revoked)
         row = TrustListVersion(sequence=sequence, fingerprint=fingerprint, jws=jws, issued_at=now,
                                expires_at=now + int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]))
         db.session.add(row)

@@ -1,0 +1,101 @@
+"""A citizen's phones as offline code makers (PP2): register a device key, list and remove devices, fetch
+perk certificates. Every route acts on the caller's own devices only."""
+import functools
+import logging
+
+from flask import Blueprint, current_app, g
+
+from partner_sdk import pp2
+
+from .. import ratelimit
+from ..errors import APIError
+from ..extensions import db
+from ..logging_setup import event
+from ..models import Citizen
+from ..schemas.devices import CertificatesOut, ChallengeOut, HolderDeviceIn, HolderDeviceListOut, HolderDeviceOut, HolderDeviceRemovedOut
+from ..services import certificates as holder
+from ..services.keys import KeyError_
+from .common import endpoint, now
+
+bp = Blueprint("devices", __name__, url_prefix="/api/v1/me/devices")
+log = logging.getLogger("perkpass.devices")
+
+_DEVICE_ID = "<string(minlength=4, maxlength=40):device_id>"
+
+
+def _citizen() -> Citizen:
+    c = db.session.get(Citizen, g.citizen_id)
+    if c is None:
+        raise APIError(401, "unauthorized", "A valid citizen bearer token is required.", {})
+    return c
+
+
+def _holder_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except holder.HolderError as exc:
+            raise APIError(exc.status, exc.code, exc.message, exc.fields) from None
+    return wrapper
+
+
+@endpoint(bp, "/challenge", "POST", summary="A one-time challenge for registering a device key.", auth="citizen",
+          response=ChallengeOut, errors=(429,))
+def challenge():
+    ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "device-challenge")
+    return holder.new_challenge(g.citizen_id, now())
+
+
+@endpoint(bp, "", "POST", summary="Register this phone's device key (proof of possession: a signed challenge).",
+          auth="citizen", body=HolderDeviceIn, response=HolderDeviceOut, status=201, errors=(400, 409, 429))
+@_holder_errors
+def register(data):
+    ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "device-register")
+    try:
+        d = holder.register(_citizen(), algorithm=data["algorithm"], public_key=data["public_key"],
+                            challenge=data["challenge"], signature=data["signature"], label=data["label"], now=now())
+    except ValueError:  # base64url that decodes to nothing sensible
+        raise APIError(400, "validation_error", "Malformed key, challenge or signature.", {}) from None
+    event(log, "device.registered", algorithm=data["algorithm"])
+    return holder.device_out(d)
+
+
+@endpoint(bp, "", summary="The citizen's registered devices.", auth="citizen", response=HolderDeviceListOut)
+def list_devices():
+    return {"devices": [holder.device_out(d) for d in holder.devices(g.citizen_id)],
+            "max_devices": int(current_app.config["PERKPASS_MAX_HOLDER_DEVICES"])}
+
+
+@endpoint(bp, "/" + _DEVICE_ID, "DELETE", summary="Remove a device: its certificates are revoked at once.",
+          auth="citizen", response=HolderDeviceRemovedOut, errors=(404,))
+@_holder_errors
+def remove(device_id):
+    n = holder.remove_device(holder.device_for(g.citizen_id, device_id), now())
+    event(log, "device.removed", certificates_revoked=n)
+    return {"removed": True, "certificates_revoked": n}
+
+
+@endpoint(bp, "/" + _DEVICE_ID + "/certificates", "POST",
+          summary="Perk certificates for this device: one per venue type and scheme with perks now.", auth="citizen",
+          response=CertificatesOut, errors=(404, 429, 503))
+@_holder_errors
+def certificates(device_id):
+    ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "certify")
+    device = holder.device_for(g.citizen_id, device_id)
+    t = now()
+    try:
+        made = holder.certify(_citizen(), device, t)
+    except KeyError_:
+        log.error("certify.no_signing_key")
+        raise APIError(503, "unavailable", "Certificates cannot be issued right now (no active signing key).", {})
+    lifetime = int(current_app.config["PERKPASS_CERTIFICATE_LIFETIME"])
+    event(log, "device.certified", logging.DEBUG, certificates=len(made))
+    return {"server_time": t, "presentation_window": pp2.DEFAULT_PRESENTATION_WINDOW, "slot_seconds": pp2.SLOT_SECONDS,
+            "certificates": [{
+                "cert_id": c.row.cert_id, "audience": c.row.audience, "scheme": c.row.scheme,
+                "perks": [{"code": code, "title": c.titles.get(code, {"en": code, "zh-CN": code})}
+                          for code in c.row.perks.split(",")],
+                "not_before": c.row.not_before, "not_after": c.row.not_after,
+                "renew_after": c.row.not_before + lifetime // 2, "certificate": c.row.raw,
+            } for c in made]}

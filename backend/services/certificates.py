@@ -1,0 +1,259 @@
+"""PP2 holders: register a phone's device key, certify it per venue type, revoke what a citizen lost.
+
+The phone proves it holds the private key by signing a fresh challenge; from then on it asks for perk
+certificates (partner_sdk.pp2) whenever it is online and makes its codes offline. A certificate carries a
+fresh random id, never a stable pseudonym. When a citizen loses a perk, removes a device or opts out,
+the live certificates go on the revocation list that the next trust list carries.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import delete, event, inspect, select
+from sqlalchemy.orm import Session
+
+from partner_sdk import pp2
+
+from ..extensions import db
+from ..models import (CertificateRevocation, Citizen, CitizenScheme, DeviceChallenge, HolderDevice, PerkCertificate,
+                      Scheme)
+from . import keys as key_service
+from .issuance import memberships, offers
+
+CHALLENGE_TTL = 120
+REGISTRATION_CONTEXT = b"perkpass-device-registration\x00"
+KEY_TYPES = {"Ed25519": pp2.KEY_ED25519, "P-256": pp2.KEY_P256}
+KEY_TYPE_NAMES = {v: k for k, v in KEY_TYPES.items()}
+
+
+class HolderError(Exception):
+    """A request about devices or certificates that cannot be met (mapped to HTTP by the API)."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# ------------------------------------------------------------------------------------ registration
+
+def new_challenge(citizen_id: int, now: int) -> dict:
+    challenge = secrets.token_bytes(32)
+    db.session.execute(delete(DeviceChallenge).where(DeviceChallenge.citizen_id == citizen_id,
+                                                     DeviceChallenge.expires_at <= now))
+    db.session.add(DeviceChallenge(citizen_id=citizen_id, challenge_hash=hashlib.sha256(challenge).hexdigest(),
+                                   expires_at=now + CHALLENGE_TTL))
+    db.session.commit()
+    return {"challenge": b64url(challenge), "expires_at": now + CHALLENGE_TTL,
+            "sign": "perkpass-device-registration 0x00 || challenge || public key (as sent)"}
+
+
+def _load_public_key(key_type: int, raw: bytes):
+    """The device key from WebCrypto's raw export: Ed25519 32 bytes; P-256 65 (uncompressed) or 33 bytes."""
+    try:
+        if key_type == pp2.KEY_ED25519 and len(raw) == 32:
+            return pp2.load_device_key(key_type, raw)
+        if key_type == pp2.KEY_P256 and len(raw) in (33, 65) and raw[0] in (2, 3, 4):
+            return pp2.load_device_key(key_type, raw)
+    except ValueError:
+        pass
+    raise HolderError(400, "validation_error", "The public key is not a valid key of that type.",
+                      {"public_key": ["Not a valid key."]})
+
+
+def register(citizen: Citizen, *, algorithm: str, public_key: str, challenge: str, signature: str, label: str,
+             now: int) -> HolderDevice:
+    key_type = KEY_TYPES[algorithm]
+    raw = b64url_decode(public_key)
+    key = _load_public_key(key_type, raw)
+    ch = db.session.scalars(select(DeviceChallenge).where(
+        DeviceChallenge.challenge_hash == hashlib.sha256(b64url_decode(challenge)).hexdigest(),
+        DeviceChallenge.citizen_id == citizen.id)).first()
+    if ch is None or ch.used_at is not None or ch.expires_at <= now:
+        raise HolderError(400, "challenge_invalid", "The challenge is unknown, used or expired: ask for a new one.",
+                          {"challenge": ["Unknown, used or expired."]})
+    ch.used_at = now  # one try per challenge, whatever the outcome
+    db.session.commit()
+    if not pp2.device_signature_ok(key, b64url_decode(signature), REGISTRATION_CONTEXT + b64url_decode(challenge) + raw):
+        raise HolderError(400, "proof_invalid", "The signature does not prove possession of this key.",
+                          {"signature": ["Does not verify."]})
+    _, cert_form = pp2.device_key_bytes(key)
+    stored = b64url(cert_form)
+    existing = db.session.scalars(select(HolderDevice).where(HolderDevice.public_key == stored)).first()
+    if existing is not None:
+        if existing.citizen_id != citizen.id:
+            raise HolderError(409, "conflict", "This device key is already registered.", {})
+        return existing
+    count = len(db.session.scalars(select(HolderDevice.id).where(HolderDevice.citizen_id == citizen.id)).all())
+    if count >= int(current_app.config["PERKPASS_MAX_HOLDER_DEVICES"]):
+        raise HolderError(409, "too_many_devices", "You have registered the most devices allowed: remove one first.", {})
+    device = HolderDevice(public_id="hd_" + secrets.token_urlsafe(12), citizen_id=citizen.id, key_type=key_type,
+                          public_key=stored, label=label, created_at=now)
+    db.session.add(device)
+    db.session.commit()
+    return device
+
+
+def devices(citizen_id: int) -> list[HolderDevice]:
+    return list(db.session.scalars(select(HolderDevice).where(HolderDevice.citizen_id == citizen_id)
+                                   .order_by(HolderDevice.created_at, HolderDevice.id)))
+
+
+def device_for(citizen_id: int, public_id: str) -> HolderDevice:
+    """The citizen's own device; someone else's answers exactly like a missing one (no enumeration)."""
+    d = db.session.scalars(select(HolderDevice).where(HolderDevice.public_id == public_id,
+                                                      HolderDevice.citizen_id == citizen_id)).first()
+    if d is None:
+        raise HolderError(404, "not_found", "No such device.", {})
+    return d
+
+
+def device_out(d: HolderDevice) -> dict:
+    return {"id": d.public_id, "label": d.label, "algorithm": KEY_TYPE_NAMES[d.key_type], "created_at": d.created_at,
+            "last_certified_at": d.last_certified_at}
+
+
+def remove_device(device: HolderDevice, now: int) -> int:
+    """Forget a device; its live certificates go on the revocation list. Returns how many were revoked."""
+    live = list(db.session.scalars(select(PerkCertificate).where(PerkCertificate.device_id == device.id,
+                                                                 PerkCertificate.revoked_at.is_(None),
+                                                                 PerkCertificate.not_after > now)))
+    for c in live:
+        _revoke(c, now)
+    db.session.delete(device)
+    db.session.commit()
+    return len(live)
+
+
+# ------------------------------------------------------------------------------------ certificates
+
+@dataclass
+class CertOut:
+    row: PerkCertificate
+    titles: dict
+
+
+def certify(citizen: Citizen, device: HolderDevice, now: int) -> list[CertOut]:
+    """Certificates for every (venue type, scheme) where the citizen has perks now. A live certificate with
+    the same perks and more than half its lifetime left is handed out again rather than replaced."""
+    cfg = current_app.config
+    lifetime = int(cfg["PERKPASS_CERTIFICATE_LIFETIME"])
+    known = memberships(citizen.id)
+    from .perks import get_catalogue
+    audiences = sorted({p.audience for code, score in known
+                        if (s := get_catalogue().schemes.get(code)) is not None for p in s.eligible(score)})
+    live = {(c.audience, c.scheme, c.perks): c for c in db.session.scalars(
+        select(PerkCertificate).where(PerkCertificate.device_id == device.id, PerkCertificate.revoked_at.is_(None),
+                                      PerkCertificate.not_after > now + lifetime // 2))}
+    out: list[CertOut] = []
+    key = None
+    for audience in audiences:
+        for offer in offers(citizen.id, audience, known):
+            codes = ",".join(sorted(p.code for p in offer.perks))
+            titles = {p.code: dict(p.title) for p in offer.perks}
+            row = live.get((audience, offer.scheme, codes))
+            if row is None:
+                key = key or key_service.current_signing_key(now)
+                cert = pp2.issue_certificate(
+                    signing_key=key.private, kid=key.kid, issuer=cfg["PERKPASS_ISSUER"], audience=audience,
+                    scheme=offer.scheme, perks=[p.code for p in offer.perks],
+                    device_public_key=pp2.load_device_key(device.key_type, b64url_decode(device.public_key)),
+                    now=now, lifetime=lifetime, band=offer.band)
+                row = PerkCertificate(cert_id=cert.cert_id, citizen_id=citizen.id, device_id=device.id,
+                                      audience=audience, scheme=offer.scheme, perks=codes, raw=b64url(cert.raw),
+                                      not_before=cert.not_before, not_after=cert.not_after)
+                db.session.add(row)
+            out.append(CertOut(row, titles))
+    device.last_certified_at = now
+    db.session.commit()
+    return out
+
+
+def _revoke(cert: PerkCertificate, now: int) -> None:
+    cert.revoked_at = now
+    if db.session.get(CertificateRevocation, cert.cert_id) is None:
+        db.session.add(CertificateRevocation(cert_id=cert.cert_id, expires_at=cert.not_after, revoked_at=now))
+
+
+def forget_citizen(citizen_id: int, now: int) -> list[str]:
+    """Opt-out: revoke every live certificate (the revocation rows name no one) and delete the citizen's
+    devices, challenges and certificates. Returns the certificate ids, to delete redemptions made under them."""
+    certs = list(db.session.scalars(select(PerkCertificate).where(PerkCertificate.citizen_id == citizen_id)))
+    for c in certs:
+        if c.revoked_at is None and c.not_after > now:
+            _revoke(c, now)
+    ids = [c.cert_id for c in certs]
+    db.session.flush()
+    db.session.execute(delete(PerkCertificate).where(PerkCertificate.citizen_id == citizen_id))
+    db.session.execute(delete(DeviceChallenge).where(DeviceChallenge.citizen_id == citizen_id))
+    db.session.execute(delete(HolderDevice).where(HolderDevice.citizen_id == citizen_id))
+    return ids
+
+
+def cert_ids_of(citizen_id: int) -> list[str]:
+    return list(db.session.scalars(select(PerkCertificate.cert_id).where(PerkCertificate.citizen_id == citizen_id)))
+
+
+def revoked_ids(now: int) -> list[str]:
+    """For the trust list: withdrawn certificates that have not expired yet (so the list stays bounded)."""
+    return list(db.session.scalars(select(CertificateRevocation.cert_id).where(CertificateRevocation.expires_at > now)
+                                   .order_by(CertificateRevocation.cert_id)))
+
+
+def prune(now: int) -> int:
+    """Drop revocations of certificates that have expired anyway."""
+    n = db.session.execute(delete(CertificateRevocation).where(CertificateRevocation.expires_at <= now)).rowcount
+    db.session.commit()
+    return n or 0
+
+
+# A score that falls (import, ledger decision, operator change) must withdraw the certificates it no longer
+# justifies, whichever code path changed it: watch the column rather than every caller.
+@event.listens_for(Session, "before_flush")
+def _score_changes(session: Session, _ctx, _instances) -> None:
+    changed = set()
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, CitizenScheme):
+            # any change, not only a fall: a perk may also end at an upper band edge
+            if obj in session.deleted or inspect(obj).attrs.score.history.has_changes():
+                changed.add(obj.citizen_id)
+    if changed:
+        session.info.setdefault("perkpass_recheck_certificates", set()).update(changed)
+
+
+@event.listens_for(Session, "after_flush")
+def _recheck_after_flush(session: Session, _ctx) -> None:
+    pending = session.info.pop("perkpass_recheck_certificates", None)
+    if not pending:
+        return
+    now = int(time.time())  # the flush is the outermost caller here: no request clock reaches a listener
+    conn = session.connection()
+    from .perks import get_catalogue
+    catalogue = get_catalogue()
+    for citizen_id in pending:
+        rows = conn.execute(select(Scheme.code, CitizenScheme.score).join(Scheme, Scheme.id == CitizenScheme.scheme_id)
+                            .where(CitizenScheme.citizen_id == citizen_id)).all()
+        have = {(code, p.audience, p.code) for code, score in rows
+                if (s := catalogue.schemes.get(code)) is not None for p in s.eligible(score)}
+        certs = conn.execute(select(PerkCertificate.cert_id, PerkCertificate.scheme, PerkCertificate.audience,
+                                    PerkCertificate.perks, PerkCertificate.not_after)
+                             .where(PerkCertificate.citizen_id == citizen_id, PerkCertificate.revoked_at.is_(None),
+                                    PerkCertificate.not_after > now)).all()
+        for cert_id, scheme, audience, perks, not_after in certs:
+            if any((scheme, audience, code) not in have for code in perks.split(",")):
+                conn.execute(PerkCertificate.__table__.update().where(PerkCertificate.cert_id == cert_id)
+                             .values(revoked_at=now))
+                conn.execute(CertificateRevocation.__table__.insert().values(cert_id=cert_id, expires_at=not_after,
+                                                                             revoked_at=now))

@@ -1,0 +1,217 @@
+"""PP2 on the backend: device registration with proof of possession, perk certificates, revocation into the
+trust list, the citizen's history, opt-out. Real database (SQLite and PostgreSQL), real SDK verification."""
+import base64
+import time
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from partner_sdk import Status, Verifier, pp2
+
+PHONE = "+8613900000901"
+
+
+def b64(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def unb64(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+class Phone:
+    """What the citizen page does with WebCrypto, in Python: same bytes, same signatures."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        if kind == "Ed25519":
+            self.key = Ed25519PrivateKey.generate()
+            self.public = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        else:
+            self.key = ec.generate_private_key(ec.SECP256R1())
+            self.public = self.key.public_key().public_bytes(serialization.Encoding.X962,
+                                                             serialization.PublicFormat.UncompressedPoint)
+
+    def sign(self, message: bytes) -> bytes:
+        if self.kind == "Ed25519":
+            return self.key.sign(message)
+        r, s = decode_dss_signature(self.key.sign(message, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    def register(self, h, token, label="My phone"):
+        ch = h.client.post("/api/v1/me/devices/challenge", headers=h.bearer(token))
+        assert ch.status_code == 200, ch.json
+        challenge = unb64(ch.json["challenge"])
+        sig = self.sign(b"perkpass-device-registration\x00" + challenge + self.public)
+        return h.client.post("/api/v1/me/devices", headers=h.bearer(token), json={
+            "algorithm": self.kind, "public_key": b64(self.public), "challenge": ch.json["challenge"],
+            "signature": b64(sig), "label": label})
+
+
+@pytest.fixture(params=["Ed25519", "P-256"])
+def phone(request):
+    return Phone(request.param)
+
+
+def _certs(h, token, device_id):
+    r = h.client.post(f"/api/v1/me/devices/{device_id}/certificates", headers=h.bearer(token))
+    assert r.status_code == 200, r.json
+    return r.json
+
+
+def test_register_certify_present_offline_and_grant(h, phone):
+    token = h.citizen(PHONE, {"moli": 713})
+    r = phone.register(h, token)
+    assert r.status_code == 201, r.json
+    dev = r.json
+    assert dev["algorithm"] == phone.kind and dev["id"].startswith("hd_")
+    out = _certs(h, token, dev["id"])
+    assert abs(out["server_time"] - time.time()) < 5 and out["presentation_window"] == 60
+    by_aud = {c["audience"]: c for c in out["certificates"]}
+    assert set(by_aud) == {"gov-office", "metro"}
+    metro = by_aud["metro"]
+    assert [p["code"] for p in metro["perks"]] == ["MOLI-METRO20"] and metro["perks"][0]["title"]["zh-CN"]
+    assert metro["not_after"] - metro["not_before"] == 86_400
+    # the score is nowhere in what the phone receives, and so nowhere in the QR
+    assert "713" not in str(out)
+    code = pp2.sign_presentation(unb64(metro["certificate"]), phone.key, time.time())
+    d = Verifier(h.trust_store(), "metro").verify(code)
+    assert d.status is Status.GRANTED and d.pseudonym == metro["cert_id"]
+    # asking again while the certificate is young hands out the same one; the id is not the PP1 pseudonym
+    again = {c["audience"]: c for c in _certs(h, token, dev["id"])["certificates"]}
+    assert again["metro"]["cert_id"] == metro["cert_id"]
+    assert metro["cert_id"] != Verifier(h.trust_store(), "metro").verify(h.issue(token, "metro")["qr_text"]).pseudonym
+
+
+def test_certificates_are_fresh_per_device_and_unlinkable(h):
+    token = h.citizen(PHONE, {"moli": 713})
+    a, b = Phone("Ed25519"), Phone("P-256")
+    ida, idb = a.register(h, token).json["id"], b.register(h, token, "Tablet").json["id"]
+    ca = {c["audience"]: c["cert_id"] for c in _certs(h, token, ida)["certificates"]}
+    cb = {c["audience"]: c["cert_id"] for c in _certs(h, token, idb)["certificates"]}
+    assert not set(ca.values()) & set(cb.values())
+    listed = h.client.get("/api/v1/me/devices", headers=h.bearer(token)).json
+    assert [d["label"] for d in listed["devices"]] == ["My phone", "Tablet"] and listed["max_devices"] == 5
+
+
+def test_proof_of_possession_is_required(h):
+    token = h.citizen(PHONE, {"moli": 713})
+    phone, thief = Phone("Ed25519"), Phone("Ed25519")
+    ch = h.client.post("/api/v1/me/devices/challenge", headers=h.bearer(token)).json["challenge"]
+    bad = thief.sign(b"perkpass-device-registration\x00" + unb64(ch) + phone.public)
+    r = h.client.post("/api/v1/me/devices", headers=h.bearer(token), json={
+        "algorithm": "Ed25519", "public_key": b64(phone.public), "challenge": ch, "signature": b64(bad), "label": "x"})
+    assert r.status_code == 400 and r.json["error"]["code"] == "proof_invalid"
+    # the challenge was spent by that attempt
+    good = phone.sign(b"perkpass-device-registration\x00" + unb64(ch) + phone.public)
+    r = h.client.post("/api/v1/me/devices", headers=h.bearer(token), json={
+        "algorithm": "Ed25519", "public_key": b64(phone.public), "challenge": ch, "signature": b64(good), "label": "x"})
+    assert r.status_code == 400 and r.json["error"]["code"] == "challenge_invalid"
+
+
+@pytest.mark.parametrize("body", [
+    {"algorithm": "RSA", "public_key": "AAAA", "challenge": "AAAA", "signature": "AAAA", "label": "x"},
+    {"algorithm": "Ed25519", "public_key": "AAAA", "challenge": "AAAA", "signature": "AAAA", "label": "x"},
+    {"algorithm": "P-256", "public_key": b64(b"\x04" + b"\x01" * 64), "challenge": "AAAA", "signature": "AA",
+     "label": "x"},
+    {"algorithm": "Ed25519", "public_key": "!!", "challenge": "AAAA", "signature": "AAAA", "label": "x"},
+    {"algorithm": "Ed25519", "public_key": b64(b"\x01" * 32), "challenge": "AAAA", "signature": "AAAA", "label": "x",
+     "extra": 1},
+    {"algorithm": "Ed25519", "public_key": b64(b"\x01" * 32), "challenge": "A", "signature": "AAAAA", "label": "x"},
+])
+def test_malformed_registrations_get_a_typed_400(h, body):
+    token = h.citizen(PHONE, {"moli": 713})
+    r = h.client.post("/api/v1/me/devices", headers=h.bearer(token), json=body)
+    assert r.status_code == 400 and r.json["error"]["code"] in ("validation_error", "challenge_invalid"), r.json
+
+
+def test_another_citizens_device_is_not_found(h, phone):
+    mine = h.citizen(PHONE, {"moli": 713})
+    other = h.citizen("+8613900000902", {"moli": 713})
+    dev = phone.register(h, mine).json["id"]
+    assert h.client.post(f"/api/v1/me/devices/{dev}/certificates", headers=h.bearer(other)).status_code == 404
+    assert h.client.delete(f"/api/v1/me/devices/{dev}", headers=h.bearer(other)).status_code == 404
+    assert h.client.get("/api/v1/me/devices", headers=h.bearer(other)).json["devices"] == []
+    assert h.client.post(f"/api/v1/me/devices/{dev}/certificates").status_code == 401
+
+
+def test_removed_device_is_revoked_in_the_next_trust_list(h, phone):
+    token = h.citizen(PHONE, {"moli": 713})
+    dev = phone.register(h, token).json["id"]
+    cert = {c["audience"]: c for c in _certs(h, token, dev)["certificates"]}["metro"]
+    code = pp2.sign_presentation(unb64(cert["certificate"]), phone.key, time.time())
+    old_store = h.trust_store()
+    r = h.client.delete(f"/api/v1/me/devices/{dev}", headers=h.bearer(token))
+    assert r.status_code == 200 and r.json["certificates_revoked"] == 2
+    new_store = h.trust_store()
+    assert new_store.sequence > old_store.sequence and cert["cert_id"] in new_store.current.revoked
+    assert Verifier(old_store, "metro").verify(code).granted  # a kiosk that has not synced yet
+    assert Verifier(new_store, "metro").verify(code).status is Status.REVOKED
+    assert h.client.post(f"/api/v1/me/devices/{dev}/certificates", headers=h.bearer(token)).status_code == 404
+
+
+def test_losing_a_perk_revokes_its_certificate_and_gives_no_new_one(h, app, phone):
+    token = h.citizen(PHONE, {"moli": 690})
+    dev = phone.register(h, token).json["id"]
+    certs = {c["audience"]: c for c in _certs(h, token, dev)["certificates"]}
+    assert set(certs) == {"gov-office", "metro"}
+    with app.app_context():
+        from backend.extensions import db
+        from backend.models import Citizen, CitizenScheme
+        cid = db.session.query(Citizen.id).join(CitizenScheme).first()[0]
+        m = db.session.query(CitizenScheme).filter_by(citizen_id=cid).one()
+        m.score = 684  # below the metro threshold (686), still above the gov-office one (683)
+        db.session.commit()
+    revoked = h.trust_store().current.revoked
+    assert certs["metro"]["cert_id"] in revoked and certs["gov-office"]["cert_id"] not in revoked
+    now_certs = {c["audience"] for c in _certs(h, token, dev)["certificates"]}
+    assert now_certs == {"gov-office"}
+
+
+def test_pp2_redemptions_in_history_and_gone_after_opt_out(h, phone):
+    token = h.citizen(PHONE, {"moli": 713})
+    dev = phone.register(h, token).json["id"]
+    cert = {c["audience"]: c for c in _certs(h, token, dev)["certificates"]}["metro"]
+    code = pp2.sign_presentation(unb64(cert["certificate"]), phone.key, time.time())
+    kiosk = h.enrol(h.venue("Metro Line 1 Dongjiekou", "metro"))
+    d = Verifier(h.trust_store(), "metro").verify(code)
+    assert d.granted
+    import uuid
+    r = h.client.post("/api/v1/kiosk/redemptions", headers=h.bearer(kiosk["device_token"]), json={"redemptions": [
+        {"id": str(uuid.uuid4()), "jti": d.jti, "pseudonym": d.pseudonym, "perk": "MOLI-METRO20",
+         "scanned_at": int(time.time())}]})
+    assert r.status_code == 200 and r.json["accepted"] == 1, r.json
+    hist = h.client.get("/api/v1/me/redemptions", headers=h.bearer(token)).json["redemptions"]
+    assert [x["venue"]["name"] for x in hist] == ["Metro Line 1 Dongjiekou"]
+    r = h.client.delete("/api/v1/me", headers=h.bearer(token), json={"confirm": True})
+    assert r.status_code == 200 and r.json["redemptions_deleted"] == 1
+    assert cert["cert_id"] in h.trust_store().current.revoked
+    from backend.extensions import db
+    from backend.models import HolderDevice, PerkCertificate
+    with h.app.app_context():
+        assert db.session.query(HolderDevice).count() == 0 and db.session.query(PerkCertificate).count() == 0
+
+
+def test_device_limit(h, app):
+    token = h.citizen(PHONE, {"moli": 713})
+    for i in range(5):
+        assert Phone("Ed25519").register(h, token, f"d{i}").status_code == 201
+    r = Phone("Ed25519").register(h, token, "one too many")
+    assert r.status_code == 409 and r.json["error"]["code"] == "too_many_devices"
+
+
+def test_trust_list_carries_only_unexpired_revocations(h, app):
+    with app.app_context():
+        from backend.extensions import db
+        from backend.models import CertificateRevocation
+        from backend.services import trust_list
+        now = int(time.time())
+        db.session.add_all([CertificateRevocation(cert_id="expiredexpired00", expires_at=now - 1, revoked_at=now - 10),
+                            CertificateRevocation(cert_id="livelivelive0000", expires_at=now + 99, revoked_at=now)])
+        db.session.commit()
+        row = trust_list.current(now)
+    store = h.trust_store()
+    assert store.current.revoked == frozenset({"livelivelive0000"})
