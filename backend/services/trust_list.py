@@ -49,7 +49,8 @@ def current(now: int) -> TrustListVersion:
         jws = build_trust_list(root_key=root_priv, issuer=cfg["PERKPASS_ISSUER"], keys=trusted, sequence=sequence,
                                now=now, next_update_in=next_update,
                                valid_for=int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
-                               perks=get_catalogue().trust_list_perks(), revoked=revoked)
+                               perks=get_catalogue().trust_list_perks(), revoked=revoked,
+                               root_kid=root_row.kid)  # the kid of the root JWK /api/v1/trust-root publishes
         row = TrustListVersion(sequence=sequence, fingerprint=fingerprint, jws=jws, issued_at=now,
                                expires_at=now + int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]))
         db.session.add(row)
