@@ -703,7 +703,7 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
                             for r in new_rows if r.status == "pending_review"])
         audit_many([("provider", provider.code, "event.recorded", "score_event", r.id,
                       {"scheme": memberships[r.membership_id].scheme.code, "category": r.category, "points": r.delta,
-                       "status": r.status, "provider_event_id": r.provider_event_id}) for r in new_rows], now)
+                       "status": r.status}) for r in new_rows], now)  # no provider event id: it names a person at the provider
         touched = sorted({r.membership_id for r in new_rows if r.status == "confirmed"})
         recompute_many([memberships[mid] for mid in touched], now)
         for r in new_rows:
@@ -744,8 +744,7 @@ def withdraw(provider: DataProvider, provider_event_id: str, reason: str, now: i
     row.status = "withdrawn"
     db.session.flush()
     audit("provider", provider.code, "event.withdrawn", "score_event", row.id,
-          {"case": case.id, "from": before, "to": "withdrawn", "points": row.delta,
-           "provider_event_id": provider_event_id}, now)
+          {"case": case.id, "from": before, "to": "withdrawn", "points": row.delta}, now)
     recompute(m, now)
     db.session.commit()
     return provider_event_status(provider, provider_event_id)
@@ -900,8 +899,10 @@ def open_dispute(citizen_id: int, citizen_public_id: str, event_id: int, stateme
         db.session.add(case)
     e.status = "disputed"
     db.session.flush()
-    audit("citizen", citizen_public_id, "event.disputed", "score_event", e.id,
-          {"case": case.id, "from": before, "to": "disputed", "points": e.delta}, now)
+    # the audit log outlives an opt-out, so it names no citizen (the event id points at nothing once
+    # the ledger is deleted) and carries no points of the citizen's own
+    audit("citizen", "owner", "event.disputed", "score_event", e.id,
+          {"case": case.id, "from": before, "to": "disputed"}, now)
     recompute(m, now)
     db.session.commit()
     return explain_event(citizen_id, e.id, now)

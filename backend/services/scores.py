@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 
 from ..extensions import db
-from ..models import Citizen, CitizenScheme, Redemption, Scheme, ScoreEvent
+from ..models import Citizen, CitizenScheme, LoginCode, Redemption, Scheme, ScoreEvent
 from . import auth as auth_service
 from .perks import Catalogue, get_catalogue
 
@@ -197,6 +197,8 @@ def opt_out(citizen: Citizen) -> dict:
     from .certificates import forget_citizen
     pseudonyms += forget_citizen(citizen.id, int(time.time()))
     n_red = db.session.execute(delete(Redemption).where(Redemption.pseudonym.in_(pseudonyms))).rowcount
+    # log-in codes carry the phone's keyed hash: they go too, so nothing links to the person afterwards
+    db.session.execute(delete(LoginCode).where(LoginCode.phone_hash == citizen.phone_hash))
     n_mem = len(citizen.memberships)
     db.session.delete(citizen)  # cascades to consents, memberships (and their events), tokens
     db.session.commit()
