@@ -71,7 +71,10 @@ class MemoryReplayCache:
                     self._warned_full_at = mono
                     log.warning("replay memory full (%d live entries): refusing new codes until some expire", self._max)
                 return False
-            entry = (key, expires_at, mono + min(max(expires_at - now, 0.0), self._max_remember))
+            remaining = expires_at - now  # the time the code has left; 0 or less is purged at the next call
+            if remaining > self._max_remember:
+                remaining = self._max_remember
+            entry = (key, expires_at, mono + remaining)
             self._seen[key] = entry
             queue.append(entry)
             return True

@@ -137,8 +137,10 @@ class Verifier:
         # Checked once, here, outside the catch-all: every format path below gets a finite float.
         if now is None:
             now = time.time()
-        elif type(now) is not float or not (0.0 <= now < fmt.MAX_EPOCH):  # NaN fails the range test too
-            now = fmt.to_epoch(now)
+        elif (type(now) is not float and type(now) is not int) or not (0 <= now < fmt.MAX_EPOCH):
+            now = fmt.to_epoch(now)  # datetimes; raises for NaN (fails the range test), inf, bools, …
+        else:
+            now = float(now)
         try:
             return self._verify(qr_text, perk, now)
         except Exception as exc:  # noqa: BLE001 - last line of defence: a scan must never crash a gate
