@@ -303,4 +303,6 @@ def register_cli(app: Flask) -> None:
             Path(root_key_out).write_text(json.dumps(ts.root_jwk(), indent=2), encoding="ascii")
             click.echo(f"wrote root public key to {root_key_out}")
 
+    from .console_cli import trust_list_check
+    trust.add_command(trust_list_check)  # `trust-list check`: the publication monitor for cron (issue 13)
     app.cli.add_command(trust)

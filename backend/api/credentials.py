@@ -11,7 +11,7 @@ from partner_sdk.qr import qr_png, qr_svg
 from ..errors import APIError
 from ..logging_setup import event
 from ..schemas.credentials import IssueIn, IssueOut
-from ..services import issuance
+from ..services import console_stats, issuance
 from ..services.keys import KeyError_
 from ..services.perks import get_catalogue
 from .. import ratelimit
@@ -56,6 +56,7 @@ def _issue(data) -> tuple[dict, object]:
         return {"eligible": False, "audience": audience, "scheme": None, "perks": [], "qr_text": None,
                 "jti": None, "issued_at": None, "expires_at": None, "refresh_after": None, "qr_version": None,
                 "message": NO_PERK_EN, "message_zh": NO_PERK_ZH}, None
+    console_stats.count_issued(audience, issued.issued_at)  # the console's "codes issued" chart
     # DEBUG: the access log already records every issuance request; a second line per code would
     # double the logging cost of the hottest endpoint
     event(log, "credential.issued", logging.DEBUG, audience=audience, scheme=issued.scheme, kid=issued.kid,

@@ -6,3 +6,4 @@ from .partners import Device, EnrolmentCode, OperatorToken, Partner, Venue  # no
 from .redemptions import Redemption  # noqa: F401
 from .ledger import AuditEntry, DataProvider, LedgerCase, Reviewer  # noqa: F401
 from .holder import CertificateRevocation, DeviceChallenge, HolderDevice, PerkCertificate  # noqa: F401
+from .console import ConsoleAccount, ConsoleSession, IssuedDaily, KioskReport, KioskScanCount  # noqa: F401

@@ -1,0 +1,338 @@
+// Perkpass console: one page, hash routes, DOM built with h() (never innerHTML from data).
+import { STRINGS } from "./i18n.js";
+
+const storedLang = localStorage.getItem("pp_console_lang");
+const state = { lang: storedLang || ((navigator.language || "en").startsWith("zh") ? "zh-CN" : "en"),
+                account: null, csrf: null, reviewStatus: "open" };
+
+const t = (key, vars = {}) => (STRINGS[state.lang][key] ?? STRINGS.en[key] ?? key)
+  .replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ""));
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const view = () => document.getElementById("view");
+const announce = (msg) => { document.getElementById("live").textContent = msg; };
+const fmtTime = (ts) => ts ? new Date(ts * 1000).toLocaleString(state.lang, { dateStyle: "medium", timeStyle: "short" }) : t("k.never");
+function fmtAge(s) {
+  if (s < 3600) return `${Math.max(0, Math.floor(s / 60))} ${t("min")}`;
+  if (s < 2 * 86400) return `${Math.floor(s / 3600)} ${t("h")}`;
+  return `${Math.floor(s / 86400)} ${t("d")}`;
+}
+
+class SignedOut extends Error {}
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && state.csrf) headers["X-CSRF-Token"] = state.csrf;
+  const r = await fetch("/console/api/" + path, { method, headers, credentials: "same-origin",
+                                                 body: body === undefined ? undefined : JSON.stringify(body) });
+  let data = {};
+  try { data = await r.json(); } catch { data = {}; }
+  if (r.status === 401 && data.error && data.error.code === "signed_out") throw new SignedOut();
+  if (!r.ok) { const e = new Error((data.error && data.error.message) || `HTTP ${r.status}`); e.code = data.error && data.error.code; e.status = r.status; throw e; }
+  return data;
+}
+
+// ------------------------------------------------------------------------------------ chrome
+const ROUTES = {
+  operator: ["overview", "kiosks", "keys", "replays", "accounts"],
+  reviewer: ["review"],
+};
+
+function chrome() {
+  document.documentElement.lang = state.lang;
+  document.title = t("brand");
+  document.getElementById("brand").textContent = t("brand");
+  document.getElementById("skip").textContent = t("skip");
+  const lang = document.getElementById("lang");
+  lang.textContent = t("lang");
+  lang.setAttribute("lang", state.lang === "en" ? "zh-CN" : "en");
+  const nav = document.getElementById("nav");
+  const out = document.getElementById("logout");
+  nav.replaceChildren();
+  nav.setAttribute("aria-label", t("brand"));
+  if (state.account) {
+    const current = route();
+    for (const r of ROUTES[state.account.role] || []) {
+      nav.append(h("a", { href: "#/" + r, "aria-current": r === current ? "page" : null }, t("nav." + r)));
+    }
+    nav.hidden = false;
+    out.hidden = false;
+    out.textContent = t("logout");
+    document.getElementById("who").textContent = `${state.account.username} · ${t("acc." + state.account.role)}`;
+  } else {
+    nav.hidden = true; out.hidden = true; document.getElementById("who").textContent = "";
+  }
+}
+
+function route() {
+  const r = (location.hash || "").replace(/^#\/?/, "");
+  const allowed = state.account ? ROUTES[state.account.role] : [];
+  return allowed.includes(r) ? r : allowed[0];
+}
+
+async function render() {
+  chrome();
+  const v = view();
+  if (!state.account) { v.replaceChildren(loginForm()); return; }
+  const r = route();
+  try {
+    const screen = await SCREENS[r]();
+    v.replaceChildren(...[].concat(screen).flat(Infinity));
+    v.dataset.screen = r;
+  } catch (e) {
+    if (e instanceof SignedOut) { state.account = null; render(); announce(t("signed_out")); return; }
+    v.replaceChildren(h("p", { class: "notice bad", role: "alert" }, t("error", { msg: e.message })));
+  }
+}
+
+// ------------------------------------------------------------------------------------ sign-in
+function loginForm() {
+  const msg = h("p", { class: "notice bad", role: "alert", hidden: true, id: "login-error" });
+  const form = h("form", { class: "stack", id: "login-form" },
+    h("div", {}, h("label", { for: "username" }, t("login.user")), h("input", { id: "username", name: "username", autocomplete: "username", required: true })),
+    h("div", {}, h("label", { for: "password" }, t("login.password")), h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true })),
+    h("div", {}, h("label", { for: "code" }, t("login.code")), h("input", { id: "code", name: "code", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", required: true })),
+    h("button", { class: "primary", type: "submit" }, t("login.submit")));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    msg.hidden = true;
+    try {
+      const out = await api("login", { method: "POST", body: { username: form.username.value, password: form.password.value, code: form.code.value } });
+      state.account = out.account; state.csrf = out.csrf;
+      location.hash = "#/" + ROUTES[out.account.role][0];
+      render();
+    } catch (e) {
+      msg.textContent = e.code === "account_locked" ? t("login.locked") : (e.code === "invalid_credentials" ? t("login.failed") : t("error", { msg: e.message }));
+      msg.hidden = false;
+      form.code.value = "";
+    }
+  });
+  return h("section", { class: "card login" }, h("h1", {}, t("login.title")), msg, form);
+}
+
+// ------------------------------------------------------------------------------------ screens
+function stat(n, label, level) {
+  return h("div", { class: "card stat" }, h("span", { class: "n" + (level ? " " + level : "") }, n), h("span", { class: "l" }, label));
+}
+
+function chartImg(name, alt, days) {
+  return h("figure", { class: "card chart" }, h("h2", {}, alt),
+    h("img", { src: `/console/api/charts/${name}.svg?days=${days}&lang=${state.lang}`, alt, width: name === "activity" ? 720 : 480, loading: "lazy" }));
+}
+
+const SCREENS = {
+  async overview() {
+    const days = 14;
+    const ov = await api(`overview?days=${days}`);
+    const oldest = ov.review.oldest_opened_at ? t("ov.oldest", { days: ov.review.oldest_age_days }) : t("ov.none_open");
+    const table = h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("ov.day")), h("th", { scope: "col" }, t("ov.issued")),
+      h("th", { scope: "col" }, t("ov.grants")), h("th", { scope: "col" }, t("ov.refusals")), h("th", { scope: "col" }, t("ov.replays")))),
+      h("tbody", {}, ov.days.map((d, i) => h("tr", {}, h("th", { scope: "row" }, d), h("td", {}, ov.issued.per_day[i]),
+        h("td", {}, ov.grants.per_day[i]), h("td", {}, ov.refusals.per_day[i]), h("td", {}, ov.replays.per_day[i])))));
+    return [
+      h("h1", {}, t("ov.title"), " ", h("span", { class: "muted" }, "· " + t("ov.days", { n: days }))),
+      h("div", { class: "grid" },
+        stat(ov.totals.issued, t("ov.issued")), stat(ov.totals.grants, t("ov.grants")),
+        stat(ov.totals.refusals, t("ov.refusals")), stat(ov.totals.replays, t("ov.replays")),
+        stat(ov.kiosks.online, t("ov.kiosks_online")), stat(ov.kiosks.offline, t("ov.kiosks_offline")),
+        h("div", { class: "card stat", id: "queue-stat" }, h("span", { class: "n" }, ov.review.open), h("span", { class: "l" }, t("ov.queue")), h("span", { class: "l" }, " · " + oldest))),
+      h("div", { class: "chart-wide" }, chartImg("activity", t("ov.chart.activity"), days)),
+      h("details", { class: "card" }, h("summary", {}, t("ov.table")), h("div", { class: "table-wrap" }, table)),
+      h("div", { class: "charts" }, chartImg("refusals-by-reason", t("ov.chart.reason"), days),
+        chartImg("refusals-by-venue-type", t("ov.chart.venue"), days), chartImg("grants-by-venue-type", t("ov.chart.grants_venue"), days)),
+    ];
+  },
+
+  async kiosks() {
+    const data = await api("kiosks");
+    const notice = h("div", { id: "kiosk-notice", "aria-live": "polite" });
+    const rows = data.kiosks.map((k) => {
+      const st = k.revoked ? h("span", { class: "pill bad" }, t("k.revoked")) : (k.online ? h("span", { class: "pill ok" }, t("k.online")) : h("span", { class: "pill warn" }, t("k.offline")));
+      let trust = h("span", { class: "muted" }, t("k.unknown"));
+      if (k.trust_list) {
+        const lvl = { fresh: "ok", grace: "warn", stopped: "bad" }[k.trust_list.policy_state];
+        trust = h("span", {}, t("k.trust_age", { seq: k.trust_list.seq, age: fmtAge(k.trust_list.age_seconds) }), " ",
+          h("span", { class: "pill " + lvl }, t("k.policy." + k.trust_list.policy_state)),
+          k.trust_list.policy_state === "grace" ? h("span", { class: "muted" }, " " + t("k.grants_until", { t: fmtTime(k.trust_list.grants_until) })) : null);
+      }
+      const btn = k.revoked ? null : h("button", { class: "danger", type: "button", "data-device": k.device_id, onclick: async () => {
+        if (!confirm(t("k.confirm_revoke", { name: k.name }))) return;
+        try { await api(`kiosks/${encodeURIComponent(k.device_id)}/revoke`, { method: "POST" }); announce(t("k.revoked_done", { name: k.name })); render(); }
+        catch (e) { notice.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
+      } }, t("k.revoke"));
+      return h("tr", { "data-device": k.device_id }, h("th", { scope: "row" }, k.name, h("br"), h("span", { class: "muted" }, k.device_id)),
+        h("td", {}, k.venue.name, h("br"), h("span", { class: "muted" }, `${k.venue.audience} · ${k.partner}`)),
+        h("td", {}, st), h("td", {}, fmtTime(k.last_seen_at)), h("td", {}, trust),
+        h("td", {}, k.pending ?? "–"), h("td", {}, k.app_version ?? "–"), h("td", {}, btn));
+    });
+    const sel = h("select", { id: "enrol-venue", name: "venue" }, data.venues.map((v) => h("option", { value: v.id }, `${v.name} (${v.audience})`)));
+    const result = h("div", { id: "enrol-result", "aria-live": "polite" });
+    const form = h("form", { class: "row", id: "enrol-form" }, h("div", {}, h("label", { for: "enrol-venue" }, t("k.enrol.venue")), sel),
+      h("button", { class: "primary", type: "submit" }, t("k.enrol.submit")));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        const out = await api(`venues/${sel.value}/enrolment-codes`, { method: "POST" });
+        const venue = data.venues.find((v) => String(v.id) === String(sel.value));
+        result.replaceChildren(h("p", {}, t("k.enrol.code", { venue: venue ? venue.name : sel.value, until: fmtTime(out.expires_at) })), h("p", { class: "secret", id: "enrol-code" }, out.enrolment_code));
+      } catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
+    });
+    return [h("h1", {}, t("k.title")), notice,
+      h("div", { class: "card table-wrap" }, h("table", { id: "kiosk-table" }, h("thead", {}, h("tr", {}, ["k.kiosk", "k.venue", "k.state", "k.seen", "k.trust", "k.pending", "k.version"].map((k) => h("th", { scope: "col" }, t(k))), h("td", {}))),
+        h("tbody", {}, rows))),
+      h("section", { class: "card" }, h("h2", {}, t("k.enrol.title")), form, result)];
+  },
+
+  async review() {
+    const data = await api(`review?status=${state.reviewStatus}`);
+    const tabs = h("div", { class: "row", role: "group" }, ["open", "decided"].map((s) => h("button", { type: "button", class: s === state.reviewStatus ? "primary" : "secondary", "aria-pressed": String(s === state.reviewStatus),
+      onclick: () => { state.reviewStatus = s; render(); } }, t("r." + s))));
+    const cases = data.cases.map(caseCard);
+    return [h("h1", {}, t("r.title")), tabs, h("p", {}), cases.length ? cases : h("p", { class: "card" }, t("r.empty"))];
+  },
+
+  async keys() {
+    const k = await api("keys");
+    const keyTable = (rows) => rows.length ? h("table", {}, h("thead", {}, h("tr", {}, ["keys.kid", "keys.state", "keys.activates", "keys.until"].map((x) => h("th", { scope: "col" }, t(x))))),
+      h("tbody", {}, rows.map((r) => h("tr", {}, h("td", {}, h("code", {}, r.kid)), h("td", {}, r.state), h("td", {}, fmtTime(r.activates_at)), h("td", {}, r.signs_until ? fmtTime(r.signs_until) : "–"))))) : h("p", { class: "muted" }, t("keys.none"));
+    const m = k.monitor;
+    return [h("h1", {}, t("keys.title")),
+      h("section", { class: "card", id: "monitor" }, h("h2", {}, t("keys.monitor")),
+        h("p", { class: "notice " + m.level, role: m.level === "ok" ? null : "alert" }, h("strong", {}, m.level.toUpperCase()), " — ", m.message),
+        m.sequence ? h("dl", { class: "case" },
+          h("dt", {}, t("keys.seq")), h("dd", {}, "#" + m.sequence), h("dt", {}, t("keys.issued")), h("dd", {}, fmtTime(m.issued_at)),
+          h("dt", {}, t("keys.next_update")), h("dd", {}, fmtTime(m.next_update)), h("dt", {}, t("keys.exp")), h("dd", {}, fmtTime(m.expires_at)),
+          h("dt", {}, t("keys.first_stop")), h("dd", {}, `${m.first_stop_audience} · ${fmtTime(m.first_stop)}`)) : null),
+      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.active")), keyTable(k.active)),
+      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.next")), keyTable(k.next)),
+      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.retired")), keyTable(k.retired)),
+      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.root")), keyTable(k.root)),
+      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.policy")), h("table", { id: "policy" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("keys.venue_type")), h("th", { scope: "col" }, t("keys.grace")))),
+        h("tbody", {}, k.policy.map((p) => h("tr", {}, h("td", {}, p.audience), h("td", {}, fmtAge(p.grace_seconds))))))),
+      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.versions")), h("table", {}, h("thead", {}, h("tr", {}, ["keys.seq", "keys.issued", "keys.exp"].map((x) => h("th", { scope: "col" }, t(x))))),
+        h("tbody", {}, k.versions.map((v) => h("tr", {}, h("td", {}, "#" + v.sequence), h("td", {}, fmtTime(v.issued_at)), h("td", {}, fmtTime(v.expires_at))))))),
+      h("p", { class: "muted" }, t("keys.drills"))];
+  },
+
+  async replays() {
+    const d = await api("replays");
+    const rep = d.replays.length ? h("table", { id: "replay-table" }, h("thead", {}, h("tr", {}, ["rep.jti", "rep.scans", "rep.venues"].map((x) => h("th", { scope: "col" }, t(x))))),
+      h("tbody", {}, d.replays.map((r) => h("tr", {}, h("td", {}, h("code", {}, r.jti)), h("td", {}, r.redemptions),
+        h("td", {}, r.scans.map((s) => h("div", {}, `${s.venue_name} · ${s.device_id} · ${fmtTime(s.scanned_at)}`))))))) : h("p", {}, t("rep.none"));
+    const an = d.anomalies.length ? h("table", { id: "anomaly-table" }, h("thead", {}, h("tr", {}, ["k.kiosk", "k.venue", "rep.day", "rep.rate", "rep.baseline", "rep.reasons"].map((x) => h("th", { scope: "col" }, t(x))))),
+      h("tbody", {}, d.anomalies.map((a) => h("tr", {}, h("td", {}, a.name), h("td", {}, `${a.venue} (${a.audience})`), h("td", {}, a.day),
+        h("td", {}, h("span", { class: "pill bad" }, `${Math.round(a.rate * 100)}%`), ` (${a.refusals}/${a.scans})`), h("td", {}, `${Math.round(a.baseline_rate * 100)}%`),
+        h("td", {}, Object.entries(a.reasons).map(([k, n]) => `${k} ${n}`).join(", ")))))) : h("p", {}, t("rep.no_anomalies"));
+    return [h("h1", {}, t("rep.title")), h("section", { class: "card table-wrap" }, h("h2", {}, t("rep.anomalies")), an),
+      h("section", { class: "card table-wrap" }, h("h2", {}, t("rep.replays")), rep)];
+  },
+
+  async accounts() {
+    const d = await api("accounts");
+    const result = h("div", { id: "account-result", "aria-live": "polite" });
+    const rows = d.accounts.map((a) => {
+      const st = a.disabled_at ? h("span", { class: "pill bad" }, t("acc.disabled")) : a.locked ? h("span", { class: "pill warn" }, t("acc.locked")) : h("span", { class: "pill ok" }, t("acc.active"));
+      const act = async (what) => { try { await api(`accounts/${a.id}/${what}`, { method: "POST" }); render(); } catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); } };
+      const btns = [];
+      if (a.locked) btns.push(h("button", { class: "secondary", type: "button", onclick: () => act("unlock") }, t("acc.unlock")));
+      if (!a.disabled_at && a.username !== state.account.username) btns.push(h("button", { class: "danger", type: "button", onclick: () => { if (confirm(t("acc.confirm_disable", { user: a.username }))) act("disable"); } }, t("acc.disable")));
+      return h("tr", {}, h("th", { scope: "row" }, a.username), h("td", {}, t("acc." + a.role)), h("td", {}, st), h("td", {}, fmtTime(a.last_login_at)), h("td", { class: "row" }, btns));
+    });
+    const form = h("form", { class: "row", id: "account-form" },
+      h("div", {}, h("label", { for: "new-user" }, t("acc.user")), h("input", { id: "new-user", name: "username", required: true })),
+      h("div", {}, h("label", { for: "new-role" }, t("acc.role")), h("select", { id: "new-role", name: "role" }, h("option", { value: "reviewer" }, t("acc.reviewer")), h("option", { value: "operator" }, t("acc.operator")))),
+      h("button", { class: "primary", type: "submit" }, t("acc.create")));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        const out = await api("accounts", { method: "POST", body: { username: form.username.value, role: form.role.value } });
+        const table = await SCREENS.accounts();
+        view().replaceChildren(...table);
+        document.getElementById("account-result").replaceChildren(h("p", {}, t("acc.created", { user: out.account.username })),
+          h("p", {}, t("acc.password"), ": ", h("span", { class: "secret", id: "new-password" }, out.password)),
+          h("p", {}, t("acc.secret"), ": ", h("span", { class: "secret", id: "new-secret" }, out.totp_secret)));
+      } catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
+    });
+    return [h("h1", {}, t("acc.title")), result,
+      h("div", { class: "card table-wrap" }, h("table", { id: "account-table" }, h("thead", {}, h("tr", {}, ["acc.user", "acc.role", "acc.state", "acc.last"].map((x) => h("th", { scope: "col" }, t(x))), h("td", {}))), h("tbody", {}, rows))),
+      h("section", { class: "card" }, h("h2", {}, t("acc.create")), form)];
+  },
+};
+
+function caseCard(c) {
+  const title = c.event.title[state.lang] || c.event.title.en;
+  const urgent = c.days_left !== null && c.days_left <= 2;
+  const left = c.days_left === null ? null : (c.days_left >= 0 ? t("r.days_left", { n: c.days_left }) : t("r.overdue", { n: -c.days_left }));
+  const rule = c.rule ? `${c.rule.title[state.lang] || c.rule.title.en} (${c.rule.code})` : "–";
+  const body = [
+    h("h2", {}, t("r.case", { id: c.id }), " · ", title, " ",
+      h("span", { class: "pill " + (c.disputed ? "info" : "warn") }, c.disputed ? t("r.dispute") : t("r.pending_review")), " ",
+      left ? h("span", { class: "pill " + (urgent ? "bad" : "ok") }, left) : null),
+    h("dl", {}, h("dt", {}, t("r.scheme")), h("dd", {}, c.event.scheme || "–"),
+      h("dt", {}, t("r.rule")), h("dd", {}, rule),
+      h("dt", {}, t("r.points")), h("dd", {}, String(c.event.points)),
+      h("dt", {}, t("r.source")), h("dd", {}, c.event.source.name || "–"),
+      h("dt", {}, t("r.reference")), h("dd", {}, c.event.reference || "–"),
+      h("dt", {}, t("r.occurred")), h("dd", {}, fmtTime(c.event.occurred_at)),
+      h("dt", {}, t("r.description")), h("dd", {}, c.event.description || "–")),
+    h("h3", {}, t("r.statement")), c.statement ? h("blockquote", {}, c.statement) : h("p", { class: "muted" }, t("r.no_statement")),
+  ];
+  if (c.status === "open") {
+    const err = h("p", { class: "notice bad", role: "alert", hidden: true });
+    const idc = `c${c.id}-confirm`, idr = `c${c.id}-reverse`, idt = `c${c.id}-reason`;
+    const form = h("form", { class: "stack decision", "data-case": c.id },
+      h("fieldset", {}, h("legend", {}, t("r.decision")),
+        h("div", {}, h("input", { type: "radio", name: "decision", value: "confirm", id: idc, required: true, class: "inline" }), " ", h("label", { for: idc, class: "inline" }, t("r.confirm"))),
+        h("div", {}, h("input", { type: "radio", name: "decision", value: "reverse", id: idr, class: "inline" }), " ", h("label", { for: idr, class: "inline" }, t("r.reverse")))),
+      h("div", {}, h("label", { for: idt }, t("r.reason")), h("textarea", { id: idt, name: "reason", required: true, minlength: "10", maxlength: "2000" })),
+      err, h("button", { class: "primary", type: "submit" }, t("r.submit")));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const decision = form.querySelector("input[name=decision]:checked");
+      try {
+        await api(`review/${c.id}/decision`, { method: "POST", body: { decision: decision ? decision.value : "", reason: form.reason.value } });
+        announce(t("r.done", { id: c.id }));
+        render();
+      } catch (e) { err.textContent = e.message; err.hidden = false; }
+    });
+    body.push(form);
+  } else {
+    body.push(h("p", { class: "notice ok" }, t("r.decided_as", { decision: c.decision, who: c.reviewer || "" })), h("blockquote", {}, c.decision_reason || ""));
+  }
+  return h("article", { class: "card case" + (urgent ? " urgent" : ""), "data-case": c.id }, body);
+}
+
+// ------------------------------------------------------------------------------------ start
+document.getElementById("lang").addEventListener("click", () => {
+  state.lang = state.lang === "en" ? "zh-CN" : "en";
+  localStorage.setItem("pp_console_lang", state.lang);
+  render();
+});
+document.getElementById("logout").addEventListener("click", async () => {
+  try { await api("logout", { method: "POST" }); } catch { /* already signed out */ }
+  state.account = null; state.csrf = null; location.hash = ""; render();
+});
+window.addEventListener("hashchange", () => render());
+
+(async () => {
+  try {
+    const s = await api("session");
+    state.account = s.account; state.csrf = s.csrf;
+  } catch { state.account = null; }
+  render();
+})();
