@@ -6,8 +6,8 @@
   ``assets/point-rules/<scheme>.json``). The cached ``CitizenScheme.score`` is rewritten from the
   ledger whenever an event's status changes, so band, perks and the next credential follow at once.
 * Statuses: ``pending_review`` (a negative event waiting for a reviewer, per the scheme's ``review``
-  policy; it does not count), ``confirmed`` (counts), ``disputed`` (frozen: suspended from the score
-  until a reviewer decides, unless the scheme says ``while_disputed: count``), ``reversed`` (a reviewer
+  policy; it does not count), ``confirmed`` (counts), ``disputed`` (under review: a record that counted
+  keeps counting, a pending one still does not; a dispute never changes a score), ``reversed`` (a reviewer
   upheld a dispute), ``rejected`` (a reviewer refused a pending event) and ``withdrawn`` (the
   provider withdrew its own event, with a reason). None of the last three counts again.
 * Data providers send batches idempotent by their own event id. Forbidden categories of data
@@ -154,8 +154,11 @@ def load_point_rules(directory: str | Path, catalogue: Catalogue, default_window
         _need(review in REVIEW_POLICIES, where, f"review must be one of {', '.join(REVIEW_POLICIES)}")
         window = raw.get("dispute_window_days", default_window)
         _need(_is_int(window) and 1 <= window <= 365, where, "dispute_window_days must be 1..365")
-        wd = raw.get("while_disputed", "suspend")
-        _need(wd in ("suspend", "count"), where, "while_disputed must be 'suspend' or 'count'")
+        # A dispute is not a way to raise a score: a record that counted keeps counting until a reviewer
+        # decides. "suspend" (a dispute freezing a confirmed record) is refused by construction.
+        wd = raw.get("while_disputed", "count")
+        _need(wd == "count", where, "while_disputed can only be 'count': a disputed record that counted keeps "
+                                    "counting until a reviewer decides (a dispute must not change a score)")
         rules: dict[str, Rule] = {}
         span = cfg.max - cfg.min
         for i, r in enumerate(raw.get("rules") or []):
@@ -432,14 +435,15 @@ def replay(events: list[ScoreEvent], cfg: SchemeConfig, rules: SchemeRules | Non
     """Score = base + the events that count, clamped to the range. An operator import is recorded as
     the change it made to the score shown at the time, so the running total is clamped at each import
     (keeping imports exact) and at the end. Events are taken in recording order."""
-    suspend = rules is None or rules.while_disputed == "suspend"
     total, lines = cfg.base, []
     for i, e in enumerate(events):
         if e.kind == "join":
             lines.append(Line(e, 0, True))
             continue
         points = (e.score_after - cfg.base) if (e.kind == "import" and i == 0) else e.delta
-        counts = e.status == "confirmed" or (e.status == "disputed" and not suspend)
+        # a disputed record counts exactly when it counted before the dispute (it had been confirmed):
+        # the citizen's dispute neither raises nor lowers the score; the reviewer's decision does
+        counts = e.status == "confirmed" or (e.status == "disputed" and e.confirmed_at is not None)
         if counts:
             if e.kind == "import" and i > 0:
                 total = _clamp(total, cfg.min, cfg.max)

@@ -61,12 +61,13 @@ def set_score(citizen: Citizen, scheme_code: str, score: int, *, now: int, sourc
         db.session.add(m)
         db.session.flush()
         db.session.add(ScoreEvent(membership_id=m.id, kind=kind, delta=score, score_after=score, source=source,
-                                  reason=reason, occurred_at=occurred_at or now, recorded_at=now))
+                                  reason=reason, occurred_at=occurred_at or now, recorded_at=now, confirmed_at=now))
         return m, True
     if m.score == score:
         return m, False
     db.session.add(ScoreEvent(membership_id=m.id, kind=kind, delta=score - m.score, score_after=score,
-                              source=source, reason=reason, occurred_at=occurred_at or now, recorded_at=now))
+                              source=source, reason=reason, occurred_at=occurred_at or now, recorded_at=now,
+                              confirmed_at=now))
     m.score, m.updated_at = score, now
     return m, True
 

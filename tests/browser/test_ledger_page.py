@@ -57,7 +57,7 @@ def test_why_is_my_score_this_and_a_dispute_decided_by_a_person(server, make_pag
     assert "FZ-TP-2026-777" in pending.inner_text() and "Does not count" in pending.inner_text()
     shoot(page, "ledger", full_page=True)
 
-    # dispute the +1 from the page: it is frozen at once and the score drops back to 685
+    # dispute the +1 from the page: it is under review and keeps counting until a reviewer decides
     good = page.locator(".ledger-item", has_text="Social security paid on time")
     good.locator(".dispute-btn").click()
     page.wait_for_selector("#dispute-dialog[open]")
@@ -68,10 +68,10 @@ def test_why_is_my_score_this_and_a_dispute_decided_by_a_person(server, make_pag
     page.click("#dispute-send")
     page.wait_for_selector("#ledger-flash .notice-info")
     page.wait_for_selector(".ledger-item[data-status=disputed]")
-    assert page.inner_text("[data-testid=ledger-score]") == "685"
+    assert page.inner_text("[data-testid=ledger-score]") == "686"
     disputed = page.locator(".ledger-item[data-status=disputed]")
     assert "I was between jobs" in disputed.inner_text() and disputed.locator(".dispute-btn").count() == 0
-    assert page.inner_text("[data-testid=frozen]") == "Frozen while your dispute is reviewed: +1 point."
+    assert "Under review" in disputed.inner_text() and page.locator("[data-testid=frozen]").count() == 0
     shoot(page, "ledger-disputed", full_page=True)
 
     # a reviewer reverses it with a written reason; the citizen reads the decision
