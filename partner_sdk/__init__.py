@@ -25,7 +25,9 @@ from .format import DEFAULT_LIFETIME, MAX_LIFETIME, QR_PREFIX, pairwise_pseudony
 from .issue import IssuedCredential, issue_credential
 from .keys import generate_key, jwk_thumbprint, load_public_key, private_key_from_pem, private_key_to_pem, public_jwk
 from .replay import MemoryReplayCache, SQLiteReplayCache
-from .trust import Freshness, FreshnessState, TrustedKey, TrustList, TrustStore, build_trust_list
+from .trust import (
+    Freshness, FreshnessState, TrustedKey, TrustList, TrustStore, build_root_statement, build_trust_list,
+)
 from .verify import Decision, Status, Verifier
 
 __version__ = "0.1.0"
@@ -37,6 +39,7 @@ __all__ = [
     "IssuedCredential", "issue_credential",
     "generate_key", "jwk_thumbprint", "load_public_key", "private_key_from_pem", "private_key_to_pem", "public_jwk",
     "MemoryReplayCache", "SQLiteReplayCache",
-    "Freshness", "FreshnessState", "TrustedKey", "TrustList", "TrustStore", "build_trust_list",
+    "Freshness", "FreshnessState", "TrustedKey", "TrustList", "TrustStore", "build_root_statement",
+    "build_trust_list",
     "Decision", "Status", "Verifier",
 ]

@@ -22,7 +22,7 @@ from .format import pairwise_pseudonym
 from .issue import IssuedCredential, issue_credential
 from .keys import public_jwk
 from .pp2 import DEFAULT_CERT_LIFETIME, IssuedCertificate, issue_certificate
-from .trust import TrustedKey, TrustStore, build_trust_list
+from .trust import TrustedKey, TrustStore, build_root_statement, build_trust_list
 
 
 def derived_key(seed: bytes, label: str) -> Ed25519PrivateKey:
@@ -41,10 +41,21 @@ class TestIssuer:
         self.kid = kid
         self.key_window = key_window
         self.pseudonym_secret = hashlib.sha256(seed + b"pseudonyms").digest()
+        self.root_chain: list[str] = []  # root statements, one per rotate_root()
 
     @property
     def root_public_jwk(self) -> dict[str, str]:
         return public_jwk(self.root_key)
+
+    def rotate_root(self, now: int | float | datetime) -> str:
+        """Replace the root key by the next derived one, announced by a statement the old root signs."""
+        version = len(self.root_chain) + 2
+        new_root = derived_key(self.seed, f"root-{version}")
+        statement = build_root_statement(old_root=self.root_key, new_root=new_root.public_key(), issuer=self.issuer,
+                                         version=version, now=now)
+        self.root_chain.append(statement)
+        self.root_key = new_root
+        return statement
 
     def trusted_keys(self) -> list[TrustedKey]:
         return [TrustedKey(self.kid, self.signing_key.public_key(), *self.key_window)]
@@ -54,7 +65,8 @@ class TestIssuer:
                    revoked: Sequence[str] = ()) -> str:
         return build_trust_list(root_key=self.root_key, issuer=self.issuer,
                                 keys=self.trusted_keys() if keys is None else keys, sequence=sequence, now=now,
-                                next_update_in=next_update_in, valid_for=valid_for, perks=perks, revoked=revoked)
+                                next_update_in=next_update_in, valid_for=valid_for, perks=perks, revoked=revoked,
+                                root_chain=self.root_chain)
 
     def trust_store(self, now: int | float | datetime, **kwargs: Any) -> TrustStore:
         store = TrustStore(self.root_public_jwk)

@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import jwt
 from cryptography.exceptions import InvalidSignature
@@ -74,11 +74,14 @@ def build_trust_list(
     perks: Mapping[str, Any] | None = None,
     revoked: Iterable[str] = (),
     root_kid: str | None = None,
+    root_chain: Sequence[str] = (),
 ) -> str:
     """Sign a trust list with the root key. Returns the compact JWS text.
 
     ``root_kid``: the ``kid`` of the root JWK the issuer publishes (default: its thumbprint); the header
     names it, so a standard JOSE library given the published root JWK (or a JWKS of roots) finds the key.
+    ``root_chain``: the root statements (:func:`build_root_statement`) from the first root to ``root_key``,
+    oldest first, so a verifier that still pins an older root follows them to this one.
 
     ``revoked``: ids of PP2 perk certificates that verifiers must refuse (only those not yet expired).
     """
@@ -96,6 +99,8 @@ def build_trust_list(
         "keys": [k.to_jwk() for k in keys],
         "perks": dict(perks or {}),
     }
+    if root_chain:  # absent when empty: lists stay byte-identical for verifiers that predate rotation
+        payload["roots"] = list(root_chain)
     revoked_ids = sorted(set(revoked))
     if revoked_ids:  # absent when empty: lists stay byte-identical for verifiers that predate PP2
         if not all(isinstance(r, str) and fmt.ID_RE.fullmatch(r) for r in revoked_ids):
@@ -158,9 +163,111 @@ class TrustList:
     # PP2 certificate ids withdrawn before their end (perk lost, device removed, opt-out); an id leaves
     # the list once its certificate has expired, so the list stays bounded by the certificates' lifetime
     revoked: frozenset[str] = frozenset()
+    # which root signed it: 0 = a pinned root, N = the root announced by the chain's statement of version N
+    root_version: int = 0
 
 
 _TRUST_LIST_HEADER_KEYS = frozenset({"alg", "kid", "typ"})
+ROOT_STATEMENT_TYP = "perkpass-root+jwt"
+MAX_ROOT_CHAIN = 64
+
+
+# ------------------------------------------------------------------------------------------ root rotation
+# In the spirit of TUF's root rotation: root N+1 is announced by a *root statement* signed by root N,
+#     header {"alg":"EdDSA","kid":<root N kid>,"typ":"perkpass-root+jwt"}
+#     payload {"iss": issuer, "ver": N+1, "root": <root N+1 public JWK>, "iat": …}
+# and every trust list signed by root N+1 carries the statements from the first root on ("roots"). A verifier
+# that pinned root 1, or last saw root 3, follows the statements it has not seen, each verified with the root
+# before it, then verifies the list with the newest root. It then holds only that root: a list signed by a
+# retired root is refused from then on, and the root version is kept with the rollback high-water mark.
+
+def build_root_statement(*, old_root: Ed25519PrivateKey, new_root: Ed25519PublicKey | Ed25519PrivateKey,
+                         issuer: str, version: int, now: int | float | datetime, old_kid: str | None = None,
+                         new_kid: str | None = None) -> str:
+    """Root ``version`` (the new root, 2 for the first rotation) announced by the root before it."""
+    if not isinstance(old_root, Ed25519PrivateKey):
+        raise InvalidKeyError("old_root must be an Ed25519 private key")
+    if type(version) is not int or version < 2:
+        raise TrustListError("a root statement announces root version 2 or later")
+    payload = {"iss": issuer, "ver": version, "root": public_jwk(new_root, kid=new_kid), "iat": int(fmt.to_epoch(now))}
+    return _JWS.encode(fmt.canonical_json(payload), old_root, algorithm=fmt.ALGORITHM,
+                       headers={"kid": old_kid or jwk_thumbprint(old_root), "typ": ROOT_STATEMENT_TYP})
+
+
+def _split_jws(text: Any, what: str) -> tuple[dict[str, Any], bytes, bytes, bytes]:
+    """(header, payload, signature, signing input) of a compact JWS with canonical segments, or raise."""
+    if type(text) is not str or len(text) > MAX_TRUST_LIST_BYTES:
+        raise TrustListSignatureError(f"not a {what} JWS")
+    parts = text.split(".")
+    if len(parts) != 3:
+        raise TrustListSignatureError(f"not a {what} JWS: not three segments")
+    try:
+        header = fmt.json_loads_bounded(fmt.b64url_decode(parts[0]), max_depth=2)
+        payload = fmt.b64url_decode(parts[1])
+        signature = fmt.b64url_decode(parts[2])
+    except ValueError as exc:
+        raise TrustListSignatureError(f"not a {what} JWS: {exc}") from None
+    if type(header) is not dict or header.get("alg") != fmt.ALGORITHM or set(header) - _TRUST_LIST_HEADER_KEYS:
+        raise TrustListSignatureError(f"not a Perkpass {what} (typ/alg/crit)")
+    return header, payload, signature, (parts[0] + "." + parts[1]).encode("ascii")
+
+
+def _signed_by(roots: Sequence[Ed25519PublicKey], signature: bytes, signing_input: bytes) -> bool:
+    for root in roots:
+        try:
+            root.verify(signature, signing_input)
+            return True
+        except InvalidSignature:
+            continue
+    return False
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes_raw()
+
+
+def follow_root_chain(chain: Any, roots: Sequence[Ed25519PublicKey], version: int
+                      ) -> tuple[list[Ed25519PublicKey], int, str | None]:
+    """Follow the root statements not seen yet from ``roots`` (at root ``version``, 0 when only pinned).
+
+    Returns (roots now trusted, their version, the statements' issuer or None). Statements at or below
+    ``version`` are skipped; one that names a root already held moves the version on; one signed by a held
+    root moves to its new root. Before the chain reaches a held root, statements are history and skipped;
+    after it, a statement that does not follow is an error (a broken or forged chain).
+    """
+    if chain is None:
+        return list(roots), version, None
+    if type(chain) is not list or len(chain) > MAX_ROOT_CHAIN:
+        raise _malformed("roots must be a list of root statements")
+    current, ver, linked, issuer = list(roots), version, False, None
+    for text in chain:
+        header, payload_bytes, signature, signing_input = _split_jws(text, "root statement")
+        if header.get("typ") != ROOT_STATEMENT_TYP:
+            raise TrustListSignatureError("not a Perkpass root statement (typ)")
+        try:
+            p = fmt.json_loads_bounded(payload_bytes, max_depth=3)
+            if type(p) is not dict or type(p.get("ver")) is not int or type(p.get("iss")) is not str \
+                    or type(p.get("root")) is not dict or not _is_time(p.get("iat")):
+                raise ValueError("iss, ver, root and iat required")
+            new_root = load_public_key({k: p["root"].get(k) for k in ("kty", "crv", "x")})
+        except (ValueError, InvalidKeyError) as exc:
+            raise _malformed(f"root statement: {exc}") from None
+        if issuer is not None and p["iss"] != issuer:
+            raise _malformed("root statements name different issuers")
+        issuer = p["iss"]
+        if p["ver"] <= ver:
+            continue  # followed already (or older than the root this verifier holds)
+        if any(_raw(new_root) == _raw(r) for r in current):
+            current, ver, linked = [new_root], p["ver"], True  # names the root held: now we know its version
+            continue
+        if (not linked or p["ver"] == ver + 1) and _signed_by(current, signature, signing_input):
+            current, ver, linked = [new_root], p["ver"], True
+            continue
+        if linked:
+            raise TrustListSignatureError(f"root statement for version {p['ver']} is not signed by root {ver}")
+    return current, ver, issuer
+
+
 
 
 def _is_time(v: Any) -> bool:
@@ -168,45 +275,45 @@ def _is_time(v: Any) -> bool:
 
 
 def parse_trust_list(data: bytes | str, root_keys: Iterable[Ed25519PublicKey]) -> TrustList:
-    """Verify ``data`` against the pinned root keys and return its content; raises TrustList*Error.
+    """Verify ``data`` against the pinned root keys (following its root chain) and return its content.
 
     The signature is checked over the received text itself, and every base64url segment must be canonical,
     so only the exact bytes the root signed are accepted. Every malformed list, signed or not, raises a
     :class:`TrustListError` (never AttributeError, RecursionError, …).
     """
+    return _parse_trust_list(data, list(root_keys), 0)[0]
+
+
+def _parse_trust_list(data: bytes | str, roots: list[Ed25519PublicKey], root_version: int
+                      ) -> tuple[TrustList, list[Ed25519PublicKey], int]:
     raw = data.encode("ascii", "replace") if isinstance(data, str) else bytes(data)
     if len(raw) > MAX_TRUST_LIST_BYTES:
         raise TrustListError("trust list too large")
     text = raw.decode("ascii", "replace").strip()
-    parts = text.split(".")
-    if len(parts) != 3:
-        raise TrustListSignatureError("not a trust list JWS: not three segments")
-    try:
-        header = fmt.json_loads_bounded(fmt.b64url_decode(parts[0]), max_depth=2)
-        payload_bytes = fmt.b64url_decode(parts[1])
-        signature = fmt.b64url_decode(parts[2])
-    except ValueError as exc:
-        raise TrustListSignatureError(f"not a trust list JWS: {exc}") from None
-    if (type(header) is not dict or header.get("typ") != fmt.TRUST_LIST_TYP or header.get("alg") != fmt.ALGORITHM
-            or set(header) - _TRUST_LIST_HEADER_KEYS):
+    header, payload_bytes, signature, signing_input = _split_jws(text, "trust list")
+    if header.get("typ") != fmt.TRUST_LIST_TYP:
         raise TrustListSignatureError("not a Perkpass trust list (typ/alg/crit)")
-    signing_input = (parts[0] + "." + parts[1]).encode("ascii")
-    for root in root_keys:
-        try:
-            root.verify(signature, signing_input)
-            break
-        except InvalidSignature:
-            continue
-    else:
-        raise TrustListSignatureError("trust list is not signed by the pinned root key")
-    return _trust_list_content(payload_bytes, text.encode("ascii"))
+    # The chain sits in the payload, which is only trusted once the newest root verified it; until then it
+    # is only read to learn which root that is (every statement is itself verified on the way).
+    try:
+        unverified = fmt.json_loads_bounded(payload_bytes, max_depth=8)
+    except ValueError as exc:
+        raise _malformed(str(exc)) from None
+    chain = unverified.get("roots") if type(unverified) is dict else None
+    roots, root_version, chain_issuer = follow_root_chain(chain, roots, root_version)
+    if not _signed_by(roots, signature, signing_input):
+        raise TrustListSignatureError("trust list is not signed by the pinned root key (or the root it rotated to)")
+    tl = _trust_list_content(payload_bytes, text.encode("ascii"), root_version)
+    if chain_issuer is not None and chain_issuer != tl.issuer:
+        raise _malformed("root statements name another issuer")
+    return tl, roots, root_version
 
 
 def _malformed(why: str) -> TrustListError:
     return TrustListError(f"trust list content malformed: {why}")
 
 
-def _trust_list_content(payload_bytes: bytes, raw: bytes) -> TrustList:
+def _trust_list_content(payload_bytes: bytes, raw: bytes, root_version: int = 0) -> TrustList:
     try:
         p = fmt.json_loads_bounded(payload_bytes, max_depth=8)
     except ValueError as exc:
@@ -248,14 +355,15 @@ def _trust_list_content(payload_bytes: bytes, raw: bytes) -> TrustList:
         except InvalidKeyError as exc:
             raise _malformed(f"key {kid[:40]!r}: {exc}") from None
         keys[kid] = TrustedKey(kid, public_key, nbf, not_after)
-    return TrustList(iss, seq, iat, next_update, exp, keys, perks, raw, frozenset(revoked))
+    return TrustList(iss, seq, iat, next_update, exp, keys, perks, raw, frozenset(revoked), root_version)
 
 
 class TrustStore:
     """The verifier's view of the issuer: pinned root key(s) plus the newest verified trust list.
 
-    ``cache_dir`` (optional) keeps the last good list, its ETag and the highest sequence number seen, so a
-    restarted verifier works offline and still refuses a rolled-back list. Thread-safe.
+    ``cache_dir`` (optional) keeps the last good list, its ETag, the highest sequence number seen and the
+    root the lists' root chain led to, so a restarted verifier works offline, still refuses a rolled-back
+    list and still refuses a list signed by a root it has seen retired. Thread-safe.
     """
 
     def __init__(self, root_public_key: Any, cache_dir: str | os.PathLike[str] | None = None) -> None:
@@ -263,6 +371,7 @@ class TrustStore:
         if not roots:
             raise InvalidKeyError("at least one root public key must be pinned")
         self._roots = [load_public_key(r) for r in roots]
+        self._root_version = 0  # 0: the pinned root(s); N: the root announced by root statement N
         self._lock = threading.Lock()
         self._current: TrustList | None = None
         self._etag: str | None = None
@@ -293,6 +402,16 @@ class TrustStore:
     def etag(self) -> str | None:
         return self._etag
 
+    @property
+    def root_version(self) -> int:
+        """0 while the pinned root signs; N once a root chain led to the root of version N."""
+        return self._root_version
+
+    @property
+    def root_keys(self) -> list[Ed25519PublicKey]:
+        """The root key(s) a trust list must be signed by now (the pinned ones until a rotation)."""
+        return list(self._roots)
+
     def key(self, kid: str) -> TrustedKey | None:
         cur = self._current
         return cur.keys.get(kid) if cur else None
@@ -310,7 +429,7 @@ class TrustStore:
         """Verify and adopt a trust list. Raises on a bad signature, a rollback or a list already expired at
         ``now`` (default: this device's clock); keeps the old list then."""
         t = time.time() if now is None else fmt.to_epoch(now)
-        tl = parse_trust_list(data, self._roots)
+        tl, roots, root_version = _parse_trust_list(data, self._roots, self._root_version)
         if t >= tl.expires_at:
             # an expired list is useless and, adopted, would raise the rollback high-water mark above a fresh one
             raise TrustListExpiredError(f"trust list sequence {tl.sequence} expired {_human_age(t - tl.expires_at)} ago")
@@ -322,7 +441,10 @@ class TrustStore:
                 raise TrustListRollbackError(f"a different trust list with the same sequence {tl.sequence}")
             if self._current is not None and self._current.issuer != tl.issuer:
                 raise TrustListError(f"trust list issuer changed from {self._current.issuer!r} to {tl.issuer!r}")
+            if root_version < self._root_version:
+                raise TrustListRollbackError(f"signed by root {root_version}, older than root {self._root_version}")
             self._current = tl
+            self._roots, self._root_version = roots, root_version
             self._high_water = max(held, tl.sequence)
             self._etag = etag
             self._save_cache()
@@ -370,14 +492,18 @@ class TrustStore:
                 self._high_water = state.get("high_water", 0)
                 etag = state.get("etag")
                 self._etag = etag if isinstance(etag, str) else None
-        except (OSError, ValueError):
+                root, version = state.get("root"), state.get("root_version", 0)
+                if type(version) is int and version > 0 and isinstance(root, dict):
+                    self._roots, self._root_version = [load_public_key(root)], version
+        except (OSError, ValueError, InvalidKeyError):
             pass  # a corrupt state file: start from the cached list (the high-water mark is also its seq)
         list_file = self._cache_dir / "trust-list.jws"
         if list_file.exists():
             try:
-                tl = parse_trust_list(list_file.read_bytes(), self._roots)
+                tl, roots, version = _parse_trust_list(list_file.read_bytes(), self._roots, self._root_version)
                 if tl.sequence >= self._high_water:
                     self._current = tl
+                    self._roots, self._root_version = roots, version
             except TrustListError as exc:
                 log.warning("ignoring unusable cached trust list: %s", exc)
                 self._etag = None
@@ -386,7 +512,9 @@ class TrustStore:
         if self._cache_dir is None or self._current is None:
             return
         _atomic_write(self._cache_dir / "trust-list.jws", self._current.raw)
-        state = {"high_water": self._high_water, "etag": self._etag}
+        state: dict[str, Any] = {"high_water": self._high_water, "etag": self._etag}
+        if self._root_version:
+            state.update(root=public_jwk(self._roots[0]), root_version=self._root_version)
         _atomic_write(self._cache_dir / "trust-state.json", json.dumps(state).encode())
 
 
