@@ -55,10 +55,15 @@ class TrustedKey:
     public_key: Ed25519PublicKey
     not_before: int
     not_after: int
+    # Set when the key is compromised: from this instant on *every* code it signed is refused (REVOKED),
+    # whatever its iat says (a thief backdates iat). The key stays listed so the answer stays precise.
+    revoked_at: int | None = None
 
     def to_jwk(self) -> dict[str, Any]:
         jwk: dict[str, Any] = public_jwk(self.public_key, kid=self.kid)
         jwk.update({"use": "sig", "alg": fmt.ALGORITHM, "nbf": int(self.not_before), "not_after": int(self.not_after)})
+        if self.revoked_at is not None:
+            jwk["revoked_at"] = int(self.revoked_at)
         return jwk
 
 
@@ -346,6 +351,9 @@ def _trust_list_content(payload_bytes: bytes, raw: bytes, root_version: int = 0)
         kids.add(kid)
         if not (_is_time(nbf) and _is_time(not_after)) or nbf > not_after:
             raise _malformed(f"key {kid[:40]!r}: nbf and not_after must be integers, nbf <= not_after")
+        revoked_at = jwk.get("revoked_at")
+        if revoked_at is not None and not _is_time(revoked_at):
+            raise _malformed(f"key {kid[:40]!r}: revoked_at must be an integer")
         if "d" in jwk:
             raise _malformed(f"key {kid[:40]!r} includes its private part: the issuer must rotate it")
         if jwk.get("alg", fmt.ALGORITHM) != fmt.ALGORITHM:
@@ -354,7 +362,7 @@ def _trust_list_content(payload_bytes: bytes, raw: bytes, root_version: int = 0)
             public_key = load_public_key({k: jwk.get(k) for k in ("kty", "crv", "x")})
         except InvalidKeyError as exc:
             raise _malformed(f"key {kid[:40]!r}: {exc}") from None
-        keys[kid] = TrustedKey(kid, public_key, nbf, not_after)
+        keys[kid] = TrustedKey(kid, public_key, nbf, not_after, revoked_at)
     return TrustList(iss, seq, iat, next_update, exp, keys, perks, raw, frozenset(revoked), root_version)
 
 

@@ -194,6 +194,8 @@ class Verifier:
             return Decision(Status.WRONG_ISSUER, *info)
         if exp <= iat or exp - iat > fmt.MAX_LIFETIME:
             return Decision(Status.MALFORMED, *info, detail="lifetime outside the format's limits")
+        if key.revoked_at is not None and (now >= key.revoked_at or iat >= key.revoked_at):
+            return Decision(Status.REVOKED, *info, detail="signing key withdrawn (compromised)")
         if not (key.not_before - leeway <= iat <= key.not_after + leeway):
             return Decision(Status.UNKNOWN_KEY, *info, detail="signed outside the key's validity window")
         if aud != self.audience:
@@ -239,6 +241,8 @@ class Verifier:
         leeway = self.leeway
         if c.not_after <= c.not_before or c.not_after - c.not_before > pp2.MAX_CERT_LIFETIME:
             return Decision(Status.MALFORMED, *info, detail="certificate lifetime outside the format's limits")
+        if key.revoked_at is not None and (now >= key.revoked_at or c.not_before >= key.revoked_at):
+            return Decision(Status.REVOKED, *info, detail="certifying key withdrawn (compromised)")
         if not (key.not_before - leeway <= c.not_before <= key.not_after + leeway):
             return Decision(Status.UNKNOWN_KEY, *info, detail="certified outside the key's validity window")
         try:
