@@ -41,6 +41,17 @@ def ensure_schema() -> None:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
 
 
+def _parse_instant(value: str) -> int:
+    """Epoch seconds or an ISO 8601 time (UTC unless it says otherwise)."""
+    from datetime import datetime, timezone
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return int((dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp())
+
+
 def init_database(quiet: bool = False) -> dict:
     """Upgrade the schema to the newest migration, sync schemes, create missing keys. Idempotent."""
     from flask_migrate import upgrade
@@ -139,6 +150,40 @@ def register_cli(app: Flask) -> None:
         tl = trust_service.current(t)
         click.echo(f"retired {row.kid}; published until "
                    f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(row.not_after))} (trust list #{tl.sequence})")
+
+    @keys.command("compromise")
+    @click.argument("kid")
+    @click.option("--at", "at", default=None,
+                  help="Refuse its codes from this instant (epoch seconds or ISO 8601 UTC, default now; "
+                       "earlier if the leak began earlier).")
+    def keys_compromise(kid, at):
+        """Key-compromise drill: a new key signs at once, KID is marked compromised in an emergency trust
+        list published now, and verifiers refuse every code KID signed from --at on (REVOKED)."""
+        from .services import keys as key_service
+        from .services import trust_list as trust_service
+        t = _now()
+        try:
+            instant = _parse_instant(at) if at else t
+            row, new = key_service.compromise(kid, t, instant)
+        except (key_service.KeyError_, ValueError) as e:
+            _fail(str(e))
+        tl = trust_service.current(t)
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row.compromised_at))
+        click.echo(f"compromised {row.kid}: every code it signed is refused from {when}")
+        click.echo(f"signing now with {new.kid}" if new else "it was not signing; the active key is unchanged")
+        click.echo(f"emergency trust list #{tl.sequence} published (kiosks take it on their next sync; "
+                   f"offline ones: `trust-list export` to a USB stick); the JWKS no longer lists {row.kid}")
+
+    @keys.command("rotate-root")
+    def keys_rotate_root():
+        """Replace the root key: the old root announces the new one, which signs every trust list from now on."""
+        from .services import keys as key_service
+        from .services import trust_list as trust_service
+        t = _now()
+        row = key_service.rotate_root(t)
+        tl = trust_service.current(t)
+        click.echo(f"new root key {row.kid} (version {len(key_service.root_rows())}), announced by the previous "
+                   f"root; trust list #{tl.sequence} is signed by it and carries the root chain")
 
     app.cli.add_command(keys)
 

@@ -27,6 +27,10 @@ class SigningKey(db.Model):
     signs_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     not_after: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     retired_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # signing keys: from this instant on every code the key signed is refused (key compromise drill)
+    compromised_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # root keys after the first: the statement by which the previous root announced this one
+    root_statement: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class IssuerSecret(db.Model):

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from sqlalchemy import select
 
-from partner_sdk import TrustedKey, generate_key, load_public_key, public_jwk
+from partner_sdk import TrustedKey, build_root_statement, generate_key, load_public_key, public_jwk
 
 from ..extensions import db
 from ..models import SigningKey
@@ -110,7 +110,9 @@ def jwk(row: SigningKey) -> dict:
 
 def state(row: SigningKey, now: int) -> str:
     if row.role == ROOT:
-        return "root"
+        return "root" if row.retired_at is None else "retired root"
+    if row.compromised_at is not None:
+        return "compromised"
     if row.not_after is not None and now >= row.not_after:
         return "expired"
     if row.signs_until is not None and now >= row.signs_until:
@@ -165,7 +167,7 @@ def current_signing_key(now: int) -> ActiveKey:
 def _choose(rows: list[SigningKey], now: int) -> ActiveKey:
     best = None
     for r in rows:
-        if r.activates_at <= now and (r.signs_until is None or now < r.signs_until):
+        if r.activates_at <= now and (r.signs_until is None or now < r.signs_until) and r.compromised_at is None:
             if best is None or r.activates_at > best.activates_at:
                 best = r
     if best is None:
@@ -182,7 +184,8 @@ def trusted_keys(now: int, rows: list[SigningKey] | None = None) -> list:
     out = []
     for r in (rows if rows is not None else published(now)):
         not_after = r.not_after if r.not_after is not None else r.activates_at + max_age
-        out.append(TrustedKey(kid=r.kid, public_key=public_key(r), not_before=r.activates_at, not_after=not_after))
+        out.append(TrustedKey(kid=r.kid, public_key=public_key(r), not_before=r.activates_at, not_after=not_after,
+                              revoked_at=r.compromised_at))
     return out
 
 
@@ -192,6 +195,70 @@ def root(now: int | None = None) -> tuple[SigningKey, Ed25519PrivateKey]:
     if row is None:
         raise KeyError_("no root key; run `flask --app backend init-db`")
     return row, private_key(row)
+
+
+def root_rows() -> list[SigningKey]:
+    """Every root key, oldest first: the root of version N is the N-th."""
+    return list(db.session.scalars(select(SigningKey).where(SigningKey.role == ROOT).order_by(SigningKey.id)))
+
+
+def root_chain() -> list[str]:
+    """The root statements from the first root to the current one (empty before the first rotation)."""
+    return [r.root_statement for r in root_rows()[1:] if r.root_statement]
+
+
+def rotate_root(now: int) -> SigningKey:
+    """Replace the root key: the current root signs a statement announcing the new one (root N+1 signed
+    by root N), the new root signs every trust list from now on and carries the chain, so verifiers that
+    pinned any earlier root follow it on their next sync. The old root then signs nothing more."""
+    rows = root_rows()
+    old_row, old_priv = root(now)
+    new = _new_row(ROOT, now, now)
+    new.root_statement = build_root_statement(
+        old_root=old_priv, new_root=public_key_of(new), issuer=current_app.config["PERKPASS_ISSUER"],
+        version=len(rows) + 1, now=now, old_kid=old_row.kid, new_kid=new.kid)
+    old_row.retired_at = now
+    db.session.add(new)
+    db.session.commit()
+    invalidate_cache()
+    return new
+
+
+def public_key_of(row: SigningKey):
+    return load_public_key(crypto.unb64url(row.public_x))
+
+
+def compromise(kid: str, now: int, at: int | None = None) -> tuple[SigningKey, SigningKey | None]:
+    """Key-compromise drill: stop believing signing key ``kid`` from instant ``at`` (default now).
+
+    A fresh key starts signing at once if ``kid`` was signing (citizens' pages get codes under it on
+    their next refresh); ``kid`` stays in the trust list marked ``revoked_at`` = ``at`` for
+    PERKPASS_COMPROMISED_KEY_LISTED seconds, so verifiers answer REVOKED for every code it signed - even
+    one whose ``iat`` a thief backdated - instead of forgetting the key. Returns (row, new key or None)."""
+    at = now if at is None else int(at)
+    if at > now:
+        raise KeyError_("the compromise instant cannot be in the future")
+    row = db.session.scalars(select(SigningKey).where(SigningKey.kid == kid)).first()
+    if row is None:
+        raise KeyError_(f"unknown key {kid!r}")
+    if row.role != SIGNING:
+        raise KeyError_("only signing keys are handled this way (a root key: `keys rotate-root`)")
+    new = None
+    signing_now = row.activates_at <= now and (row.signs_until is None or row.signs_until > now)
+    pending_successor = any(
+        r.id != row.id and r.compromised_at is None and r.activates_at > now
+        for r in db.session.scalars(select(SigningKey).where(SigningKey.role == SIGNING)))
+    if signing_now or pending_successor:
+        new = rotate(now, 0)  # also overtakes a pending successor, which then never signs
+    row = db.session.get(SigningKey, row.id)
+    listed_for = int(current_app.config.get("PERKPASS_COMPROMISED_KEY_LISTED", 400 * 86_400))
+    row.compromised_at = at if row.compromised_at is None else min(row.compromised_at, at)
+    row.retired_at = row.retired_at or now
+    row.signs_until = min(row.signs_until if row.signs_until is not None else now, now)
+    row.not_after = max(row.not_after or 0, now + listed_for)
+    db.session.commit()
+    invalidate_cache()
+    return row, new
 
 
 def ensure_keys(now: int) -> list[str]:
@@ -272,4 +339,5 @@ def listing(now: int) -> list[dict]:
         "kid": r.kid, "role": r.role, "state": state(r, now), "created_at": r.created_at,
         "activates_at": r.activates_at, "signs_until": r.signs_until, "not_after": r.not_after,
         "retired_at": r.retired_at, "published": r.role == SIGNING and (r.not_after is None or now < r.not_after),
+        "compromised_at": r.compromised_at,
     } for r in rows]

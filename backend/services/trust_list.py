@@ -22,8 +22,9 @@ def _fingerprint(now: int) -> tuple[str, list]:
     trusted = key_service.trusted_keys(now)
     material = {
         "issuer": cfg["PERKPASS_ISSUER"],
-        "keys": [[k.kid, key_service.crypto.b64url(k.public_key.public_bytes_raw()), k.not_before, k.not_after]
-                 for k in trusted],
+        "keys": [[k.kid, key_service.crypto.b64url(k.public_key.public_bytes_raw()), k.not_before, k.not_after,
+                  k.revoked_at] for k in trusted],
+        "root": key_service.root(now)[0].kid,  # a root rotation publishes a list signed by the new root at once
         "perks": get_catalogue().trust_list_perks(),
         "next_update_in": int(cfg["PERKPASS_TRUST_LIST_NEXT_UPDATE"]),
         "valid_for": int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
@@ -50,7 +51,8 @@ def current(now: int) -> TrustListVersion:
                                now=now, next_update_in=next_update,
                                valid_for=int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
                                perks=get_catalogue().trust_list_perks(), revoked=revoked,
-                               root_kid=root_row.kid)  # the kid of the root JWK /api/v1/trust-root publishes
+                               root_kid=root_row.kid,  # the kid of the root JWK /api/v1/trust-root publishes
+                               root_chain=key_service.root_chain())
         row = TrustListVersion(sequence=sequence, fingerprint=fingerprint, jws=jws, issued_at=now,
                                expires_at=now + int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]))
         db.session.add(row)
@@ -72,4 +74,6 @@ def root_jwk() -> dict:
 
 
 def jwks(now: int) -> dict:
-    return {"keys": [key_service.jwk(r) for r in key_service.published(now)]}
+    # a compromised key stays in the trust list (marked revoked_at) but leaves the JWKS at once: a plain JOSE
+    # client cannot read revoked_at, so for it the key must simply be gone
+    return {"keys": [key_service.jwk(r) for r in key_service.published(now) if r.compromised_at is None]}
