@@ -207,6 +207,7 @@ def register_cli(app: Flask) -> None:
         for err in report.errors:
             click.echo(f"row {err['row']}: {'; '.join(err['errors'])}", err=True)
         click.echo(f"rows {report.rows}: imported {report.imported}, unchanged {report.unchanged}, "
+                   f"waiting for a reviewer {report.pending_review}, "
                    f"skipped (not enrolled) {report.skipped_not_enrolled}, errors {len(report.errors)}"
                    + ("" if report.applied else " -- nothing applied (use --partial to apply valid rows)"))
         if not report.applied:

@@ -86,6 +86,8 @@ class ImportReportOut(Base):
     rows = fields.Integer(required=True)
     imported = fields.Integer(required=True)
     unchanged = fields.Integer(required=True)
+    pending_review = fields.Integer(required=True, metadata={
+        "description": "Decreases recorded as pending_review: a reviewer decides before they count."})
     skipped_not_enrolled = fields.Integer(required=True)
     errors = fields.List(fields.Nested(RowError), required=True)
     applied = fields.Boolean(required=True)

@@ -63,11 +63,48 @@ def set_score(citizen: Citizen, scheme_code: str, score: int, *, now: int, sourc
         db.session.add(ScoreEvent(membership_id=m.id, kind=kind, delta=score, score_after=score, source=source,
                                   reason=reason, occurred_at=occurred_at or now, recorded_at=now, confirmed_at=now))
         return m, True
+    if kind == "import":
+        return _import_into(m, score, now=now, source=source, reason=reason, occurred_at=occurred_at)
     if m.score == score:
         return m, False
     db.session.add(ScoreEvent(membership_id=m.id, kind=kind, delta=score - m.score, score_after=score,
                               source=source, reason=reason, occurred_at=occurred_at or now, recorded_at=now,
                               confirmed_at=now))
+    m.score, m.updated_at = score, now
+    return m, True
+
+
+def _import_into(m: CitizenScheme, score: int, *, now: int, source: str, reason: str | None,
+                 occurred_at: int | None) -> tuple[CitizenScheme, bool | str]:
+    """An imported absolute score for an existing membership. A computer never lowers a score alone
+    (Suzhou): a decrease waits for a reviewer like a negative provider event (``pending_review``, a
+    review case; the citizen sees it pending), an increase applies at once. A later import supersedes
+    imports still waiting (the newest import is the platform's word); re-importing the score that is
+    already waiting changes nothing. Returns (membership, True | "pending" | False)."""
+    from ..models import LedgerCase
+    waiting = list(db.session.scalars(select(ScoreEvent).where(
+        ScoreEvent.membership_id == m.id, ScoreEvent.kind == "import", ScoreEvent.status == "pending_review")))
+    if any(m.score + e.delta == score for e in waiting):
+        return m, False
+    if m.score == score and not waiting:
+        return m, False
+    for e in waiting:
+        e.status = "withdrawn"
+        for c in e.cases:
+            if c.status == "open":
+                c.status, c.decision, c.decided_at = "decided", "withdraw", now
+                c.decision_reason = "Superseded by a later import from the city platform."
+    if m.score == score:
+        return m, True
+    pending = score < m.score
+    ev = ScoreEvent(membership_id=m.id, kind="import", delta=score - m.score, score_after=m.score if pending else score,
+                    source=source, reason=reason, occurred_at=occurred_at or now, recorded_at=now,
+                    status="pending_review" if pending else "confirmed", confirmed_at=None if pending else now)
+    db.session.add(ev)
+    if pending:
+        db.session.flush()
+        db.session.add(LedgerCase(event_id=ev.id, reason="pending_review", status="open", opened_at=now))
+        return m, "pending"
     m.score, m.updated_at = score, now
     return m, True
 
@@ -92,12 +129,14 @@ class ImportReport:
     rows: int = 0
     imported: int = 0
     unchanged: int = 0
+    pending_review: int = 0  # decreases waiting for a reviewer (a computer never lowers a score alone)
     skipped_not_enrolled: int = 0
     errors: list = field(default_factory=list)
     applied: bool = False
 
     def to_dict(self) -> dict:
         return {"rows": self.rows, "imported": self.imported, "unchanged": self.unchanged,
+                "pending_review": self.pending_review,
                 "skipped_not_enrolled": self.skipped_not_enrolled, "errors": self.errors, "applied": self.applied}
 
 
@@ -169,7 +208,9 @@ def import_rows(rows: list[dict], *, now: int, source: str, partial: bool = Fals
         return report
     for citizen, scheme, score, reason in plan:
         _m, changed = set_score(citizen, scheme, score, now=now, source=source, reason=reason)
-        if changed:
+        if changed == "pending":
+            report.pending_review += 1
+        elif changed:
             report.imported += 1
         else:
             report.unchanged += 1

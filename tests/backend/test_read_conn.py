@@ -40,7 +40,11 @@ def test_logout_and_new_scores_count_on_the_very_next_request(engine, h, client)
     # a score drop committed through the ORM is seen at once: no snapshot is held between requests
     r = client.post("/api/v1/operator/scores", json={"scores": [{"phone": CITIZEN, "scheme": "moli", "score": 350}]},
                     headers=h.op())
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json["pending_review"] == 1  # a decrease waits for a person
+    from tests.backend.test_ledger import Ledger
+    lg = Ledger(h)
+    rev = lg.reviewer()
+    lg.decide(rev, lg.queue(rev)["cases"][0]["id"], "confirm", "Checked against the platform's records.")
     assert h.issue(token, "metro")["eligible"] is False
     assert client.post("/api/v1/auth/logout", headers=h.bearer(token)).status_code == 200
     r = client.post("/api/v1/credentials", json={"audience": "metro"}, headers=h.bearer(token))

@@ -118,3 +118,50 @@ def test_opt_out_deletes_personal_data(h, client):
     # the same phone can join again later, from scratch
     again = h.login(A)
     assert client.get("/api/v1/me", headers=h.bearer(again)).json["schemes"] == []
+
+
+# ---------------------------------------------------------------- a computer never lowers a score alone (issue 11 item 2)
+
+def test_an_imported_decrease_waits_for_a_reviewer_like_a_negative_event(h):
+    from tests.backend.test_ledger import Ledger
+    lg = Ledger(h)
+    phone = "+8613800006840"
+    tok = h.citizen(phone, {"moli": 684})
+    rev = lg.reviewer()
+    perks_before = sorted(p["code"] for p in h.client.get("/api/v1/me/perks", headers=h.bearer(tok)).json["perks"])
+    assert perks_before  # 684: the Gulou office perks
+    r = h.client.post("/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 600}]},
+                      headers=h.op())
+    assert r.status_code == 200 and (r.json["imported"], r.json["pending_review"]) == (0, 1), r.json
+    s = lg.score(tok, "moli")
+    assert s["score"] == 684 and s["pending_points"] == -84
+    ev = s["events"][0]
+    assert (ev["kind"], ev["status"], ev["counts"], ev["points"]) == ("import", "pending_review", False, -84)
+    assert sorted(p["code"] for p in h.client.get("/api/v1/me/perks", headers=h.bearer(tok)).json["perks"]) == perks_before
+    # the same import again changes nothing; the reviewer's queue holds one case
+    r = h.client.post("/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 600}]},
+                      headers=h.op())
+    assert (r.json["imported"], r.json["unchanged"], r.json["pending_review"]) == (0, 1, 0)
+    cases = lg.queue(rev, reason="pending_review")["cases"]
+    assert len(cases) == 1 and cases[0]["event"]["kind"] == "import" and cases[0]["event"]["points"] == -84
+    lg.decide(rev, cases[0]["id"], "confirm", "The platform's recalculation was checked by hand.")
+    assert lg.score(tok, "moli")["score"] == 600
+    # an increase applies at once
+    r = h.client.post("/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 650}]},
+                      headers=h.op())
+    assert r.json["imported"] == 1 and lg.score(tok, "moli")["score"] == 650
+
+
+def test_a_later_import_supersedes_a_decrease_still_waiting(h):
+    from tests.backend.test_ledger import Ledger
+    lg = Ledger(h)
+    phone = "+8613800006841"
+    tok = h.citizen(phone, {"moli": 684})
+    rev = lg.reviewer()
+    for score in (600, 650):
+        h.client.post("/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": score}]},
+                      headers=h.op())
+    cases = lg.queue(rev, reason="pending_review")["cases"]
+    assert [c["event"]["points"] for c in cases] == [-34]
+    lg.decide(rev, cases[0]["id"], "confirm", "The platform's recalculation was checked by hand.")
+    assert lg.score(tok, "moli")["score"] == 650  # not 684 - 84 - 34
