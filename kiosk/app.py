@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,8 +30,10 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.textinput import TextInput
 
 from . import i18n
+from .colours import RESULT_BG, RESULT_TEXT
 from .core import EnrolmentError, KioskCore, ScanResult
 from .scan import CameraWorker, HIDAccumulator, decode_frame, open_source
+from .scan.decoder import looks_like_perkpass
 from .scan.sources import _imread
 from .sync import SyncStatus
 
@@ -38,12 +41,9 @@ log = logging.getLogger("kiosk")
 
 HERE = Path(__file__).resolve().parent
 
-COLOURS = {
-    "granted": (0.10, 0.55, 0.25, 1),
-    "refused": (0.78, 0.12, 0.12, 1),
-    "attention": (0.98, 0.70, 0.05, 1),
-}
-TEXT_ON = {"granted": (1, 1, 1, 1), "refused": (1, 1, 1, 1), "attention": (0.10, 0.08, 0.02, 1)}
+# light green / dark red / pale amber: apart in lightness for colour-blind staff, AA text (kiosk/colours.py)
+COLOURS = dict(RESULT_BG)
+TEXT_ON = dict(RESULT_TEXT)
 SOUNDS = {"granted": "granted.wav", "refused": "refused.wav", "attention": "attention.wav"}
 
 # Screens with no status bar: the result is full-screen colour; enrolment has nothing to report yet.
@@ -111,6 +111,8 @@ class KioskApp(App):
         self._sync_status: SyncStatus | None = None
         self._result_event = None
         self._notice_event = None
+        # set while a result is on screen (or about to be): the camera then ignores foreign symbols
+        self._result_hold = threading.Event()
         self._automation = None
         self.result_history: list[dict[str, Any]] = []
         self.results_shown = 0
@@ -281,6 +283,8 @@ class KioskApp(App):
 
     def _on_screen(self, _sm, name: str) -> None:
         self.show_bar = name not in FULL_SCREEN
+        if name != "result":
+            self._result_hold.clear()
         if self.camera is not None:
             if name in ("scan", "result"):
                 self.camera.resume()
@@ -332,7 +336,12 @@ class KioskApp(App):
     # -- scans from every input -----------------------------------------------------------------
     def _on_camera_code(self, text: str, frame_time: float) -> None:
         # camera worker thread: verify here, then hand the result to the UI thread
+        if self._result_hold.is_set() and not looks_like_perkpass(text):
+            # a poster or a receipt in view must not cover the answer staff are reading with a red one
+            log.info("foreign symbol ignored while a result is on screen")
+            return
         result = self.core.process(text, "camera", frame_time=frame_time)
+        self._result_hold.set()
         Clock.schedule_once(lambda dt: self.show_result(result))
 
     def _on_hid_scan(self, text: str) -> None:
@@ -364,6 +373,7 @@ class KioskApp(App):
         if result.status == "ERROR" and result.detail == "not enrolled":
             return
         self.result = result
+        self._result_hold.set()
         self.results_shown += 1
         self.result_history.append({"status": result.status, "kind": result.kind, "source": result.source,
                                     "latency_ms": result.latency_ms, "perks": list(result.perks)})

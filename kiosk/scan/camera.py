@@ -2,8 +2,8 @@
 
 The UI thread never touches OpenCV or zxing-cpp: it only asks :meth:`CameraWorker.latest_frame` for the
 newest frame to show as the preview. Decoded texts go to ``on_code(text, frame_time)`` *in the worker
-thread*; ``frame_time`` is the ``time.monotonic()`` at which the frame was captured, so the caller can
-measure frame-to-decision latency.
+thread*, at most one text per frame (see :meth:`CameraWorker.choose`); ``frame_time`` is the
+``time.monotonic()`` at which the frame was captured, so the caller can measure frame-to-decision latency.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from .decoder import decode_frame
+from .decoder import decode_frame, looks_like_perkpass
 from .sources import CaptureSource
 
 log = logging.getLogger("kiosk.scan")
@@ -126,27 +126,44 @@ class CameraWorker:
         self.frames += 1
         self._frame_times.append(t_frame)
         try:
-            texts = self.decode(frame, variant=self.frames)
+            texts = self.decode(frame)
         except Exception:  # noqa: BLE001
             self.errors += 1
             log.exception("decode failed")
             return []
         self._decode_ms.append((time.monotonic() - t_frame) * 1000.0)
-        fresh = []
-        for text in texts:
-            last = self._last_seen.get(text)
-            self._last_seen[text] = t_frame
-            if last is not None and t_frame - last < self.repeat_suppress_s:
-                continue
-            fresh.append(text)
+        chosen = self.choose(texts, t_frame)
         if len(self._last_seen) > 256:
             cutoff = t_frame - self.repeat_suppress_s
             self._last_seen = {k: v for k, v in self._last_seen.items() if v >= cutoff}
-        for text in fresh:
-            self.codes += 1
-            try:
-                self.on_code(text, t_frame)
-            except Exception:  # noqa: BLE001
-                self.errors += 1
-                log.exception("on_code handler failed")
-        return fresh
+        if chosen is None:
+            return []
+        self.codes += 1
+        try:
+            self.on_code(chosen, t_frame)
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+            log.exception("on_code handler failed")
+        return [chosen]
+
+    def choose(self, texts: list[str], t_frame: float) -> str | None:
+        """The one text of this frame worth a decision, or None.
+
+        One frame gives at most one decision: with a poster QR beside the phone, deciding on both would grant
+        the citizen's code and then cover the grant with "Not a Perkpass code". A Perkpass-shaped symbol wins;
+        a foreign symbol is reported only when the frame holds no Perkpass symbol at all (not even one already
+        reported, which is still in view). Every symbol in view counts as seen, so a poster that stays in view
+        is never reported again.
+        """
+        fresh: list[str] = []
+        for text in texts:
+            last = self._last_seen.get(text)
+            self._last_seen[text] = t_frame
+            if last is None or t_frame - last >= self.repeat_suppress_s:
+                fresh.append(text)
+        ours = [t for t in fresh if looks_like_perkpass(t)]
+        if ours:
+            return ours[0]
+        if fresh and not any(looks_like_perkpass(t) for t in texts):
+            return fresh[0]
+        return None

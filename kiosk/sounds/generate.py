@@ -4,7 +4,10 @@
 
 Each result has a sound that can be told apart without looking, even in a noisy hall:
 * granted:   two short rising notes (C6 then G6), bright and friendly;
-* refused:   one long low double tone (a falling 330 -> 220 Hz buzz with harmonics);
+* refused:   a falling two-part buzz (660 -> 520 Hz, then 520 Hz, odd harmonics), the loudest of the three.
+  Small kiosk speakers (25-40 mm) give almost nothing below ~400 Hz, so every part of it sits in the
+  500-4000 Hz band they do play and the ear is most sensitive to (the old 330 -> 220 Hz tone was nearly
+  silent on them, at a noisy gate);
 * attention: three quick mid-pitched beeps (A5), like a "check this" chime.
 """
 from __future__ import annotations
@@ -47,10 +50,14 @@ def write(path: Path, signal: np.ndarray, volume: float = 0.6) -> None:
         w.writeframes(data.tobytes())
 
 
+# odd harmonics (a soft square wave): a "wrong" buzz, with its energy where small speakers play
+_BUZZ = (1.0, 0.0, 0.45, 0.0, 0.25)
+VOLUME = {"granted": 0.6, "refused": 0.9, "attention": 0.6}
+
 SOUNDS = {
     "granted": lambda: np.concatenate([tone(1046.5, 0.12, (1, 0.3)), silence(0.03), tone(1568.0, 0.22, (1, 0.3))]),
-    "refused": lambda: np.concatenate([tone(330, 0.28, (1, 0.6, 0.4, 0.2), slide_to=220), silence(0.05),
-                                       tone(220, 0.35, (1, 0.6, 0.4, 0.2))]),
+    "refused": lambda: np.concatenate([tone(660, 0.26, _BUZZ, slide_to=520), silence(0.05),
+                                       tone(520, 0.38, _BUZZ)]),
     "attention": lambda: np.concatenate([tone(880, 0.09, (1, 0.2)), silence(0.06), tone(880, 0.09, (1, 0.2)),
                                          silence(0.06), tone(880, 0.09, (1, 0.2))]),
 }
@@ -61,7 +68,7 @@ def main(out_dir: Path = HERE) -> list[Path]:
     written = []
     for name, make in SOUNDS.items():
         path = out_dir / f"{name}.wav"
-        write(path, make())
+        write(path, make(), volume=VOLUME[name])
         written.append(path)
     return written
 

@@ -12,9 +12,9 @@ from kiosk_harness import Kiosk, make_enrolment, qr_file
 
 pytestmark = pytest.mark.kivy
 
-GREEN = [0.1, 0.55, 0.25, 1]
-RED = [0.78, 0.12, 0.12, 1]
-AMBER = [0.98, 0.7, 0.05, 1]
+from kiosk.colours import RESULT_BG  # noqa: E402
+
+GREEN, RED, AMBER = (list(RESULT_BG[k]) for k in ("granted", "refused", "attention"))
 
 
 @pytest.fixture(scope="module")
