@@ -150,6 +150,17 @@ def build() -> dict:
     case("signed_after_key_window", window_code.qr_text, ["UNKNOWN_KEY"], now=NOW + 40 * 86_400 + 5, trust_list=tl_long,
          note="the key's not_after has passed: its signatures are no longer accepted")
 
+    # issue 10.2: only the exact signed bytes: an unused low bit set in the last base64url character
+    h, p, s = good.jws.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    case("non_canonical_base64url", ".".join((h, p, s[:-1] + alphabet[alphabet.index(s[-1]) | 1])), ["MALFORMED"],
+         now=NOW + 10, note="the signature segment decodes leniently to the genuine bytes; canonical base64url only")
+    # issue 13.8: a compromised key, listed with revoked_at, refuses its codes from that instant whatever their iat
+    marked = TrustedKey(iss.kid, iss.signing_key.public_key(), *iss.key_window, revoked_at=NOW + 5)
+    case("compromised_key", good.qr_text, ["REVOKED"], now=NOW + 10,
+         trust_list=iss.trust_list(NOW + 5, sequence=9, keys=[marked]),
+         note="the signing key is listed with revoked_at: every code it signed is refused from then on")
+
     _pp2_cases(iss, case, tl)
 
     older = iss.trust_list(NOW - 7200, sequence=6)
@@ -160,11 +171,32 @@ def build() -> dict:
          "note": "sequence 6 after 7 is refused; the store keeps sequence 7"},
         {"name": "foreign_root_refused", "load": [foreign_root], "expected": ["BAD_SIGNATURE"]},
     ]
+    # issue 13.7: root rotation. The same issuer rotates its root twice; the verifier pinned the first root.
+    rot = TestIssuer(issuer=iss.issuer, seed=b"perkpass-test-vectors-v1", kid=iss.kid, key_window=iss.key_window)
+    retired = rot.root_key
+    rot.rotate_root(NOW - 3000)
+    rot.rotate_root(NOW - 2000)
+    rotated = rot.trust_list(NOW - 1000, sequence=20)
+    from partner_sdk import build_trust_list
+    by_retired = build_trust_list(root_key=retired, issuer=iss.issuer, keys=rot.trusted_keys(), sequence=21,
+                                  now=NOW - 500)
+    dup = rot.trusted_keys()[0]
+    trust_list_cases += [
+        {"name": "root_chain_followed", "load": [tl, rotated], "expected": ["OK", "OK"],
+         "note": "signed by root 3, carrying the statements root 1 -> 2 -> 3: followed from the pinned root 1"},
+        {"name": "retired_root_refused_after_rotation", "load": [rotated, by_retired], "expected": ["OK", "BAD_SIGNATURE"],
+         "note": "once root 3 is held, a list signed by root 1 is refused whatever its sequence"},
+        {"name": "duplicate_kid_refused", "expected": ["MALFORMED"],
+         "load": [iss.trust_list(NOW - 60, sequence=30, keys=[dup, TrustedKey(dup.kid, derived_key(b"x", "y").public_key(),
+                                                                                 *iss.key_window)])]},
+    ]
     return {
         "description": "Perkpass credential formats PP1 and PP2 (cases named pp2_*) test vectors. Verify each case's qr_text at 'now' "
                        "(epoch seconds) for 'audience' (and 'perk' when not null) with a fresh replay cache, "
                        "a trust store pinned to root_public_key and loaded with trust_list, leeway 5 s; "
-                       "verify repeatedly to get every status in 'expected'.",
+                       "verify repeatedly to get every status in 'expected'. Load each trust list as of its own "
+                       "iat. trust_list_cases: load the lists in order into one store; OK, ROLLBACK, "
+                       "BAD_SIGNATURE (not signed by the root held) or MALFORMED (any other refusal).",
         "format": fmt.QR_PREFIX,
         "preset_dictionary_b64": base64.b64encode(fmt.PRESET_DICTIONARY).decode(),
         "root_public_key": iss.root_public_jwk,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from partner_sdk import TrustListRollbackError, TrustListSignatureError, TrustStore, Verifier
+from partner_sdk import TrustListError, TrustListRollbackError, TrustListSignatureError, TrustStore, Verifier
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = json.loads((ROOT / "assets" / "test-vectors" / "perkpass-v1.json").read_text())
@@ -41,6 +41,8 @@ def test_trust_list_vector(case):
             got.append("ROLLBACK")
         except TrustListSignatureError:
             got.append("BAD_SIGNATURE")
+        except TrustListError:
+            got.append("MALFORMED")
     assert got == case["expected"]
 
 
