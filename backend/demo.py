@@ -119,8 +119,12 @@ def seed_demo(now: int, reset: bool = False) -> dict:
     citizens_out = []
     for label, phone, scores in CITIZENS:
         c = _citizen(phone, now)
+        joined = {m.scheme.code for m in c.memberships}
         for scheme, score in scores.items():
-            score_service.set_score(c, scheme, score, now=now, source="seed-demo", reason="demo data")
+            # only a new membership gets the demo score: re-running leaves existing demo data (and what
+            # the ledger demo or a visitor did with it since) as it is
+            if scheme not in joined:
+                score_service.set_score(c, scheme, score, now=now, source="seed-demo", reason="demo data")
         db.session.commit()
         perks = []
         bands = {}

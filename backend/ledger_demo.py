@@ -56,7 +56,8 @@ def seed_ledger_demo(now: int) -> dict:
             ev["points"] = pts
         res = ledger.ingest(provider, [ev], now).results[0]
         results.append((eid, res["status"]))
-        if decision and res["status"] in ("accepted", "duplicate"):
+        # decide only an event recorded now: on a re-run the case may be a visitor's dispute, not ours
+        if decision and res["status"] == "accepted":
             row = db.session.scalars(select(ScoreEvent).where(ScoreEvent.provider_id == provider.id,
                                                               ScoreEvent.provider_event_id == eid)).first()
             case = next((c for c in db.session.scalars(select(LedgerCase).where(LedgerCase.event_id == row.id))

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +55,18 @@ def log_in(base: str, phone: str) -> str:
     return call(base, "/api/v1/auth/login", {"phone": phone, "code": code})["access_token"]
 
 
+def port_free(host: str, port: int) -> bool:
+    """True when nothing listens on host:port. Checked first: otherwise the walk below would talk to
+    whatever server holds the port and report its answers as ours."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_healthy(base: str, server: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -76,21 +89,28 @@ def main() -> int:
     args = ap.parse_args()
     global OUT
     OUT = args.out
-    env = dict(os.environ, PERKPASS_ENV=os.environ.get("PERKPASS_ENV", "development"))
+    # development on purpose (log-in codes come back as dev_code); WARNING keeps request logs out of the walk
+    env = dict(os.environ, PERKPASS_ENV=os.environ.get("PERKPASS_ENV", "development"),
+               PERKPASS_LOG_LEVEL=os.environ.get("PERKPASS_LOG_LEVEL", "WARNING"))
     base = f"http://{args.host}:{args.port}"
+    if not port_free(args.host, args.port):
+        print(f"make demo: port {args.port} on {args.host} is already in use (another server, or an earlier demo "
+              f"still running).\nStop it, or choose another port:  make demo PORT={args.port + 1}", file=sys.stderr)
+        return 2
     OUT.mkdir(parents=True, exist_ok=True)
 
     print("== 1. database and demo data ==")
-    print(flask("init-db", env=env).strip())
+    flask("init-db", env=env)
     seed = flask("seed-demo", env=env)
     ledger = flask("ledger", "seed-demo", env=env)  # providers, a reviewer and explained score events
+    # enrolment codes and tokens go to a file, not the screen (re-running keeps the demo data as it is)
     (OUT / "seed.txt").write_text(seed + "\n" + ledger)
-    print(seed)
-    print(ledger)
+    print(f"demo partners, venues, citizens and a score ledger are ready; kiosk enrolment codes and API tokens "
+          f"-> {os.path.relpath(OUT / 'seed.txt', ROOT)}")
 
-    print(f"== 2. backend on {base} (gunicorn, 2 workers) ==")
+    print(f"\n== 2. backend on {base} (gunicorn, 2 workers) ==")
     server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"{args.host}:{args.port}",
-                               "--access-logfile", "-", "backend.wsgi:app"], cwd=ROOT, env=env)
+                               "--log-level", "warning", "backend.wsgi:app"], cwd=ROOT, env=env)
     try:
         wait_healthy(base, server)
         print("\n== 3. a citizen shows a metro code; the gate verifies it offline ==")
@@ -122,7 +142,7 @@ def main() -> int:
         print(f"""
 == 5. carry on ==
 Citizen page : {base}/app/  (phone {ENTITLED_PHONE}; in dev mode the log-in code is shown)
-Kiosk        : {BIN / 'perkpass-kiosk'}  -> enrol with backend URL {base} and an enrolment code above
+Kiosk        : {BIN / 'perkpass-kiosk'}  -> enrol with backend URL {base} and an enrolment code from {OUT / 'seed.txt'}
 Integrator   : perkpass-verify --root-key {OUT / 'root.jwk'} --trust-list {base}/api/v1/trust-list --audience metro CODE
 API document : {base}/api/v1/openapi.json
 Serving until Ctrl-C.""")

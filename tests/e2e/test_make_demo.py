@@ -35,3 +35,52 @@ def test_demo_flow_grants_offline_and_leaks_no_score(tmp_path):
         assert "713" not in text and "score" not in text.lower()
     assert json.loads(credential_payload)["prk"] == ["MOLI-METRO20"]
     assert json.loads((out / "root.jwk").read_text())["kty"] == "OKP"
+
+
+def _demo_env(tmp_path) -> dict:
+    return {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "PERKPASS_ENV": "development",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "HOME": str(tmp_path)}
+
+
+def test_demo_refuses_a_port_that_is_taken(tmp_path):
+    with socket.socket() as other:  # whatever server holds the port
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        r = subprocess.run([sys.executable, "tools/demo.py", "--no-serve", "--port", str(port), "--out",
+                            str(tmp_path / "out")], cwd=ROOT, env=_demo_env(tmp_path), capture_output=True,
+                           text=True, timeout=60)
+    assert r.returncode != 0 and "GRANTED" not in r.stdout
+    assert f"port {port}" in r.stderr and f"make demo PORT={port + 1}" in r.stderr
+
+
+def test_demo_output_is_short_and_a_second_run_leaves_the_demo_data_as_it_is(tmp_path):
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "tools/demo.py", "--no-serve", "--port", str(free_port()), "--out",
+                               str(tmp_path / "out")], cwd=ROOT, env=_demo_env(tmp_path), capture_output=True,
+                              text=True, timeout=240)
+
+    def ledger_state() -> list:
+        import sqlite3
+        with sqlite3.connect(tmp_path / "demo.db") as conn:
+            return conn.execute("SELECT e.id, e.kind, e.delta, e.status, m.score FROM score_events e "
+                                "JOIN citizen_schemes m ON m.id = e.membership_id ORDER BY e.id").fetchall()
+
+    first = run()
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    lines = (first.stdout + first.stderr).strip().splitlines()
+    assert len(lines) <= 40, "\n".join(lines)
+    assert "pp_op_" not in first.stdout and "pp_dp_" not in first.stdout, "tokens go to seed.txt, not the screen"
+    state = ledger_state()
+    # a visitor disputes the demo citizen's confirmed record between the runs
+    import sqlite3
+    with sqlite3.connect(tmp_path / "demo.db") as conn:
+        conn.execute("UPDATE score_events SET status = 'disputed' WHERE delta = -15")
+        conn.execute("INSERT INTO ledger_cases (event_id, reason, status, opened_at, statement, disputed_at) "
+                     "SELECT id, 'dispute', 'open', 1, 'Not my car.', 1 FROM score_events WHERE delta = -15")
+    state = ledger_state()
+    second = run()
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    assert ledger_state() == state
+    with sqlite3.connect(tmp_path / "demo.db") as conn:
+        assert conn.execute("SELECT status FROM ledger_cases WHERE statement = 'Not my car.'").fetchone() == ("open",)
