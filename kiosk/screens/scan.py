@@ -5,13 +5,61 @@ import os
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.graphics.texture import Texture
+from kivy.properties import BooleanProperty, NumericProperty
+from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from . import load_kv
 from .filechooser import choose_file
 
 IMAGE_FILTERS = ["*.png", "*.jpg", "*.jpeg", "*.bmp", "*.webp", "*.PNG", "*.JPG", "*.JPEG"]
+
+
+class FitTitle(Label):
+    """A title that wraps onto ``max_lines`` lines, then shrinks, so a long venue name is never cut off.
+
+    Font sizes are in layout units (``app.u``): from ``largest`` down to ``smallest``. Only a name that does not
+    fit even at the smallest size is shortened with an ellipsis (``fits`` is then False).
+    """
+
+    largest = NumericProperty(30)
+    smallest = NumericProperty(16)
+    fits = BooleanProperty(True)
+    line_count = NumericProperty(1)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._pending = None
+        self.bind(text=self._later, width=self._later, largest=self._later, smallest=self._later,
+                  font_name=self._later)
+
+    def _later(self, *_):
+        if self._pending is None:
+            self._pending = Clock.schedule_once(self.fit, 0)
+
+    def lines_at(self, font_size: float) -> int:
+        core = CoreLabel(text=self.text, font_size=font_size, font_name=self.font_name, bold=self.bold,
+                         text_size=(self.width, None))
+        core.render()      # layout only: no texture
+        return len(core._cached_lines)
+
+    def fit(self, *_):
+        self._pending = None
+        if self.width <= 1 or not self.text:
+            return
+        u = App.get_running_app().u
+        size, lines = self.largest * u, 1
+        while True:
+            lines = self.lines_at(size)
+            if lines <= self.max_lines or size <= self.smallest * u:
+                break
+            size = max(self.smallest * u, size - u)
+        self.font_size = size
+        self.line_count = lines
+        self.fits = lines <= self.max_lines
+        self.shorten = not self.fits
 
 
 class ScanScreen(Screen):
@@ -60,6 +108,11 @@ class ScanScreen(Screen):
         self._texture.blit_buffer(frame.tobytes(), colorfmt=fmt, bufferfmt="ubyte")
         self.ids.preview.texture = self._texture
         self.ids.preview.canvas.ask_update()
+
+    def describe(self) -> dict:
+        v = self.ids.venue
+        return {"venue": {"text": v.text, "font_size": v.font_size, "lines": v.line_count, "fits": v.fits,
+                          "width": v.width, "texture_width": v.texture_size[0]}}
 
     def submit_manual(self) -> None:
         field = self.ids.manual

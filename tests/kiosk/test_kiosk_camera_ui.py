@@ -1,0 +1,121 @@
+"""Issue 10 items 7 and 9 through the real kiosk app (a real Kivy window, offscreen) at 1280x800: a poster QR
+beside the phone in the same camera frame, foreign symbols while a result is on screen, a long venue name,
+and the result colours in English and Chinese (screenshots)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from kiosk.colours import RESULT_BG
+from kiosk_harness import Kiosk, make_enrolment
+from test_kiosk_scanning import POSTER, qr_gray, two_codes_frame
+
+pytestmark = pytest.mark.kivy
+
+WIFI = "WIFI:S:library-guest;T:WPA;P:reading-room;;"   # a foreign symbol the camera has not seen yet
+LONG_VENUE = "Xiamen Municipal Library · Gulou District Branch · Children's Reading Room, 2nd floor lending desk"
+LONG_VENUE_ZH = "厦门市图书馆鼓楼区分馆 · 少年儿童阅览室二楼借还服务台（自助借还与押金退还窗口）"
+
+
+def close(a, b, tol=0.02):
+    return all(abs(x - y) <= tol for x, y in zip(a, b))
+
+
+@pytest.fixture(scope="module")
+def kiosk(tmp_path_factory, issuer):
+    work = tmp_path_factory.mktemp("kiosk-camera-ui")
+    enrol = make_enrolment(work / "enrol.json", issuer, time.time(), venue_name=LONG_VENUE)
+    cam = work / "camera"
+    cam.mkdir()
+    data = work / "data"
+    rc = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data), "--enrol-file", str(enrol),
+                         "--pin", "2468", "--enrol-only"], capture_output=True, text=True, timeout=60)
+    assert rc.returncode == 0, rc.stderr
+    k = Kiosk(work, data, source=f"folder:{cam};hold=6", size="1280x800", name="kiosk-1280")
+    k.camera_dir = cam
+    k.wait_for(lambda s: s["screen"] == "scan" and s.get("camera", {}).get("frames", 0) > 2, 20, "camera frames")
+    yield k
+    if k.proc.poll() is None:
+        k.quit()
+    else:
+        k.log.close()
+
+
+def show_to_camera(kiosk, name: str, frame: np.ndarray) -> None:
+    tmp = kiosk.camera_dir / (name + ".tmp.png")
+    cv2.imwrite(str(tmp), frame)
+    tmp.rename(kiosk.camera_dir / name)          # appears whole, as a camera frame would
+
+
+def wait_back_to_scan(kiosk) -> None:
+    kiosk.call("goto", screen="scan")
+    kiosk.wait_for(lambda s: s["screen"] == "scan", 5, "scan screen")
+
+
+def test_long_venue_name_wraps_or_shrinks_and_is_never_cut_off(kiosk):
+    info = kiosk.call("screen_info", screen="scan")["venue"]
+    assert info["text"] == LONG_VENUE
+    assert info["fits"] and 1 <= info["lines"] <= 2, info
+    assert info["texture_width"] <= info["width"] + 1
+    kiosk.screenshot("kiosk-scan-long-venue-1280x800.png")
+
+
+def test_poster_qr_beside_the_phone_gives_one_decision_the_grant(kiosk, issuer):
+    code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=time.time(), citizen="poster-1").qr_text
+    before = kiosk.results_count()
+    show_to_camera(kiosk, "poster-and-phone.png", two_codes_frame(code))
+    r = kiosk.wait_result(before)
+    assert r["status"] == "GRANTED" and r["source"] == "camera"
+    time.sleep(2.0)                      # both codes stay in view: no red "Not a Perkpass code" follows
+    st = kiosk.state()
+    assert st["shown"] == before + 1, st["results"][-3:]
+    assert st["result"]["status"] == "GRANTED"
+    assert st["stats"]["refusals"].get("MALFORMED", 0) == 0
+    assert st["camera"]["codes"] == 1
+    assert close(st["result"]["background"], RESULT_BG["granted"])
+    kiosk.wait_for(lambda s: s["screen"] == "scan", 6, "back to scan")
+    time.sleep(1.0)                      # the poster is still in view after the result: still nothing
+    assert kiosk.state()["shown"] == before + 1
+
+
+def test_foreign_symbol_while_a_result_is_on_screen_is_ignored(kiosk, issuer):
+    wait_back_to_scan(kiosk)
+    time.sleep(6.5)                      # the previous frame has left the camera's view
+    code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=time.time(), citizen="poster-2").qr_text
+    r = kiosk.scan_hid(code)             # granted with the hand scanner...
+    assert r["status"] == "GRANTED"
+    shown = kiosk.state()["shown"]
+    poster = np.full((480, 640, 3), 205, np.uint8)
+    q = qr_gray(WIFI, 4)
+    poster[60:60 + q.shape[0], 60:60 + q.shape[1]] = q[:, :, None]
+    show_to_camera(kiosk, "poster-alone.png", poster)    # ...while a poster comes into the camera's view
+    kiosk.wait_for(lambda s: s["camera"]["codes"] >= 2, 5, "the camera to read the poster")
+    time.sleep(0.5)
+    st = kiosk.state()
+    assert st["shown"] == shown and st["result"]["status"] == "GRANTED"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_result_colours_screenshots(kiosk, issuer, lang):
+    suffix = "" if lang == "en" else "-zh"
+    kiosk.call("set_lang", lang=lang)
+    try:
+        wait_back_to_scan(kiosk)
+        code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=time.time(), citizen=f"shot-{lang}").qr_text
+        r = kiosk.scan_hid(code)
+        assert close(r["background"], RESULT_BG["granted"])
+        kiosk.screenshot(f"kiosk-colours-granted{suffix}.png", settle=0.3)
+        r = kiosk.scan_hid(code)
+        assert r["status"] == "REPLAYED" and close(r["background"], RESULT_BG["attention"])
+        kiosk.screenshot(f"kiosk-colours-used{suffix}.png", settle=0.3)
+        old = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=time.time() - 600).qr_text
+        r = kiosk.scan_hid(old)
+        assert r["status"] == "EXPIRED" and close(r["background"], RESULT_BG["refused"])
+        kiosk.screenshot(f"kiosk-colours-refused{suffix}.png", settle=0.3)
+    finally:
+        kiosk.call("set_lang", lang="en")
