@@ -1,19 +1,23 @@
-"""Kiosk scanning benchmark: 640x480 camera frames -> decoded QR -> offline decision.
+"""Kiosk scanning benchmark: the camera path against bare zxing-cpp and OpenCV's wechat_qrcode, per condition.
 
     python bench/scan.py                 # prints the table and rewrites the "Kiosk scanning" section of
                                          # docs/performance.md
-    python bench/scan.py --frames 20 --no-write
+    python bench/scan.py --per-condition 10 --no-write
 
-Frames are synthetic but honest: a real Perkpass credential (partner_sdk issuer, ~430-character PP1 text,
-QR version 10-11 at level M) rendered with the project's own QR segmenting, pasted into a textured
-640x480 scene at several sizes, then blurred, rotated, noised. Each frame goes through the kiosk's real
-path: ``kiosk.scan.CameraWorker.step`` (capture hand-off, zxing-cpp decode in that thread) and then
-``partner_sdk.Verifier.verify`` with a replay cache, exactly as the app does on every camera frame.
+The frames are the seeded set of ``bench/scan_frames.py``: 1280x720 camera frames of a phone showing a real
+``PP1`` credential or a ~600-digit ``PP2`` text, under nine conditions (clean, inverted, glare, occlusion, blur,
+tilt, low contrast, moire, small modules). The three readers get the very same frames:
 
-Reported per variant: decode rate (share of frames decoded), decoded frames per second, and
-frame-to-decision latency p50/p95 (from the moment the worker has the frame to the Decision). The
-baseline, measured in the same run, is a bare ``zxingcpp.read_barcodes`` on the clean medium-size frame:
-the ratio column says how much the kiosk's pipeline costs on top of the decoder itself.
+* **zxing-cpp (bare)**: one ``zxingcpp.read_barcodes`` call on the grayscale frame, QR codes only, library defaults;
+* **wechat_qrcode**: ``cv2.wechat_qrcode_WeChatQRCode()`` on the BGR frame (opencv-contrib; without the CNN
+  detector and super-resolution model files, which are not on PyPI and which the kiosk does not ship);
+* **kiosk camera path**: ``kiosk.scan.CameraWorker.step`` with its default decoder (``kiosk/scan/decoder.py``),
+  the exact code the kiosk runs on every camera frame.
+
+A reader "decodes" a frame when it returns exactly the code's text. Times are per frame, CPU time of the
+calling thread (``time.thread_time``: what the decode costs the kiosk, whatever else runs on this shared
+machine) and wall-clock; ``cv2.setNumThreads(1)`` as in the kiosk's worker. The baseline for the ratio is bare
+zxing-cpp on the same frames, measured in the same run.
 """
 from __future__ import annotations
 
@@ -31,97 +35,27 @@ import zxingcpp
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 from kiosk.scan.camera import CameraWorker  # noqa: E402
 from kiosk.scan.sources import CaptureSource  # noqa: E402
-from partner_sdk import MemoryReplayCache, Verifier  # noqa: E402
-from partner_sdk.qr import build_qr  # noqa: E402
-from partner_sdk.testing import TestIssuer  # noqa: E402
+from scan_frames import CONDITIONS, frame_set, scene  # noqa: E402
 
-W, H = 640, 480
-GOAL_P95_MS = 100.0
+GOAL_P95_MS = 15.0
 SECTION = "## Kiosk scanning"
 
 
-def scene(rng: np.random.Generator) -> np.ndarray:
-    """A desk-like background: gradients, a few shapes and some sensor noise."""
-    y, x = np.mgrid[0:H, 0:W]
-    base = (90 + 60 * np.sin(x / 97.0) + 40 * np.cos(y / 61.0)).astype(np.float32)
-    img = np.dstack([base * 0.9, base, base * 1.1]).clip(0, 255).astype(np.uint8)
-    for _ in range(6):
-        c = tuple(int(v) for v in rng.integers(30, 220, 3))
-        p1 = (int(rng.integers(0, W)), int(rng.integers(0, H)))
-        p2 = (int(rng.integers(0, W)), int(rng.integers(0, H)))
-        cv2.rectangle(img, p1, p2, c, -1)
-    return img
-
-
-def qr_image(text: str) -> np.ndarray:
-    qr = build_qr(text, border=4, box_size=1)
-    m = np.array(qr.get_matrix(), dtype=np.uint8)
-    return np.where(m, 0, 255).astype(np.uint8)
-
-
-def place(frame: np.ndarray, qr: np.ndarray, size: int, angle: float = 0.0) -> np.ndarray:
-    """Paste the code (as a phone screen would show it) at ``size`` px, optionally rotated."""
-    out = frame.copy()
-    code = cv2.resize(qr, (size, size), interpolation=cv2.INTER_NEAREST)
-    pad = int(size * 0.5)
-    tile = np.full((size + 2 * pad, size + 2 * pad), 255, np.uint8)
-    tile[pad:pad + size, pad:pad + size] = code
-    if angle:
-        M = cv2.getRotationMatrix2D((tile.shape[1] / 2, tile.shape[0] / 2), angle, 1.0)
-        tile = cv2.warpAffine(tile, M, (tile.shape[1], tile.shape[0]), flags=cv2.INTER_LINEAR, borderValue=255)
-        mask = cv2.warpAffine(np.full_like(tile, 255), M, (tile.shape[1], tile.shape[0]), borderValue=0)
-    else:
-        mask = np.full_like(tile, 255)
-    # keep the tile inside the frame (crop its white margin if it is larger than the frame)
-    th, tw = tile.shape
-    if th > H or tw > W:
-        cy, cx = (th - min(th, H)) // 2, (tw - min(tw, W)) // 2
-        tile = tile[cy:cy + min(th, H), cx:cx + min(tw, W)]
-        mask = mask[cy:cy + min(th, H), cx:cx + min(tw, W)]
-        th, tw = tile.shape
-    y0, x0 = (H - th) // 2, (W - tw) // 2
-    region = out[y0:y0 + th, x0:x0 + tw]
-    sel = mask > 0
-    region[sel] = np.dstack([tile] * 3)[sel]
-    return out
-
-
-def variants(text: str, rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
-    bg = scene(rng)
-    qr = qr_image(text)
-    v = []
-    for size in (150, 220, 320):
-        v.append((f"clean {size}px", place(bg, qr, size)))
-    med = place(bg, qr, 220)
-    v.append(("blur sigma 1.2, 220px", cv2.GaussianBlur(med, (0, 0), 1.2)))
-    v.append(("blur sigma 2.0, 320px", cv2.GaussianBlur(place(bg, qr, 320), (0, 0), 2.0)))
-    v.append(("rotated 15deg, 220px", place(bg, qr, 220, 15)))
-    v.append(("rotated 45deg, 260px", place(bg, qr, 260, 45)))
-    noise = rng.normal(0, 18, med.shape)
-    v.append(("noise sd 18, 220px", np.clip(med.astype(np.float32) + noise, 0, 255).astype(np.uint8)))
-    combo = cv2.GaussianBlur(place(bg, qr, 260, 25), (0, 0), 1.0)
-    combo = np.clip(combo.astype(np.float32) + rng.normal(0, 12, combo.shape), 0, 255).astype(np.uint8)
-    v.append(("blur+rotation+noise, 260px", combo))
-    v.append(("no code in view", bg))
-    return v
-
-
-class RepeatSource(CaptureSource):
-    """Hands the worker the same frame again and again, as fast as it asks (no pacing)."""
+class OneFrame(CaptureSource):
+    """Hands the worker one given frame per ``read`` (a camera delivers a new buffer each time)."""
 
     name = "bench"
 
-    def __init__(self, frame: np.ndarray):
-        self.frame = frame
-        self.handed_cpu = 0.0
+    def __init__(self):
+        self.frame: np.ndarray | None = None
 
-    def read(self) -> np.ndarray:
-        out = self.frame.copy()    # a camera delivers a new buffer each time
-        self.handed_cpu = time.thread_time()
-        return out
+    def read(self) -> np.ndarray | None:
+        frame, self.frame = self.frame, None
+        return frame
 
 
 def _version(dist: str) -> str:
@@ -135,119 +69,147 @@ def _version(dist: str) -> str:
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
-    s = sorted(values)
-    k = min(len(s) - 1, max(0, int(round(p / 100.0 * (len(s) - 1)))))
-    return s[k]
+    return float(np.percentile(np.asarray(values), p))
 
 
-def run_variant(frame: np.ndarray, frames: int, verifier: Verifier, now: float) -> dict:
-    wall: list[float] = []
-    cpu: list[float] = []
-    decisions: list[str] = []
-    source = RepeatSource(frame)
+def timed(fn, *args):
+    w, c = time.perf_counter(), time.thread_time()
+    out = fn(*args)
+    return out, (time.thread_time() - c) * 1000.0, (time.perf_counter() - w) * 1000.0
 
-    def on_code(text: str, t_frame: float) -> None:
-        d = verifier.verify(text, now=now)
-        wall.append((time.monotonic() - t_frame) * 1000.0)
-        cpu.append((time.thread_time() - source.handed_cpu) * 1000.0)
-        decisions.append(d.status.value)
 
-    worker = CameraWorker(source, on_code, repeat_suppress_s=0.0)
-    worker.step()  # warm-up
-    worker.step()
-    wall.clear(), cpu.clear(), decisions.clear()
-    t0, c0 = time.perf_counter(), time.thread_time()
-    for _ in range(frames):
+def run_readers(frames, wechat) -> dict[str, dict[str, dict]]:
+    source = OneFrame()
+    got: list[str] = []
+    # repeat suppression off: every frame is a new citizen as far as this comparison goes
+    worker = CameraWorker(source, lambda text, _t: got.append(text), repeat_suppress_s=0.0)
+
+    def kiosk(frame):
+        got.clear()
+        source.frame = frame.copy()
         worker.step()
-    elapsed, cpu_elapsed = time.perf_counter() - t0, time.thread_time() - c0
-    return {"decoded": len(wall) / frames, "fps": len(wall) / elapsed, "frames_per_s": frames / elapsed,
-            "cpu_frames_per_s": frames / cpu_elapsed if cpu_elapsed else float("inf"),
-            "p50": pct(wall, 50), "p95": pct(wall, 95), "cpu_p50": pct(cpu, 50), "cpu_p95": pct(cpu, 95),
-            "decisions": set(decisions)}
+        return list(got)
+
+    def bare(frame):
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        return [r.text for r in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)]
+
+    def wc(frame):
+        texts, _points = wechat.detectAndDecode(frame)
+        return list(texts)
+
+    readers = {"zxing-cpp": bare, "kiosk": kiosk}
+    if wechat is not None:
+        readers["wechat_qrcode"] = wc
+    for fn in readers.values():     # warm-up (first-call allocations)
+        fn(frames[0].image)
+    out: dict[str, dict[str, dict]] = {name: {} for name in readers}
+    for f in frames:
+        for name, fn in readers.items():
+            row = out[name].setdefault(f.condition, {"n": 0, "ok": 0, "cpu": [], "wall": []})
+            texts, cpu, wall = timed(fn, f.image)
+            row["n"] += 1
+            row["ok"] += f.text in texts
+            row["cpu"].append(cpu)
+            row["wall"].append(wall)
+    return out
 
 
-def baseline(frame: np.ndarray, frames: int) -> dict:
-    """The decoder alone: one zxing-cpp QR pass on a grayscale frame prepared in advance."""
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    wall, cpu = [], []
-    zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
-    for _ in range(frames):
-        t, c = time.perf_counter(), time.thread_time()
-        zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
-        wall.append((time.perf_counter() - t) * 1000.0)
-        cpu.append((time.thread_time() - c) * 1000.0)
-    return {"p50": pct(wall, 50), "p95": pct(wall, 95), "cpu_p50": pct(cpu, 50), "cpu_p95": pct(cpu, 95)}
+def empty_scene_cost(n: int = 20) -> dict[str, float]:
+    """The kiosk is idle most of the day: a frame with no code runs every pass of the decoder."""
+    source = OneFrame()
+    worker = CameraWorker(source, lambda *_: None, repeat_suppress_s=0.0)
+    cpu, wall = [], []
+    for i in range(n):
+        source.frame = scene(np.random.default_rng(1000 + i))
+        _, c, w = timed(worker.step)
+        cpu.append(c)
+        wall.append(w)
+    return {"cpu_p50": pct(cpu, 50), "cpu_p95": pct(cpu, 95), "wall_p95": pct(wall, 95)}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=40, help="frames per variant (default 40)")
+    ap.add_argument("--per-condition", type=int, default=40, help="frames per condition (default 40)")
+    ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)   # the kiosk's camera worker is one thread; keep the measurement honest
 
-    rng = np.random.default_rng(7)
-    now = time.time()
-    issuer = TestIssuer(issuer="perkpass.bench")
-    store = issuer.trust_store(now=now - 60)
-    cred = issuer.credential("library", ["BAILU-LIB-NODEPOSIT"], now=now, lifetime=300)
-    verifier = Verifier(store, "library", replay_cache=MemoryReplayCache())
-    vs = variants(cred.qr_text, rng)
-
-    base = baseline(dict(vs)["clean 220px"], args.frames)
-    rows = []
-    for name, frame in vs:
-        r = run_variant(frame, args.frames, verifier, now)
-        rows.append((name, r))
-
-    coded = [r for n, r in rows if n != "no code in view"]
-    worst_p95 = max(r["p95"] for r in coded if r["decoded"] > 0)
-    worst_cpu_p95 = max(r["cpu_p95"] for r in coded if r["decoded"] > 0)
+    wechat = cv2.wechat_qrcode_WeChatQRCode() if hasattr(cv2, "wechat_qrcode_WeChatQRCode") else None
+    t0 = time.perf_counter()
+    frames = frame_set(args.per_condition, seed=args.seed)
+    gen_s = time.perf_counter() - t0
+    res = run_readers(frames, wechat)
+    idle = empty_scene_cost()
     load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+    def cell(name, cond):
+        r = res.get(name, {}).get(cond)
+        return f"{r['ok']}/{r['n']}" if r else "-"
+
     lines = [
         SECTION, "",
-        f"`python bench/scan.py` (part of `make bench`), {time.strftime('%Y-%m-%d')}, "
-        f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-        f"zxing-cpp {_version('zxing-cpp')}, OpenCV {cv2.__version__}, {args.frames} frames per row.",
+        f"`python bench/scan.py` (part of `make bench`), {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+        f"{platform.machine()}, Python {platform.python_version()}, zxing-cpp {_version('zxing-cpp')}, "
+        f"OpenCV {cv2.__version__} (contrib), seed {args.seed}, {args.per_condition} frames per condition "
+        f"(generated in {gen_s:.0f} s), load average {load}.",
         "",
-        f"Each 640x480 frame holds a real credential ({len(cred.qr_text)}-character `PP1` text, QR version "
-        f"{cred.qr_version_m} at level M) and goes through the kiosk's own path: `CameraWorker.step` "
-        "(zxing-cpp decode in the worker thread) then `partner_sdk.Verifier.verify` with a replay cache. "
-        "Latency runs from the moment the worker holds the frame to the `Decision`.",
+        "Each 1280x720 frame (`bench/scan_frames.py`) shows a phone with a real `PP1` credential (QR version "
+        "10-11 at level M) or a ~600-digit `PP2` text (version 11-12) on a desk scene. The same frames go to bare "
+        "zxing-cpp (one `read_barcodes` call for QR codes, library defaults), OpenCV's `wechat_qrcode` (no CNN model files: they "
+        "are not on PyPI) and the kiosk's camera path (`CameraWorker.step`, `kiosk/scan/decoder.py`). "
+        "Decoded = the reader returned exactly the code's text.",
         "",
-        f"Load average during the run: {load}. Wall-clock figures include waiting for a CPU on a shared "
-        "machine; CPU-time figures (the worker thread's own time) are what the kiosk needs when it has the "
-        "machine to itself, and the ratio to the baseline uses them so that it does not move with the load.",
-        "",
-        "| frame | decoded | decisions/s (wall) | frames/s (CPU) | latency p50 / p95 (wall) "
-        "| latency p50 / p95 (CPU) | CPU p50 vs baseline |",
+        "| condition | zxing-cpp (bare) | wechat_qrcode | **kiosk camera path** | best other | kiosk CPU p50 / p95 "
+        "| wechat CPU p50 / p95 |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r in rows:
-        if r["decoded"] > 0:
-            lat = (f"{r['p50']:.1f} / {r['p95']:.1f} ms | {r['cpu_p50']:.1f} / {r['cpu_p95']:.1f} ms | "
-                   f"{r['cpu_p50'] / base['cpu_p50']:.2f}x")
-        else:
-            lat = "- | - | -"
-        lines.append(f"| {name} | {r['decoded'] * 100:.0f}% | {r['fps']:.1f} | {r['cpu_frames_per_s']:.0f} | {lat} |")
+    behind = []
+    k_cpu_all, k_wall_all, z_cpu_all = [], [], []
+    for cond in CONDITIONS:
+        k = res["kiosk"][cond]
+        z = res["zxing-cpp"][cond]
+        w = res.get("wechat_qrcode", {}).get(cond)
+        best = max(z["ok"], w["ok"] if w else 0)
+        if k["ok"] < best:
+            behind.append(f"{cond} ({k['ok']} vs {best})")
+        k_cpu_all += k["cpu"]
+        k_wall_all += k["wall"]
+        z_cpu_all += z["cpu"]
+        wt = f"{pct(w['cpu'], 50):.1f} / {pct(w['cpu'], 95):.1f} ms" if w else "-"
+        mark = "" if k["ok"] >= best else " (behind)"
+        lines.append(f"| {cond} | {cell('zxing-cpp', cond)} | {cell('wechat_qrcode', cond)} | "
+                     f"**{k['ok']}/{k['n']}**{mark} | {best} | {pct(k['cpu'], 50):.1f} / {pct(k['cpu'], 95):.1f} ms "
+                     f"| {wt} |")
+    tot = {name: sum(r["ok"] for r in rows.values()) for name, rows in res.items()}
+    n_all = len(frames)
+    p95_cpu, p95_wall = pct(k_cpu_all, 95), pct(k_wall_all, 95)
+    ratio = pct(k_cpu_all, 50) / pct(z_cpu_all, 50)
     lines += [
+        f"| **all** | {tot['zxing-cpp']}/{n_all} | {tot.get('wechat_qrcode', '-')}/{n_all} | "
+        f"**{tot['kiosk']}/{n_all}** | | {pct(k_cpu_all, 50):.1f} / {p95_cpu:.1f} ms | |",
         "",
-        f"Baseline (same run): the decoder alone, one `zxingcpp.read_barcodes` QR pass on the clean 220 px "
-        f"frame converted to grayscale in advance: CPU p50 {base['cpu_p50']:.2f} ms, p95 {base['cpu_p95']:.2f} ms "
-        f"(wall p50 {base['p50']:.1f} ms, p95 {base['p95']:.1f} ms).",
-        f"Goal: frame-to-decision p95 <= {GOAL_P95_MS:.0f} ms on this 2-core machine. Worst p95 over the "
-        f"frames with a code: **{worst_p95:.1f} ms wall-clock** ({'met' if worst_p95 <= GOAL_P95_MS else 'NOT met'}"
-        f" at this load), **{worst_cpu_p95:.1f} ms CPU**.",
-        "Decode rates below 100% on a repeated frame come from the per-frame binarizer alternation "
-        "(`kiosk/scan/decoder.py`): the frame is decoded on every other frame, i.e. within 2 frames (<= 70 ms "
-        "at 30 frames/s) of the code coming into view.",
-        "A camera delivers 15-30 frames/s; the worker always decodes the newest frame (buffer size 1), so a "
-        "decode slower than the frame interval adds no queueing delay.",
-        "Not measured here: the camera's own exposure and transfer (up to one frame interval, 33-66 ms), and "
-        "showing the result (the next UI frame, <= 17 ms at 60 Hz); real optics (glare on a phone screen, "
-        "perspective, motion) lower the decode rate more than these synthetic frames do. The end-to-end path "
-        "from an image file through the real app to the result screen is exercised by "
-        "`tests/kiosk/test_kiosk_ui.py::test_camera_path_decodes_issuer_qr_and_grants`.",
+        f"Goal: per condition, the kiosk decodes at least as many frames as the better of the other two: "
+        + ("**met under every condition**." if not behind else f"**not met** for {', '.join(behind)}."),
+        f"Goal: p95 decode time per 1280x720 frame <= {GOAL_P95_MS:.0f} ms: kiosk camera path p95 "
+        f"**{p95_cpu:.1f} ms CPU** ({'met' if p95_cpu <= GOAL_P95_MS else 'NOT met'}), {p95_wall:.1f} ms wall-clock "
+        f"at this load. Baseline (same run): bare zxing-cpp CPU p50 {pct(z_cpu_all, 50):.1f} ms, "
+        f"p95 {pct(z_cpu_all, 95):.1f} ms; the kiosk's p50 is {ratio:.2f}x that (its passes after the first run "
+        "only on frames the first pass misses).",
+        f"A frame with no code (the idle kiosk) runs every pass: CPU p50 {idle['cpu_p50']:.1f} ms, "
+        f"p95 {idle['cpu_p95']:.1f} ms (wall p95 {idle['wall_p95']:.1f} ms).",
+        "The camera path (one decision per frame) is: zxing-cpp on the frame as it is, dark and light "
+        "(dark-mode phones); then the frame upscaled 1.5x (glare, low contrast, moire); then the darkest colour "
+        "channel with one global threshold (a fingertip over the code, blur); it stops at the first pass that "
+        "finds a Perkpass-shaped code. Blurred frames stay hard for every reader: the synthetic blur is strong "
+        "(sigma 1.8-2.8 px on 3.5-5.5 px modules, or 7-12 px of motion); in live video the next frame is "
+        "usually sharper.",
+        "Not measured here: the camera's exposure and transfer (up to one frame interval), verification "
+        "(`bench/verify.py`, well under 1 ms) and showing the result; the end-to-end path from a camera image "
+        "through the real app to the result screen is exercised by "
+        "`tests/kiosk/test_kiosk_ui.py::test_camera_path_decodes_issuer_qr_and_grants` and, with a poster QR "
+        "in the same frame, `tests/kiosk/test_kiosk_camera_ui.py`.",
         "",
     ]
     text = "\n".join(lines)

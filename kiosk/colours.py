@@ -55,8 +55,8 @@ def report() -> dict[str, float]:
     """The figures docs/kiosk.md quotes (and the tests check)."""
     bg = RESULT_BG
     out = {f"text on {k}": contrast_ratio(RESULT_TEXT[k], bg[k]) for k in bg}
-    out["text on deuteranopia " + "granted"] = contrast_ratio(deuteranopia(RESULT_TEXT["granted"]),
-                                                              deuteranopia(bg["granted"]))
+    out.update({f"text on {k} (deuteranopia)": contrast_ratio(deuteranopia(RESULT_TEXT[k]), deuteranopia(bg[k]))
+                for k in bg})
     for a, b in (("granted", "refused"), ("attention", "refused"), ("attention", "granted")):
         out[f"{a} vs {b}"] = contrast_ratio(bg[a], bg[b])
         out[f"{a} vs {b} (deuteranopia)"] = contrast_ratio(deuteranopia(bg[a]), deuteranopia(bg[b]))
