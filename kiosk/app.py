@@ -520,6 +520,7 @@ class KioskApp(App):
             out["camera"] = self.camera.stats()
         if self.core is not None:
             out["pending"] = self.core.store.pending_count()
+            out["trust_sequence"] = self.core.trust_store.sequence if self.core.trust_store is not None else None
             out["stats"] = self.core.stats_today()
             if self.core.sync is not None:
                 s = self.core.sync.status

@@ -27,6 +27,8 @@ RESULT_KIND = {
     "WRONG_ISSUER": "refused",
     "MALFORMED": "refused",
     "UNSUPPORTED_VERSION": "refused",
+    "REVOKED": "refused",
+    "CLOCK_SKEW": "attention",  # often the phone's clock, not a fake: staff can help the citizen fix it
 }
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -61,6 +63,10 @@ TEXTS: dict[str, dict[str, str]] = {
                                    "zh-CN": "二维码版本较新：请更新本机软件。"},
     "reason.TRUST_LIST_EXPIRED": {"en": "This kiosk's trust list has expired: connect it to the network to refresh.",
                                   "zh-CN": "本机信任列表已过期：请连接网络更新。"},
+    "reason.REVOKED": {"en": "This code was withdrawn by the issuer: do not give the perk.",
+                       "zh-CN": "此码已被签发方撤销：请勿提供优惠。"},
+    "reason.CLOCK_SKEW": {"en": "The code's time is off: ask the citizen to check the phone's clock and show the live code, not a screenshot.",
+                          "zh-CN": "二维码时间不符：请市民检查手机时间，并出示实时二维码而非截图。"},
     "reason.ERROR": {"en": "The kiosk could not check this code: try again.",
                      "zh-CN": "本机无法核验此码：请重试。"},
     "status.short.GRANTED": {"en": "Granted", "zh-CN": "通过"},
@@ -75,6 +81,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "status.short.MALFORMED": {"en": "Not a Perkpass code", "zh-CN": "非 Perkpass 码"},
     "status.short.UNSUPPORTED_VERSION": {"en": "Newer version", "zh-CN": "版本较新"},
     "status.short.TRUST_LIST_EXPIRED": {"en": "Trust list expired", "zh-CN": "信任列表过期"},
+    "status.short.REVOKED": {"en": "Withdrawn", "zh-CN": "已撤销"},
+    "status.short.CLOCK_SKEW": {"en": "Check phone clock", "zh-CN": "请查手机时间"},
     "status.short.ERROR": {"en": "Kiosk error", "zh-CN": "本机错误"},
     # status bar
     "bar.online": {"en": "Online", "zh-CN": "在线"},

@@ -423,26 +423,45 @@ def test_two_schemes_at_one_venue_type_let_the_citizen_choose(make_page, server,
 # --- offline and session-expired states ---------------------------------------------------------
 
 def test_offline_then_back_online(make_page, server, shoot):
+    """The issuer's code in hand keeps working offline until it expires; then the phone makes its own
+    (PP2, from the certificate it fetched while online); back online, issuer codes again."""
     page, _ = make_page(locale="en-US")
     log_in(page, server.citizen("office + metro 20%")["phone"])
+    page.wait_for_selector("#quick-codes #offline-ready")
     page.locator(".show-code[data-audience=metro]").click()
     page.wait_for_selector("svg.qr-svg")
     page.context.set_offline(True)
     page.wait_for_selector("#offline:not([hidden])")
     page.wait_for_selector("#code-status .notice-warn")
-    # the code in hand keeps working offline until it expires: it stays on screen with the time left
     assert "offline" in page.inner_text("#code-status").lower()
     assert page.locator("svg.qr-svg").count() == 1
     shoot(page, "offline")
-    # once it expires with no network, the page says so and shows no stale code
+    page.wait_for_selector("#code-panel[data-state=offline-code] svg.qr-svg[data-mode=pp2]",
+                           timeout=(CREDENTIAL_LIFETIME + 8) * 1000)
+    assert "No signal needed" in page.inner_text("#code-status")
+    text = decode_qr(shoot(page, "offline-phone-code"))
+    assert Verifier(trust(server), audience="metro").verify(text).status is Status.GRANTED
+    page.context.set_offline(False)
+    page.wait_for_selector("svg.qr-svg:not([data-mode=pp2])", timeout=20000)
+    page.wait_for_selector("#offline[hidden]", state="attached")
+    assert page.locator("#code-status .notice").count() == 0
+
+
+def test_offline_without_a_device_key_shows_no_stale_code(make_page, server, shoot):
+    """A browser that could not get a certificate (no WebCrypto key, registration failed): once the
+    issuer's code expires offline, the page says so and shows no stale code."""
+    page, _ = make_page(locale="en-US")
+    page.route("**/api/v1/me/devices**", lambda route: route.abort())
+    log_in(page, server.citizen("office + metro 20%")["phone"])
+    page.locator(".show-code[data-audience=metro]").click()
+    page.wait_for_selector("svg.qr-svg")
+    page.context.set_offline(True)
     page.wait_for_selector("#code-panel[data-state=offline] .qr-placeholder", timeout=(CREDENTIAL_LIFETIME + 8) * 1000)
     assert page.locator("svg.qr-svg").count() == 0
     assert "Connect to the internet" in page.inner_text("#code-panel")
     shoot(page, "offline-expired")
     page.context.set_offline(False)
     page.wait_for_selector("svg.qr-svg", timeout=20000)
-    page.wait_for_selector("#offline[hidden]", state="attached")
-    assert page.locator("#code-status .notice").count() == 0
 
 
 def test_a_failed_refresh_keeps_the_valid_code_and_retries(make_page, server, shoot):
@@ -478,6 +497,7 @@ def test_a_failed_refresh_keeps_the_valid_code_and_retries(make_page, server, sh
 def test_session_expired_while_showing_a_code(make_page, server, shoot):
     page, _ = make_page(locale="en-US")
     log_in(page, server.citizen("Moli >= 683")["phone"])
+    page.wait_for_selector("#quick-codes #offline-ready")
     page.locator(".show-code[data-audience=gov-office]").click()
     page.wait_for_selector("svg.qr-svg")
     # the session ends on the server (log-out elsewhere / token expiry): the next refresh gets a 401
@@ -487,14 +507,16 @@ def test_session_expired_while_showing_a_code(make_page, server, shoot):
     page.wait_for_selector("#code-status .notice-error", timeout=(REFRESH_AFTER + 10) * 1000)
     assert "session has ended" in page.inner_text("#code-status")
     shoot(page, "session-expired")
-    page.wait_for_selector("#code-panel[data-state=session] .qr-placeholder", timeout=(CREDENTIAL_LIFETIME + 8) * 1000)
-    assert page.locator("svg.qr-svg").count() == 0
+    # once the issuer's code expires, the phone's own code (certificate fetched while logged in) takes over
+    page.wait_for_selector("#code-panel[data-state=offline-code] svg.qr-svg[data-mode=pp2]",
+                           timeout=(CREDENTIAL_LIFETIME + 8) * 1000)
+    assert "Log in again to renew" in page.inner_text("#code-status")
     # log in again: back to the same code screen
     page.click("#relogin")
     page.fill("#phone", server.citizen("Moli >= 683")["phone"])
     page.fill("#code", request_code(page))
     page.click("#submit")
-    page.wait_for_selector("svg.qr-svg")
+    page.wait_for_selector("svg.qr-svg:not([data-mode=pp2])")
     assert page.url.endswith("#/code/gov-office")
 
 

@@ -4,6 +4,7 @@
 //   #/home        scores, bands, perks by venue type
 //   #/code/<aud>  the live QR for one venue type (audience)
 //   #/history     where my codes were used   #/privacy   my data, opt-out
+//   #/devices     phones that can show codes offline (PP2, js/holder.js)
 //   #/session     the session has ended      #/left      data deleted
 // DOM is built with createElement/textContent only (no innerHTML), so API text can never inject markup.
 import { api, ApiError, getSession, loadSession, onSessionLost, setSession } from "./api.js";
@@ -11,6 +12,7 @@ import { venueIcon } from "./icons.js";
 import { formatDate, formatDuration, formatTime, lang, pick, setLang, detectLang, t, venueName } from "./i18n.js";
 import { renderSvg } from "./qr.js";
 import { scoreView, whyLink } from "./ledger.js";
+import * as holder from "./holder.js";
 
 const VENUE_ORDER = ["library", "metro", "hospital", "gov-office"];
 const RESEND_SECONDS = 60;
@@ -122,10 +124,13 @@ const VIEWS = {
   code: codeView,
   history: historyView,
   privacy: privacyView,
+  devices: devicesView,
   session: sessionView,
   left: leftView,
 };
-const NEEDS_SESSION = new Set(["home", "code", "history", "privacy"]);
+const NEEDS_SESSION = new Set(["home", "code", "history", "privacy", "devices"]);
+// Without a session (logged out by time, or never online since) the codes saved on this phone still work
+const OFFLINE_OK = new Set(["home", "code"]);
 VIEWS.score = (r) => scoreView(r, { setTopbar });  // "Why is my score this?" (js/ledger.js, docs/ledger.md)
 NEEDS_SESSION.add("score");
 
@@ -133,7 +138,7 @@ function render() {
   if (app.cleanup) { try { app.cleanup(); } catch (_) { /* ignore */ } app.cleanup = null; }
   const route = parseRoute();
   if (!(route.name in VIEWS)) { location.replace("#/"); return; }
-  if (NEEDS_SESSION.has(route.name) && !getSession()) {
+  if (NEEDS_SESSION.has(route.name) && !getSession() && !(OFFLINE_OK.has(route.name) && holder.hasAnyCertificates())) {
     app.afterLogin = "#/" + route.name + (route.arg ? "/" + encodeURIComponent(route.arg) : "");
     let seen = false;
     try { seen = !!localStorage.getItem("perkpass.seen"); } catch (_) { /* storage disabled */ }
@@ -180,6 +185,7 @@ function boot() {
     else location.hash = target;
   });
   window.addEventListener("online", updateOffline);
+  window.addEventListener("online", () => syncHolder(true));
   window.addEventListener("offline", updateOffline);
   window.addEventListener("hashchange", render);
   onSessionLost(() => {
@@ -190,8 +196,12 @@ function boot() {
     }
   });
   paintLang();
-  document.body.classList.remove("booting");
-  render();
+  // the device key and certificates (IndexedDB, a few ms) before the first screen: it may be a code offline
+  holder.load().finally(() => {
+    document.body.classList.remove("booting");
+    render();
+    syncHolder(true);
+  });
   if ("serviceWorker" in navigator) {
     // keeps the page (not API answers) for opening it offline; failure only loses that comfort
     navigator.serviceWorker.register("sw.js", { scope: "./" })
@@ -199,6 +209,22 @@ function boot() {
       .then(cacheLoadedFiles)
       .catch(() => {});
   }
+}
+
+// Online with a session: register this phone's key once and renew its perk certificates, so the next
+// code can be made with no signal. Failures only mean the phone keeps what it has.
+let lastHolderSync = 0;
+let holderSyncing = null;
+function syncHolder(force = false) {
+  if (!getSession() || !navigator.onLine || !holder.supported()) return Promise.resolve(null);
+  if (holderSyncing) return holderSyncing;
+  if (!force && Date.now() - lastHolderSync < 60_000) return Promise.resolve(null);
+  lastHolderSync = Date.now();
+  holderSyncing = holder.refresh(api)
+    .then((state) => { app.holderError = null; document.dispatchEvent(new CustomEvent("perkpass:holder")); return state; })
+    .catch((e) => { app.holderError = e; return null; })
+    .finally(() => { holderSyncing = null; });
+  return holderSyncing;
 }
 
 // Every file of the page this visit loaded (whatever modules main.js imports today) goes into the
@@ -360,6 +386,7 @@ function authView(mode) {
     try {
       const r = await api("/api/v1/auth/login", { method: "POST", auth: false, body });
       setSession({ token: r.access_token, expiresAt: r.expires_at, phoneHint: r.citizen.phone_hint });
+      syncHolder(true);
       app.authDraft = { phone: "", code: "", sent: false, devCode: "", expiresIn: 300, sentAt: 0 };
       const next = app.afterLogin || "#/home";
       app.afterLogin = "#/home";
@@ -385,15 +412,31 @@ function homeView() {
   setTopbar(t("home.title"), null);
   const view = document.getElementById("view");
   const body = h("div", { id: "home-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
-  view.append(h("h2", { class: "sr-only" }, t("home.title")), body);
+  // the code first, as transit and health-code mini-programs do: from the saved certificates, then /me
+  const quick = h("section", { class: "quick-codes card", id: "quick-codes", "aria-labelledby": "quick-title", hidden: true });
+  let mePerks = null;
+  const paint = () => paintQuick(quick, mePerks);
+  paint();
+  view.append(h("h2", { class: "sr-only" }, t("home.title")), quick, body);
   let alive = true;
+  document.addEventListener("perkpass:holder", paint);
+  if (!getSession()) {  // only the codes saved on this phone: no scores without logging in
+    body.setAttribute("aria-busy", "false");
+    body.replaceChildren(alertBox(t("quick.wallet"), "info"),
+      link(t("session.login"), "#/login", "btn btn-secondary btn-block", { id: "wallet-login" }));
+    return () => { document.removeEventListener("perkpass:holder", paint); };
+  }
 
   async function load() {
     body.setAttribute("aria-busy", "true");
     try {
       const [me, cat] = await Promise.all([api("/api/v1/me"), catalogue()]);
       if (!alive) return;
+      mePerks = {};
+      for (const m of me.schemes) for (const p of m.perks) (mePerks[p.audience] ||= []).push(p);
+      paint();
       body.replaceChildren(...homeContent(me, cat, load));
+      syncHolder(false);
     } catch (e) {
       if (!alive || (e instanceof ApiError && e.kind === "session")) return;
       body.replaceChildren(problemBox(e), button(t("code.retry"), load, "btn btn-secondary", { id: "retry" }));
@@ -404,7 +447,29 @@ function homeView() {
   const onOnline = () => { if (body.querySelector("#retry")) load(); };
   window.addEventListener("online", onOnline);
   load();
-  return () => { alive = false; window.removeEventListener("online", onOnline); };
+  return () => {
+    alive = false;
+    window.removeEventListener("online", onOnline);
+    document.removeEventListener("perkpass:holder", paint);
+  };
+}
+
+// One big button per venue type where the citizen has a perk. Offline, the venue types come from the
+// certificates saved on this phone; "ready without signal" says until when those work.
+function paintQuick(box, mePerks) {
+  const saved = holder.offlineAudiences();
+  const auds = sortVenues(Array.from(new Set([...Object.keys(mePerks || {}), ...Object.keys(saved)])));
+  box.hidden = auds.length === 0;
+  if (!auds.length) { box.replaceChildren(); return; }
+  const ends = auds.map((a) => holder.certificatesFor(a).usable).flat().map((c) => c.not_after);
+  box.dataset.offlineReady = String(ends.length > 0);
+  box.replaceChildren(
+    h("h3", { class: "section-title", id: "quick-title" }, t("quick.title")),
+    h("div", { class: "quick-list" }, auds.map((aud) =>
+      h("a", { href: `#/code/${encodeURIComponent(aud)}`, class: "btn btn-primary btn-block quick-code", "data-audience": aud },
+        h("span", { class: "venue-icon" }, venueIcon(aud)), h("span", {}, t("quick.code", { venue: venueName(aud) }))))),
+    ends.length ? h("p", { class: "muted small", id: "offline-ready" },
+      t("quick.ready", { time: formatTime(Math.min(...ends) - 60) })) : null);
 }
 
 function homeContent(me, cat, reload) {
@@ -447,6 +512,7 @@ function homeContent(me, cat, reload) {
 
   out.push(h("nav", { class: "menu", "aria-label": t("home.title") },
     link(t("home.history"), "#/history", "menu-item", { id: "go-history" }),
+    link(t("home.devices"), "#/devices", "menu-item", { id: "go-devices" }),
     link(t("home.privacy"), "#/privacy", "menu-item", { id: "go-privacy" }),
     button(t("home.logout"), logout, "menu-item menu-button", { id: "logout" })));
   return out;
@@ -551,6 +617,12 @@ function venueCard(aud, perks) {
 }
 
 async function logout() {
+  // a shared phone keeps nothing: this phone's key is removed (its certificates revoked) and forgotten
+  const dev = holder.deviceId();
+  if (dev) {
+    try { await api(`/api/v1/me/devices/${encodeURIComponent(dev)}`, { method: "DELETE" }); } catch (_) { /* offline: revoked by time */ }
+  }
+  await holder.clear();
   try { await api("/api/v1/auth/logout", { method: "POST", body: {} }); } catch (_) { /* logged out locally anyway */ }
   setSession(null);
   location.hash = "#/login";
@@ -564,7 +636,9 @@ function codeView(route) {
   setTopbar(t("code.title"), "#/home");
   const view = document.getElementById("view");
   const st = { code: null, receivedAt: 0, lifetime: 0, fetching: false, problem: null, scheme: null, stopped: false,
-    refreshTimer: null, retryDelay: 2, wakeLock: null, schemeNames: {} };
+    refreshTimer: null, retryDelay: 2, wakeLock: null, schemeNames: {},
+    // "pp1": a code from the issuer (online); "pp2": made on this phone from its certificate (no network)
+    mode: "pp1", pp2: null, pp2Busy: false, openedAt: performance.now() };
 
   const perksBox = h("div", { class: "code-perks", id: "code-perks" });
   const qrBox = h("div", { class: "qr-box is-empty", id: "qr-box" });
@@ -573,12 +647,13 @@ function codeView(route) {
   const countdown = h("p", { class: "countdown", id: "countdown", role: "timer", "aria-live": "off" });
   const bar = h("div", { class: "progress", "aria-hidden": "true" }, h("span", { class: "progress-fill", id: "progress" }));
   const status = h("div", { id: "code-status", role: "status", "aria-live": "polite" });
+  const clockBox = h("div", { id: "clock-status" });
   const schemeBox = h("div", { class: "scheme-switch", id: "scheme-switch" });
   const hints = h("div", { class: "hints" },
     h("p", { class: "hint hint-auto" }, t("code.auto")),
     h("p", { class: "hint hint-bright", id: "brightness" }, t("code.brightness")));
   const panel = h("section", { class: "code-panel", id: "code-panel", "aria-labelledby": "code-title" },
-    h("h2", { class: "page-title", id: "code-title" }, name), perksBox, qrBox, countdown, bar, status, schemeBox, hints);
+    h("h2", { class: "page-title", id: "code-title" }, name), perksBox, qrBox, countdown, bar, status, clockBox, schemeBox, hints);
   view.append(panel);
 
   catalogue().then((cat) => {
@@ -634,10 +709,90 @@ function codeView(route) {
     st.refreshTimer = setTimeout(() => fetchCode(false), Math.max(250, ms));
   }
 
+  // The phone's clock, corrected by the offset learned online, is what PP2 codes carry; a large offset is
+  // worth telling the citizen about (scanners compare the code's time with their own, within a minute).
+  function paintClock() {
+    const off = holder.clockOffset();
+    if (Math.abs(off) <= holder.SKEW_WARNING) { if (clockBox.firstChild) clockBox.replaceChildren(); return; }
+    const text = t(off < 0 ? "code.clock.fast" : "code.clock.slow", { min: Math.max(1, Math.round(Math.abs(off) / 60)) });
+    if (!clockBox.firstChild || clockBox.firstChild.textContent !== text) {
+      clockBox.replaceChildren(h("p", { class: "notice notice-info", id: "clock-skew" }, text));
+    }
+  }
+
+  function pp2Choice() {
+    const c = holder.certificatesFor(aud);
+    const chosen = (st.scheme && c.usable.find((x) => x.scheme === st.scheme)) || c.usable[0] || null;
+    return { cert: chosen, expired: c.expired };
+  }
+
+  function drawPp2(cert, p) {
+    const avail = Math.min(qrBox.clientWidth || 320, 420);
+    const until = formatTime(p.presentedAt + holder.slotSeconds(), false);
+    const svg = renderSvg(p.text, avail, t("code.alt", { venue: name, time: until }));
+    svg.dataset.jti = `${cert.cert_id}-${p.slot}`;
+    svg.dataset.mode = "pp2";
+    svg.dataset.slot = String(p.slot);
+    qrBox.replaceChildren(svg);
+    qrBox.classList.remove("is-empty");
+    perksBox.replaceChildren(
+      h("p", { class: "small strong" }, t("code.perks")),
+      h("ul", { class: "ticks" }, cert.perks.map((x) => h("li", {}, pick(x.title)))),
+      st.schemeNames[cert.scheme] ? h("p", { class: "muted small" }, t("code.scheme", { scheme: pick(st.schemeNames[cert.scheme]) })) : null);
+  }
+
+  // No code from the issuer (offline, failing, logged out): make one here from the saved certificate,
+  // a new one each slot. Returns false when this phone has no usable certificate for the venue type.
+  function offlineTick() {
+    const { cert, expired } = pp2Choice();
+    if (!cert) {
+      if (!expired) return false;
+      st.mode = "renew";
+      panel.dataset.state = "renew";
+      countdown.textContent = "";
+      document.getElementById("progress").style.width = "0%";
+      setStatus(t("code.renew"), "warn");
+      hideQr(t("code.box.renew"));
+      return true;
+    }
+    const slotLen = holder.slotSeconds();
+    const tNow = holder.now();
+    const slot = Math.floor(tNow / slotLen);
+    const fresh = st.pp2 && st.pp2.slot === slot && st.pp2.certId === cert.cert_id;
+    if (!fresh && !st.pp2Busy) {
+      st.pp2Busy = true;
+      const renewed = !!st.pp2;
+      holder.present(cert).then((p) => {
+        if (st.stopped) return;
+        st.mode = "pp2";
+        st.pp2 = { ...p, certId: cert.cert_id };
+        drawPp2(cert, p);
+        if (renewed) announce(t("code.renewed"));
+      }).catch(() => { st.pp2 = null; }).finally(() => { st.pp2Busy = false; });
+    }
+    if (!st.pp2) return true;  // the first one is being signed (a few ms)
+    panel.dataset.state = "offline-code";
+    const left = (st.pp2.slot + 1) * slotLen - tNow;
+    countdown.textContent = t("code.pp2.next", { time: formatDuration(left) });
+    countdown.classList.remove("is-low");
+    document.getElementById("progress").style.width = `${Math.max(0, Math.min(100, (left / slotLen) * 100))}%`;
+    const noSession = st.problem === "session" || !getSession();
+    setStatus(t(noSession ? "code.pp2.session" : "code.pp2.offline"), "info");
+    if (noSession && !status.querySelector("a")) {
+      status.firstChild.append(" ", link(t("session.login"), "#/login", "text-link", { id: "relogin" }));
+    }
+    return true;
+  }
+
   function tick() {
     if (st.stopped) return;
+    paintClock();
     const left = remaining();
     const live = st.code && left > 0;
+    const pp1Live = st.mode === "pp1" && live;
+    // an issuer code that is slow to come counts as none after 2 s: the citizen is at a gate
+    const slow = st.fetching && !st.code && performance.now() - st.openedAt > 2000;
+    if (!pp1Live && (st.problem || slow || !getSession() || st.mode !== "pp1") && offlineTick()) return;
     panel.dataset.state = live ? "live" : (st.problem || (st.fetching ? "loading" : "expired"));
     if (live) {
       countdown.textContent = t("code.valid", { time: formatDuration(left) });
@@ -681,6 +836,8 @@ function codeView(route) {
       if (!r.eligible) { showNoPerk(); return; }
       const renewed = !!st.code;
       st.code = r;
+      st.mode = "pp1";
+      st.pp2 = null;
       st.receivedAt = performance.now();
       st.lifetime = Math.max(1, r.expires_at - r.issued_at);
       st.problem = null;
@@ -746,6 +903,7 @@ function codeView(route) {
   requestWakeLock();
   if (!navigator.onLine) st.problem = "offline";
   fetchCode(true);
+  syncHolder(false);
 
   return () => {
     st.stopped = true;
@@ -788,6 +946,58 @@ function historyView() {
   return () => { alive = false; };
 }
 
+// ---- phones that can show codes offline ------------------------------------------------------
+
+function devicesView() {
+  setTopbar(t("devices.title"), "#/home");
+  const view = document.getElementById("view");
+  const body = h("div", { id: "devices-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
+  view.append(h("h2", { class: "page-title" }, t("devices.title")), h("p", { class: "muted small" }, t("devices.lead")),
+    holder.supported() ? null : alertBox(t("devices.unsupported"), "info"), body);
+  let alive = true;
+  async function load() {
+    body.setAttribute("aria-busy", "true");
+    try {
+      await syncHolder(false);  // this phone is in the list once it has been online here
+      const r = await api("/api/v1/me/devices");
+      if (!alive) return;
+      if (!r.devices.length) { body.replaceChildren(h("p", { class: "card empty", id: "devices-empty" }, t("devices.none"))); return; }
+      body.replaceChildren(h("ul", { class: "device-list", id: "device-list" }, r.devices.map(deviceItem)));
+    } catch (e) {
+      if (!alive || (e instanceof ApiError && e.kind === "session")) return;
+      body.replaceChildren(problemBox(e));
+    } finally {
+      body.setAttribute("aria-busy", "false");
+    }
+  }
+  function deviceItem(d) {
+    const mine = d.id === holder.deviceId();
+    const note = h("div", { role: "status" });
+    let armed = false;
+    const remove = button(t("devices.remove"), async () => {
+      if (!armed) { armed = true; remove.textContent = t("devices.remove.confirm"); return; }
+      remove.disabled = true;
+      try {
+        await api(`/api/v1/me/devices/${encodeURIComponent(d.id)}`, { method: "DELETE" });
+        if (mine) await holder.clear();
+        note.replaceChildren(alertBox(t("devices.removed"), "info"));
+        setTimeout(load, 800);
+      } catch (e) {
+        remove.disabled = false;
+        if (!(e instanceof ApiError && e.kind === "session")) note.replaceChildren(problemBox(e));
+      }
+    }, "btn btn-danger btn-small", { "data-device": d.id });
+    return h("li", { class: "card device", "data-device": d.id },
+      h("div", { class: "venue-body" },
+        h("span", { class: "venue-name" }, d.label, mine ? h("span", { class: "you" }, t("devices.this")) : null),
+        h("span", { class: "muted small" }, t("devices.added", { date: formatDate(d.created_at) })),
+        d.last_certified_at ? h("span", { class: "muted small" }, t("devices.certified", { time: formatTime(d.last_certified_at) })) : null),
+      remove, note);
+  }
+  load();
+  return () => { alive = false; };
+}
+
 // ---- privacy and opt-out ----------------------------------------------------------------------
 
 function privacyView() {
@@ -805,6 +1015,7 @@ function privacyView() {
     yesBtn.disabled = true;
     try {
       app.deleted = await api("/api/v1/me", { method: "DELETE", body: { confirm: true } });
+      await holder.clear();
       dialog.close();
       setSession(null);
       location.hash = "#/left";

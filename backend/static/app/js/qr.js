@@ -1,5 +1,5 @@
 // Client-side QR rendering with the vendored qrcode-generator (npm, MIT; see ../vendor/).
-// A PP1 credential goes in two segments, "PP1" alphanumeric + digits numeric, exactly like the
+// A PP1 or PP2 code goes in two segments, "PP1"/"PP2" alphanumeric + digits numeric, exactly like the
 // backend and the partner SDK render it, at error-correction level M.
 import qrcode from "../vendor/qrcode.mjs";
 
@@ -8,10 +8,10 @@ const QUIET = 4; // modules of white border the QR standard asks for
 
 export function makeMatrix(text) {
   const qr = qrcode(0, "M");
-  const m = /^PP1(\d+)$/i.exec(text);
+  const m = /^(PP[12])(\d+)$/i.exec(text);
   if (m) {
-    qr.addData("PP1", "Alphanumeric");
-    qr.addData(m[1], "Numeric");
+    qr.addData(m[1].toUpperCase(), "Alphanumeric");
+    qr.addData(m[2], "Numeric");
   } else {
     qr.addData(text, "Byte");
   }
