@@ -18,6 +18,14 @@ RESULT_BG: dict[str, RGBA] = {
 DARK_TEXT: RGBA = (0.06, 0.07, 0.05, 1)
 RESULT_TEXT: dict[str, RGBA] = {"granted": DARK_TEXT, "refused": (1, 1, 1, 1), "attention": DARK_TEXT}
 
+# Status-bar pills follow the same rule: "ok" light with dark text, "bad" dark with white text (the old
+# green and red pills were 1.04:1 apart under deuteranopia).
+PILL_BG: dict[str, RGBA] = {"ok": RESULT_BG["granted"], "warn": (0.95, 0.68, 0.10, 1), "bad": RESULT_BG["refused"],
+                            "info": (0.24, 0.28, 0.36, 1)}
+PILL_TEXT: dict[str, RGBA] = {"ok": DARK_TEXT, "warn": (0.10, 0.08, 0.02, 1), "bad": (1, 1, 1, 1), "info": (1, 1, 1, 1)}
+# the selected choice in settings (white text, AA): also shown in bold, not by colour alone
+CHOICE_SELECTED: RGBA = (0.08, 0.45, 0.22, 1)
+
 # linear-RGB matrix for deuteranopia (Machado, Oliveira & Fernandes 2009, severity 1.0)
 _DEUTERANOPIA = ((0.367322, 0.860646, -0.227968),
                  (0.280085, 0.672501, 0.047413),

@@ -65,3 +65,13 @@ def test_committed_sounds_are_what_the_generator_makes(tmp_path):
     from kiosk.sounds import generate
     for path in generate.main(tmp_path):
         assert path.read_bytes() == (SOUNDS / path.name).read_bytes(), path.name
+
+
+def test_status_pills_and_choices_are_readable_too():
+    from kiosk.colours import CHOICE_SELECTED, PILL_BG, PILL_TEXT
+    for level in PILL_BG:
+        assert contrast_ratio(PILL_TEXT[level], PILL_BG[level]) >= 4.5, level
+        assert contrast_ratio(deuteranopia(PILL_TEXT[level]), deuteranopia(PILL_BG[level])) >= 4.5, level
+    # "Trust list fresh" and "Trust list EXPIRED" pills: the old pair was 1.04:1 apart for a deuteranope
+    assert contrast_ratio(deuteranopia(PILL_BG["ok"]), deuteranopia(PILL_BG["bad"])) >= 3.0
+    assert contrast_ratio((1, 1, 1), CHOICE_SELECTED) >= 4.5
