@@ -5,6 +5,12 @@
 Baselines are measured in the same run on the same bytes (this machine is noisy): a bare Ed25519 verify
 (cryptography) for the SDK's verify, a bare Ed25519 sign for issuance. Rounds are interleaved and the
 median per-operation time is reported. Goal (issue 2): SDK verify <= 1.3x bare verify.
+
+PP2 (holder-bound codes, issue 9): the SDK's verify of a presentation against the bare verifies of its two
+signatures (the issuer's Ed25519 over the certificate with the key already loaded, as trust-list keys are;
+the device's Ed25519 or ECDSA P-256 over the presentation with the key loaded from the code's bytes, since
+every verifier must do that) on the same bytes, interleaved the same way. Goal <= 1.3x. Also the QR version for 1/3/6 perks.
+The phone's side (signing a presentation in the browser) is measured by bench/pp2_browser.py.
 """
 
 from __future__ import annotations
@@ -84,11 +90,77 @@ def in_situ_breakdown(issuer, store, texts, raws, signed, rounds: int) -> dict:
     return {k: round((statistics.median(v) - base) * 1e6, 1) for k, v in res.items() if k != "bare verify"}
 
 
+PP2_PERKS = {1: ("metro", ["MOLI-METRO20"]), 3: ("gov-office", PERKS),
+             6: ("library", ["BAILU-LIB-NODEPOSIT", "BAILU-LIB-PRIORITY", "OSM-LIB-LONGLOAN", "LIB-NEW-PERK-A",
+                             "LIB-NEW-PERK-B", "LIB-NEW-PERK-C"])}
+
+
+def pp2_bench(issuer, store, n: int, rounds: int) -> dict:
+    """PP2 verify vs its two bare signature verifies, per device key type; QR versions."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    from partner_sdk import pp2
+
+    out: dict = {}
+    issuer_pub = issuer.signing_key.public_key()
+    ecdsa = ec.ECDSA(hashes.SHA256())
+    for kind, make in (("ed25519", Ed25519PrivateKey.generate), ("p256", lambda: ec.generate_private_key(ec.SECP256R1()))):
+        devices = [make() for _ in range(50)]
+        items = []
+        for i in range(n):
+            dk = devices[i % len(devices)]
+            cert = issuer.certificate("gov-office", PERKS, dk.public_key(), now=T0 - 3600)
+            t = T0 + 30 * i  # one presentation per slot: every one is granted
+            text = pp2.sign_presentation(cert.raw, dk, t)
+            p = pp2.parse_qr_text(text)
+            cert_input = pp2.cert_signed_input(issuer.issuer, p.certificate.body)
+            # The device key arrives as bytes inside each code, so a bare verifier must load it too: the
+            # baseline loads it from the certificate's bytes (as cryptography would for any verifier) and
+            # verifies; the issuer key is loaded once, as a trust list's keys are.
+            if kind == "ed25519":
+                dev = (p.certificate.device_key, p.signature, p.signed_input)
+                bare_dev = lambda d: Ed25519PublicKey.from_public_bytes(d[0]).verify(d[1], d[2])  # noqa: E731
+            else:
+                der = encode_dss_signature(int.from_bytes(p.signature[:32], "big"), int.from_bytes(p.signature[32:], "big"))
+                dev = (p.certificate.device_key, der, p.signed_input)
+                bare_dev = lambda d: ec.EllipticCurvePublicKey.from_encoded_point(  # noqa: E731
+                    ec.SECP256R1(), d[0]).verify(d[1], d[2], ecdsa)
+            items.append((text, t, (p.certificate.signature, cert_input), dev))
+        # keys stay valid over the whole span of presentation times
+        tstore = issuer.trust_store(now=T0 - 60, valid_for=30 * n + 86_400, next_update_in=30 * n + 86_400)
+        bare, sdk = [], []
+        batch = 100
+        for _ in range(rounds):
+            verifier = Verifier(tstore, "gov-office", replay_cache=MemoryReplayCache())
+            decisions = []
+            b_total = s_total = 0.0
+            for i in range(0, n, batch):
+                chunk = items[i: i + batch]
+                b_total += per_op(lambda it: (issuer_pub.verify(*it[2]), bare_dev(it[3])), chunk) * len(chunk)
+                s_total += per_op(lambda it: decisions.append(verifier.verify(it[0], now=it[1] + 2)), chunk) * len(chunk)
+            assert all(d.granted for d in decisions), [d for d in decisions if not d.granted][:1]
+            bare.append(b_total / n)
+            sdk.append(s_total / n)
+        out[f"pp2_{kind}_verify_us"] = round(statistics.median(sdk) * 1e6, 1)
+        out[f"pp2_{kind}_bare_two_verifies_us"] = round(statistics.median(bare) * 1e6, 1)
+        out[f"pp2_{kind}_verify_ratio"] = round(statistics.median(s / b for s, b in zip(sdk, bare)), 3)
+        for nperks, (aud, perks) in PP2_PERKS.items():
+            cert = issuer.certificate(aud, perks, devices[0].public_key(), now=T0)
+            text = pp2.sign_presentation(cert.raw, devices[0], T0)
+            out[f"pp2_{kind}_qr_version_{nperks}_perks"] = fmt.qr_version_m(text)
+            out[f"pp2_{kind}_bytes_{nperks}_perks"] = len(fmt.digits_to_bytes(text[3:]))
+    return out
+
+
 def main() -> dict:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-pp2", action="store_true", help="skip the PP2 (holder-bound code) measurements")
     ap.add_argument("--breakdown", action="store_true", help="also measure each SDK stage's in-situ cost")
     args = ap.parse_args()
 
@@ -133,6 +205,8 @@ def main() -> dict:
         "jws_chars_3_perks": len(creds[0].jws),
     }
     result.update(transport_comparison(creds[0]))
+    if not args.no_pp2:
+        result.update(pp2_bench(issuer, store, min(args.n, 1000), args.rounds))
     if args.breakdown:
         result["in_situ_extra_us"] = in_situ_breakdown(issuer, store, texts, raws, signed, args.rounds)
     if args.json:
@@ -152,6 +226,14 @@ def main() -> dict:
             print(f"  in situ, extra over a bare verify: {stage:<30} {extra:>6} us")
         print(f"typical credential (3 perks): {result['qr_text_chars_3_perks']} chars, QR version "
               f"{result['qr_version_level_m_3_perks']} at level M (compact JWS would be {result['jws_chars_3_perks']} chars)")
+        for kind in ("ed25519", "p256"):
+            if f"pp2_{kind}_verify_us" not in result:
+                continue
+            print(f"PP2, device key {kind}: SDK verify {result[f'pp2_{kind}_verify_us']} us vs bare issuer+device verifies "
+                  f"{result[f'pp2_{kind}_bare_two_verifies_us']} us: ratio {result[f'pp2_{kind}_verify_ratio']}x (goal <= 1.3x)")
+            print("  QR version at level M (bytes): " + ", ".join(
+                f"{k} perk{'s' if k > 1 else ''} v{result[f'pp2_{kind}_qr_version_{k}_perks']} ({result[f'pp2_{kind}_bytes_{k}_perks']} B)"
+                for k in PP2_PERKS) + "   (goal: 3 perks <= v12, aim v11)")
     return result
 
 

@@ -17,7 +17,8 @@ Byte layout (all integers unsigned big-endian)::
       [9:13]   4   not_before (epoch seconds)
       [13:17]  4   not_after  (epoch seconds)
       [17:29]  12  certificate id (96 random bits; base64url is the holder's pseudonym for this certificate)
-      [29:..]  32|33  device public key (Ed25519 raw | P-256 SEC1 compressed)
+      [29:..]  32|65  device public key (Ed25519 raw | P-256 SEC1 uncompressed: 32 bytes more than compressed,
+                      but a verifier skips the square root that decompression costs, ~20 µs per scan)
       [..]     1   n: length of the claims block
       [..]     n   raw DEFLATE(aud 0x00 scheme 0x00 band-or-empty 0x00 perk ("," perk)*, zdict=PRESET_DICTIONARY)
     issuer signature   64  Ed25519 over  "perkpass-pp2-certificate" 0x00 issuer 0x00 || certificate body
@@ -36,6 +37,7 @@ slot) so a presentation - or a second one made in the same slot - passes only on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import struct
@@ -60,7 +62,7 @@ QR_PREFIX = fmt.TRANSPORT_PREFIX + TRANSPORT_VERSION
 CERT_FORMAT = 2
 KEY_ED25519 = 1
 KEY_P256 = 2
-DEVICE_KEY_LEN = {KEY_ED25519: 32, KEY_P256: 33}
+DEVICE_KEY_LEN = {KEY_ED25519: 32, KEY_P256: 65}
 DEVICE_KEY_NAMES = {KEY_ED25519: "Ed25519", KEY_P256: "P-256"}
 
 DEFAULT_CERT_LIFETIME = 86_400  # a day: renewed whenever the phone is online, well before it ends
@@ -132,6 +134,7 @@ class Presentation(NamedTuple):
         return f"{self.certificate.cert_id}-{self.slot}"
 
 
+@functools.lru_cache(maxsize=64)
 def kid_reference(kid: str) -> bytes:
     return hashlib.sha256(kid.encode("utf-8")).digest()[:KID_REF_LEN]
 
@@ -171,6 +174,7 @@ def parse_certificate(data: bytes) -> tuple[Certificate, bytes]:
     return cert, rest
 
 
+@functools.lru_cache(maxsize=256)  # a gate sees the same few claim blocks all day ("metro", "moli", one perk)
 def _claims_from_block(block: bytes) -> tuple[str, str, str | None, tuple[str, ...]]:
     inflater = zlib.decompressobj(-15, zdict=PRESET_DICTIONARY)
     try:
@@ -226,6 +230,8 @@ def load_device_key(key_type: int, raw: bytes) -> Ed25519PublicKey | ec.Elliptic
     if key_type == KEY_ED25519:
         return Ed25519PublicKey.from_public_bytes(raw)
     if key_type == KEY_P256:
+        if raw[:1] != b"\x04":  # certificates carry the uncompressed point only (one encoding per key)
+            raise ValueError("P-256 device keys are SEC1 uncompressed points")
         return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
     raise ValueError("unknown device key type")
 
@@ -235,7 +241,7 @@ def device_key_bytes(key: Ed25519PublicKey | ec.EllipticCurvePublicKey) -> tuple
     if isinstance(key, Ed25519PublicKey):
         return KEY_ED25519, key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
-        return KEY_P256, key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
+        return KEY_P256, key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     raise ValueError("device keys are Ed25519 or ECDSA P-256")
 
 

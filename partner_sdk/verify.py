@@ -236,7 +236,8 @@ class Verifier:
         key = next((k for k in candidates if _EDDSA_VERIFY(signed, k.public_key, c.signature)), None)
         if key is None:
             return Decision(Status.BAD_SIGNATURE, pseudonym=c.cert_id, detail="certificate signature does not match")
-        info = (c.perks, c.cert_id, p.presentation_id, trust.issuer, c.audience, c.scheme, c.band, p.presented_at,
+        presentation_id = p.presentation_id
+        info = (c.perks, c.cert_id, presentation_id, trust.issuer, c.audience, c.scheme, c.band, p.presented_at,
                 c.not_after, key.kid)
         leeway = self.leeway
         if c.not_after <= c.not_before or c.not_after - c.not_before > pp2.MAX_CERT_LIFETIME:
@@ -269,7 +270,7 @@ class Verifier:
             return Decision(Status.NOT_ENTITLED, *info)
         # remembered until no presentation of this slot can be inside any verifier's window any more
         forget_at = (p.slot + 1) * pp2.SLOT_SECONDS + pp2.MAX_PRESENTATION_WINDOW + 120
-        if not self.replay_cache.check_and_remember(f"{trust.issuer}|pp2|{p.presentation_id}", forget_at, now):
+        if not self.replay_cache.check_and_remember(f"{trust.issuer}|pp2|{presentation_id}", forget_at, now):
             return Decision(Status.REPLAYED, *info)
         return _new_decision((_GRANTED, *info, ""))
 

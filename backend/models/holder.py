@@ -18,7 +18,7 @@ class HolderDevice(db.Model):
     public_id: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False, index=True)
     key_type: Mapped[int] = mapped_column(Integer, nullable=False)  # partner_sdk.pp2.KEY_ED25519 / KEY_P256
-    public_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)  # base64url, certificate form
+    public_key: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)  # base64url, certificate form
     label: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
     last_certified_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -66,7 +66,9 @@ def _load_public_key(key_type: int, raw: bytes):
         if key_type == pp2.KEY_ED25519 and len(raw) == 32:
             return pp2.load_device_key(key_type, raw)
         if key_type == pp2.KEY_P256 and len(raw) in (33, 65) and raw[0] in (2, 3, 4):
-            return pp2.load_device_key(key_type, raw)
+            # WebCrypto exports 65 bytes; a compressed point is accepted and stored uncompressed
+            from cryptography.hazmat.primitives.asymmetric import ec
+            return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
     except ValueError:
         pass
     raise HolderError(400, "validation_error", "The public key is not a valid key of that type.",

@@ -185,7 +185,7 @@ def test_invalid_device_point_is_malformed(issuer, store):
     device = ec.generate_private_key(ec.SECP256R1())
     cert = _cert(issuer, device)
     body = bytearray(cert.raw[:-64])
-    body[29:62] = b"\x02" + b"\xff" * 32  # not on the curve
+    body[29:94] = b"\x04" + b"\xff" * 64  # not on the curve
     sig = issuer.signing_key.sign(pp2.cert_signed_input(issuer.issuer, bytes(body)))
     code = pp2.pack_qr_text(bytes(body) + sig + T0.to_bytes(4, "big") + b"\x01" * 64)
     assert Verifier(store, "metro").verify(code, now=T0).status is Status.MALFORMED

@@ -21,7 +21,7 @@ def upgrade():
     sa.Column('public_id', sa.String(length=32), nullable=False),
     sa.Column('citizen_id', sa.Integer(), nullable=False),
     sa.Column('key_type', sa.Integer(), nullable=False),
-    sa.Column('public_key', sa.String(length=64), nullable=False),
+    sa.Column('public_key', sa.String(length=100), nullable=False),
     sa.Column('label', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.BigInteger(), nullable=False),
     sa.Column('last_certified_at', sa.BigInteger(), nullable=True),
