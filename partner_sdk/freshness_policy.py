@@ -63,7 +63,7 @@ def evaluate(audience: str, next_update: int, expires_at: int, now: float) -> Po
     return PolicyAnswer(state, stop, grace_for(audience))
 
 
-def table() -> list[dict]:
+def table() -> list[dict[str, object]]:
     """The policy as rows (for the console and docs)."""
     rows = [{"audience": a, "grace_seconds": g} for a, g in GRACE_AFTER_NEXT_UPDATE.items()]
     return rows + [{"audience": "*", "grace_seconds": DEFAULT_GRACE}]

@@ -13,13 +13,11 @@ FONT = "system-ui, -apple-system, 'Segoe UI', 'Noto Sans CJK SC', 'Microsoft YaH
 
 
 def _nice_max(v: int) -> int:
-    if v <= 5:
-        return 5
-    mag = 10 ** (len(str(int(v))) - 1)
-    for m in (1, 2, 2.5, 5, 10):
-        if v <= m * mag:
-            return int(m * mag)
-    return int(10 * mag)
+    """The top of the axis: four equal whole-number steps of 1, 2 or 5 times a power of ten."""
+    raw = max(1, -(-int(v) // 4))
+    mag = 10 ** (len(str(raw)) - 1)
+    step = next(int(m * mag) for m in ((1, 2, 2.5, 5, 10) if mag >= 10 else (1, 2, 5, 10)) if raw <= m * mag)
+    return 4 * step
 
 
 def _doc(width: int, height: int, title: str, desc: str, body: list[str]) -> str:
@@ -74,19 +72,19 @@ def stacked_bars(labels: list[str], series: dict[str, list[int]], *, title: str,
     return _doc(width, height, title, desc, body)
 
 
-def hbars(items: list[tuple[str, int]], *, title: str, empty: str = "No data", width: int = 480) -> str:
+def hbars(items: list[tuple[str, int]], *, title: str, empty: str = "No data", width: int = 400) -> str:
     """One horizontal bar per item, largest first as given."""
-    row, left, right = 26, 170, 56
+    row, left, right = 30, 150, 50
     height = max(60, 16 + row * len(items))
     top = max([v for _, v in items] or [0]) or 1
     body: list[str] = []
     for i, (label, v) in enumerate(items):
         y = 8 + row * i
         w = (width - left - right) * v / top
-        body.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" fill="#1f2937">{escape(label[:26])}</text>'
-                    f'<rect x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row - 8}" '
+        body.append(f'<text x="{left - 8}" y="{y + 19}" text-anchor="end" fill="#1f2937" font-size="14">{escape(label[:20])}</text>'
+                    f'<rect x="{left}" y="{y + 4}" width="{max(w, 1):.1f}" height="{row - 8}" '
                     f'fill="{PALETTE[i % len(PALETTE)]}"/>'
-                    f'<text x="{left + w + 6:.1f}" y="{y + 15}" fill="#1f2937">{v}</text>')
+                    f'<text x="{left + w + 6:.1f}" y="{y + 19}" fill="#1f2937" font-size="14">{v}</text>')
     if not items:
         body.append(f'<text x="{width / 2}" y="34" text-anchor="middle" fill="#4b5563" font-size="14">'
                     f'{escape(empty)}</text>')

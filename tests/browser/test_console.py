@@ -120,10 +120,10 @@ def test_operator_signs_in_with_totp_and_sees_every_screen_in_both_languages(ser
                                    "replays": "重放与异常", "accounts": "账户"})):
         if lang == "zh-CN":
             page.click("#lang")
-            page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+            page.wait_for_selector("#view[data-lang=zh-CN]")
         for screen in SCREENS:
             page.click(f"#nav a[href='#/{screen}']")
-            page.wait_for_selector(f"#view[data-screen={screen}] h1")
+            page.wait_for_selector(f"#view[data-screen={screen}][data-lang={lang}] h1")
             assert page.inner_text("#view h1").startswith(title[screen]), (lang, screen)
             assert page.get_attribute(f"#nav a[href='#/{screen}']", "aria-current") == "page"
             if lang == "zh-CN":
@@ -131,7 +131,7 @@ def test_operator_signs_in_with_totp_and_sees_every_screen_in_both_languages(ser
             elif screen != "overview":
                 _shot(page, screen, tmp_path)
     page.click("#lang")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_selector("#view[data-lang=en]")
 
     # kiosks: the reported state is shown, an enrolment code is made, a kiosk is revoked
     page.click("#nav a[href='#/kiosks']")
@@ -199,11 +199,12 @@ def test_a_reviewer_decides_a_dispute_and_the_citizen_sees_the_outcome(server, c
     assert "I was in Xiamen that weekend" in text and "VOLUNTEER-SERVICE" in text and "days left" in text
     assert "685" not in text and phone not in text
     page.click("#lang")
-    page.wait_for_function("document.documentElement.lang === 'zh-CN'")
+    page.wait_for_selector("#view[data-lang=zh-CN] article.case")
     card = page.locator(f"article.case:has-text('GL-VOL-{suffix}')")
     assert "市民的陈述" in card.inner_text() and "剩余" in card.inner_text()
     _shot(page, "review-zh", tmp_path)
     page.click("#lang")
+    page.wait_for_selector("#view[data-lang=en] article.case")   # the form is drawn anew: fill the new one
     card = page.locator(f"article.case:has-text('GL-VOL-{suffix}')")
     card.locator("input[value=reverse]").check()
     card.locator("textarea").fill("too short")

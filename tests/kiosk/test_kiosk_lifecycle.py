@@ -111,7 +111,8 @@ def test_stale_trust_list_still_verifies_and_says_so(tmp_path, issuer):
     try:
         st = k.state()
         assert st["window"] == [1920, 1080]
-        assert st["status_bar"]["trust"] == "Trust list 2 days old"
+        # the library's freshness policy keeps a stale kiosk granting for 3 days after next_update
+        assert st["status_bar"]["trust"].startswith("Trust list 2 days old · grants until ")
         assert st["status_bar"]["trust_level"] == "warn"
         k.screenshot("kiosk-scan-1080p.png")
         code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=t, citizen="stale").qr_text

@@ -85,15 +85,20 @@ function route() {
   return allowed.includes(r) ? r : allowed[0];
 }
 
+let renderSeq = 0;
+
 async function render() {
+  const seq = ++renderSeq;  // a newer render (language switch, navigation) wins over a slower older one
   chrome();
   const v = view();
   if (!state.account) { v.replaceChildren(loginForm()); return; }
   const r = route();
   try {
     const screen = await SCREENS[r]();
+    if (seq !== renderSeq) return;
     v.replaceChildren(...[].concat(screen).flat(Infinity));
     v.dataset.screen = r;
+    v.dataset.lang = state.lang;
   } catch (e) {
     if (e instanceof SignedOut) { state.account = null; render(); announce(t("signed_out")); return; }
     v.replaceChildren(h("p", { class: "notice bad", role: "alert" }, t("error", { msg: e.message })));
@@ -132,7 +137,7 @@ function stat(n, label, level) {
 
 function chartImg(name, alt, days) {
   return h("figure", { class: "card chart" }, h("h2", {}, alt),
-    h("img", { src: `/console/api/charts/${name}.svg?days=${days}&lang=${state.lang}`, alt, width: name === "activity" ? 720 : 480, loading: "lazy" }));
+    h("img", { src: `/console/api/charts/${name}.svg?days=${days}&lang=${state.lang}`, alt, width: name === "activity" ? 720 : 400, loading: "lazy" }));
 }
 
 const SCREENS = {
