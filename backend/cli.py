@@ -100,6 +100,32 @@ def register_cli(app: Flask) -> None:
         from .services.auth import purge_expired
         click.echo(f"deleted {purge_expired(_now())} rows")
 
+    # ------------------------------------------------------------------ retention (docs/deploy.md)
+    retention = AppGroup("retention", help="Personal history older than PERKPASS_RETENTION_DAYS.")
+
+    @retention.command("purge")
+    @click.option("--days", type=int, default=None, help="Retention in days (default: PERKPASS_RETENTION_DAYS).")
+    @click.option("--batch-size", type=int, default=2000, show_default=True, help="Rows per transaction.")
+    @click.option("--pause", type=float, default=0.05, show_default=True, help="Seconds between batches.")
+    @click.option("--max-batches", type=int, default=None, help="Stop after this many batches per table.")
+    @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+    def retention_purge(days, batch_size, pause, max_batches, dry_run):
+        """Delete redemptions, certificates, revocations and device challenges older than the retention,
+        in short batches (safe from cron while the service runs)."""
+        from .services import retention as retention_service
+        days = int(current_app.config["PERKPASS_RETENTION_DAYS"]) if days is None else days
+        t = _now()
+        try:
+            out = (retention_service.pending(t, days) if dry_run else
+                   retention_service.purge(t, days, batch_size=batch_size, pause=pause, max_batches=max_batches))
+        except ValueError as e:
+            _fail(str(e))
+        verb = "would delete" if dry_run else "deleted"
+        click.echo(f"retention {days} days (before {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t - days * 86400))}): "
+                   + ", ".join(f"{verb} {n} {name}" for name, n in out.items()))
+
+    app.cli.add_command(retention)
+
     # ------------------------------------------------------------------ keys
     keys = AppGroup("keys", help="Signing keys (encrypted at rest) and the root key.")
 

@@ -65,6 +65,7 @@ class BaseConfig:
     PERKPASS_LOG_LEVEL = "INFO"
     PERKPASS_LOG_JSON = True
     PERKPASS_BATCH_MAX = 500
+    PERKPASS_RETENTION_DAYS = 180              # redemptions and certificates older than this are deleted (flask retention purge)
 
     # Flask-Limiter
     RATELIMIT_STORAGE_URI = "memory://"
@@ -165,6 +166,7 @@ _ENV = {
     "PERKPASS_RATE_LIMIT_DISPUTE": ("PERKPASS_RATE_LIMIT_DISPUTE", str),
     "PERKPASS_RATE_LIMIT_LEDGER_READ": ("PERKPASS_RATE_LIMIT_LEDGER_READ", str),
     "PERKPASS_RATE_LIMIT_REVIEWER": ("PERKPASS_RATE_LIMIT_REVIEWER", str),
+    "PERKPASS_RETENTION_DAYS": ("PERKPASS_RETENTION_DAYS", int),
 }
 
 
@@ -205,5 +207,7 @@ def validate(config) -> None:
     from partner_sdk.pp2 import MAX_CERT_LIFETIME
     if not 600 <= int(config.get("PERKPASS_CERTIFICATE_LIFETIME", 0)) <= MAX_CERT_LIFETIME:
         raise ConfigError(f"PERKPASS_CERTIFICATE_LIFETIME must be 600..{MAX_CERT_LIFETIME} seconds")
+    if int(config.get("PERKPASS_RETENTION_DAYS", 180)) < 1:
+        raise ConfigError("PERKPASS_RETENTION_DAYS must be at least 1")
     if int(config.get("PERKPASS_REFRESH_AFTER", 0)) >= int(config.get("PERKPASS_CREDENTIAL_LIFETIME", 0)):
         raise ConfigError("PERKPASS_REFRESH_AFTER must be shorter than PERKPASS_CREDENTIAL_LIFETIME")

@@ -1,7 +1,7 @@
 """The citizen's own data: profile and scores, perks, where codes were used, opt-out."""
 import logging
 
-from flask import Blueprint, g
+from flask import Blueprint, current_app, g
 
 from ..errors import APIError
 from ..extensions import db
@@ -70,7 +70,8 @@ def my_perks():
 @endpoint(bp, "/redemptions", summary="Where the citizen's codes were used (newest first).", auth="citizen",
           response=MyRedemptionsOut)
 def my_redemptions():
-    return {"redemptions": redemption_service.for_citizen(g.citizen_public_id)}
+    return {"redemptions": redemption_service.for_citizen(g.citizen_public_id),
+            "retention_days": int(current_app.config["PERKPASS_RETENTION_DAYS"])}
 
 
 @endpoint(bp, "", "DELETE", summary="Opt out: delete the account, scores, consents and redemption history.",

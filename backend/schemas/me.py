@@ -56,6 +56,8 @@ class MyRedemptionOut(Base):
 
 class MyRedemptionsOut(Base):
     redemptions = fields.List(fields.Nested(MyRedemptionOut), required=True)
+    retention_days = fields.Integer(required=True, metadata={
+        "description": "Records older than this many days are deleted (PERKPASS_RETENTION_DAYS)."})
 
 
 class OptOutIn(Base):

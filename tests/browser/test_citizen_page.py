@@ -321,6 +321,8 @@ def test_code_refreshes_and_verifies_offline(make_page, server, shoot, shot_dir)
     assert venue["venue"] in item.inner_text()
     assert "Metro: 20% off each ride" in item.inner_text()
     assert page.locator("#history-list li").count() == 1
+    # the retention the server applies (PERKPASS_RETENTION_DAYS, default 180), said where the records are
+    assert page.locator("#history-kept").inner_text() == "Each record is deleted 180 days after the code was used."
     shoot(page, "history")
 
 
@@ -360,6 +362,7 @@ def test_history_warns_when_one_code_was_used_at_two_venues(make_page, server, s
         assert "另一场所" in items.nth(i).locator(".notice-warn").inner_text()
     assert "Suzhou Rail Transit" in items.nth(0).inner_text()  # newest first
     assert "地铁：每次乘车八折" in items.nth(0).inner_text()
+    assert "180 天后删除" in page.locator("#history-kept").inner_text()
     shoot(page, "history-replay-zh")
 
 

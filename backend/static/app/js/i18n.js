@@ -125,6 +125,7 @@ const STRINGS = {
 
     "history.title": "Where my codes were used",
     "history.lead": "Venues report each code they accept. Only you can see this list.",
+    "history.kept": "Each record is deleted {days} days after the code was used.",
     "history.empty": "None of your codes has been used yet.",
     "history.at": "{venue}",
     "history.replay": "This code was also accepted at another venue. If you did not show it there, someone may have copied it: do not share screenshots of your code.",
@@ -295,6 +296,7 @@ const STRINGS = {
 
     "history.title": "二维码使用记录",
     "history.lead": "场所每次核验通过都会上报记录，此列表仅您本人可见。",
+    "history.kept": "每条记录在二维码使用 {days} 天后删除。",
     "history.empty": "您的二维码尚未被使用。",
     "history.at": "{venue}",
     "history.replay": "此二维码还在另一场所被核验通过。如果不是您本人出示，可能有人复制了您的二维码：请勿分享二维码截图。",

@@ -926,6 +926,9 @@ function historyView() {
   let alive = true;
   api("/api/v1/me/redemptions").then((r) => {
     if (!alive) return;
+    // how long records are kept comes from the server's setting, so the page never promises another number
+    view.querySelector(".page-title + p").after(
+      h("p", { class: "muted small", id: "history-kept" }, t("history.kept", { days: r.retention_days })));
     if (!r.redemptions.length) {
       body.replaceChildren(h("p", { class: "card empty", id: "history-empty" }, t("history.empty")));
       return;
