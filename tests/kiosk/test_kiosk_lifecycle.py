@@ -68,15 +68,19 @@ def test_first_start_enrol_with_file_then_replay_survives_kill(tmp_path, issuer)
 
 
 def test_expired_trust_list_refuses_with_reason(tmp_path, issuer):
-    t = time.time()
-    enrol = make_enrolment(tmp_path / "venue.json", issuer, t - 8 * DAY,
+    # enrolled with a list valid for 7 days, the kiosk then stays offline for 8 (its clock moved on): an
+    # already-expired list is not accepted at enrolment, so the kiosk's time is what moves
+    t0 = time.time()
+    enrol = make_enrolment(tmp_path / "venue.json", issuer, t0,
                            trust_kwargs={"next_update_in": DAY, "valid_for": 7 * DAY})
     data = tmp_path / "data"
     enrol_only(data, enrol)
     k = Kiosk(tmp_path, data)
     try:
-        st = k.state()
-        assert st["status_bar"]["trust"] == "Trust list EXPIRED" and st["status_bar"]["trust_level"] == "bad"
+        k.call("clock_offset", seconds=8 * DAY)
+        t = t0 + 8 * DAY
+        st = k.wait_for(lambda s: s["status_bar"]["trust"] == "Trust list EXPIRED", 5, "the expired status")
+        assert st["status_bar"]["trust_level"] == "bad"
         code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=t, citizen="tl").qr_text
         r = k.scan_hid(code)
         assert r["status"] == "TRUST_LIST_EXPIRED"
@@ -89,7 +93,7 @@ def test_expired_trust_list_refuses_with_reason(tmp_path, issuer):
         fresh = tmp_path / "trust.jws"
         fresh.write_text(issuer.trust_list(t, sequence=2, perks={}))
         old = tmp_path / "old.jws"
-        old.write_text(issuer.trust_list(t - 9 * DAY, sequence=0))
+        old.write_text(issuer.trust_list(t - 3600, sequence=0))
         k.call("goto", screen="settings")
         assert k.call("load_trust_file", path=str(old)).startswith("Trust list not loaded")   # rollback refused
         assert k.call("load_trust_file", path=str(fresh)) == "Trust list loaded (sequence 2)"
