@@ -6,8 +6,10 @@
 2. start the backend with gunicorn on HOST:PORT (development mode: log-in codes come back as dev_code);
 3. as a demo citizen (Moli 713: metro 20% and Gulou office perks) log in, fetch a metro code, save it as
    a PNG, fetch the trust list and root key, and verify the PNG **offline** with `perkpass-verify`;
-4. show that a citizen without a metro perk gets no code at all;
-5. keep serving until Ctrl-C, printing how a citizen, staff and an integrator carry on.
+4. the citizen's phone loses its signal: with the backend paused (SIGSTOP, so no network answer is
+   possible), a PP2 code is made from the phone's device key and its perk certificate and the gate grants it;
+5. show that a citizen without a metro perk gets no code at all;
+6. keep serving until Ctrl-C, printing how a citizen, staff and an integrator carry on.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ def flask(*args: str, env: dict) -> str:
     return subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def call(base: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    req = urllib.request.Request(base + path, method="POST" if body is not None else "GET",
+def call(base: str, path: str, body: dict | None = None, token: str | None = None, method: str | None = None) -> dict:
+    req = urllib.request.Request(base + path, method=method or ("POST" if body is not None else "GET"),
                                  data=json.dumps(body).encode() if body is not None else None)
     req.add_header("Content-Type", "application/json")
     if token:
@@ -110,7 +112,8 @@ def main() -> int:
 
     print(f"\n== 2. backend on {base} (gunicorn, 2 workers) ==")
     server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"{args.host}:{args.port}",
-                               "--log-level", "warning", "backend.wsgi:app"], cwd=ROOT, env=env)
+                               "--log-level", "warning", "backend.wsgi:app"], cwd=ROOT, env=env,
+                              start_new_session=True)  # its own process group: step 4 pauses all of it
     try:
         wait_healthy(base, server)
         print("\n== 3. a citizen shows a metro code; the gate verifies it offline ==")
@@ -128,19 +131,22 @@ def main() -> int:
                       "--image", str(OUT / "metro-code.png")]
         print("$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith(str(ROOT)) else c for c in verify_cmd))
         result = subprocess.run(verify_cmd, capture_output=True, text=True)
-        print(result.stdout.strip() or result.stderr.strip())
+        print(brief(result))
         print(f"(exit status {result.returncode}: 0 means granted; the check used no network)")
 
-        print("\n== 4. a citizen with no metro perk gets no code at all ==")
+        print("\n== 4. no signal on the metro platform: the phone makes its own code (PP2) ==")
+        pp2_ok = offline_phone_code(base, token, server, verify_cmd[:-2])
+
+        print("\n== 5. a citizen with no metro perk gets no code at all ==")
         other = call(base, "/api/v1/credentials", {"audience": "metro"}, log_in(base, NO_METRO_PHONE))
         print(f"citizen {NO_METRO_PHONE}: eligible={other.get('eligible')} qr_text={other.get('qr_text')} "
               f"message={other.get('message')!r}")
-        if result.returncode != 0:
+        if result.returncode != 0 or not pp2_ok:
             return 1
         if args.no_serve:
             return 0
         print(f"""
-== 5. carry on ==
+== 6. carry on ==
 Citizen page : {base}/app/  (phone {ENTITLED_PHONE}; in dev mode the log-in code is shown)
 Kiosk        : {BIN / 'perkpass-kiosk'}  -> enrol with backend URL {base} and an enrolment code from {OUT / 'seed.txt'}
 Integrator   : perkpass-verify --root-key {OUT / 'root.jwk'} --trust-list {base}/api/v1/trust-list --audience metro CODE
@@ -157,6 +163,58 @@ Serving until Ctrl-C.""")
                 server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+def brief(result: subprocess.CompletedProcess) -> str:
+    """perkpass-verify's decision in one line (its JSON has every field; a newcomer needs these)."""
+    try:
+        d = json.loads(result.stdout)
+        return f"perkpass-verify: {d['status']} {d['perks']} at {d['audience']} ({d['message']}; trust list {d['trust_list']})"
+    except (ValueError, KeyError, TypeError):
+        return result.stdout.strip() or result.stderr.strip()
+
+
+def offline_phone_code(base: str, token: str, server: subprocess.Popen, verify_base: list[str]) -> bool:
+    """What the citizen page does with WebCrypto, in Python: register a device key (proof of possession),
+    fetch its perk certificates while online, then - backend paused - sign a fresh code and verify it."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from partner_sdk import pp2, qr_version_m
+    from partner_sdk.qr import qr_png
+
+    def b64(b: bytes) -> str:
+        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+    # a re-run replaces the demo phone of the last run (a citizen may register only a few devices)
+    for old in call(base, "/api/v1/me/devices", token=token)["devices"]:
+        if old["label"] == "make demo phone":
+            call(base, f"/api/v1/me/devices/{old['id']}", token=token, method="DELETE")
+    device = Ed25519PrivateKey.generate()  # on the phone: WebCrypto, non-extractable, in IndexedDB
+    public = device.public_key().public_bytes_raw()
+    challenge = call(base, "/api/v1/me/devices/challenge", {}, token)["challenge"]
+    proof = device.sign(b"perkpass-device-registration\x00" + base64.urlsafe_b64decode(challenge + "==") + public)
+    dev = call(base, "/api/v1/me/devices", {"algorithm": "Ed25519", "public_key": b64(public), "challenge": challenge,
+                                            "signature": b64(proof), "label": "make demo phone"}, token)
+    certs = call(base, f"/api/v1/me/devices/{dev['id']}/certificates", {}, token)["certificates"]
+    metro = next(c for c in certs if c["audience"] == "metro")
+    print(f"online once: device {dev['id']} registered, certificate {metro['cert_id']} for "
+          f"{[p['code'] for p in metro['perks']]} valid {(metro['not_after'] - metro['not_before']) // 3600} h")
+    os.killpg(server.pid, signal.SIGSTOP)  # the network is off: nothing could answer now
+    try:
+        cert = base64.urlsafe_b64decode(metro["certificate"] + "==")
+        code = pp2.sign_presentation(cert, device, time.time())
+        (OUT / "metro-code-offline.png").write_bytes(qr_png(code))
+        print(f"backend paused; the phone signs a fresh code: {len(code)} digits, QR version "
+              f"{qr_version_m(code)} -> {OUT / 'metro-code-offline.png'}")
+        cmd = [*verify_base, "--image", str(OUT / "metro-code-offline.png")]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        print(brief(result))
+        print(f"(exit status {result.returncode}: 0 means granted, with phone and gate both offline)")
+        return result.returncode == 0
+    finally:
+        os.killpg(server.pid, signal.SIGCONT)
 
 
 if __name__ == "__main__":

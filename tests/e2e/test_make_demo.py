@@ -22,7 +22,9 @@ def test_demo_flow_grants_offline_and_leaks_no_score(tmp_path):
     r = subprocess.run([sys.executable, "tools/demo.py", "--no-serve", "--port", str(free_port()), "--out", str(out)],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert '"status": "GRANTED"' in r.stdout and "eligible=False qr_text=None" in r.stdout
+    # the gate grants the issuer's code (PP1), then the phone's own code made with the backend paused (PP2)
+    assert r.stdout.count("perkpass-verify: GRANTED ['MOLI-METRO20'] at metro") == 2, r.stdout
+    assert "with phone and gate both offline" in r.stdout and "eligible=False qr_text=None" in r.stdout
     # What left the backend contains no score: the demo citizen's Moli score is 713.
     from partner_sdk import format as fmt
     from partner_sdk.keys import b64url_decode
@@ -34,6 +36,9 @@ def test_demo_flow_grants_offline_and_leaks_no_score(tmp_path):
     for text in (trust_payload, credential_payload, (out / "root.jwk").read_text()):
         assert "713" not in text and "score" not in text.lower()
     assert json.loads(credential_payload)["prk"] == ["MOLI-METRO20"]
+    from partner_sdk import pp2
+    offline = pp2.parse_qr_text(decode_image(out / "metro-code-offline.png")[0]).certificate
+    assert offline.perks == ("MOLI-METRO20",) and offline.band is None and offline.audience == "metro"
     assert json.loads((out / "root.jwk").read_text())["kty"] == "OKP"
 
 
