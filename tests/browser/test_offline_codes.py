@@ -206,6 +206,7 @@ def test_device_list_and_offline_code_screens(make_page, server, shoot, locale):
     page.wait_for_selector("#device-list li.device")
     assert page.locator("#device-list li.device").count() == 1
     assert page.locator("#device-list .you").count() == 1
+    assert "null" not in page.inner_text("#view")
     shoot(page, f"devices{suffix}")
     page.context.set_offline(True)
     page.goto("/app/#/code/metro")

@@ -8,7 +8,7 @@ const STRINGS = {
     "nav.back": "Back",
     "nav.history": "Code history",
     "nav.privacy": "My data",
-    "offline.banner": "You are offline. Codes you already have keep working until they expire.",
+    "offline.banner": "You are offline. The codes saved on this phone still work.",
 
     "welcome.title": "Your good record, your perks — your score stays yours",
     "welcome.lead": "Perkpass lets you use the perks your city credit score earns you — deposit-free library books, metro discounts, priority lines — by showing a QR code.",
@@ -179,7 +179,7 @@ const STRINGS = {
     "nav.back": "返回",
     "nav.history": "使用记录",
     "nav.privacy": "我的数据",
-    "offline.banner": "您已离线。已获取的二维码在过期前仍然有效。",
+    "offline.banner": "您已离线。本机保存的二维码仍可使用。",
 
     "welcome.title": "守信有礼 —— 您的分数只属于您",
     "welcome.lead": "Perkpass 让您凭二维码享受城市信用分带来的权益：图书馆免押金借书、地铁乘车优惠、优先窗口等。",

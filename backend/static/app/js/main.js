@@ -955,8 +955,8 @@ function devicesView() {
   setTopbar(t("devices.title"), "#/home");
   const view = document.getElementById("view");
   const body = h("div", { id: "devices-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
-  view.append(h("h2", { class: "page-title" }, t("devices.title")), h("p", { class: "muted small" }, t("devices.lead")),
-    holder.supported() ? null : alertBox(t("devices.unsupported"), "info"), body);
+  view.append(...[h("h2", { class: "page-title" }, t("devices.title")), h("p", { class: "muted small" }, t("devices.lead")),
+    holder.supported() ? null : alertBox(t("devices.unsupported"), "info"), body].filter(Boolean));
   let alive = true;
   async function load() {
     body.setAttribute("aria-busy", "true");
