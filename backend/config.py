@@ -49,6 +49,7 @@ class BaseConfig:
     PERKPASS_CERTIFICATE_LIFETIME = 86400      # PP2 perk certificates (a phone's offline codes); max 7 days
     PERKPASS_MAX_HOLDER_DEVICES = 5            # phones/browsers one citizen may register for offline codes
     PERKPASS_CLOCK_LEEWAY = 5
+    PERKPASS_KIOSK_CLOCK_SKEW = 300            # a synced scan may be this far in the future of the server clock
     PERKPASS_ACCESS_TOKEN_TTL = 900            # citizen access token lifetime (s)
     PERKPASS_OTP_TTL = 300                     # one-time code lifetime (s)
     PERKPASS_OTP_MAX_ATTEMPTS = 5
@@ -136,6 +137,7 @@ _ENV = {
     "PERKPASS_REFRESH_AFTER": ("PERKPASS_REFRESH_AFTER", int),
     "PERKPASS_CERTIFICATE_LIFETIME": ("PERKPASS_CERTIFICATE_LIFETIME", int),
     "PERKPASS_MAX_HOLDER_DEVICES": ("PERKPASS_MAX_HOLDER_DEVICES", int),
+    "PERKPASS_KIOSK_CLOCK_SKEW": ("PERKPASS_KIOSK_CLOCK_SKEW", int),
     "PERKPASS_ACCESS_TOKEN_TTL": ("PERKPASS_ACCESS_TOKEN_TTL", int),
     "PERKPASS_OTP_TTL": ("PERKPASS_OTP_TTL", int),
     "PERKPASS_SMS_SENDER": ("PERKPASS_SMS_SENDER", str),

@@ -294,7 +294,10 @@ class SyncService:
             for item in answer.get("results", []):
                 rid, st = item.get("id"), item.get("status")
                 if rid in sent and st in ("accepted", "duplicate", "rejected"):
+                    # a rejected item (wrong venue, impossible time...) is done: it is kept locally, never re-sent
                     acked.append((rid, st))
+                    if st == "rejected":
+                        log.warning("backend rejected redemption %s: %s", rid, item.get("reason", "no reason given"))
             marked = self.store.mark_synced(acked, self.clock())
             uploaded += marked
             if marked == 0:  # the backend acknowledged nothing: do not spin

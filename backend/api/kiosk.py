@@ -32,7 +32,9 @@ def config():
     return out
 
 
-@endpoint(bp, "/redemptions", "POST", summary="Upload a batch of redemptions (idempotent by client id).",
+@endpoint(bp, "/redemptions", "POST", summary="Upload a batch of redemptions; each is checked against the "
+                                                "venue and answered accepted, duplicate or rejected with a "
+                                                "reason (idempotent by client id).",
           auth="device", body=RedemptionBatchIn, response=RedemptionBatchOut, errors=(403,))
 def redemptions(data):
     items = data["redemptions"]
@@ -41,5 +43,6 @@ def redemptions(data):
                        {"redemptions": [f"At most {current_app.config['PERKPASS_BATCH_MAX']}."]})
     out = redemption_service.ingest(g.device, items, now())
     event(log, "kiosk.redemptions_synced", device_id=g.device.public_id, accepted=out["accepted"],
-          duplicates=out["duplicates"])
+          duplicates=out["duplicates"], rejected=out["rejected"],
+          reasons=sorted({r["reason"] for r in out["results"] if r["status"] == "rejected"}))
     return out

@@ -27,3 +27,17 @@ class Redemption(db.Model):
 
     device = relationship("Device")
     venue = relationship("Venue")
+
+
+class RedemptionRejection(db.Model):
+    """A synced item the backend refused (wrong venue, made-up id, impossible time). Only the answer is kept,
+    so a re-sent item gets the same answer; nothing of the item itself, so it can never reach a citizen."""
+
+    __tablename__ = "redemption_rejections"
+    __table_args__ = (UniqueConstraint("device_id", "client_id", name="uq_redemption_rejections_device_client"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), nullable=False, index=True)
+    reason: Mapped[str] = mapped_column(String(40), nullable=False)
+    received_at: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -1,17 +1,121 @@
 """Redemption batches from kiosks, the cross-venue replay report and a citizen's own history."""
 from __future__ import annotations
 
+import base64
+import re
+from dataclasses import dataclass
+
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from partner_sdk import pp2
+from partner_sdk.format import MAX_LEEWAY
+
 from ..extensions import db
-from ..models import Device, Redemption, Venue
+from ..models import Device, PerkCertificate, Redemption, RedemptionRejection, SigningKey, Venue
 from .perks import get_catalogue
+
+# What a kiosk can truthfully report (partner_sdk.Decision.jti / .pseudonym):
+#   PP1 code: jti = 12 random bytes in base64url (16 chars), pseudonym = 14-byte pairwise HMAC in base32 (23 chars)
+#   PP2 code: pseudonym = certificate id (12 bytes, 16 base64url chars), jti = "<certificate id>-<30 s slot>"
+PP1_JTI_RE = re.compile(r"[A-Za-z0-9_-]{16}\Z")
+PP1_PSEUDONYM_RE = re.compile(r"[A-Z2-7]{22}[AIQY]\Z")  # 112 bits in 23 chars: the last one's 3 low bits are 0
+PP2_JTI_RE = re.compile(r"([A-Za-z0-9_-]{16})-(0|[1-9][0-9]{0,10})\Z")
+# A PP2 presentation is accepted within the verifier's window (at most this much) of the kiosk's clock
+PRESENTATION_TOLERANCE = pp2.MAX_PRESENTATION_WINDOW + MAX_LEEWAY
+
+# Why an item was refused: stable codes a kiosk can log and an operator can look up (docs/contracts.md)
+REASONS = {
+    "malformed_jti": "The jti is neither a PP1 code id nor a PP2 '<certificate id>-<slot>'.",
+    "malformed_pseudonym": "The pseudonym does not have the form the code type gives it.",
+    "unknown_perk": "No perk has this code.",
+    "wrong_audience": "The perk or certificate is for another venue type than this kiosk's venue.",
+    "perk_not_offered": "This kiosk's venue does not offer the perk.",
+    "perk_not_certified": "The certificate does not carry the perk.",
+    "unknown_certificate": "No certificate has this id.",
+    "outside_certificate_validity": "The code's time slot lies outside its certificate's validity.",
+    "scanned_in_future": "scanned_at is later than the server's clock allows.",
+    "scanned_before_possible": "scanned_at is earlier than such a code could exist at this venue.",
+    "scan_time_mismatch": "scanned_at is too far from the time the code was made.",
+}
+
+
+@dataclass(frozen=True)
+class VenueFacts:
+    """What every item of one batch is checked against, read once per batch."""
+    audience: str
+    perks: frozenset
+    earliest: int  # nothing could be scanned here before the venue and the issuer's first key existed
+    latest: int    # the server clock plus the kiosk clock skew allowed
+
+
+def venue_facts(device: Device, now: int) -> VenueFacts:
+    venue = device.venue
+    first_key = db.session.scalar(select(func.min(SigningKey.created_at)).where(SigningKey.role == "signing"))
+    skew = int(current_app.config["PERKPASS_KIOSK_CLOCK_SKEW"])
+    return VenueFacts(audience=venue.audience, perks=frozenset(venue.perk_codes or ()),
+                      earliest=max(venue.created_at, first_key or 0) - skew, latest=now + skew)
+
+
+def check_item(item: dict, facts: VenueFacts, certificates: dict[str, PerkCertificate]) -> str | None:
+    """The reason an uploaded redemption is refused, or None when it is plausible at this venue.
+
+    ``certificates``: the PP2 certificates the batch names, by id (absent = unknown)."""
+    jti, pseudonym, perk, at = item["jti"], item["pseudonym"], item["perk"], item["scanned_at"]
+    if at > facts.latest:
+        return "scanned_in_future"
+    if at < facts.earliest:
+        return "scanned_before_possible"
+    pp2_id = PP2_JTI_RE.match(jti)
+    if pp2_id is None:
+        if not PP1_JTI_RE.match(jti):
+            return "malformed_jti"
+        if not PP1_PSEUDONYM_RE.match(pseudonym):
+            return "malformed_pseudonym"
+        known = get_catalogue().perks.get(perk)
+        if known is None:
+            return "unknown_perk"
+        if known.audience != facts.audience:
+            return "wrong_audience"
+        if perk not in facts.perks:
+            return "perk_not_offered"
+        return None
+    cert_id, slot = pp2_id.group(1), int(pp2_id.group(2))
+    if pseudonym != cert_id:
+        return "malformed_pseudonym"
+    cert = certificates.get(cert_id)
+    if cert is None:
+        return "unknown_certificate"
+    if cert.audience != facts.audience:
+        return "wrong_audience"
+    if perk not in cert.perks.split(","):
+        return "perk_not_certified"
+    if perk not in facts.perks:
+        return "perk_not_offered"
+    slot_start = slot * pp2.SLOT_SECONDS
+    if slot_start + pp2.SLOT_SECONDS <= cert.not_before - MAX_LEEWAY or slot_start >= cert.not_after + MAX_LEEWAY:
+        return "outside_certificate_validity"
+    if not slot_start - PRESENTATION_TOLERANCE <= at < slot_start + pp2.SLOT_SECONDS + PRESENTATION_TOLERANCE:
+        return "scan_time_mismatch"
+    return None
+
+
+def _certificates_named(items: list[dict]) -> dict[str, PerkCertificate]:
+    ids = sorted({m.group(1) for it in items if (m := PP2_JTI_RE.match(it["jti"]))})
+    if not ids:
+        return {}
+    return {c.cert_id: c for c in db.session.scalars(select(PerkCertificate).where(PerkCertificate.cert_id.in_(ids)))}
 
 
 def ingest(device: Device, items: list[dict], now: int) -> dict:
-    """Store a batch. Idempotent by (device, client id): a re-sent item is reported as duplicate and
-    keeps its original scan time. A jti also redeemed at another venue is flagged as a replay.
+    """Check and store a batch; answer per item accepted / duplicate / rejected (with a reason).
+
+    Each item is checked against the kiosk's venue (audience, perks it offers), the certificate a PP2 code
+    names, a plausible time and strict identifier formats (:func:`check_item`). Idempotent by (device, client
+    id): a re-sent item gets its first answer again (an accepted one keeps its original scan time, a rejected
+    one its reason, even if the check would now pass). A rejected item is not stored as a redemption, so no
+    citizen ever sees it. A jti also redeemed at another venue is flagged as a replay.
 
     Two syncs of the same batch racing each other (a kiosk retrying after a timeout) meet at the unique
     constraint; the loser starts again and reports the winner's rows as duplicates."""
@@ -28,24 +132,46 @@ def ingest(device: Device, items: list[dict], now: int) -> dict:
 
 
 def _ingest(device: Device, items: list[dict], now: int) -> dict:
-    ids = [it["id"] for it in items]
+    ids = sorted({it["id"] for it in items})
     existing = set(db.session.scalars(select(Redemption.client_id).where(
         Redemption.device_id == device.id, Redemption.client_id.in_(ids)))) if ids else set()
-    results, accepted, duplicates = [], 0, 0
-    seen_in_batch: set[str] = set()
-    new_rows = []
+    refused = dict(db.session.execute(select(RedemptionRejection.client_id, RedemptionRejection.reason).where(
+        RedemptionRejection.device_id == device.id, RedemptionRejection.client_id.in_(ids))).all()) if ids else {}
+    facts = venue_facts(device, now)
+    certificates = _certificates_named(items)
+    results, accepted, duplicates, rejected = [], 0, 0, 0
+    answered: dict[str, dict] = {}
+    new_rows, new_rejections = [], []
     for it in items:
         cid = it["id"]
-        if cid in existing or cid in seen_in_batch:
-            results.append({"id": cid, "status": "duplicate"})
-            duplicates += 1
+        if cid in answered:  # the same id twice in one batch: the second is a re-send of the first
+            first = answered[cid]
+            results.append(dict(first, status="duplicate") if first["status"] == "accepted" else dict(first))
+            duplicates += first["status"] == "accepted"
+            rejected += first["status"] == "rejected"
             continue
-        seen_in_batch.add(cid)
-        new_rows.append(Redemption(client_id=cid, device_id=device.id, venue_id=device.venue_id,
-                                   audience=device.venue.audience, jti=it["jti"], pseudonym=it["pseudonym"],
-                                   perk=it["perk"], scanned_at=it["scanned_at"], received_at=now))
-        results.append({"id": cid, "status": "accepted"})
-        accepted += 1
+        if cid in existing:
+            out = {"id": cid, "status": "duplicate"}
+            duplicates += 1
+        elif cid in refused:
+            out = {"id": cid, "status": "rejected", "reason": refused[cid]}
+            rejected += 1
+        elif (reason := check_item(it, facts, certificates)) is not None:
+            new_rejections.append(RedemptionRejection(client_id=cid, device_id=device.id, reason=reason,
+                                                      received_at=now))
+            out = {"id": cid, "status": "rejected", "reason": reason}
+            rejected += 1
+        else:
+            new_rows.append(Redemption(client_id=cid, device_id=device.id, venue_id=device.venue_id,
+                                       audience=facts.audience, jti=it["jti"], pseudonym=it["pseudonym"],
+                                       perk=it["perk"], scanned_at=it["scanned_at"], received_at=now))
+            out = {"id": cid, "status": "accepted"}
+            accepted += 1
+        answered[cid] = out
+        results.append(out)
+    if new_rejections:
+        db.session.add_all(new_rejections)
+        db.session.flush()
     if new_rows:
         db.session.add_all(new_rows)
         db.session.flush()
@@ -59,23 +185,32 @@ def _ingest(device: Device, items: list[dict], now: int) -> dict:
                                .values(cross_venue_replay=True))
     device.last_seen_at = now
     db.session.commit()
-    return {"results": results, "accepted": accepted, "duplicates": duplicates}
+    return {"results": results, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}
 
 
 def replay_report(limit: int = 200) -> list[dict]:
-    """jtis accepted at more than one venue (a copied code used twice), newest first."""
+    """jtis accepted at more than one venue (a copied code used twice), newest first.
+
+    Read from the rows ingest flagged (``cross_venue_replay``, a partial index holds only those), never by
+    grouping the whole table: two queries whatever the table's size (docs/deploy.md has the plans)."""
     groups = db.session.execute(
         select(Redemption.jti, func.count(Redemption.id), func.min(Redemption.scanned_at),
                func.max(Redemption.scanned_at))
+        .where(Redemption.cross_venue_replay.is_(True))
         .group_by(Redemption.jti).having(func.count(func.distinct(Redemption.venue_id)) > 1)
-        .order_by(func.max(Redemption.scanned_at).desc()).limit(limit)).all()
+        .order_by(func.max(Redemption.scanned_at).desc(), Redemption.jti).limit(limit)).all()
+    scans: dict[str, list] = {}
+    if groups:
+        for r in db.session.execute(
+                select(Redemption.jti, Redemption.venue_id, Venue.name, Device.public_id, Redemption.perk,
+                       Redemption.scanned_at, Redemption.pseudonym)
+                .join(Venue, Venue.id == Redemption.venue_id).join(Device, Device.id == Redemption.device_id)
+                .where(Redemption.cross_venue_replay.is_(True), Redemption.jti.in_([g[0] for g in groups]))
+                .order_by(Redemption.scanned_at, Redemption.id)):
+            scans.setdefault(r[0], []).append(r[1:])
     out = []
     for jti, count, first, last in groups:
-        rows = db.session.execute(
-            select(Redemption.venue_id, Venue.name, Device.public_id, Redemption.perk, Redemption.scanned_at,
-                   Redemption.pseudonym)
-            .join(Venue, Venue.id == Redemption.venue_id).join(Device, Device.id == Redemption.device_id)
-            .where(Redemption.jti == jti).order_by(Redemption.scanned_at)).all()
+        rows = scans.get(jti, [])
         out.append({
             "jti": jti, "redemptions": count, "first_scanned_at": first, "last_scanned_at": last,
             "venues": sorted({r[0] for r in rows}),

@@ -219,3 +219,47 @@ def test_trust_list_carries_only_unexpired_revocations(h, app):
         row = trust_list.current(now)
     store = h.trust_store()
     assert store.current.revoked == frozenset({"livelivelive0000"})
+
+
+def test_pp2_uploads_are_checked_against_the_certificate(h, phone):
+    """A PP2 redemption names its certificate: the backend checks the venue type, the perk and that the code's
+    30 s slot lies inside the certificate's validity and near the scan time; anything else is rejected."""
+    import uuid
+    token = h.citizen(PHONE, {"moli": 713})
+    dev = phone.register(h, token).json["id"]
+    certs = {c["audience"]: c for c in _certs(h, token, dev)["certificates"]}
+    metro = h.enrol(h.venue("Metro Line 1", "metro"))
+    office = h.enrol(h.venue("Gulou service office", "gov-office"))
+    now = int(time.time())
+    d = Verifier(h.trust_store(), "metro").verify(
+        pp2.sign_presentation(unb64(certs["metro"]["certificate"]), phone.key, now))
+    assert d.granted and d.pseudonym == certs["metro"]["cert_id"] and d.jti == f"{d.pseudonym}-{now // 30}"
+    good = {"id": str(uuid.uuid4()), "jti": d.jti, "pseudonym": d.pseudonym, "perk": "MOLI-METRO20",
+            "scanned_at": now}
+    cid, slot = d.pseudonym, now // 30
+    gov_cid = certs["gov-office"]["cert_id"]
+    unknown = "A" * 16 if cid != "A" * 16 else "B" * 16
+
+    def item(**changes):
+        return dict(good, id=str(uuid.uuid4()), **changes)
+
+    at_metro = [
+        (good, ("accepted", None)),
+        (item(pseudonym=gov_cid), ("rejected", "malformed_pseudonym")),        # jti and pseudonym disagree
+        (item(jti=f"{unknown}-{slot}", pseudonym=unknown), ("rejected", "unknown_certificate")),
+        (item(jti=f"{gov_cid}-{slot}", pseudonym=gov_cid, perk="MOLI-GOV-PRIORITY"), ("rejected", "wrong_audience")),
+        (item(perk="OSM-TRANSIT"), ("rejected", "perk_not_certified")),
+        (item(jti=f"{cid}-{slot - 4000}"), ("rejected", "outside_certificate_validity")),  # before it was issued
+        (item(jti=f"{cid}-{slot + 4000}"), ("rejected", "outside_certificate_validity")),
+        (item(jti=f"{cid}-{slot + 60}"), ("rejected", "scan_time_mismatch")),  # a code dated 30 min after its scan
+    ]
+    r = h.client.post("/api/v1/kiosk/redemptions", headers=h.bearer(metro["device_token"]),
+                      json={"redemptions": [i for i, _ in at_metro]})
+    assert r.status_code == 200, r.json
+    assert [(x["status"], x.get("reason")) for x in r.json["results"]] == [want for _, want in at_metro]
+    # the metro certificate used at the government office kiosk
+    r = h.client.post("/api/v1/kiosk/redemptions", headers=h.bearer(office["device_token"]),
+                      json={"redemptions": [item()]})
+    assert [(x["status"], x.get("reason")) for x in r.json["results"]] == [("rejected", "wrong_audience")]
+    hist = h.client.get("/api/v1/me/redemptions", headers=h.bearer(token)).json["redemptions"]
+    assert [x["id"] for x in hist] == [good["id"]]

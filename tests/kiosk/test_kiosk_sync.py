@@ -4,6 +4,7 @@ refresh with ETag, working through a backend outage, and a kill -9 in the middle
 duplicates nothing."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -271,10 +272,11 @@ def test_kill_during_sync_loses_and_duplicates_nothing(tmp_path, backend):
     from kiosk.store import Store
     store = Store(data / "kiosk.sqlite")
     n = 300
-    t0 = int(time.time()) - 3600
+    t0 = int(time.time()) - 250  # the backend refuses scans from before the venue existed (seeded just now)
     for i in range(n):
         store.record_scan(status="GRANTED", source="hid", now=t0 + i, jti=uuid.uuid4().hex[:16],
-                          pseudonym=f"PSEUDO{i:08d}XYZ", perks=["BAILU-LIB-NODEPOSIT"])
+                          pseudonym=base64.b32encode(os.urandom(14)).decode().rstrip("="),
+                          perks=["BAILU-LIB-NODEPOSIT"])
     store.close()
     dev = device_id(data)
     assert backend.redemptions(dev) == []
@@ -310,3 +312,41 @@ def test_kill_during_sync_loses_and_duplicates_nothing(tmp_path, backend):
     assert len({row[0] for row in remote}) == n                      # nothing twice
     assert sorted(row[:5] for row in local) == sorted(remote)        # exactly the same records
     assert all(row[5] is not None for row in local)
+
+
+def test_items_the_backend_rejects_are_done_not_retried(tmp_path, backend):
+    """The backend answers per item. A record it refuses (a perk this library does not offer, a scan dated
+    before the venue existed) is marked done as 'rejected' on the kiosk and never sent again; the good
+    record beside it is stored."""
+    data = tmp_path / "data"
+    code = backend.enrolment_code(backend.library["venue_id"])
+    r = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data), "--backend", backend.url,
+                        "--enrolment-code", code, "--pin", "2468", "--enrol-only"],
+                       capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    from kiosk.store import Store
+    from kiosk.sync import BackendClient, SyncService
+    store = Store(data / "kiosk.sqlite")
+    now = int(time.time())
+
+    def log(perk: str, at: int) -> str:
+        return store.record_scan(status="GRANTED", source="hid", now=at, jti=uuid.uuid4().hex[:16],
+                                 pseudonym=base64.b32encode(os.urandom(14)).decode().rstrip("="), perks=[perk])[0].id
+
+    good = log("BAILU-LIB-NODEPOSIT", now)
+    not_here = log("OSM-LIB-LONGLOAN", now)        # a library perk of another library
+    too_early = log("BAILU-LIB-PRIORITY", 1_590_000_000)
+    sent = []
+    client = BackendClient(backend.url, device_token=store.get("device_token"))
+    upload = client.upload
+    client.upload = lambda items: sent.append([i["id"] for i in items]) or upload(items)
+    svc = SyncService(store, client, trust_url=None, trust_etag=lambda: None, trust_loader=lambda b, e: None,
+                      trust_needs_refresh=lambda: False)
+    st = svc.run_once()
+    assert st.pending == 0 and st.last_error == "", st
+    answers = {x.id: x.server_status for x in store.all_redemptions()}
+    assert answers == {good: "accepted", not_here: "rejected", too_early: "rejected"}
+    assert [row[0] for row in backend.redemptions(device_id(data))] == [good]
+    svc.run_once()
+    assert len(sent) == 1 and sorted(sent[0]) == sorted([good, not_here, too_early])  # nothing sent again
+    store.close()
