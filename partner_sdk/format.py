@@ -386,15 +386,20 @@ def new_jti() -> str:
     return b64url_encode(secrets.token_bytes(JTI_BYTES))
 
 
-def pairwise_pseudonym(secret: bytes, citizen_id: str, audience: str) -> str:
-    """The citizen's stable pseudonym *for one audience*.
+def pairwise_pseudonym(secret: bytes, citizen_id: str, audience: str, period: str | None = None) -> str:
+    """The citizen's pseudonym *for one audience* (and, given ``period``, for that period only).
 
     A keyed HMAC, so venues of two audiences cannot link the same citizen, and nobody without the
-    issuer's secret can compute it from a citizen id. 112 bits, base32 upper case without padding.
+    issuer's secret can compute it from a citizen id. With ``period`` (the backend passes the UTC day) the
+    pseudonym also changes from one period to the next, so a venue type cannot follow one citizen across
+    days. 112 bits, base32 upper case without padding.
     """
     if len(secret) < 16:
         raise ValueError("pseudonym secret must be at least 16 bytes")
-    mac = hmac.new(secret, f"perkpass-pseudonym\x00{audience}\x00{citizen_id}".encode(), hashlib.sha256).digest()
+    message = f"perkpass-pseudonym\x00{audience}\x00{citizen_id}"
+    if period is not None:
+        message += f"\x00{period}"
+    mac = hmac.new(secret, message.encode(), hashlib.sha256).digest()
     return base64.b32encode(mac[:PSEUDONYM_BYTES]).decode("ascii").rstrip("=")
 
 

@@ -66,12 +66,25 @@ def offers(citizen_id: int, audience: str, known: list[tuple[str, int]] | None =
     return out
 
 
-def pseudonym(citizen_public_id: str, audience: str) -> str:
-    return _pseudonym(get_secret(PSEUDONYM), citizen_public_id, audience)
+PSEUDONYM_PERIOD = 86_400  # a PP1 pseudonym lives one UTC day: a venue type cannot follow a citizen across days
 
 
-# A pure function of (secret, citizen, audience): a citizen refreshing a code every minute asks for the
-# same value again and again. 20,000 entries is a few MB per worker.
+def pseudonym(citizen_public_id: str, audience: str, now: int) -> str:
+    """The PP1 ``sub`` for a citizen at a venue type on the UTC day of ``now``."""
+    return _pseudonym(get_secret(PSEUDONYM), citizen_public_id, audience, str(int(now) // PSEUDONYM_PERIOD))
+
+
+def pseudonyms_of(citizen_public_id: str, audiences, now: int, days: int) -> list[str]:
+    """Every PP1 pseudonym the citizen had at these venue types over the last ``days`` days (for their own
+    history and for deleting it): a few HMACs per day, computed only here, never stored."""
+    secret = get_secret(PSEUDONYM)
+    today = int(now) // PSEUDONYM_PERIOD
+    return [pairwise_pseudonym(secret, citizen_public_id, a, str(d))
+            for a in sorted(audiences) for d in range(today - days, today + 2)]
+
+
+# A pure function of (secret, citizen, audience, day): a citizen refreshing a code every minute asks for
+# the same value again and again. 20,000 entries is a few MB per worker.
 _pseudonym = functools.lru_cache(maxsize=20_000)(pairwise_pseudonym)
 
 
@@ -91,7 +104,7 @@ def issue(citizen_id: int, citizen_public_id: str, audience: str, now: int, sche
     lifetime = int(cfg["PERKPASS_CREDENTIAL_LIFETIME"])
     cred = issue_credential(
         signing_key=key.private, kid=key.kid, issuer=cfg["PERKPASS_ISSUER"], audience=audience,
-        subject=pseudonym(citizen_public_id, audience), perks=[p.code for p in offer.perks],
+        subject=pseudonym(citizen_public_id, audience, now), perks=[p.code for p in offer.perks],
         scheme=offer.scheme, now=now, lifetime=lifetime, band=offer.band,
     )
     return Issued(audience=audience, scheme=offer.scheme, perks=offer.perks, qr_text=cred.qr_text, jti=cred.jti,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from dataclasses import dataclass
 
 from flask import current_app
@@ -222,9 +223,10 @@ def replay_report(limit: int = 200) -> list[dict]:
 
 def for_citizen(public_id: str, limit: int = 200) -> list[dict]:
     """Where the citizen's codes were used, computed from their pairwise pseudonyms."""
-    from .issuance import pseudonym
+    from .issuance import pseudonyms_of
     audiences = set(get_catalogue().audiences) | {a for (a,) in db.session.execute(select(Venue.audience).distinct())}
-    pseudonyms = [pseudonym(public_id, a) for a in sorted(audiences)]
+    days = int(current_app.config.get("PERKPASS_RETENTION_DAYS", 180)) + 1  # nothing older is kept anyway
+    pseudonyms = pseudonyms_of(public_id, audiences, int(time.time()), days)
     # PP2 codes carry a fresh certificate id instead of a pseudonym: the backend alone knows whose it is
     from .certificates import cert_ids_of
     from ..models import Citizen

@@ -71,6 +71,9 @@ def test_pairwise_pseudonyms_differ_by_audience_and_are_stable():
     assert a == pairwise_pseudonym(secret, "citizen-42", "library")
     assert a != pairwise_pseudonym(secret, "citizen-42", "metro")
     assert a != pairwise_pseudonym(b"t" * 32, "citizen-42", "library")
+    # with a period (the backend passes the UTC day) it changes from one period to the next
+    assert pairwise_pseudonym(secret, "citizen-42", "library", "20423") != pairwise_pseudonym(secret, "citizen-42", "library", "20424")
+    assert pairwise_pseudonym(secret, "citizen-42", "library", "20423") != a
     assert a.isupper() or a.isalnum()
 
 
