@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import time
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from partner_sdk import pp2
 from partner_sdk.format import MAX_LEEWAY
@@ -132,12 +134,64 @@ def ingest(device: Device, items: list[dict], now: int) -> dict:
     raise AssertionError("unreachable")
 
 
+def _among(column, values, name: str):
+    """``column IN values``. On PostgreSQL one array parameter (``= ANY``): the statement's text is then the
+    same for every batch, so the driver's statement cache keeps it (a 100-value IN list is re-parsed by
+    psycopg for each batch, ~3 ms, and a citizen's history names ~1,500 pseudonyms)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == func.any(bindparam(name, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
+
+
+def _store(rows: list[dict], device: Device, audience: str, now: int) -> None:
+    """Insert accepted redemptions. On PostgreSQL one INSERT ... SELECT FROM unnest(arrays): one short
+    statement whatever the batch size (the ORM's unit of work cost ~30 ms per 100 rows)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.add_all([Redemption(client_id=r["id"], device_id=device.id, venue_id=device.venue_id,
+                                       audience=audience, jti=r["jti"], pseudonym=r["pseudonym"], perk=r["perk"],
+                                       scanned_at=r["scanned_at"], received_at=now) for r in rows])
+        db.session.flush()
+        return
+    db.session.execute(text(
+        "INSERT INTO redemptions (client_id, device_id, venue_id, audience, jti, pseudonym, perk, scanned_at, "
+        "received_at, cross_venue_replay) SELECT c, :device, :venue, :audience, j, p, k, s, :now, false "
+        "FROM unnest(CAST(:c AS varchar[]), CAST(:j AS varchar[]), CAST(:p AS varchar[]), CAST(:k AS varchar[]), "
+        "CAST(:s AS bigint[])) AS t(c, j, p, k, s)"),
+        {"device": device.id, "venue": device.venue_id, "audience": audience, "now": now,
+         "c": [r["id"] for r in rows], "j": [r["jti"] for r in rows], "p": [r["pseudonym"] for r in rows],
+         "k": [r["perk"] for r in rows], "s": [r["scanned_at"] for r in rows]})
+
+
+def _flag_replays(jtis: list[str]) -> None:
+    """Flag every row of a jti accepted at more than one venue, in its own transaction *after* the batch
+    committed: of two syncs racing with one copied code, the one that commits second checks after the
+    first committed, so it sees both rows (checked inside each transaction, neither would)."""
+    try:
+        _flag(jtis)
+    except DBAPIError:  # the batch is stored; a citizen's history still computes replays when it is read
+        db.session.rollback()
+        logging.getLogger("perkpass.kiosk").warning("replay flagging failed; the report may miss this batch",
+                                                    exc_info=True)
+
+
+def _flag(jtis: list[str]) -> None:
+    multi = sorted(db.session.scalars(
+        select(Redemption.jti).where(_among(Redemption.jti, jtis, "jtis")).group_by(Redemption.jti)
+        .having(func.count(func.distinct(Redemption.venue_id)) > 1)))
+    if multi:
+        db.session.execute(update(Redemption).where(_among(Redemption.jti, multi, "multi"),
+                                                    Redemption.cross_venue_replay.is_(False))
+                           .values(cross_venue_replay=True))
+    db.session.commit()
+
+
 def _ingest(device: Device, items: list[dict], now: int) -> dict:
     ids = sorted({it["id"] for it in items})
     existing = set(db.session.scalars(select(Redemption.client_id).where(
-        Redemption.device_id == device.id, Redemption.client_id.in_(ids)))) if ids else set()
+        Redemption.device_id == device.id, _among(Redemption.client_id, ids, "ids")))) if ids else set()
     refused = dict(db.session.execute(select(RedemptionRejection.client_id, RedemptionRejection.reason).where(
-        RedemptionRejection.device_id == device.id, RedemptionRejection.client_id.in_(ids))).all()) if ids else {}
+        RedemptionRejection.device_id == device.id, _among(RedemptionRejection.client_id, ids, "ids"))).all()) \
+        if ids else {}
     facts = venue_facts(device, now)
     certificates = _certificates_named(items)
     results, accepted, duplicates, rejected = [], 0, 0, 0
@@ -163,9 +217,7 @@ def _ingest(device: Device, items: list[dict], now: int) -> dict:
             out = {"id": cid, "status": "rejected", "reason": reason}
             rejected += 1
         else:
-            new_rows.append(Redemption(client_id=cid, device_id=device.id, venue_id=device.venue_id,
-                                       audience=facts.audience, jti=it["jti"], pseudonym=it["pseudonym"],
-                                       perk=it["perk"], scanned_at=it["scanned_at"], received_at=now))
+            new_rows.append(it)
             out = {"id": cid, "status": "accepted"}
             accepted += 1
         answered[cid] = out
@@ -174,18 +226,11 @@ def _ingest(device: Device, items: list[dict], now: int) -> dict:
         db.session.add_all(new_rejections)
         db.session.flush()
     if new_rows:
-        db.session.add_all(new_rows)
-        db.session.flush()
-        jtis = sorted({r.jti for r in new_rows})
-        # a jti seen at more than one venue: flag every row of it
-        multi = set(db.session.scalars(
-            select(Redemption.jti).where(Redemption.jti.in_(jtis)).group_by(Redemption.jti)
-            .having(func.count(func.distinct(Redemption.venue_id)) > 1)))
-        if multi:
-            db.session.execute(update(Redemption).where(Redemption.jti.in_(sorted(multi)))
-                               .values(cross_venue_replay=True))
+        _store(new_rows, device, facts.audience, now)
     device.last_seen_at = now
     db.session.commit()
+    if new_rows:
+        _flag_replays(sorted({r["jti"] for r in new_rows}))
     return {"results": results, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}
 
 
@@ -234,18 +279,16 @@ def for_citizen(public_id: str, limit: int = 200) -> list[dict]:
     if citizen_id is not None:
         pseudonyms += cert_ids_of(citizen_id)
     catalogue = get_catalogue()
-    # computed at read time (not only the flag stored at ingest), so two kiosks syncing the same copied
-    # code at the same moment are still both flagged
-    mine = select(Redemption.jti).where(Redemption.pseudonym.in_(pseudonyms))
-    replayed = set(db.session.scalars(select(Redemption.jti).where(Redemption.jti.in_(mine))
-                                      .group_by(Redemption.jti)
-                                      .having(func.count(func.distinct(Redemption.venue_id)) > 1)))
     rows = db.session.execute(
         select(Redemption.client_id, Redemption.perk, Redemption.scanned_at, Redemption.audience, Venue.id,
                Venue.name, Redemption.jti)
         .join(Venue, Venue.id == Redemption.venue_id)
-        .where(Redemption.pseudonym.in_(pseudonyms))
+        .where(_among(Redemption.pseudonym, pseudonyms, "pseudonyms"))
         .order_by(Redemption.scanned_at.desc(), Redemption.id.desc()).limit(limit)).all()
+    # computed at read time (not only the flag stored at ingest), and only for the rows shown
+    replayed = set(db.session.scalars(
+        select(Redemption.jti).where(_among(Redemption.jti, sorted({r[6] for r in rows}), "jtis"))
+        .group_by(Redemption.jti).having(func.count(func.distinct(Redemption.venue_id)) > 1))) if rows else set()
     return [{
         "id": r[0], "perk": r[1],
         "perk_title": dict(catalogue.perks[r[1]].title) if r[1] in catalogue.perks else {"en": r[1], "zh-CN": r[1]},

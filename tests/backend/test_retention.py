@@ -12,7 +12,6 @@ from backend.config import ConfigError
 from backend.extensions import db
 from backend.models import CertificateRevocation, Device, PerkCertificate, Redemption
 from backend.services import retention
-from backend.services.issuance import pseudonym
 from tools.cluster import pp1_redemption
 
 DAY = 86400
@@ -42,7 +41,8 @@ def test_purge_deletes_history_older_than_the_retention_and_keeps_the_rest(h):
     citizen = db.session.query(Citizen).filter_by(public_id=me["id"]).one()
     device = db.session.query(Device).filter_by(public_id=h.enrol(h.venue("Gate", "metro", ["MOLI-METRO20"]))
                                                 ["device_id"]).one()
-    mine = pseudonym(citizen.public_id, "metro")
+    from partner_sdk import Verifier
+    mine = Verifier(h.trust_store(), audience="metro").verify(h.issue(token, "metro")["qr_text"]).pseudonym
     old = [_redemption(device, now - (181 + i) * DAY, mine) for i in range(5)]
     recent = [_redemption(device, now - (179 - i) * DAY, mine) for i in range(3)]
     old_cert, live_cert = _certificate(citizen.id, now - 200 * DAY), _certificate(citizen.id, now + DAY)
