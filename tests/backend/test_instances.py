@@ -202,3 +202,24 @@ def test_one_batch_sent_to_both_instances_is_stored_once(cluster):
         from backend.models import Redemption
         assert db.session.query(Redemption).filter(Redemption.venue_id == venue).count() == 50
         db.session.remove()
+
+
+def test_one_copied_code_synced_at_two_venues_at_once_is_reported(cluster):
+    """Two kiosks at two venues sync the same copied codes at the same moment, through different instances:
+    neither transaction sees the other's rows, yet every code ends up in the replay report."""
+    kiosks = []
+    for name in ("Dongjiekou gate", "Nanmendou gate"):
+        venue = cluster.venue(name, "metro", ["MOLI-METRO20"])
+        r = requests.post(cluster.a + "/api/v1/kiosk/enroll", json={
+            "enrolment_code": cluster.enrolment_code(venue), "device_name": name})
+        kiosks.append({"Authorization": "Bearer " + r.json()["device_token"]})
+    now = int(time.time())
+    copied = [pp1_redemption("MOLI-METRO20", now) for _ in range(40)]
+    batches = [[dict(c, id=str(uuid.uuid4()), scanned_at=now + i) for c in copied] for i in range(2)]
+    with cf.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda i: requests.post(
+            [cluster.a, cluster.b][i] + "/api/v1/kiosk/redemptions", json={"redemptions": batches[i]},
+            headers=kiosks[i]), [0, 1]))
+    assert [a.json()["accepted"] for a in answers] == [40, 40]
+    report = requests.get(cluster.b + "/api/v1/operator/replays", headers=cluster.op).json()["replays"]
+    assert {c["jti"] for c in copied} <= {r["jti"] for r in report}
