@@ -426,6 +426,20 @@ def test_two_schemes_at_one_venue_type_let_the_citizen_choose(make_page, server,
     after = Verifier(store, audience="metro").verify(decode_qr(shoot(page, "code-two-schemes-switched")))
     assert after.granted and after.scheme != before.scheme
     assert {before.perks, after.perks} == {("MOLI-METRO20",), ("OSM-TRANSIT",)}
+    # offline the phone holds a certificate per scheme and the switch still works
+    page.goto("/app/#/home")
+    page.wait_for_selector("#quick-codes #offline-ready")
+    page.context.set_offline(True)
+    page.goto("/app/#/code/metro")
+    page.wait_for_selector("svg.qr-svg[data-mode=pp2]")
+    one = Verifier(store, audience="metro").verify(decode_qr(shoot(page, "offline-two-schemes")))
+    shown = page.get_attribute("svg.qr-svg", "data-jti")
+    page.locator("#scheme-switch button").click()
+    page.wait_for_function("(j) => { const s = document.querySelector('svg.qr-svg[data-mode=pp2]');"
+                           " return s && s.dataset.jti !== j; }", arg=shown)
+    page.wait_for_timeout(200)
+    two = Verifier(store, audience="metro").verify(decode_qr(shoot(page, "offline-two-schemes-switched")))
+    assert one.granted and two.granted and {one.perks, two.perks} == {("MOLI-METRO20",), ("OSM-TRANSIT",)}
 
 
 # --- offline and session-expired states ---------------------------------------------------------

@@ -739,6 +739,12 @@ function codeView(route) {
       h("p", { class: "small strong" }, t("code.perks")),
       h("ul", { class: "ticks" }, cert.perks.map((x) => h("li", {}, pick(x.title)))),
       st.schemeNames[cert.scheme] ? h("p", { class: "muted small" }, t("code.scheme", { scheme: pick(st.schemeNames[cert.scheme]) })) : null);
+    // two schemes with perks here: the citizen chooses, offline too (one certificate per scheme)
+    const others = [...new Set(holder.certificatesFor(aud).usable.map((c) => c.scheme))].filter((x) => x !== cert.scheme);
+    schemeBox.replaceChildren(...others.map((x) =>
+      button(t("code.scheme.other", { scheme: st.schemeNames[x] ? pick(st.schemeNames[x]) : x }), () => {
+        st.scheme = x; st.pp2 = null; tick();
+      }, "btn btn-secondary btn-small")));
   }
 
   // No code from the issuer (offline, failing, logged out): make one here from the saved certificate,
