@@ -6,7 +6,8 @@ What goes, per table, once older than the retention:
 - ``perk_certificates``: by ``not_after`` (a certificate links a citizen to the certificate id kiosks
   report; once every redemption it could name is gone, so is the link);
 - ``certificate_revocations``: by ``expires_at`` (no longer in any trust list since the certificate expired);
-- ``device_challenges``: by ``expires_at`` (one-time registration challenges).
+- ``device_challenges``: by ``expires_at`` (one-time registration challenges);
+- ``redemption_rejections``: by ``received_at`` (the answers to refused uploads, kept for re-sends).
 
 Each batch is one short transaction that deletes at most ``batch_size`` rows chosen by primary key, so it
 never holds many locks or a long snapshot; on PostgreSQL rows a concurrent sync has locked are skipped
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 
 from ..extensions import db
-from ..models import CertificateRevocation, DeviceChallenge, PerkCertificate, Redemption
+from ..models import CertificateRevocation, DeviceChallenge, PerkCertificate, Redemption, RedemptionRejection
 
 DAY = 86400
 
@@ -38,6 +39,7 @@ TARGETS = (
     Target("perk_certificates", PerkCertificate, "cert_id", "not_after"),
     Target("certificate_revocations", CertificateRevocation, "cert_id", "expires_at"),
     Target("device_challenges", DeviceChallenge, "id", "expires_at"),
+    Target("redemption_rejections", RedemptionRejection, "id", "received_at"),
 )
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from backend.config import ConfigError
 from backend.extensions import db
-from backend.models import CertificateRevocation, Device, PerkCertificate, Redemption
+from backend.models import CertificateRevocation, Device, PerkCertificate, Redemption, RedemptionRejection
 from backend.services import retention
 from tools.cluster import pp1_redemption
 
@@ -47,6 +47,8 @@ def test_purge_deletes_history_older_than_the_retention_and_keeps_the_rest(h):
     recent = [_redemption(device, now - (179 - i) * DAY, mine) for i in range(3)]
     old_cert, live_cert = _certificate(citizen.id, now - 200 * DAY), _certificate(citizen.id, now + DAY)
     db.session.add_all(old + recent + [old_cert, live_cert])
+    db.session.add_all([RedemptionRejection(client_id=str(uuid.uuid4()), device_id=device.id, reason="unknown_perk",
+                                            received_at=now - days_ago * DAY) for days_ago in (200, 10)])
     db.session.add_all([CertificateRevocation(cert_id=old_cert.cert_id, expires_at=old_cert.not_after,
                                               revoked_at=old_cert.not_after - 3600),
                         CertificateRevocation(cert_id=live_cert.cert_id, expires_at=live_cert.not_after,
@@ -56,9 +58,10 @@ def test_purge_deletes_history_older_than_the_retention_and_keeps_the_rest(h):
     assert len(before["redemptions"]) == 8 and before["retention_days"] == 180
 
     assert retention.pending(now, 180) == {"redemptions": 5, "perk_certificates": 1, "certificate_revocations": 1,
-                                           "device_challenges": 0}
+                                           "device_challenges": 0, "redemption_rejections": 1}
     out = retention.purge(now, 180, batch_size=2)  # several batches per table
-    assert out == {"redemptions": 5, "perk_certificates": 1, "certificate_revocations": 1, "device_challenges": 0}
+    assert out == {"redemptions": 5, "perk_certificates": 1, "certificate_revocations": 1, "device_challenges": 0,
+                   "redemption_rejections": 1}
     after = h.client.get("/api/v1/me/redemptions", headers=h.bearer(token)).json["redemptions"]
     assert sorted(r["scanned_at"] for r in after) == sorted(r.scanned_at for r in recent)
     assert {c.cert_id for c in db.session.query(PerkCertificate)} == {live_cert.cert_id}
