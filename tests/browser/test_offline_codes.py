@@ -58,6 +58,17 @@ def show_offline_code(page, shoot, name, audience="metro") -> tuple[str, str]:
     return text, shown
 
 
+def metro_citizen(page, server) -> str:
+    """Sign up a new citizen, give them Moli 713 (metro 20% and the Gulou office perks), and wait until the
+    page holds its certificates (the home screen says until when its codes work without signal)."""
+    phone = new_phone()
+    sign_up(page, phone)
+    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 713}]})
+    page.reload()
+    page.wait_for_selector("#quick-codes #offline-ready")
+    return phone
+
+
 @pytest.fixture(scope="module")
 def kiosk(server, tmp_path_factory):
     """The real kiosk app, enrolled online at the demo metro gate, then scanning by HID keyboard input."""
@@ -79,12 +90,8 @@ def test_phone_offline_shows_codes_the_gate_grants(make_page, server, shoot, kio
     page, watch = make_page(locale="en-US")
     if key_type == "P-256":
         page.context.add_init_script(NO_ED25519)
-    phone = new_phone()
-    sign_up(page, phone)
-    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 713}]})
-    page.reload()
     # code first: the "Show my code" buttons lead the home screen, and say until when they work offline
-    page.wait_for_selector("#quick-codes #offline-ready")
+    metro_citizen(page, server)
     assert page.locator("#quick-codes .quick-code").first.get_attribute("data-audience") in ("metro", "gov-office")
     quick_top = page.locator("#quick-codes").bounding_box()["y"]
     assert quick_top < page.locator(".score-card").first.bounding_box()["y"] < 2000
@@ -162,11 +169,7 @@ def test_clock_far_off_is_corrected_and_explained_on_the_phone(make_page, server
     the corrected time, so the gate still grants them."""
     page, _ = make_page(locale="en-US")
     page.context.add_init_script(skew_clock(-7 * 60))
-    phone = new_phone()
-    sign_up(page, phone)
-    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 713}]})
-    page.reload()
-    page.wait_for_selector("#quick-codes #offline-ready")
+    metro_citizen(page, server)
     page.context.set_offline(True)
     page.goto("/app/#/code/metro")
     page.wait_for_selector("#clock-skew")
@@ -177,11 +180,7 @@ def test_clock_far_off_is_corrected_and_explained_on_the_phone(make_page, server
 
 def test_expired_certificate_offline_asks_to_connect_once(make_page, server, shoot):
     page, _ = make_page(locale="en-US")
-    phone = new_phone()
-    sign_up(page, phone)
-    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 713}]})
-    page.reload()
-    page.wait_for_selector("#quick-codes #offline-ready")
+    metro_citizen(page, server)
     page.context.set_offline(True)
     late = page.context.new_page()
     late.add_init_script(skew_clock(2 * 86_400))  # two days later, never online in between
@@ -195,11 +194,7 @@ def test_expired_certificate_offline_asks_to_connect_once(make_page, server, sho
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
 def test_device_list_and_offline_code_screens(make_page, server, shoot, locale):
     page, _ = make_page(locale=locale)
-    phone = new_phone()
-    sign_up(page, phone)
-    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 713}]})
-    page.reload()
-    page.wait_for_selector("#quick-codes #offline-ready")
+    metro_citizen(page, server)
     suffix = "" if locale == "en-US" else "-zh"
     shoot(page, f"home-code-first{suffix}")
     page.goto("/app/#/devices")
