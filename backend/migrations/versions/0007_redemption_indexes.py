@@ -1,8 +1,10 @@
 """redemptions at city scale: a partial index of flagged replays, a scan-time index for retention, no
 separate device_id index (the (device_id, client_id) unique constraint serves it)
 
-On PostgreSQL the indexes are built CONCURRENTLY, outside the migration's transaction, so kiosks keep
-syncing while a large table is indexed (docs/deploy.md).
+On PostgreSQL a large table (over 100,000 rows, by the planner's estimate) is indexed CONCURRENTLY,
+outside the migration's transaction, so kiosks keep syncing meanwhile (docs/deploy.md). A small or new
+table is indexed in the transaction: CONCURRENTLY waits for every older transaction in the whole
+database, which on a shared server can be anyone's.
 
 Revision ID: 0007
 Revises: 0006
@@ -23,8 +25,14 @@ def _pg() -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
 
+def _large() -> bool:
+    rows = op.get_bind().execute(sa.text(
+        "SELECT reltuples FROM pg_class WHERE oid = to_regclass('redemptions')")).scalar()
+    return rows is not None and rows > 100_000
+
+
 def upgrade():
-    if _pg():
+    if _pg() and _large():
         with op.get_context().autocommit_block():
             op.create_index('ix_redemptions_replay', 'redemptions', ['jti'], unique=False,
                             postgresql_where=sa.text('cross_venue_replay'), postgresql_concurrently=True,
