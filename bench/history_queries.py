@@ -99,12 +99,12 @@ def seed(app, rows: int, n_citizens: int, rng: random.Random) -> dict:
         raw = db.engine.raw_connection()
         try:
             cur = raw.cursor()
-            written, replays = 0, 0
-            with cur.copy("COPY redemptions (client_id, device_id, venue_id, audience, jti, pseudonym, perk, "
-                          "scanned_at, received_at, cross_venue_replay) FROM STDIN") as copy:
-                for ci in picks:
-                    if written >= rows:
-                        break
+            counts = {"written": 0, "replays": 0}
+
+            def rows_for(chunk):
+                for ci in chunk:
+                    if counts["written"] >= rows:
+                        return
                     dev = rng.choice(devices)
                     audience = dev[2]
                     at = now - rng.randrange(180 * DAY)
@@ -114,17 +114,25 @@ def seed(app, rows: int, n_citizens: int, rng: random.Random) -> dict:
                         pseudo = pseudonyms[key] = pseudonym(ids[ci], audience, at) if daily else pseudonym(
                             ids[ci], audience)
                     jti = secrets.token_urlsafe(12)
-                    replay = rng.random() < 0.001 and written + 2 <= rows
-                    copy.write_row((str(uuid.uuid4()), dev[0], dev[1], audience, jti, pseudo, dev[3], at,
-                                    at + rng.randrange(3600), replay))
-                    written += 1
+                    replay = rng.random() < 0.001 and counts["written"] + 2 <= rows
+                    counts["written"] += 1
+                    yield (str(uuid.uuid4()), dev[0], dev[1], audience, jti, pseudo, dev[3], at,
+                           at + rng.randrange(3600), replay)
                     if replay:  # the same code at another venue of its type, a little later
                         other = rng.choice([d for d in by_audience[audience] if d[1] != dev[1]])
-                        copy.write_row((str(uuid.uuid4()), other[0], other[1], audience, jti, pseudo, other[3],
-                                        at + 600, at + 900, True))
-                        written += 1
-                        replays += 1
-            raw.commit()
+                        counts["written"] += 1
+                        counts["replays"] += 1
+                        yield (str(uuid.uuid4()), other[0], other[1], audience, jti, pseudo, other[3],
+                               at + 600, at + 900, True)
+
+            # 250,000 rows per COPY, each committed: no transaction of minutes on a shared server
+            for start in range(0, rows, 250_000):
+                with cur.copy("COPY redemptions (client_id, device_id, venue_id, audience, jti, pseudonym, perk, "
+                              "scanned_at, received_at, cross_venue_replay) FROM STDIN") as copy:
+                    for row in rows_for(picks[start:start + 250_000]):
+                        copy.write_row(row)
+                raw.commit()
+            written, replays = counts["written"], counts["replays"]
         finally:
             raw.close()
         copy_s = time.perf_counter() - t0
