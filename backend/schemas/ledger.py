@@ -101,8 +101,12 @@ class ProviderEventIn(Base):
     points = Int(validate=validate.Range(min=-10000, max=10000), metadata={
         "description": "Signed points; may be omitted when the rule has a fixed value."})
     occurred_at = Int(required=True, validate=validate.Range(min=0, max=2 ** 40))
-    reference = Text(max_length=200, metadata={"description": "The source document, e.g. a ticket number."})
-    description = Text(max_length=500)
+    reference = Text(max_length=64, metadata={
+        "description": "The source document's number: capital letters and digits in up to 6 groups joined by - or "
+                       "/, with at least one digit (FZ-TP-2026-118204)."})
+    description = Text(max_length=500, metadata={
+        "description": "Free text for the reviewer and the citizen, screened for forbidden data after Unicode "
+                       "normalisation; the title the citizen reads comes from the rule."})
 
 
 class ProviderBatchIn(Base):
@@ -126,6 +130,8 @@ class ProviderBatchOut(Base):
 class RuleOut(Base):
     code = fields.String(required=True)
     title = fields.Nested(I18nText, required=True)
+    data_category = fields.String(required=True, metadata={
+        "description": "The allowed category of data the rule is about (assets/point-rules/categories.json)."})
     points = fields.Raw(required=True, metadata={"description": "An integer, or {min, max}."})
 
 

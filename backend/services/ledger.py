@@ -10,8 +10,12 @@
   keeps counting, a pending one still does not; a dispute never changes a score), ``reversed`` (a reviewer
   upheld a dispute), ``rejected`` (a reviewer refused a pending event) and ``withdrawn`` (the
   provider withdrew its own event, with a reason). None of the last three counts again.
-* Data providers send batches idempotent by their own event id. Forbidden categories of data
-  (``assets/point-rules/forbidden.json``) are refused as a whole batch with ``forbidden_data``.
+* Data providers send batches idempotent by their own event id. The seed rules hold by construction: a
+  provider may only send events of registered point rules, each rule about one allowed category of data
+  (``assets/point-rules/categories.json``); the citizen reads the rule's title; event ids and references
+  follow strict patterns; what free text remains, and every field name, goes through the one screen of
+  :mod:`backend.services.screening` (forbidden categories of ``assets/point-rules/forbidden.json``, after
+  Unicode normalisation): a hit refuses the whole batch with ``forbidden_data``.
 * Every change is appended to the audit log (ids, statuses, points; never a phone number, a score or
   a citizen's own words).
 
@@ -36,6 +40,7 @@ from ..extensions import db
 from ..models import AuditEntry, Citizen, CitizenScheme, DataProvider, LedgerCase, Reviewer, Scheme, ScoreEvent
 from . import crypto
 from .perks import Catalogue, SchemeConfig, get_catalogue
+from .screening import ForbiddenCategory, categories_in, find_forbidden, load_categories, screen_record
 
 STATUSES = ("pending_review", "confirmed", "disputed", "reversed", "rejected", "withdrawn")
 FINAL = ("reversed", "rejected", "withdrawn")  # never count again
@@ -43,6 +48,11 @@ REVIEW_POLICIES = ("none", "negative", "all")
 RULE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,47}\Z")
 PROVIDER_CODE_RE = re.compile(r"^[a-z][a-z0-9-]{1,47}\Z")
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}\Z")
+# A document number: capital letters and digits in up to 6 groups joined by - or /, with a digit somewhere
+# (a ticket or file number, not words: "ABO-GROUP-AB-RH-NEG" is not a reference)
+REFERENCE_RE = re.compile(r"^(?=[A-Z/-]*[0-9])[A-Z0-9]{1,20}(?:[-/][A-Z0-9]{1,20}){0,5}\Z")
+REFERENCE_MAX = 64
+CATEGORY_CODE_RE = re.compile(r"^[a-z][a-z0-9-]{1,47}\Z")
 GENESIS = "0" * 64
 FUTURE_LEEWAY = 300  # seconds an occurred_at may be ahead of the server clock
 
@@ -60,13 +70,14 @@ class Rule:
     title: dict
     min: int
     max: int
+    category: str = ""  # the allowed category of data it is about (categories.json)
 
     @property
     def fixed(self) -> bool:
         return self.min == self.max
 
     def public(self) -> dict:
-        return {"code": self.code, "title": dict(self.title),
+        return {"code": self.code, "title": dict(self.title), "data_category": self.category,
                 "points": self.min if self.fixed else {"min": self.min, "max": self.max}}
 
 
@@ -84,34 +95,21 @@ class SchemeRules:
 
 
 @dataclass(frozen=True)
-class ForbiddenCategory:
+class DataCategory:
+    """A category of data point rules may be about (categories.json)."""
     code: str
     label: dict
-    terms: tuple[str, ...]
-
-
-def _norm(value: str) -> str:
-    return re.sub(r"[\s_]+", "-", value.strip().lower())
 
 
 @dataclass
 class PointRules:
     schemes: dict[str, SchemeRules]
     forbidden: list[ForbiddenCategory] = field(default_factory=list)
+    categories: dict[str, DataCategory] = field(default_factory=dict)
 
     def forbidden_match(self, value) -> ForbiddenCategory | None:
         """The forbidden category a string names (a category, a field name or free text), if any."""
-        if not isinstance(value, str) or not value:
-            return None
-        n = _norm(value)
-        compact = n.replace("-", "")
-        for cat in self.forbidden:
-            if cat.code in n:
-                return cat
-            for term in cat.terms:
-                if term in n or term.replace("-", "") in compact:
-                    return cat
-        return None
+        return find_forbidden(value, self.forbidden)
 
 
 def _need(cond: bool, where: str, msg: str) -> None:
@@ -125,20 +123,28 @@ def _is_int(v) -> bool:
 
 def load_point_rules(directory: str | Path, catalogue: Catalogue, default_window: int = 10) -> PointRules:
     directory = Path(directory)
-    forbidden: list[ForbiddenCategory] = []
     fpath = directory / "forbidden.json"
     _need(fpath.exists(), str(directory), "needs forbidden.json (the categories of data never ingested)")
-    raw = json.loads(fpath.read_text(encoding="utf-8"))
-    for i, c in enumerate(raw.get("categories") or []):
-        w = f"forbidden.json categories[{i}]"
-        _need(isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"], w, "needs a code")
-        terms = c.get("terms") or []
-        _need(isinstance(terms, list) and all(isinstance(t, str) and t for t in terms), w, "terms must be strings")
-        forbidden.append(ForbiddenCategory(_norm(c["code"]), c.get("label") or {}, tuple(_norm(t) for t in terms)))
+    try:
+        forbidden = load_categories(json.loads(fpath.read_text(encoding="utf-8")))
+    except ValueError as exc:
+        raise PointRulesError(str(exc)) from exc
     _need(bool(forbidden), "forbidden.json", "lists no categories")
     out = PointRules({}, forbidden)
+    cpath = directory / "categories.json"
+    _need(cpath.exists(), str(directory), "needs categories.json (the categories of data a rule may be about)")
+    for i, c in enumerate(json.loads(cpath.read_text(encoding="utf-8")).get("categories") or []):
+        w = f"categories.json categories[{i}]"
+        _need(isinstance(c, dict) and isinstance(c.get("code"), str) and bool(CATEGORY_CODE_RE.match(c["code"])), w,
+              "code must be lower-case like traffic")
+        label = c.get("label")
+        _need(isinstance(label, dict) and label.get("en") and label.get("zh-CN"), w, "needs label en and zh-CN")
+        bad = next((b for b in (out.forbidden_match(t) for t in (c["code"], label["en"], label["zh-CN"])) if b), None)
+        _need(bad is None, w, f"names a forbidden data category ({bad.code if bad else ''})")
+        out.categories[c["code"]] = DataCategory(c["code"], {"en": label["en"], "zh-CN": label["zh-CN"]})
+    _need(bool(out.categories), "categories.json", "lists no categories")
     for f in sorted(directory.glob("*.json")):
-        if f.name == "forbidden.json":
+        if f.name in ("forbidden.json", "categories.json"):
             continue
         where = f.name
         try:
@@ -166,8 +172,12 @@ def load_point_rules(directory: str | Path, catalogue: Catalogue, default_window
             _need(isinstance(r, dict) and isinstance(r.get("code"), str) and bool(RULE_RE.match(r["code"])), w,
                   "code must be UPPER-CASE like OFFENCE-MINOR")
             _need(r["code"] not in rules, w, f"rule {r['code']} defined twice")
-            bad = out.forbidden_match(r["code"]) or out.forbidden_match((r.get("title") or {}).get("en", ""))
+            title = r.get("title") if isinstance(r.get("title"), dict) else {}
+            bad = next((b for b in (out.forbidden_match(t) for t in (r["code"], title.get("en", ""),
+                                                                     title.get("zh-CN", ""))) if b), None)
             _need(bad is None, w, f"names a forbidden data category ({bad.code if bad else ''})")
+            _need(r.get("category") in out.categories, w,
+                  f"needs a category of data from categories.json ({', '.join(out.categories)})")
             pts = r.get("points")
             if _is_int(pts):
                 lo = hi = pts
@@ -180,7 +190,8 @@ def load_point_rules(directory: str | Path, catalogue: Catalogue, default_window
             _need(-span <= lo and hi <= span, w, "points larger than the scheme's range")
             title = r.get("title")
             _need(isinstance(title, dict) and title.get("en") and title.get("zh-CN"), w, "needs title en and zh-CN")
-            rules[r["code"]] = Rule(r["code"], code, {"en": title["en"], "zh-CN": title["zh-CN"]}, lo, hi)
+            rules[r["code"]] = Rule(r["code"], code, {"en": title["en"], "zh-CN": title["zh-CN"]}, lo, hi,
+                                    r["category"])
         _need(bool(rules), where, "lists no rules")
         out.schemes[code] = SchemeRules(code, review, window, wd, rules, raw.get("about") or "")
     return out
@@ -521,30 +532,25 @@ class IngestResult:
         return out
 
 
+def forbidden_error(hits: dict[str, list[str]], what: str = "this batch") -> APIError:
+    return APIError(422, "forbidden_data",
+                    f"Refused: {what} carries a category of personal data that Perkpass never ingests "
+                    f"({', '.join(categories_in(hits))}). Nothing of it was stored.", hits)
+
+
 def check_forbidden(raw_events, rules: PointRules | None = None) -> None:
-    """Refuse (422 forbidden_data) a batch whose categories, field names or text name a forbidden
-    category of data. Runs on the raw JSON, before anything else, so nothing of it is stored."""
+    """Refuse (422 forbidden_data) a batch in which any field name or text value (id, category, reference,
+    description, anything) names a forbidden category of data, however disguised (screening.screen_record).
+    Runs on the raw JSON, before anything else, so nothing of it is stored."""
     rules = rules or get_point_rules()
     if not isinstance(raw_events, list):
         return
     hits: dict[str, list[str]] = {}
     for i, ev in enumerate(raw_events):
-        if not isinstance(ev, dict):
-            continue
-        for key, value in ev.items():
-            cat = rules.forbidden_match(str(key))
-            if cat is not None:
-                hits.setdefault(f"events.{i}.{key}", []).append(f"Field names forbidden data ({cat.code}).")
-                continue
-            if key in ("category", "description", "reference") and isinstance(value, str):
-                cat = rules.forbidden_match(value)
-                if cat is not None:
-                    hits.setdefault(f"events.{i}.{key}", []).append(f"Names forbidden data ({cat.code}).")
+        if isinstance(ev, dict):
+            hits.update(screen_record(ev, rules.forbidden, f"events.{i}."))
     if hits:
-        cats = sorted({m.split("(")[1].rstrip(").") for msgs in hits.values() for m in msgs})
-        raise APIError(422, "forbidden_data",
-                       "Refused: this batch carries a category of personal data that Perkpass never ingests "
-                       f"({', '.join(cats)}). Nothing of the batch was stored.", hits)
+        raise forbidden_error(hits)
 
 
 def screen_batch(provider: DataProvider, raw_events, now: int) -> None:
@@ -553,7 +559,7 @@ def screen_batch(provider: DataProvider, raw_events, now: int) -> None:
     try:
         check_forbidden(raw_events)
     except APIError as exc:
-        cats = sorted({m.split("(")[1].rstrip(").") for msgs in exc.fields.values() for m in msgs if "(" in m})
+        cats = categories_in(exc.fields)
         db.session.rollback()
         audit("provider", provider.code, "batch.refused_forbidden", "provider", provider.code,
               {"categories": cats, "events": len(raw_events) if isinstance(raw_events, list) else 0}, now)
@@ -594,6 +600,10 @@ def _validate_semantics(provider: DataProvider, events: list[dict], rules: Point
             err("phone", "Give exactly one of phone or citizen_id.")
         if not EVENT_ID_RE.match(ev["id"]):
             err("id", "Letters, digits and . _ : / - only (up to 64).")
+        ref = ev.get("reference")
+        if ref is not None and (len(ref) > REFERENCE_MAX or not REFERENCE_RE.match(ref)):
+            err("reference", "A document number: capital letters and digits in up to 6 groups joined by - or /, "
+                             "with at least one digit (like FZ-TP-2026-118204), up to 64 characters.")
     if errors:
         raise APIError(422, "invalid_events", "Some events are invalid; nothing of the batch was stored.", errors)
 
@@ -730,6 +740,9 @@ def provider_event_status(provider: DataProvider, provider_event_id: str) -> dic
 def withdraw(provider: DataProvider, provider_event_id: str, reason: str, now: int) -> dict:
     """The provider withdraws one of its own events (a cancelled ticket, a record sent for the wrong
     person). It stops counting at once; an open review case is closed; the citizen sees the reason."""
+    hits = screen_record({"reason": reason}, get_point_rules().forbidden)
+    if hits:  # the reason is shown to the citizen: the same screen as an event's text
+        raise forbidden_error(hits, "this withdrawal")
     row = db.session.scalars(select(ScoreEvent).where(ScoreEvent.provider_id == provider.id,
                                                       ScoreEvent.provider_event_id == provider_event_id)).first()
     if row is None:

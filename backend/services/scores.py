@@ -14,10 +14,6 @@ from ..models import Citizen, CitizenScheme, LoginCode, Redemption, Scheme, Scor
 from . import auth as auth_service
 from .perks import Catalogue, get_catalogue
 
-# Categories of data that must never be ingested (Zhejiang and Shanghai rules).
-FORBIDDEN_WORDS = ("religio", "genet", "dna", "fingerprint", "blood type", "blood_type", "bloodtype",
-                   "medical history", "medical_history", "diagnos", "宗教", "基因", "指纹", "血型", "病史")
-
 
 def sync_schemes(now: int, catalogue: Catalogue | None = None) -> dict:
     """Create or update a ``schemes`` row for every configured scheme. Returns {code: action}."""
@@ -140,21 +136,27 @@ class ImportReport:
                 "skipped_not_enrolled": self.skipped_not_enrolled, "errors": self.errors, "applied": self.applied}
 
 
-def _check_reason(reason: str | None) -> str | None:
-    if reason:
-        low = reason.lower()
-        for w in FORBIDDEN_WORDS:
-            if w in low:
-                return f"reason mentions a forbidden data category ({w!r}); such data is never ingested"
-    return None
+def _forbidden_in(record: dict) -> list[str]:
+    """The one screen of every entry path (backend.services.screening), over a row's column names and text:
+    a CSV column named ``religion`` or a reason "worships at the mosque" is refused like a provider event."""
+    from .ledger import get_point_rules
+    from .screening import screen_record
+    hits = screen_record(record, get_point_rules().forbidden)
+    return [f"{name} {msg[0].lower()}{msg[1:-1]}; such data is never ingested"
+            for name, msgs in hits.items() for msg in msgs]
 
 
 def import_rows(rows: list[dict], *, now: int, source: str, partial: bool = False) -> ImportReport:
     """Import absolute scores. Each row: ``phone`` or ``citizen_id``, ``scheme``, ``score``, optional
     ``reason``. Rows for people who have not opted in are skipped and never stored. Unless
-    ``partial``, any invalid row aborts the whole import (nothing is applied)."""
+    ``partial``, any invalid row aborts the whole import (nothing is applied). Every column name and text
+    value, and ``source``, go through the forbidden-data screen; a forbidden ``source`` aborts even a
+    partial import (it would be recorded with every row)."""
     catalogue = get_catalogue()
     report = ImportReport(rows=len(rows))
+    bad_source = _forbidden_in({"source": source})
+    if bad_source:  # row 0: the import as a whole
+        report.errors.append({"row": 0, "errors": bad_source})
     plan = []
     by_phone: dict[str, Citizen | None] = {}
     by_public: dict[str, Citizen | None] = {}
@@ -177,9 +179,7 @@ def import_rows(rows: list[dict], *, now: int, source: str, partial: bool = Fals
         reason = r.get("reason") or None
         if reason is not None and len(reason) > 500:
             line_errors.append("reason is longer than 500 characters")
-        bad = _check_reason(reason)
-        if bad:
-            line_errors.append(bad)
+        line_errors.extend(_forbidden_in(r))
         citizen = None
         phone, cid = (r.get("phone") or "").strip(), (r.get("citizen_id") or "").strip()
         if cid:
@@ -204,7 +204,7 @@ def import_rows(rows: list[dict], *, now: int, source: str, partial: bool = Fals
             report.skipped_not_enrolled += 1
             continue
         plan.append((citizen, scheme, score, reason))
-    if report.errors and not partial:
+    if report.errors and (not partial or bad_source):
         return report
     for citizen, scheme, score, reason in plan:
         _m, changed = set_score(citizen, scheme, score, now=now, source=source, reason=reason)

@@ -381,6 +381,99 @@ def test_point_rules_never_name_forbidden_data(app, tmp_path):
         load_point_rules(rules_dir, get_catalogue())
 
 
+# The eight disguised events of issue 11 that a word list on some fields let through into a citizen's ledger
+DISGUISED = [
+    ("id", dict(id="RELIGION-CATHOLIC-0001")),                       # the category in the (unchecked) id
+    ("description", dict(description="Blood.type AB+")),
+    ("description", dict(description="R\u0435ligion: Buddhist")),     # Cyrillic е
+    ("description", dict(description="\uff24\uff2e\uff21 sample kept on file")),   # full-width ＤＮＡ
+    ("description", dict(description="finger\u200bprint matched at the gate")),  # zero-width space
+    ("description", dict(description="Diabetes and high blood pressure, seen at the clinic")),
+    ("description", dict(description="Attends Sunday mass at St Joseph's church")),
+    ("reference", dict(reference="ABO-GROUP-AB-RH-NEG")),
+]
+
+
+@pytest.mark.parametrize("field,change", DISGUISED, ids=[f"{f}-{i}" for i, (f, _) in enumerate(DISGUISED)])
+def test_disguised_forbidden_data_is_refused_and_never_shown(h, lg, field, change):
+    phone = "+8613800001012"
+    tok = h.citizen(phone, {"moli": 650})
+    prov = lg.provider()
+    bad = dict(lg.event(phone, "moli", "VOLUNTEER-SERVICE", 5), **change)
+    r = h.client.post("/api/v1/provider/events", json={"events": [bad]}, headers=h.bearer(prov))
+    assert r.status_code == 422 and r.json["error"]["code"] == "forbidden_data", r.json
+    assert f"events.0.{field}" in r.json["error"]["fields"]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(ScoreEvent).where(ScoreEvent.kind == "point")) == 0
+    assert [e["kind"] for e in lg.score(tok, "moli")["events"]] == ["import"]
+
+
+def test_only_registered_rules_and_document_numbers_enter(h, lg):
+    """By structure: an event type no point rule registers, and a reference that is words rather than a
+    document number, are refused even when no forbidden word is in them; the title the citizen reads is the
+    rule's, whatever the provider sends."""
+    phone = "+8613800001013"
+    tok = h.citizen(phone, {"moli": 650})
+    prov = lg.provider()
+    for change, where in ((dict(category="CHURCH-ATTENDANCE-BONUS"), "events.0.category"),
+                          (dict(category="PIETY"), "events.0.category"),
+                          (dict(reference="OFFICE-FILE-SEVEN"), "events.0.reference"),
+                          (dict(reference="fz-tp-2026-1"), "events.0.reference"),
+                          (dict(title="Faithful member"), "events.0.title")):
+        r = h.client.post("/api/v1/provider/events", json={"events": [dict(lg.event(phone, "moli", "VOLUNTEER-SERVICE",
+                                                                                    5), **change)]},
+                          headers=h.bearer(prov))
+        fields = r.json["error"]["fields"]
+        if r.status_code == 400:  # schema errors are nested: {"events": {"0": {"title": [...]}}}
+            fields = {f"events.{i}.{k}": v for i, f in fields["events"].items() for k, v in f.items()}
+        assert r.status_code in (400, 422) and where in fields, (change, r.json)
+    lg.one(prov, phone, "moli", "VOLUNTEER-SERVICE", 5, reference="FZ-VOL-2026-0007")
+    ev = _newest(lg.score(tok, "moli"))
+    assert ev["title"] == {"en": "Registered volunteer service", "zh-CN": "志愿服务"}
+    rules = h.client.get("/api/v1/provider/rules", headers=h.bearer(prov)).json
+    assert {r["code"]: r["data_category"] for r in rules["schemes"][0]["rules"]}["OFFENCE-MINOR"] == "public-record-offence"
+
+
+def test_a_withdrawal_reason_is_screened_too(h, lg):
+    phone = "+8613800001014"
+    h.citizen(phone, {"moli": 650})
+    prov = lg.provider()
+    lg.one(prov, phone, "moli", "VOLUNTEER-SERVICE", 5, eid="FZ-W-1")
+    r = h.client.post("/api/v1/provider/withdrawals", headers=h.bearer(prov),
+                      json={"id": "FZ-W-1", "reason": "The person was in hospit\u0430l for surgery that week"})
+    assert r.status_code == 422 and r.json["error"]["code"] == "forbidden_data", r.json
+    assert h.client.get("/api/v1/provider/events/FZ-W-1", headers=h.bearer(prov)).json["status"] == "confirmed"
+
+
+def test_every_rule_is_about_an_allowed_category_of_data(app, tmp_path):
+    import json
+    import shutil
+    from backend.config import REPO_ROOT
+    from backend.services.ledger import PointRulesError, load_point_rules
+    from backend.services.perks import get_catalogue
+    rules = load_point_rules(REPO_ROOT / "assets" / "point-rules", get_catalogue())
+    assert all(r.category in rules.categories for s in rules.schemes.values() for r in s.rules.values())
+    for mutate, match in (
+            (lambda d: d["rules"][0].pop("category"), "needs a category"),
+            (lambda d: d["rules"][0].update(category="faith-community"), "needs a category"),
+            (lambda d: d["rules"].append({"code": "CHURCH-GOING", "category": "volunteering", "points": 1,
+                                          "title": {"en": "Church going", "zh-CN": "去教堂"}}), "forbidden")):
+        rules_dir = tmp_path / f"pr{match[:5]}{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(REPO_ROOT / "assets" / "point-rules", rules_dir)
+        osm = json.loads((rules_dir / "osmanthus.json").read_text())
+        mutate(osm)
+        (rules_dir / "osmanthus.json").write_text(json.dumps(osm))
+        with pytest.raises(PointRulesError, match=match):
+            load_point_rules(rules_dir, get_catalogue())
+    rules_dir = tmp_path / "cats"
+    shutil.copytree(REPO_ROOT / "assets" / "point-rules", rules_dir)
+    cats = json.loads((rules_dir / "categories.json").read_text())
+    cats["categories"].append({"code": "religious-activity", "label": {"en": "Religious activity", "zh-CN": "宗教活动"}})
+    (rules_dir / "categories.json").write_text(json.dumps(cats))
+    with pytest.raises(PointRulesError, match="forbidden"):
+        load_point_rules(rules_dir, get_catalogue())
+
+
 def test_resent_batches_change_nothing(h, lg):
     phone = "+8613800001011"
     tok = h.citizen(phone, {"moli": 600})
@@ -454,7 +547,7 @@ def test_provider_rules_endpoint(h, lg):
     assert r.json["schemes"] == [{"scheme": "osmanthus", "review": "negative", "dispute_window_days": 10,
                                   "while_disputed": "count",
                                   "rules": [{"code": "BLOOD-DONATION", "title": {"en": "Donated blood", "zh-CN": "无偿献血"},
-                                             "points": 5}]}]
+                                             "data_category": "blood-donation", "points": 5}]}]
     assert {f["code"] for f in r.json["forbidden"]} == {"religious-belief", "genetics", "fingerprints", "blood-type",
                                                          "medical-history"}
 
@@ -784,12 +877,14 @@ def test_hostile_input_on_the_ledger_endpoints_is_answered_cleanly(h, lg):
     prov = lg.provider()
     sqlish = "x'); DROP TABLE score_events; --"
     # free text is stored and shown literally, never interpreted
-    out = lg.send(prov, [lg.event(phone, "moli", "VOLUNTEER-SERVICE", 2, reference=sqlish[:40], description=sqlish)])
+    out = lg.send(prov, [lg.event(phone, "moli", "VOLUNTEER-SERVICE", 2, reference="FZ-VOL-2026-0042",
+                                  description=sqlish)])
     assert out["accepted"] == 1
     ev = _newest(lg.score(tok, "moli"))
-    assert ev["description"] == sqlish and ev["reference"] == sqlish[:40]
-    # ids are restricted, control characters refused, sizes bounded
+    assert ev["description"] == sqlish and ev["reference"] == "FZ-VOL-2026-0042"
+    # ids and references are restricted, control characters refused, sizes bounded
     for bad, status in ((lg.event(phone, "moli", "VOLUNTEER-SERVICE", 2, eid=sqlish[:60]), 422),
+                        (lg.event(phone, "moli", "VOLUNTEER-SERVICE", 2, reference=sqlish[:40]), 422),
                         (lg.event(phone, "moli", "VOLUNTEER-SERVICE", 2, description="nul\x00byte"), 400),
                         (lg.event(phone, "moli", "VOLUNTEER-SERVICE", 2, description="x" * 501), 400),
                         (dict(lg.event(phone, "moli", "VOLUNTEER-SERVICE", 2), points=True), 400),

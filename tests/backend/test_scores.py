@@ -53,12 +53,37 @@ def test_csv_import_invalid_rows_abort_unless_partial(h, runner, tmp_path):
 
 
 def test_forbidden_data_categories_refused(h, client):
+    """The operator import goes through the same screen as provider events: the reasons and the source that a
+    shorter word list let through (issue 11) are refused, and nothing is applied."""
     h.login(A)
-    for reason in ("religious belief", "blood type O", "medical history: asthma", "基因检测"):
+    for reason in ("religious belief", "blood type O", "medical history: asthma", "基因检测",
+                   "medical record: diabetes", "worships at the mosque", "Bl\u043eod.group AB+",
+                   "\uff44\uff4e\uff41 on file", "finger\u200bprints taken"):
         r = client.post("/api/v1/operator/scores", json={"scores": [
             {"phone": A, "scheme": "moli", "score": 650, "reason": reason}]}, headers=h.op())
-        assert r.status_code == 422 and r.json["applied"] is False
+        assert r.status_code == 422 and r.json["applied"] is False, (reason, r.json)
         assert "forbidden" in r.json["errors"][0]["errors"][0]
+    r = client.post("/api/v1/operator/scores", headers=h.op(), json={
+        "source": "St Mary's Church tithe list", "partial": True,
+        "scores": [{"phone": A, "scheme": "moli", "score": 650, "reason": "monthly refresh"}]})
+    assert r.status_code == 422 and r.json["applied"] is False and r.json["errors"][0]["row"] == 0
+    assert "source names forbidden data (religious-belief)" in r.json["errors"][0]["errors"][0]
+    assert db.session.query(ScoreEvent).count() == 0
+
+
+def test_csv_and_cli_imports_use_the_same_screen(h, runner, tmp_path):
+    h.login(A)
+    csv = tmp_path / "with-extra-column.csv"
+    csv.write_text(f"phone,scheme,score,blood_type\n{A},moli,650,AB\n")
+    res = runner.invoke(args=["scores", "import", str(csv)])
+    assert res.exit_code == 1 and "blood_type field names forbidden data (blood-type)" in res.output, res.output
+    csv = tmp_path / "ok.csv"
+    csv.write_text(f"phone,scheme,score,reason\n{A},moli,650,monthly refresh\n")
+    res = runner.invoke(args=["scores", "import", "--source", "mosque-attendance.csv", str(csv)])
+    assert res.exit_code == 1 and "row 0: source names forbidden data (religious-belief)" in res.output, res.output
+    assert db.session.query(ScoreEvent).count() == 0
+    res = runner.invoke(args=["scores", "import", str(csv)])
+    assert res.exit_code == 0 and "imported 1" in res.output
 
 
 def test_operator_api_import_and_ranges(h, client):
