@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -235,30 +235,43 @@ def _ingest(device: Device, items: list[dict], now: int) -> dict:
 
 
 def replay_report(limit: int = 200) -> list[dict]:
-    """jtis accepted at more than one venue (a copied code used twice), newest first.
+    """jtis accepted at more than one venue (a copied code used twice), newest first (by each code's
+    latest scan).
 
-    Read from the rows ingest flagged (``cross_venue_replay``, a partial index holds only those), never by
-    grouping the whole table: two queries whatever the table's size (docs/deploy.md has the plans)."""
-    groups = db.session.execute(
-        select(Redemption.jti, func.count(Redemption.id), func.min(Redemption.scanned_at),
-               func.max(Redemption.scanned_at))
-        .where(Redemption.cross_venue_replay.is_(True))
-        .group_by(Redemption.jti).having(func.count(func.distinct(Redemption.venue_id)) > 1)
-        .order_by(func.max(Redemption.scanned_at).desc(), Redemption.jti).limit(limit)).all()
+    Walks the rows ingest flagged (``cross_venue_replay``) newest first, through a partial index that
+    holds only them, until ``limit`` codes are found, then reads those codes' rows: the cost grows with
+    ``limit``, not with the table (docs/deploy.md has the plans at 5 million rows)."""
+    jtis: list[str] = []
+    seen: set[str] = set()
+    page, after = max(4 * limit, 100), None
+    while len(jtis) < limit:
+        q = select(Redemption.jti, Redemption.scanned_at, Redemption.id).where(Redemption.cross_venue_replay.is_(True))
+        if after is not None:  # keyset paging: a code scanned many times may fill a page alone
+            q = q.where(tuple_(Redemption.scanned_at, Redemption.id) < after)
+        rows = db.session.execute(q.order_by(Redemption.scanned_at.desc(), Redemption.id.desc()).limit(page)).all()
+        for jti, _at, _id in rows:
+            if jti not in seen and len(jtis) < limit:
+                seen.add(jti)
+                jtis.append(jti)
+        if len(rows) < page:
+            break
+        after = (rows[-1][1], rows[-1][2])
     scans: dict[str, list] = {}
-    if groups:
+    if jtis:
         for r in db.session.execute(
                 select(Redemption.jti, Redemption.venue_id, Venue.name, Device.public_id, Redemption.perk,
                        Redemption.scanned_at, Redemption.pseudonym)
                 .join(Venue, Venue.id == Redemption.venue_id).join(Device, Device.id == Redemption.device_id)
-                .where(Redemption.cross_venue_replay.is_(True), Redemption.jti.in_([g[0] for g in groups]))
+                .where(Redemption.cross_venue_replay.is_(True), _among(Redemption.jti, jtis, "jtis"))
                 .order_by(Redemption.scanned_at, Redemption.id)):
             scans.setdefault(r[0], []).append(r[1:])
     out = []
-    for jti, count, first, last in groups:
+    for jti in jtis:
         rows = scans.get(jti, [])
+        if len({r[0] for r in rows}) < 2:  # flagged rows always span venues; a venue deleted since may not
+            continue
         out.append({
-            "jti": jti, "redemptions": count, "first_scanned_at": first, "last_scanned_at": last,
+            "jti": jti, "redemptions": len(rows), "first_scanned_at": rows[0][4], "last_scanned_at": rows[-1][4],
             "venues": sorted({r[0] for r in rows}),
             "scans": [{"venue_id": r[0], "venue_name": r[1], "device_id": r[2], "perk": r[3], "scanned_at": r[4],
                        "pseudonym": r[5]} for r in rows],
