@@ -34,6 +34,22 @@ PARTNERS = {
                            ["SES-BIKE-NODEPOSIT", "SES-CAR-NODEPOSIT", "SES-FLAT-NODEPOSIT"])],
 }
 
+# the venues' names as citizens reading Chinese see them
+VENUE_NAMES_ZH = {
+    "Fuzhou Metro Line 1 - Dongjiekou gate": "福州地铁1号线 东街口站闸机",
+    "Gulou service office - Window 3": "鼓楼区政务服务中心 3号窗口",
+    "Xiamen Library - Main desk": "厦门市图书馆 总服务台",
+    "Gulangyu Piano Museum": "鼓浪屿钢琴博物馆",
+    "Suzhou Library - Loans desk": "苏州图书馆 借阅台",
+    "Suzhou Municipal Hospital - Outpatient reception": "苏州市立医院 门诊服务台",
+    "Suzhou Rail Transit - Suzhou Railway Station": "苏州轨道交通 苏州火车站站",
+    "Rongcheng Heating - Customer hall": "荣成热力 客户服务大厅",
+    "Rongcheng Bank - Loans counter": "荣成农商银行 贷款柜台",
+    "Rongcheng People's Hospital - Check-up centre": "荣成市人民医院 体检中心",
+    "Rongcheng Housing - Lettings office": "荣成住房租赁 服务处",
+    "CityShare bikes, cars & flats - Service point": "城市共享单车、汽车与公寓 服务点",
+}
+
 # (label, phone, {scheme: score}) -- scores chosen inside every band, none of them a round number
 # except the Osmanthus base score, which is the scheme's sign-up value.
 CITIZENS = [
@@ -112,7 +128,11 @@ def seed_demo(now: int, reset: bool = False) -> dict:
         for vname, audience, perks in venues:
             venue = db.session.scalars(select(Venue).where(Venue.partner_id == partner.id, Venue.name == vname)).first()
             if venue is None:
-                venue = partner_service.create_venue(partner.id, vname, audience, perks, now)
+                venue = partner_service.create_venue(partner.id, vname, audience, perks, now,
+                                                     name_zh=VENUE_NAMES_ZH.get(vname))
+            elif venue.name_zh is None and vname in VENUE_NAMES_ZH:  # a demo database from before the names
+                venue.name_zh = VENUE_NAMES_ZH[vname]
+                db.session.commit()
             code, _row = partner_service.create_enrolment_code(venue.id, now)
             venues_out.append({"partner": pname, "venue_id": venue.id, "venue": vname, "audience": audience,
                                "perks": list(venue.perk_codes), "enrolment_code": code})

@@ -16,6 +16,13 @@ PROVIDERS = [
     ("suzhou-traffic-police", "Suzhou Traffic Police", ["osmanthus"], ["SPEEDING", "RED-LIGHT"]),
     ("rongcheng-credit-office", "Rongcheng Social Credit Management Office", ["rongcheng"], None),
 ]
+PROVIDER_NAMES_ZH = {
+    "fuzhou-traffic-police": "福州市公安局交通警察支队",
+    "fuzhou-civil-affairs": "福州市民政局",
+    "suzhou-blood-centre": "苏州市中心血站",
+    "suzhou-traffic-police": "苏州市公安局交通警察支队",
+    "rongcheng-credit-office": "荣成市社会信用管理办公室",
+}
 REVIEWER = "Demo reviewer (Gulou credit office)"
 OCCURRED_AT = 1_794_800_000  # 2026-11-16: fixed, so re-seeding sends identical events (duplicates)
 
@@ -41,8 +48,13 @@ EVENTS = [
 def seed_ledger_demo(now: int) -> dict:
     tokens: dict[str, str] = {}
     for code, name, schemes, cats in PROVIDERS:
-        if db.session.scalars(select(DataProvider).where(DataProvider.code == code)).first() is None:
-            _p, tokens[code] = ledger.create_provider(code, name, schemes, now, categories=cats, actor="demo")
+        existing = db.session.scalars(select(DataProvider).where(DataProvider.code == code)).first()
+        if existing is None:
+            _p, tokens[code] = ledger.create_provider(code, name, schemes, now, categories=cats, actor="demo",
+                                                      name_zh=PROVIDER_NAMES_ZH.get(code))
+        elif existing.name_zh is None and code in PROVIDER_NAMES_ZH:  # a demo database from before the names
+            existing.name_zh = PROVIDER_NAMES_ZH[code]
+            db.session.commit()
     reviewer = db.session.scalars(select(Reviewer).where(Reviewer.name == REVIEWER)).first()
     reviewer_token = None
     if reviewer is None:

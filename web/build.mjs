@@ -2,6 +2,8 @@
 // backend/static/app/vendor/ with their licences, and records versions and SHA-256 sums in
 // vendor/MANIFEST.json. The page never loads anything from a CDN.
 //
+// The browser tests' axe-core goes to tests/browser/vendor/ the same way (a dev dependency).
+//
 //   cd web && npm ci && npm run build
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,7 +12,6 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "backend", "static", "app", "vendor");
-mkdirSync(out, { recursive: true });
 
 const MIT = (holder) => `MIT License
 
@@ -46,23 +47,40 @@ const LIBS = {
   },
 };
 
-const manifest = {};
-for (const [name, lib] of Object.entries(LIBS)) {
-  const pkgDir = join(here, "node_modules", name);
-  const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
-  if (pkg.license !== "MIT") throw new Error(`${name}: unexpected licence ${pkg.license}`);
-  const src = readFileSync(join(pkgDir, lib.file));
-  const banner = Buffer.from(`// ${name}@${pkg.version} (${pkg.license}) vendored by web/build.mjs from ${lib.file}; see LICENSE-${name}.txt\n`);
-  const body = Buffer.concat([banner, src]);
-  writeFileSync(join(out, lib.as), body);
-  writeFileSync(join(out, `LICENSE-${name}.txt`), lib.licence());
-  manifest[name] = {
-    version: pkg.version,
-    license: pkg.license,
-    source: `npm:${name}@${pkg.version}/${lib.file}`,
-    file: lib.as,
-    sha256: createHash("sha256").update(body).digest("hex"),
-  };
-  console.log(`vendored ${name}@${pkg.version} -> backend/static/app/vendor/${lib.as}`);
+// Libraries the browser tests use, never served with the page: axe-core checks every screen for
+// accessibility problems (tests/browser/test_accessibility.py). It ships its own LICENSE (MPL-2.0).
+const TEST_LIBS = {
+  "axe-core": {
+    file: "axe.min.js",
+    as: "axe.min.js",
+    licence: (pkgDir) => readFileSync(join(pkgDir, "LICENSE"), "utf8"),
+    licences: ["MPL-2.0"],
+  },
+};
+
+function vendor(libs, outDir, shown) {
+  mkdirSync(outDir, { recursive: true });
+  const manifest = {};
+  for (const [name, lib] of Object.entries(libs)) {
+    const pkgDir = join(here, "node_modules", name);
+    const pkg = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8"));
+    if (!(lib.licences || ["MIT"]).includes(pkg.license)) throw new Error(`${name}: unexpected licence ${pkg.license}`);
+    const src = readFileSync(join(pkgDir, lib.file));
+    const banner = Buffer.from(`// ${name}@${pkg.version} (${pkg.license}) vendored by web/build.mjs from ${lib.file}; see LICENSE-${name}.txt\n`);
+    const body = Buffer.concat([banner, src]);
+    writeFileSync(join(outDir, lib.as), body);
+    writeFileSync(join(outDir, `LICENSE-${name}.txt`), lib.licence(pkgDir));
+    manifest[name] = {
+      version: pkg.version,
+      license: pkg.license,
+      source: `npm:${name}@${pkg.version}/${lib.file}`,
+      file: lib.as,
+      sha256: createHash("sha256").update(body).digest("hex"),
+    };
+    console.log(`vendored ${name}@${pkg.version} -> ${shown}/${lib.as}`);
+  }
+  writeFileSync(join(outDir, "MANIFEST.json"), JSON.stringify(manifest, null, 2) + "\n");
 }
-writeFileSync(join(out, "MANIFEST.json"), JSON.stringify(manifest, null, 2) + "\n");
+
+vendor(LIBS, out, "backend/static/app/vendor");
+vendor(TEST_LIBS, join(here, "..", "tests", "browser", "vendor"), "tests/browser/vendor");

@@ -30,7 +30,7 @@ def list_providers():
           body=ProviderIn, response=ProviderCreatedOut, status=201, errors=(409,))
 def create_provider(data):
     p, token = ledger.create_provider(data["code"], data["name"], data["schemes"], now(),
-                                      categories=data.get("categories"), actor=_actor())
+                                      categories=data.get("categories"), actor=_actor(), name_zh=data.get("name_zh"))
     event(log, "ledger.provider_created", provider=p.code, operator=g.operator.id)
     return dict(ledger.provider_dict(p), token=token)
 

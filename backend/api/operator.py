@@ -23,7 +23,7 @@ log = logging.getLogger("perkpass.operator")
 
 
 def venue_dict(v: Venue) -> dict:
-    return {"id": v.id, "partner_id": v.partner_id, "name": v.name, "audience": v.audience,
+    return {"id": v.id, "partner_id": v.partner_id, "name": v.name, "name_zh": v.name_zh, "audience": v.audience,
             "perks": list(v.perk_codes), "active": v.active, "created_at": v.created_at}
 
 
@@ -64,7 +64,8 @@ def create_partner(data):
 @endpoint(bp, "/venues", "POST", summary="Add a venue to a partner.", auth="operator", body=VenueIn,
           response=VenueOut, status=201, errors=(404,))
 def create_venue(data):
-    v = partner_service.create_venue(data["partner_id"], data["name"], data["audience"], data.get("perks"), now())
+    v = partner_service.create_venue(data["partner_id"], data["name"], data["audience"], data.get("perks"), now(),
+                                     name_zh=data.get("name_zh"))
     event(log, "operator.venue_created", venue_id=v.id, operator=g.operator.id)
     return venue_dict(v)
 

@@ -22,6 +22,7 @@ class DataProvider(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(48), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_zh: Mapped[str | None] = mapped_column(String(200), nullable=True)  # shown to citizens reading Chinese
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     schemes: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     categories: Mapped[list | None] = mapped_column(JSON, nullable=True)

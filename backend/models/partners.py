@@ -27,6 +27,7 @@ class Venue(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_zh: Mapped[str | None] = mapped_column(String(200), nullable=True)  # shown to citizens reading Chinese
     audience: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     perk_codes: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)

@@ -16,6 +16,7 @@ class SourceOut(Base):
     type = fields.String(required=True, metadata={"description": "provider | operator | citizen"})
     code = fields.String(allow_none=True)
     name = fields.String(required=True)
+    name_zh = fields.String(allow_none=True, metadata={"description": "The provider's name in Chinese, when known."})
 
 
 class CasePublicOut(Base):
@@ -151,6 +152,7 @@ class ForbiddenOut(Base):
 class ProviderOut(Base):
     code = fields.String(required=True)
     name = fields.String(required=True)
+    name_zh = fields.String(allow_none=True)
     schemes = fields.List(fields.String(), required=True)
     categories = fields.List(fields.String(), allow_none=True)
     created_at = fields.Integer(required=True)
@@ -238,6 +240,7 @@ class DecisionIn(Base):
 class ProviderIn(Base):
     code = Text(required=True, max_length=48)
     name = Text(required=True, max_length=200)
+    name_zh = Text(max_length=200, metadata={"description": "The name citizens reading Chinese see."})
     schemes = fields.List(Text(max_length=32), required=True, validate=validate.Length(min=1, max=16))
     categories = fields.List(Text(max_length=48), validate=validate.Length(min=1, max=64))
 

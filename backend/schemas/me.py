@@ -41,6 +41,7 @@ class MyPerksOut(Base):
 class VenueBrief(Base):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
+    name_zh = fields.String(allow_none=True, metadata={"description": "The venue's name in Chinese, when known."})
 
 
 class MyRedemptionOut(Base):

@@ -31,12 +31,14 @@ class PartnerListOut(Base):
 class VenueIn(Base):
     partner_id = Int(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     name = Text(required=True, max_length=200)
+    name_zh = Text(max_length=200, metadata={"description": "The name citizens reading Chinese see."})
     audience = Text(required=True, max_length=32)
     perks = fields.List(Text(max_length=32), validate=validate.Length(min=1, max=32))
 
 
 class VenueOut(VenueBriefOut):
     partner_id = fields.Integer(required=True)
+    name_zh = fields.String(allow_none=True)
     created_at = fields.Integer(required=True)
 
 

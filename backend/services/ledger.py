@@ -304,7 +304,7 @@ def verify_audit() -> dict:
 # ---------------------------------------------------------------------------------------- tokens & roles
 
 def create_provider(code: str, name: str, schemes: list[str], now: int, *, categories: list[str] | None = None,
-                    actor: str = "cli") -> tuple[DataProvider, str]:
+                    actor: str = "cli", name_zh: str | None = None) -> tuple[DataProvider, str]:
     code = code.strip().lower()
     if not PROVIDER_CODE_RE.match(code):
         raise APIError(400, "validation_error", "Provider code must be lower-case letters, digits and dashes.",
@@ -324,7 +324,8 @@ def create_provider(code: str, name: str, schemes: list[str], now: int, *, categ
     if db.session.scalars(select(DataProvider).where(DataProvider.code == code)).first() is not None:
         raise APIError(409, "conflict", f"A provider {code!r} already exists.", {"code": ["Already exists."]})
     raw = crypto.random_token("pp_dp_")
-    p = DataProvider(code=code, name=name.strip(), token_hash=crypto.sha256_hex(raw), schemes=sorted(set(schemes)),
+    p = DataProvider(code=code, name=name.strip(), name_zh=(name_zh or "").strip() or None,
+                     token_hash=crypto.sha256_hex(raw), schemes=sorted(set(schemes)),
                      categories=sorted(set(categories)) if categories else None, created_at=now)
     db.session.add(p)
     db.session.flush()
@@ -368,7 +369,7 @@ def provider_for_token(raw: str) -> DataProvider | None:
 
 
 def provider_dict(p: DataProvider) -> dict:
-    return {"code": p.code, "name": p.name, "schemes": list(p.schemes), "categories": p.categories,
+    return {"code": p.code, "name": p.name, "name_zh": p.name_zh, "schemes": list(p.schemes), "categories": p.categories,
             "created_at": p.created_at, "last_seen_at": p.last_seen_at, "revoked_at": p.revoked_at}
 
 
@@ -819,7 +820,8 @@ def _event_public(line: Line, rules: SchemeRules | None, providers: dict, now: i
         rule = rules.rules.get(e.category) if rules else None
         title = dict(rule.title) if rule else {"en": e.category or "Point event", "zh-CN": e.category or "积分事件"}
         p = providers.get(e.provider_id)
-        source = {"type": "provider", "code": p.code if p else None, "name": p.name if p else "(removed provider)"}
+        source = {"type": "provider", "code": p.code if p else None, "name": p.name if p else "(removed provider)",
+                  "name_zh": p.name_zh if p else None}
     else:
         title = dict(_KIND_TITLES.get(e.kind, {"en": e.kind, "zh-CN": e.kind}))
         source = {"type": "citizen" if e.kind == "join" else "operator", "code": None,

@@ -27,7 +27,8 @@ def create_partner(name: str, now: int, contact: str | None = None) -> Partner:
     return p
 
 
-def create_venue(partner_id: int, name: str, audience: str, perks: list[str] | None, now: int) -> Venue:
+def create_venue(partner_id: int, name: str, audience: str, perks: list[str] | None, now: int,
+                 name_zh: str | None = None) -> Venue:
     partner = db.session.get(Partner, partner_id)
     if partner is None:
         raise APIError(404, "not_found", "unknown partner", {"partner_id": ["Unknown partner."]})
@@ -46,8 +47,8 @@ def create_venue(partner_id: int, name: str, audience: str, perks: list[str] | N
     if not perks:
         raise APIError(400, "validation_error", f"no configured perk has audience {audience!r}",
                        {"audience": [f"Known audiences: {', '.join(catalogue.audiences)}."]})
-    v = Venue(partner_id=partner.id, name=name, audience=audience, perk_codes=sorted(set(perks)), created_at=now,
-              active=True)
+    v = Venue(partner_id=partner.id, name=name, name_zh=name_zh or None, audience=audience,
+              perk_codes=sorted(set(perks)), created_at=now, active=True)
     db.session.add(v)
     db.session.commit()
     return v

@@ -294,7 +294,7 @@ def for_citizen(public_id: str, limit: int = 200) -> list[dict]:
     catalogue = get_catalogue()
     rows = db.session.execute(
         select(Redemption.client_id, Redemption.perk, Redemption.scanned_at, Redemption.audience, Venue.id,
-               Venue.name, Redemption.jti)
+               Venue.name, Redemption.jti, Venue.name_zh)
         .join(Venue, Venue.id == Redemption.venue_id)
         .where(_among(Redemption.pseudonym, pseudonyms, "pseudonyms"))
         # "+ 0": sort the citizen's own rows (found by pseudonym) rather than walk the scan-time index of
@@ -307,5 +307,6 @@ def for_citizen(public_id: str, limit: int = 200) -> list[dict]:
     return [{
         "id": r[0], "perk": r[1],
         "perk_title": dict(catalogue.perks[r[1]].title) if r[1] in catalogue.perks else {"en": r[1], "zh-CN": r[1]},
-        "scanned_at": r[2], "audience": r[3], "venue": {"id": r[4], "name": r[5]}, "flagged_replay": r[6] in replayed,
+        "scanned_at": r[2], "audience": r[3], "venue": {"id": r[4], "name": r[5], "name_zh": r[7]},
+        "flagged_replay": r[6] in replayed,
     } for r in rows]

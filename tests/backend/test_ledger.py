@@ -123,7 +123,8 @@ def test_moli_682_683_686_and_a_confirmed_offence(h, lg):
     assert s["score"] == 686 and s["pending_points"] == -5, "a pending negative does not count"
     offence = _newest(s)
     assert (offence["status"], offence["counts"], offence["points"]) == ("pending_review", False, -5)
-    assert offence["source"] == {"type": "provider", "code": "fuzhou-traffic", "name": "Fuzhou Traffic"}
+    assert offence["source"] == {"type": "provider", "code": "fuzhou-traffic", "name": "Fuzhou Traffic",
+                                 "name_zh": None}
     assert offence["title"]["en"] == "Minor offence" and offence["reference"].startswith("DOC-")
 
     case = lg.case_for(rev, offence["id"])

@@ -22,6 +22,7 @@ const STRINGS = {
     "auth.join.title": "Join Perkpass",
     "auth.login.title": "Log in",
     "auth.consent.title": "Before you join",
+    "auth.consent.text": "Consent text",
     "auth.consent.version": "Consent text version {version}",
     "auth.consent.accept": "I have read this and I agree to join Perkpass.",
     "auth.consent.needed": "Please read the text above and tick the box to join.",
@@ -76,7 +77,7 @@ const STRINGS = {
     "venue.noperk": "No perk here",
     "venue.noperk.lead": "You have no perk at this type of venue right now, so there is no code to show.",
     "venue.show": "Show my code",
-    "venue.show.label": "Show my code for {venue}",
+    "venue.show.for": " for {venue}",
 
     "code.title": "My code",
     "code.perks": "This code proves:",
@@ -193,6 +194,7 @@ const STRINGS = {
     "auth.join.title": "加入 Perkpass",
     "auth.login.title": "登录",
     "auth.consent.title": "加入前请阅读",
+    "auth.consent.text": "同意书全文",
     "auth.consent.version": "知情同意书版本 {version}",
     "auth.consent.accept": "我已阅读并同意加入 Perkpass。",
     "auth.consent.needed": "请阅读上方内容并勾选同意后再加入。",
@@ -247,7 +249,7 @@ const STRINGS = {
     "venue.noperk": "此处暂无权益",
     "venue.noperk.lead": "您目前在此类场所没有可用权益，因此没有可出示的二维码。",
     "venue.show": "出示二维码",
-    "venue.show.label": "出示{venue}二维码",
+    "venue.show.for": "（{venue}）",
 
     "code.title": "我的二维码",
     "code.perks": "此二维码证明：",
@@ -391,6 +393,13 @@ export function has(key) {
 export function pick(obj) {
   if (!obj || typeof obj !== "object") return obj == null ? "" : String(obj);
   return obj[lang()] || obj.en || obj["zh-CN"] || "";
+}
+
+// A name the backend keeps in both languages ({name, name_zh}: a venue, a data provider): Chinese when the
+// page is in Chinese and the name has a Chinese form
+export function localName(x) {
+  if (!x) return "";
+  return (lang() === "zh-CN" && x.name_zh) || x.name || "";
 }
 
 export function venueName(audience) {

@@ -4,7 +4,7 @@
 // Self-contained (own strings, own tiny DOM helper) so main.js only needs two hooks: the route and a link.
 // DOM is built with createElement/textContent only: API text can never inject markup.
 import { api, ApiError } from "./api.js";
-import { formatTime, lang, pick } from "./i18n.js";
+import { formatTime, lang, localName, pick } from "./i18n.js";
 
 const S = {
   "en": {
@@ -22,6 +22,7 @@ const S = {
     "empty": "No records yet.",
     "source": "From {name}",
     "source.you": "When you joined",
+    "source.platform": "From the city platform",
     "occurred": "Happened {date}",
     "recorded": "Recorded {date}",
     "ref": "Reference {ref}",
@@ -76,6 +77,7 @@ const S = {
     "empty": "暂无记录。",
     "source": "来源：{name}",
     "source.you": "加入时",
+    "source.platform": "来源：城市平台",
     "occurred": "发生于 {date}",
     "recorded": "记录于 {date}",
     "ref": "文书编号 {ref}",
@@ -295,7 +297,9 @@ function eventItem(e, onDispute) {
       el("button", { type: "button", class: "btn btn-secondary btn-small dispute-btn", "data-event": String(e.id),
         on: { click: () => onDispute(e) } }, tr("dispute")));
   }
-  const source = e.kind === "join" ? tr("source.you") : tr("source", { name: e.source.name });
+  // an import's source is the platform's own label (operator-api, csv:…): the citizen reads "the city platform"
+  const source = e.kind === "join" ? tr("source.you")
+    : e.source.type === "operator" ? tr("source.platform") : tr("source", { name: localName(e.source) });
   return el("li", { class: `card ledger-item ${statusClass}`, "data-event": String(e.id), "data-status": e.status },
     el("div", { class: "ledger-row" },
       el("span", { class: "ledger-title strong" }, pick(e.title)),

@@ -9,7 +9,7 @@
 // DOM is built with createElement/textContent only (no innerHTML), so API text can never inject markup.
 import { api, ApiError, getSession, loadSession, onSessionLost, setSession } from "./api.js";
 import { venueIcon } from "./icons.js";
-import { formatDate, formatDuration, formatTime, lang, pick, setLang, detectLang, t, venueName } from "./i18n.js";
+import { formatDate, formatDuration, formatTime, lang, localName, pick, setLang, detectLang, t, venueName } from "./i18n.js";
 import { renderSvg } from "./qr.js";
 import { scoreView, whyLink } from "./ledger.js";
 import * as holder from "./holder.js";
@@ -343,7 +343,7 @@ function authView(mode) {
       consentBox.replaceChildren(
         h("h3", { id: "consent-title" }, t("auth.consent.title")),
         h("div", { class: "consent-text", id: "consent-text", tabindex: "0", role: "region",
-          "aria-label": t("auth.consent.title") }, pick(c.text)),
+          "aria-label": t("auth.consent.text") }, pick(c.text)),
         h("p", { class: "muted small" }, t("auth.consent.version", { version: c.version })),
         h("label", { class: "check", for: "accept" }, accept, h("span", {}, t("auth.consent.accept"))),
       );
@@ -612,8 +612,10 @@ function venueCard(aud, perks) {
         h("span", { class: "venue-name" }, name),
         h("span", { class: "muted small" }, perks.length === 1 ? t("venue.perks.one") : t("venue.perks.count", { n: perks.length })))),
     h("ul", { class: "ticks small" }, perks.map((p) => h("li", {}, pick(p.title)))),
-    link(t("venue.show"), `#/code/${encodeURIComponent(aud)}`, "btn btn-primary btn-block show-code",
-      { "aria-label": t("venue.show.label", { venue: name }), "data-audience": aud }));
+    // the accessible name starts with the visible words (speech control: "click Show my code"), the venue
+    // type follows for screen readers only
+    h("a", { href: `#/code/${encodeURIComponent(aud)}`, class: "btn btn-primary btn-block show-code", "data-audience": aud },
+      t("venue.show"), h("span", { class: "sr-only" }, t("venue.show.for", { venue: name }))));
 }
 
 async function logout() {
@@ -943,7 +945,7 @@ function historyView() {
       h("li", { class: "card history-item", "data-audience": x.audience },
         h("span", { class: "venue-icon" }, venueIcon(x.audience)),
         h("div", { class: "venue-body" },
-          h("span", { class: "venue-name" }, x.venue.name),
+          h("span", { class: "venue-name" }, localName(x.venue)),
           h("span", { class: "small" }, pick(x.perk_title)),
           h("time", { class: "muted small", datetime: new Date(x.scanned_at * 1000).toISOString() },
             `${venueName(x.audience)} · ${formatTime(x.scanned_at)}`),
