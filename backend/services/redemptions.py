@@ -245,7 +245,8 @@ def replay_report(limit: int = 200) -> list[dict]:
     seen: set[str] = set()
     page, after = max(4 * limit, 100), None
     while len(jtis) < limit:
-        q = select(Redemption.jti, Redemption.scanned_at, Redemption.id).where(Redemption.cross_venue_replay.is_(True))
+        # the bare column, not "IS TRUE": PostgreSQL only uses the partial index for its own predicate
+        q = select(Redemption.jti, Redemption.scanned_at, Redemption.id).where(Redemption.cross_venue_replay)
         if after is not None:  # keyset paging: a code scanned many times may fill a page alone
             q = q.where(tuple_(Redemption.scanned_at, Redemption.id) < after)
         rows = db.session.execute(q.order_by(Redemption.scanned_at.desc(), Redemption.id.desc()).limit(page)).all()
@@ -262,7 +263,7 @@ def replay_report(limit: int = 200) -> list[dict]:
                 select(Redemption.jti, Redemption.venue_id, Venue.name, Device.public_id, Redemption.perk,
                        Redemption.scanned_at, Redemption.pseudonym)
                 .join(Venue, Venue.id == Redemption.venue_id).join(Device, Device.id == Redemption.device_id)
-                .where(Redemption.cross_venue_replay.is_(True), _among(Redemption.jti, jtis, "jtis"))
+                .where(Redemption.cross_venue_replay, _among(Redemption.jti, jtis, "jtis"))
                 .order_by(Redemption.scanned_at, Redemption.id)):
             scans.setdefault(r[0], []).append(r[1:])
     out = []
