@@ -31,11 +31,13 @@ from kivy.uix.textinput import TextInput
 
 from . import i18n
 from .colours import RESULT_BG, RESULT_TEXT
-from .core import EnrolmentError, KioskCore, ScanResult
+from .core import KIOSK_ERROR, EnrolmentError, KioskCore, ScanResult, status_bar
+from .pin_rule import is_valid_pin
 from .scan import CameraWorker, HIDAccumulator, decode_frame, open_source
+from .scan.hid import ESCAPE_KEYCODE, route_key
 from .scan.decoder import looks_like_perkpass
-from .scan.sources import _imread
-from .sync import SyncStatus
+from .scan.sources import imread
+from .sync import SyncMode, SyncStatus
 
 log = logging.getLogger("kiosk")
 
@@ -235,39 +237,15 @@ class KioskApp(App):
         return None
 
     def _on_key_down(self, _win, key, scancode, codepoint, modifiers) -> bool:
-        if key == 27:  # Escape / Android back: never leaves the kiosk
+        if key == ESCAPE_KEYCODE:  # Escape / Android back: never leaves the kiosk
             if self.sm.current in ("settings", "stats", "pin"):
                 self.go_scan()
             return True
         if self.focused_text_input() is not None:
             return False  # staff are typing in a field: the field gets the keys
-        ch = codepoint
-        if ch and ch.isalpha() and ("shift" in modifiers) != ("capslock" in modifiers):
-            ch = ch.upper()
-        if self.sm.current == "pin":
-            # digits typed on a keyboard go to the PIN; a code from a hand scanner (letters, or more digits
-            # than a PIN has) is recognised on Enter and checked as a scan instead of counting as a wrong PIN
-            screen = self.sm.get_screen("pin")
-            if key in (13, 271):
-                text = self.hid.buffer.strip()
-                self.hid.reset()
-                if len(text) > 12 or (text and not text.isdigit()):
-                    screen.clear()
-                    self.submit_text(text, "hid")
-                else:
-                    screen.submit()
-                return True
-            if key == 8:
-                screen.backspace()
-                return True
-            if ch:
-                self.hid.feed_char(ch)
-                if ch.isdigit():
-                    screen.press(ch)
-                return True
-            return False
-        self.hid.feed_key(key, ch)
-        return key in (13, 271) or bool(ch)
+        pin_pad = self.sm.get_screen("pin") if self.sm.current == "pin" else None
+        return route_key(self.hid, key, codepoint, modifiers, pin_pad=pin_pad,
+                         on_code=lambda text: self.submit_text(text, "hid"))
 
     def _on_request_close(self, *_args, **_kwargs) -> bool:
         if self.allow_exit or not self.kiosk_mode or self.core is None or not self.core.enrolled:
@@ -356,7 +334,7 @@ class KioskApp(App):
     def open_image(self, path: str) -> None:
         """Decode an image file off the UI thread (demo without a camera, or a screenshot sent by mail)."""
         def work():
-            frame = _imread(path)
+            frame = imread(path)
             texts = decode_frame(frame, fast=False) if frame is not None else []
             if not texts:
                 Clock.schedule_once(lambda dt: self.show_notice(self.tr("scan.no_code_in_image")))
@@ -370,7 +348,7 @@ class KioskApp(App):
         self.executor.submit(work).add_done_callback(done)
 
     def show_result(self, result: ScanResult) -> None:
-        if result.status == "ERROR" and result.detail == "not enrolled":
+        if result.status == KIOSK_ERROR and result.detail == "not enrolled":
             return
         self.result = result
         self._result_hold.set()
@@ -425,7 +403,7 @@ class KioskApp(App):
     # -- enrolment (called by the enrol screen) -----------------------------------------------------
     def enrol(self, *, url: str, code: str, device: str, pin: str, pin2: str, file: str | None,
               on_done) -> None:
-        if pin != pin2 or not pin.isdigit() or not 4 <= len(pin) <= 12:
+        if pin != pin2 or not is_valid_pin(pin):
             on_done(False, self.tr("enrol.err.pin"))
             return
 
@@ -437,10 +415,7 @@ class KioskApp(App):
                     e = self.core.enrol_online(url, code, device, pin)
                 return True, self.tr("enrol.done", venue=e.venue_name)
             except EnrolmentError as exc:
-                key = {"network": "enrol.err.network", "refused": "enrol.err.refused", "file": "enrol.err.file",
-                       "pin": "enrol.err.pin", "fields": "enrol.err.fields",
-                       "pending": "enrol.err.refused"}.get(exc.kind, "enrol.err.file")
-                return False, self.tr(key, detail=exc.detail)
+                return False, i18n.enrolment_error_text(exc.kind, exc.detail, self.lang)
             except Exception as exc:  # noqa: BLE001
                 log.exception("enrolment failed")
                 return False, self.tr("enrol.err.file", detail=str(exc))
@@ -469,38 +444,16 @@ class KioskApp(App):
         if core is None or not core.enrolled:
             return
         core.maybe_prune()   # hourly housekeeping of the local log
-        # network
         st = self._sync_status or (core.sync.status if core.sync else None)
-        mode = st.mode if st else "standalone"
-        self.net_text = self.tr({"online": "bar.online", "offline": "bar.offline",
-                                 "unauthorised": "bar.unauthorised"}.get(mode, "bar.standalone"))
-        self.net_level = {"online": "ok", "offline": "warn", "unauthorised": "bad"}.get(mode, "warn")
-        # trust list freshness
-        fr = core.freshness()
-        state = fr.state.name
-        pol = core.trust_policy()  # the venue type's freshness policy: how long a stale list keeps granting
-        if pol is not None and state == "STALE":
-            state = "GRACE" if pol.state.value == "grace" else "STOPPED"
-        age = i18n.human_age(fr.age_seconds or 0, self.lang)
-        until = time.strftime("%m-%d %H:%M", time.localtime(pol.stop_at)) if pol is not None else ""
-        self.trust_text = self.tr("bar.trust." + state, age=age, until=until)
-        self.trust_level = {"FRESH": "ok", "GRACE": "warn"}.get(state, "bad")
-        # uploads
-        pending = core.store.pending_count()
         client = core.sync.client if core.sync is not None else None
-        if mode == "standalone" or (client is not None and not client.device_token):
-            # enrolled from a file: the log stays on this kiosk (the backend, if any, only gives trust lists)
-            self.pending_text = self.tr("bar.logged", n=pending)
-        else:
-            self.pending_text = self.tr("bar.pending", n=pending) if pending else self.tr("bar.synced")
-        self.pending_level = "warn" if pending and mode == "offline" else "info"
-        last = st.last_sync if st else None
-        if mode == "standalone":
-            self.sync_text = ""       # nothing to report: the pill hides
-        elif last:
-            self.sync_text = self.tr("bar.last_sync", time=time.strftime("%H:%M", time.localtime(last)))
-        else:
-            self.sync_text = self.tr("bar.never_synced")
+        bar = status_bar(mode=st.mode if st else SyncMode.STANDALONE, freshness=core.freshness(),
+                         policy=core.trust_policy(), pending=core.store.pending_count(),
+                         uploads=client is None or bool(client.device_token),
+                         last_sync=st.last_sync if st else None, lang=self.lang)
+        self.net_text, self.net_level = bar.net, bar.net_level
+        self.trust_text, self.trust_level = bar.trust, bar.trust_level
+        self.pending_text, self.pending_level = bar.pending, bar.pending_level
+        self.sync_text = bar.sync
         self.camera_ok = bool(self.camera is not None and self.camera.frames > 0)
 
     # -- for tests and the automation channel ---------------------------------------------------------

@@ -31,9 +31,11 @@ from partner_sdk import freshness_policy
 from partner_sdk.freshness_policy import PolicyState
 
 from . import i18n
+from .pin_rule import PIN_MAX_DIGITS, PIN_MIN_DIGITS, is_valid_pin
 from .scan.decoder import normalise_scan
 from .store import Store, local_day
-from .sync import APP_VERSION, BackendClient, SyncService, SyncStatus, batch_size_from_env, normalise_base_url
+from .sync import (APP_VERSION, BackendClient, SyncMode, SyncService, SyncStatus, batch_size_from_env,
+                   normalise_base_url)
 
 log = logging.getLogger("kiosk")
 
@@ -44,6 +46,10 @@ def default_data_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(base) / "perkpass-kiosk"
+
+
+# A ScanResult status that is not a partner_sdk Status: the kiosk itself failed (or is not enrolled).
+KIOSK_ERROR = "ERROR"
 
 
 class EnrolmentError(Exception):
@@ -57,7 +63,7 @@ class EnrolmentError(Exception):
 class ScanResult:
     """What the result screen shows. Never a score, never a band."""
 
-    status: str                    # partner_sdk Status name (or "ERROR")
+    status: str                    # partner_sdk Status value, or KIOSK_ERROR
     kind: str                      # granted | refused | attention
     perks: tuple[str, ...] = ()    # perk codes granted (or requested)
     source: str = "manual"
@@ -69,7 +75,7 @@ class ScanResult:
     seq: int = 0
 
     def reason(self, lang: str) -> str:
-        if self.status == "REPLAYED" and self.used_at:
+        if self.status == Status.REPLAYED and self.used_at:
             return i18n.tr("reason.REPLAYED_AT", lang, time=time.strftime("%H:%M:%S", time.localtime(self.used_at)))
         return i18n.reason_text(self.status, lang)
 
@@ -328,7 +334,7 @@ class KioskCore:
                 result = self._process(text, source, now)
             except Exception as exc:  # noqa: BLE001 - the last line of defence for the desk
                 log.exception("processing a scan failed")
-                result = ScanResult(status="ERROR", kind="attention", source=source, at=now,
+                result = ScanResult(status=KIOSK_ERROR, kind="attention", source=source, at=now,
                                     detail=type(exc).__name__)
         t0 = frame_time if frame_time is not None else t_start
         result.latency_ms = (time.monotonic() - t0) * 1000.0
@@ -337,13 +343,13 @@ class KioskCore:
 
     def _process(self, text: Any, source: str, now: float) -> ScanResult:
         if self.verifier is None or self.enrolment is None:
-            return ScanResult(status="ERROR", kind="attention", source=source, at=now, detail="not enrolled")
+            return ScanResult(status=KIOSK_ERROR, kind="attention", source=source, at=now, detail="not enrolled")
         pol = self.trust_policy()
         if pol is not None and pol.state is PolicyState.STOPPED:
             # the venue type's freshness policy (partner_sdk.freshness_policy): too long without a newer
             # trust list to keep granting; refuse before verifying so the code is not marked as used
             self.store.record_scan(status=Status.TRUST_LIST_EXPIRED.value, source=source, now=now)
-            return ScanResult(status=Status.TRUST_LIST_EXPIRED.value, kind=i18n.result_kind("TRUST_LIST_EXPIRED"),
+            return ScanResult(status=Status.TRUST_LIST_EXPIRED.value, kind=i18n.result_kind(Status.TRUST_LIST_EXPIRED),
                               source=source, at=now, detail=f"freshness policy: stopped granting at {pol.stop_at}")
         clean = normalise_scan(text)
         selected = self.selected_perk
@@ -393,6 +399,56 @@ class KioskCore:
         return self.store.stats_for_day(local_day(self.now()))
 
 
+@dataclass(frozen=True)
+class StatusBar:
+    """The texts and levels (ok | warn | bad | info) of the status bar's pills; an empty text hides a pill."""
+
+    net: str
+    net_level: str
+    trust: str
+    trust_level: str
+    pending: str
+    pending_level: str
+    sync: str
+
+
+_NET_TEXT = {SyncMode.ONLINE: "bar.online", SyncMode.OFFLINE: "bar.offline",
+             SyncMode.UNAUTHORISED: "bar.unauthorised", SyncMode.STANDALONE: "bar.standalone"}
+_NET_LEVEL = {SyncMode.ONLINE: "ok", SyncMode.OFFLINE: "warn", SyncMode.UNAUTHORISED: "bad",
+              SyncMode.STANDALONE: "warn"}
+
+
+def status_bar(*, mode: SyncMode, freshness: Any, policy: Any, pending: int, uploads: bool,
+               last_sync: float | None, lang: str) -> StatusBar:
+    """What the status bar says. Pure: the app gathers the facts, this decides the words and the levels.
+
+    ``freshness``: the trust store's :class:`partner_sdk.Freshness`; ``policy``: the venue type's
+    freshness-policy evaluation (how long a stale list keeps granting) or None; ``uploads``: False when the
+    kiosk has no device token (enrolled from a file: the backend, if any, only gives trust lists).
+    """
+    state = freshness.state.name
+    if policy is not None and state == "STALE":
+        state = "GRACE" if policy.state is PolicyState.GRACE else "STOPPED"
+    age = i18n.human_age(freshness.age_seconds or 0, lang)
+    until = time.strftime("%m-%d %H:%M", time.localtime(policy.stop_at)) if policy is not None else ""
+    if mode is SyncMode.STANDALONE or not uploads:
+        pending_text = i18n.tr("bar.logged", lang, n=pending)   # the log stays on this kiosk
+    else:
+        pending_text = i18n.tr("bar.pending", lang, n=pending) if pending else i18n.tr("bar.synced", lang)
+    if mode is SyncMode.STANDALONE:
+        sync_text = ""      # nothing to report: the pill hides
+    elif last_sync:
+        sync_text = i18n.tr("bar.last_sync", lang, time=time.strftime("%H:%M", time.localtime(last_sync)))
+    else:
+        sync_text = i18n.tr("bar.never_synced", lang)
+    return StatusBar(net=i18n.tr(_NET_TEXT.get(mode, "bar.standalone"), lang), net_level=_NET_LEVEL.get(mode, "warn"),
+                     trust=i18n.tr("bar.trust." + state, lang, age=age, until=until),
+                     trust_level={"FRESH": "ok", "GRACE": "warn"}.get(state, "bad"),
+                     pending=pending_text,
+                     pending_level="warn" if pending and mode is SyncMode.OFFLINE else "info",
+                     sync=sync_text)
+
+
 def check_pin_format(pin: str) -> None:
-    if not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 12:
-        raise EnrolmentError("pin", "PIN must be 4 to 12 digits")
+    if not is_valid_pin(pin):
+        raise EnrolmentError("pin", f"PIN must be {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits")

@@ -196,6 +196,15 @@ def reason_text(status: str, lang: str, **kwargs) -> str:
     return tr("reason." + status if "reason." + status in TEXTS else "reason.ERROR", lang, **kwargs)
 
 
+# EnrolmentError.kind -> the text staff read on the enrolment screen
+_ENROLMENT_ERRORS = {"network": "enrol.err.network", "refused": "enrol.err.refused", "file": "enrol.err.file",
+                     "pin": "enrol.err.pin", "fields": "enrol.err.fields", "pending": "enrol.err.refused"}
+
+
+def enrolment_error_text(kind: str, detail: str, lang: str) -> str:
+    return tr(_ENROLMENT_ERRORS.get(kind, "enrol.err.file"), lang, detail=detail)
+
+
 def result_kind(status: str) -> str:
     return RESULT_KIND.get(status, "refused")
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
+from .pin_rule import PIN_MAX_DIGITS, PIN_MIN_DIGITS, is_valid_pin
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -278,8 +280,8 @@ _N, _R, _P = 2 ** 14, 8, 1
 
 
 def hash_pin(pin: str) -> str:
-    if not isinstance(pin, str) or not pin.isdigit() or not 4 <= len(pin) <= 12:
-        raise ValueError("PIN must be 4 to 12 digits")
+    if not is_valid_pin(pin):
+        raise ValueError(f"PIN must be {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits")
     salt = os.urandom(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
     return "scrypt${}${}${}${}${}".format(

@@ -8,6 +8,7 @@ Only the standard library is used for HTTP (urllib), so the kiosk has no extra d
 """
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
@@ -130,9 +131,21 @@ class BackendClient:
         return json.loads(payload)
 
 
+class SyncMode(str, enum.Enum):
+    """How the kiosk stands with its backend (a str: it is also what the automation channel reports)."""
+
+    STANDALONE = "standalone"      # no backend: enrolled from a file, the log stays here
+    ONLINE = "online"
+    OFFLINE = "offline"            # backend unreachable: scanning goes on, uploads wait
+    UNAUTHORISED = "unauthorised"  # the backend refuses this kiosk's token (401/403)
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class SyncStatus:
-    mode: str = "standalone"          # standalone (no backend) | online | offline | unauthorised
+    mode: SyncMode = SyncMode.STANDALONE
     last_sync: float | None = None    # epoch seconds of the last complete upload round
     last_attempt: float | None = None
     last_error: str = ""
@@ -173,7 +186,7 @@ class SyncService:
         self._round_lock = threading.Lock()
         self._last_trust = 0.0
         last = store.get("last_sync")
-        self.status = SyncStatus(mode="standalone" if client is None else "offline",
+        self.status = SyncStatus(mode=SyncMode.STANDALONE if client is None else SyncMode.OFFLINE,
                                  last_sync=last, pending=store.pending_count(),
                                  uploaded_total=int(store.get("uploaded_total", 0) or 0))
 
@@ -202,7 +215,7 @@ class SyncService:
                 self.run_once()
             except Exception:  # noqa: BLE001 - the sync thread must survive anything
                 log.exception("sync round failed")
-            wait = self.interval if self.status.mode == "online" else self.offline_interval
+            wait = self.interval if self.status.mode is SyncMode.ONLINE else self.offline_interval
             self._wake.wait(wait)
             self._wake.clear()
 
@@ -215,13 +228,13 @@ class SyncService:
                 results.extend(one.get("results", []))
             except BackendError as exc:
                 if exc.status != 400:
-                    self._publish(mode="unauthorised" if exc.status in (401, 403) else "online",
+                    self._publish(mode=SyncMode.UNAUTHORISED if exc.status in (401, 403) else SyncMode.ONLINE,
                                   last_error=str(exc), pending=self.store.pending_count())
                     return None
                 log.error("backend rejected redemption %s (%s): kept locally as rejected", r.id, exc.fields)
                 results.append({"id": r.id, "status": "rejected"})
             except BackendUnreachable as exc:
-                self._publish(mode="offline", last_error=str(exc), pending=self.store.pending_count())
+                self._publish(mode=SyncMode.OFFLINE, last_error=str(exc), pending=self.store.pending_count())
                 return None
         return {"results": results}
 
@@ -241,10 +254,10 @@ class SyncService:
     def _round(self) -> SyncStatus:
         now = self.clock()
         if self.client is None:
-            self._publish(mode="standalone", pending=self.store.pending_count())
+            self._publish(mode=SyncMode.STANDALONE, pending=self.store.pending_count())
             return self.status
         if not self.client.health():
-            self._publish(mode="offline", last_attempt=now, last_error="backend unreachable",
+            self._publish(mode=SyncMode.OFFLINE, last_attempt=now, last_error="backend unreachable",
                           pending=self.store.pending_count())
             return self.status
         error = ""
@@ -257,14 +270,14 @@ class SyncService:
                 self._last_trust = now
                 self._publish(trust_checked=now)
             except BackendUnreachable as exc:
-                self._publish(mode="offline", last_attempt=now, last_error=str(exc))
+                self._publish(mode=SyncMode.OFFLINE, last_attempt=now, last_error=str(exc))
                 return self.status
             except Exception as exc:  # noqa: BLE001 - bad list: keep the old one, say why
                 log.warning("trust list refresh failed: %s", exc)
                 error = f"trust list: {exc}"
         # 2. redemptions, oldest first, until none are left
         if not self.client.device_token:
-            self._publish(mode="online", last_attempt=now, last_error=error, pending=self.store.pending_count())
+            self._publish(mode=SyncMode.ONLINE, last_attempt=now, last_error=error, pending=self.store.pending_count())
             return self.status
         uploaded = 0
         while not self._stop.is_set():
@@ -274,7 +287,7 @@ class SyncService:
             try:
                 answer = self.client.upload([r.to_wire() for r in batch])
             except BackendUnreachable as exc:
-                self._publish(mode="offline", last_attempt=now, last_error=str(exc),
+                self._publish(mode=SyncMode.OFFLINE, last_attempt=now, last_error=str(exc),
                               pending=self.store.pending_count())
                 return self.status
             except BackendError as exc:
@@ -285,7 +298,7 @@ class SyncService:
                     if answer is None:
                         return self.status
                 else:
-                    mode = "unauthorised" if exc.status in (401, 403) else "online"
+                    mode = SyncMode.UNAUTHORISED if exc.status in (401, 403) else SyncMode.ONLINE
                     self._publish(mode=mode, last_attempt=now, last_error=str(exc),
                                   pending=self.store.pending_count())
                     return self.status
@@ -316,7 +329,7 @@ class SyncService:
         if not error:
             values["last_sync"] = done
         self.store.set_many(values)
-        self._publish(mode="online", last_attempt=now, last_error=error,
+        self._publish(mode=SyncMode.ONLINE, last_attempt=now, last_error=error,
                       last_sync=done if not error else self.status.last_sync,
                       pending=self.store.pending_count(), uploaded_total=total)
         return self.status

@@ -141,14 +141,15 @@ def b64url_encode(data: bytes) -> str:
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def _b64url_bytes(data: bytes) -> bytes:
+def b64url_bytes(data: bytes) -> bytes:
+    """base64url without padding (RFC 7515), as bytes: the issuer builds a JWS from these pieces."""
     # binascii directly: base64.urlsafe_b64encode is the same with three Python calls around it
     return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 @functools.lru_cache(maxsize=64)
 def _header_b64(header_json: bytes) -> bytes:
-    return _b64url_bytes(header_json) + b"."  # a verifier sees the same few headers all day
+    return b64url_bytes(header_json) + b"."  # a verifier sees the same few headers all day
 
 
 _B64URL_TEXT = re.compile(r"[A-Za-z0-9_-]*").fullmatch
@@ -165,7 +166,7 @@ def b64url_decode(text: str) -> bytes:
     if type(text) is not str or len(text) % 4 == 1 or not _B64URL_TEXT(text):
         raise TransportError("not base64url")
     data = binascii.a2b_base64(text.translate(_FROM_URLSAFE) + "=" * (-len(text) % 4))
-    if _b64url_bytes(data) != text.encode("ascii"):
+    if b64url_bytes(data) != text.encode("ascii"):
         raise TransportError("not canonical base64url")
     return data
 
@@ -223,7 +224,7 @@ class RawCredential(NamedTuple):
 
     @property
     def signing_input(self) -> bytes:
-        return _header_b64(self.header_json) + _b64url_bytes(self.payload_json)
+        return _header_b64(self.header_json) + b64url_bytes(self.payload_json)
 
 
 _new_raw = functools.partial(tuple.__new__, RawCredential)  # skips NamedTuple's Python-level __new__

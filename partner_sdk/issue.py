@@ -79,9 +79,9 @@ def issue_credential(
     )
     payload_json = fmt.canonical_json(claims)
     header_json, header_b64 = _header(kid)
-    signing_input = header_b64 + b"." + fmt._b64url_bytes(payload_json)
+    signing_input = header_b64 + b"." + fmt.b64url_bytes(payload_json)
     signature = _EDDSA.sign(signing_input, signing_key)
-    jws = (signing_input + b"." + fmt._b64url_bytes(signature)).decode("ascii")
+    jws = (signing_input + b"." + fmt.b64url_bytes(signature)).decode("ascii")
     return IssuedCredential(fmt.pack_qr_text(header_json, payload_json, signature), jws, jti, issued_at,
                             issued_at + lifetime)
 
@@ -98,4 +98,4 @@ def _header(kid: str) -> tuple[bytes, bytes]:
     """(header JSON, its base64url): pyjwt's form, keys sorted, compact separators."""
     header = {"alg": fmt.ALGORITHM, "kid": kid, "typ": fmt.CREDENTIAL_TYP}
     header_json = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return header_json, fmt._b64url_bytes(header_json)
+    return header_json, fmt.b64url_bytes(header_json)

@@ -11,9 +11,13 @@ letters and digits; see docs/kiosk.md.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Callable, Protocol
+
+from ..pin_rule import could_be_pin
 
 ENTER_KEYCODES = {13, 271}  # Return, keypad Enter (Kivy/SDL keycodes)
+ESCAPE_KEYCODE = 27         # also Android's back button
+BACKSPACE_KEYCODE = 8
 
 
 class HIDAccumulator:
@@ -62,3 +66,51 @@ class HIDAccumulator:
         if codepoint:
             self.feed_char(codepoint)
         return False
+
+
+class PinPad(Protocol):
+    """The PIN screen as the key router sees it."""
+
+    def press(self, digit: str) -> None: ...
+    def backspace(self) -> None: ...
+    def clear(self) -> None: ...
+    def submit(self) -> None: ...
+
+
+def typed_char(codepoint: str | None, modifiers: list[str] | tuple[str, ...]) -> str | None:
+    """The character a key-down produced: SDL reports letters in lower case, whatever Shift/Caps Lock say."""
+    if codepoint and codepoint.isalpha() and ("shift" in modifiers) != ("capslock" in modifiers):
+        return codepoint.upper()
+    return codepoint
+
+
+def route_key(acc: HIDAccumulator, keycode: int, codepoint: str | None, modifiers: list[str] | tuple[str, ...],
+              *, pin_pad: PinPad | None, on_code: Callable[[str], None]) -> bool:
+    """Route one key-down that no text field claimed; True when it was used.
+
+    Without a PIN pad every key feeds the scanner accumulator. On the PIN screen, digits typed on a keyboard go
+    to the PIN; a code from a hand scanner (letters, or more digits than a PIN has) is recognised on Enter and
+    handed to ``on_code`` as a scan instead of counting as a wrong PIN.
+    """
+    ch = typed_char(codepoint, modifiers)
+    if pin_pad is None:
+        acc.feed_key(keycode, ch)
+        return keycode in ENTER_KEYCODES or bool(ch)
+    if keycode in ENTER_KEYCODES:
+        text = acc.buffer.strip()
+        acc.reset()
+        if could_be_pin(text):
+            pin_pad.submit()
+        else:
+            pin_pad.clear()
+            on_code(text)
+        return True
+    if keycode == BACKSPACE_KEYCODE:
+        pin_pad.backspace()
+        return True
+    if ch:
+        acc.feed_char(ch)
+        if ch.isdigit():
+            pin_pad.press(ch)
+        return True
+    return False

@@ -19,7 +19,7 @@ log = logging.getLogger("kiosk.scan")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".pgm", ".ppm", ".tif", ".tiff")
 
 
-def _imread(path: str) -> np.ndarray | None:
+def imread(path: str) -> np.ndarray | None:
     """Read an image file as BGR; None for anything that is not a readable image. Never raises."""
     try:
         import cv2
@@ -146,7 +146,7 @@ class ImageFilesSource(_Paced):
     def open(self) -> None:
         self._frames = []
         for p in self.paths:
-            img = _imread(p)
+            img = imread(p)
             self._frames.append(None if img is None else fit_frame(img))
         self._i = 0
 
@@ -215,7 +215,7 @@ class FolderWatchSource(_Paced):
         self._current = None
         while self._queue:
             n = self._queue.pop(0)
-            img = _imread(os.path.join(self.folder, n))
+            img = imread(os.path.join(self.folder, n))
             if img is not None:
                 self._current = fit_frame(img)
                 self._until = now + self.hold_s

@@ -8,6 +8,7 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from ..pin_rule import is_valid_pin
 from . import load_kv
 from .filechooser import choose_file
 
@@ -50,7 +51,7 @@ class EnrolScreen(Screen):
     def choose_file(self) -> None:
         app = App.get_running_app()
         ids = self.ids
-        if ids.pin.text != ids.pin2.text or not (4 <= len(ids.pin.text) <= 12):
+        if ids.pin.text != ids.pin2.text or not is_valid_pin(ids.pin.text):
             self._done(False, app.tr("enrol.err.pin"))
             return
         start = os.environ.get("PERKPASS_KIOSK_FILES") or os.path.expanduser("~")

@@ -5,6 +5,7 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
+from ..pin_rule import PIN_MAX_DIGITS, is_valid_pin
 from . import load_kv
 
 
@@ -39,7 +40,7 @@ class PinScreen(Screen):
         self.dots = " ".join("\u25cf" for _ in self._pin) if self._pin else "_ _ _ _"
 
     def press(self, digit: str) -> None:
-        if digit.isdigit() and len(self._pin) < 12:
+        if digit.isdigit() and len(self._pin) < PIN_MAX_DIGITS:
             self._pin += digit
             self.message = ""
             self._show()
@@ -58,7 +59,7 @@ class PinScreen(Screen):
         self._show()
         if self.purpose == "change":
             if self._first_new is None:
-                if not (pin.isdigit() and 4 <= len(pin) <= 12):
+                if not is_valid_pin(pin):
                     self.message = app.tr("enrol.err.pin")
                     return
                 self._first_new = pin
