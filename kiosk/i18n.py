@@ -10,6 +10,8 @@ import glob
 import os
 from pathlib import Path
 
+from partner_sdk.messages import CATALOGUE
+
 LANGUAGES = ("en", "zh-CN")
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 
@@ -38,51 +40,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "result.attention": {"en": "NOT GRANTED", "zh-CN": "未通过"},
     "result.back_in": {"en": "Back to scanning in {n} s - tap to continue",
                        "zh-CN": "{n} 秒后返回扫码 - 轻触立即返回"},
-    # reasons (by partner_sdk Status name)
-    "reason.GRANTED": {"en": "Valid code: give the perk.", "zh-CN": "二维码有效：请提供此项优惠。"},
-    "reason.REPLAYED": {"en": "Already used here: ask the citizen to refresh the code.",
-                        "zh-CN": "此码已在本处使用：请市民刷新二维码。"},
+    # what staff read about a decision: partner_sdk.messages' catalogue (added below); only what the kiosk
+    # alone can say is here (when this kiosk accepted a replayed code; its own failure)
     "reason.REPLAYED_AT": {"en": "Already used here at {time}: ask the citizen to refresh the code.",
                            "zh-CN": "此码已于 {time} 在本处使用：请市民刷新二维码。"},
-    "reason.EXPIRED": {"en": "Code expired: ask the citizen to refresh it.",
-                       "zh-CN": "二维码已过期：请市民刷新。"},
-    "reason.NOT_YET_VALID": {"en": "Code not valid yet: check this kiosk's clock.",
-                             "zh-CN": "二维码尚未生效：请检查本机时间。"},
-    "reason.NOT_ENTITLED": {"en": "This code has no perk offered here.",
-                            "zh-CN": "此码不包含本处提供的优惠。"},
-    "reason.BAD_SIGNATURE": {"en": "Not a genuine Perkpass code: the signature does not match.",
-                             "zh-CN": "不是真实的 Perkpass 二维码：签名不符。"},
-    "reason.UNKNOWN_KEY": {"en": "Signed with a key this kiosk does not know yet: connect it to the network.",
-                           "zh-CN": "签名密钥未知：请将本机连接网络以更新。"},
-    "reason.WRONG_AUDIENCE": {"en": "This code is for another kind of venue: ask for this venue's code.",
-                              "zh-CN": "此码用于其他类型的场所：请市民出示本场所的二维码。"},
-    "reason.WRONG_ISSUER": {"en": "Issued by someone this kiosk does not trust.",
-                            "zh-CN": "签发方不受本机信任。"},
-    "reason.MALFORMED": {"en": "Not a Perkpass code.", "zh-CN": "不是 Perkpass 二维码。"},
-    "reason.UNSUPPORTED_VERSION": {"en": "Code from a newer Perkpass version: update this kiosk.",
-                                   "zh-CN": "二维码版本较新：请更新本机软件。"},
-    "reason.TRUST_LIST_EXPIRED": {"en": "This kiosk's trust list has expired: connect it to the network to refresh.",
-                                  "zh-CN": "本机信任列表已过期：请连接网络更新。"},
-    "reason.REVOKED": {"en": "This code was withdrawn by the issuer: do not give the perk.",
-                       "zh-CN": "此码已被签发方撤销：请勿提供优惠。"},
-    "reason.CLOCK_SKEW": {"en": "The code's time is off: ask the citizen to check the phone's clock and show the live code, not a screenshot.",
-                          "zh-CN": "二维码时间不符：请市民检查手机时间，并出示实时二维码而非截图。"},
     "reason.ERROR": {"en": "The kiosk could not check this code: try again.",
                      "zh-CN": "本机无法核验此码：请重试。"},
-    "status.short.GRANTED": {"en": "Granted", "zh-CN": "通过"},
-    "status.short.REPLAYED": {"en": "Already used here", "zh-CN": "已在本处使用"},
-    "status.short.EXPIRED": {"en": "Code expired", "zh-CN": "二维码过期"},
-    "status.short.NOT_YET_VALID": {"en": "Not valid yet", "zh-CN": "尚未生效"},
-    "status.short.NOT_ENTITLED": {"en": "No perk here", "zh-CN": "无本处优惠"},
-    "status.short.BAD_SIGNATURE": {"en": "Not genuine", "zh-CN": "签名无效"},
-    "status.short.UNKNOWN_KEY": {"en": "Unknown key", "zh-CN": "未知密钥"},
-    "status.short.WRONG_AUDIENCE": {"en": "Other venue type", "zh-CN": "其他场所"},
-    "status.short.WRONG_ISSUER": {"en": "Untrusted issuer", "zh-CN": "签发方不受信任"},
-    "status.short.MALFORMED": {"en": "Not a Perkpass code", "zh-CN": "非 Perkpass 码"},
-    "status.short.UNSUPPORTED_VERSION": {"en": "Newer version", "zh-CN": "版本较新"},
-    "status.short.TRUST_LIST_EXPIRED": {"en": "Trust list expired", "zh-CN": "信任列表过期"},
-    "status.short.REVOKED": {"en": "Withdrawn", "zh-CN": "已撤销"},
-    "status.short.CLOCK_SKEW": {"en": "Check phone clock", "zh-CN": "请查手机时间"},
     "status.short.ERROR": {"en": "Kiosk error", "zh-CN": "本机错误"},
     # status bar
     "bar.online": {"en": "Online", "zh-CN": "在线"},
@@ -177,6 +140,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "age.h": {"en": "{n} h", "zh-CN": "{n} 小时"},
     "age.d": {"en": "{n} days", "zh-CN": "{n} 天"},
 }
+
+
+# The decision texts from the one catalogue: "reason.<STATUS>" (with the kiosk's own wording where its staff
+# must act differently) and "status.short.<STATUS>".
+for _status, _entry in CATALOGUE.items():
+    _reason = _entry.for_kiosk()
+    TEXTS["reason." + _status.value] = {"en": _reason.en, "zh-CN": _reason.zh}
+    TEXTS["status.short." + _status.value] = {"en": _entry.short.en, "zh-CN": _entry.short.zh}
 
 
 def tr(key: str, lang: str = "en", **kwargs) -> str:

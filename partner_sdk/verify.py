@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import functools
 import logging
 import time
@@ -13,47 +12,17 @@ from jwt.algorithms import OKPAlgorithm
 
 from . import format as fmt
 from . import pp2
+from .messages import CATALOGUE
 from .replay import MemoryReplayCache, ReplayCache
+from .status import Status as Status  # re-exported: partner_sdk.verify.Status is public
 from .trust import TrustStore
 
 log = logging.getLogger("partner_sdk.verify")
 
 
-class Status(str, enum.Enum):
-    GRANTED = "GRANTED"
-    NOT_ENTITLED = "NOT_ENTITLED"
-    EXPIRED = "EXPIRED"
-    NOT_YET_VALID = "NOT_YET_VALID"
-    REPLAYED = "REPLAYED"
-    BAD_SIGNATURE = "BAD_SIGNATURE"
-    UNKNOWN_KEY = "UNKNOWN_KEY"
-    WRONG_AUDIENCE = "WRONG_AUDIENCE"
-    WRONG_ISSUER = "WRONG_ISSUER"
-    MALFORMED = "MALFORMED"
-    UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION"
-    TRUST_LIST_EXPIRED = "TRUST_LIST_EXPIRED"
-    REVOKED = "REVOKED"  # PP2: the certificate was withdrawn (perk lost, device removed, opt-out)
-    CLOCK_SKEW = "CLOCK_SKEW"  # PP2: the phone's time is outside the window around this device's clock
-
-
-# What a member of staff reads, in plain words, with what to do next.
-MESSAGES: dict[Status, tuple[str, str]] = {
-    Status.GRANTED: ("Perk granted.", "权益已确认。"),
-    Status.NOT_ENTITLED: ("No perk here for this code: the citizen has no perk of this kind at this venue.", "此码不含本场所的权益。"),
-    Status.EXPIRED: ("Code expired: ask the citizen to refresh it.", "二维码已过期：请市民刷新。"),
-    Status.NOT_YET_VALID: ("Code not valid yet: check this device's clock.", "二维码尚未生效：请检查本机时间。"),
-    Status.REPLAYED: ("Code already used here: ask the citizen to show a fresh one.", "此码已使用过：请市民出示新码。"),
-    Status.BAD_SIGNATURE: ("Code is not genuine: do not grant.", "二维码无效（签名错误）：请勿授予。"),
-    Status.UNKNOWN_KEY: ("Code signed with a key this device does not know: update the trust list.", "签名密钥未知：请更新信任列表。"),
-    Status.WRONG_AUDIENCE: ("Code is for another kind of venue: ask for this venue's code.", "此码适用于其他类型场所：请出示本场所的码。"),
-    Status.WRONG_ISSUER: ("Code from an issuer this device does not trust.", "签发方不受本设备信任。"),
-    Status.MALFORMED: ("Not a Perkpass code: scan the citizen's Perkpass QR.", "不是 Perkpass 二维码：请扫描市民的 Perkpass 码。"),
-    Status.UNSUPPORTED_VERSION: ("Code from a newer Perkpass version: update this device.", "二维码版本较新：请更新本设备。"),
-    Status.TRUST_LIST_EXPIRED: ("Trust list expired: connect this device to update it.", "信任列表已过期：请联网更新。"),
-    Status.REVOKED: ("Code withdrawn by the issuer: do not grant.", "此码已被签发方撤销：请勿授予。"),
-    Status.CLOCK_SKEW: ("Code time does not match: ask the citizen to check the phone's clock and show the live code.",
-                        "二维码时间不符：请市民检查手机时间并出示实时二维码。"),
-}
+# What a member of staff reads, (English, Chinese): the catalogue's staff texts (partner_sdk.messages), kept
+# under this name because integrators import it.
+MESSAGES: dict[Status, tuple[str, str]] = {s: (t.staff.en, t.staff.zh) for s, t in CATALOGUE.items()}
 
 
 class Decision(NamedTuple):
