@@ -31,6 +31,7 @@ bench: install
 	@if [ -f bench/issue_load.py ]; then $(PY) bench/issue_load.py --repeat 3; fi
 	@if [ -f bench/scan.py ]; then $(PY) bench/scan.py; fi
 	@if [ -f bench/ledger_ingest.py ]; then $(PY) bench/ledger_ingest.py; fi
+	@if [ -f bench/page_load.py ]; then $(PY) bench/page_load.py; fi
 
 vectors: install
 	$(PY) tools/make_test_vectors.py

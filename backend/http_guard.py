@@ -6,11 +6,16 @@ answer gunicorn gives to a request it cannot parse (request line or headers too 
   :class:`BodyLimit` reads a chunked body up to one byte past the limit and answers 413 itself.
 * Every response says ``X-Content-Type-Options: nosniff``; production adds HSTS
   (``PERKPASS_HSTS_MAX_AGE``, 0 = off when a TLS proxy sends it instead).
+* A JSON answer to a GET of 1 KB or more is gzipped for a client that accepts it (the citizen page's
+  catalogue shrinks from 7 to 1.5 KB on a slow phone connection). Only GETs, never the console: answers
+  to POSTs carry fresh secrets (tokens, codes) next to what the client sent, the setting where
+  compression leaks (BREACH).
 * :func:`gunicorn_error` replaces gunicorn's HTML error page with the API's JSON error shape
   (``backend/gunicorn_conf.py`` installs it and sets the request-line and header limits).
 """
 from __future__ import annotations
 
+import gzip
 import io
 import json
 
@@ -62,7 +67,26 @@ def install(app) -> None:
         resp.headers.setdefault(*NOSNIFF)
         if hsts is not None:
             resp.headers.setdefault("Strict-Transport-Security", hsts)
+        return _gzip_json(resp)
+
+
+GZIP_MIN_BYTES = 1024
+
+
+def _gzip_json(resp):
+    from flask import request
+    if (request.method != "GET" or resp.status_code != 200 or resp.mimetype != "application/json"
+            or resp.direct_passthrough or "Content-Encoding" in resp.headers
+            or request.path.startswith(("/api/v1/console", "/console"))
+            or "gzip" not in (request.headers.get("Accept-Encoding") or "").lower()):
         return resp
+    data = resp.get_data()
+    if len(data) < GZIP_MIN_BYTES:
+        return resp
+    resp.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+    resp.headers["Content-Encoding"] = "gzip"
+    resp.vary.add("Accept-Encoding")
+    return resp
 
 
 _GUNICORN_CODES = {400: "bad_request", 403: "forbidden", 414: "request_line_too_long",

@@ -4,18 +4,27 @@ The page is static files in ``backend/static/app/`` (plain ES modules plus vendo
 docs/citizen.md). Every response under ``/app/`` carries a strict Content-Security-Policy: scripts,
 styles, images and API calls only from this origin, no inline script or style, no framing.
 
+What the browser gets is built from those files in memory (``backend/services/app_assets.py``):
+``/app/`` names every file by a version-stamped name (``js/main.3f2a9c1b0d.js``) served ``immutable`` for a
+year, preloads the modules the first screen needs, and every text file is sent gzipped to a client that
+accepts it. The plain names still work (``no-cache``). ``PERKPASS_APP_STATIC_DIR`` serves another copy of
+the page (the page-weight bench serves an older version beside this one) and ``PERKPASS_APP_OPTIMISE =
+False`` serves the files as they are, uncompressed, revalidated each time.
+
 ``/api/v1/catalogue`` is public policy (what a score band means, which perks a band unlocks, which
 venue types exist); it holds no personal data, so it needs no token and may be cached.
 """
 from __future__ import annotations
 
 import mimetypes
+import time
 from pathlib import Path
 
-from flask import Blueprint, abort, redirect, send_from_directory
+from flask import Blueprint, Response, abort, current_app, redirect, request, send_from_directory
 from marshmallow import fields
 
 from ..schemas.common import Base, I18nText
+from ..services import app_assets
 from ..services.perks import get_catalogue
 from .common import endpoint
 
@@ -67,9 +76,41 @@ def app_root_redirect():
     return _secure(redirect("/app/", code=308), "no-cache")
 
 
+def _static_dir() -> Path:
+    return Path(current_app.config.get("PERKPASS_APP_STATIC_DIR") or STATIC_DIR)
+
+
+def _optimise() -> bool:
+    return bool(current_app.config.get("PERKPASS_APP_OPTIMISE", True))
+
+
+def _build() -> app_assets.Build:
+    root = _static_dir()
+    cache = current_app.extensions.get("perkpass_app_assets")
+    if cache is None or cache.root != root:
+        cache = current_app.extensions["perkpass_app_assets"] = app_assets.AssetCache(root)
+    return cache.get(time.monotonic())
+
+
+def _send_asset(asset: app_assets.Asset, mimetype: str, cache: str):
+    """The asset gzipped to a client that accepts it; 304 to a matching If-None-Match."""
+    if request.if_none_match.contains(asset.etag.strip('"')):
+        resp = Response(status=304)
+    else:
+        gz = "gzip" in (request.headers.get("Accept-Encoding") or "").lower()
+        resp = Response(asset.gzipped if gz else asset.body, mimetype=mimetype)
+        if gz:
+            resp.headers["Content-Encoding"] = "gzip"
+    resp.headers["ETag"] = asset.etag
+    resp.headers["Vary"] = "Accept-Encoding"
+    return _secure(resp, cache)
+
+
 @bp.get("/app/")
 def app_index():
-    resp = send_from_directory(STATIC_DIR, "index.html", mimetype="text/html", max_age=0)
+    if _optimise():
+        return _send_asset(_build().assets["index.html"], "text/html", "no-cache")
+    resp = send_from_directory(_static_dir(), "index.html", mimetype="text/html", max_age=0)
     return _secure(resp, "no-cache")
 
 
@@ -79,7 +120,14 @@ def app_file(filename: str):
     if suffix not in TYPES or filename.startswith(".") or "/." in filename:
         abort(404)
     mimetype = TYPES.get(suffix) or mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    resp = send_from_directory(STATIC_DIR, filename, mimetype=mimetype, max_age=0)  # 404 outside the folder
+    if _optimise():
+        build = _build()
+        asset = build.assets.get(filename) if filename == "sw.js" or app_assets.is_stamped(filename) else None
+        if asset is not None:  # a stamped name (never changes: cached for a year), or sw.js with its file list
+            return _send_asset(asset, mimetype, app_assets.IMMUTABLE if filename != "sw.js" else "no-cache")
+        if app_assets.is_stamped(filename):  # a name of an older deploy: gone, like any unknown file
+            abort(404)
+    resp = send_from_directory(_static_dir(), filename, mimetype=mimetype, max_age=0)  # 404 outside the folder
     # the service worker must be allowed to control /app/ from /app/sw.js (it does by default)
     return _secure(resp, "no-cache")
 

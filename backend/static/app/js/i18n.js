@@ -78,6 +78,7 @@ const STRINGS = {
     "venue.noperk.lead": "You have no perk at this type of venue right now, so there is no code to show.",
     "venue.show": "Show my code",
     "venue.show.for": " for {venue}",
+    "score.why": "Why is my score this?",
 
     "code.title": "My code",
     "code.perks": "This code proves:",
@@ -250,6 +251,7 @@ const STRINGS = {
     "venue.noperk.lead": "您目前在此类场所没有可用权益，因此没有可出示的二维码。",
     "venue.show": "出示二维码",
     "venue.show.for": "（{venue}）",
+    "score.why": "我的分数为什么是这样？",
 
     "code.title": "我的二维码",
     "code.perks": "此二维码证明：",

@@ -10,9 +10,18 @@
 import { api, ApiError, getSession, loadSession, onSessionLost, setSession } from "./api.js";
 import { venueIcon } from "./icons.js";
 import { formatDate, formatDuration, formatTime, lang, localName, pick, setLang, detectLang, t, venueName } from "./i18n.js";
-import { renderSvg } from "./qr.js";
-import { scoreView, whyLink } from "./ledger.js";
 import * as holder from "./holder.js";
+import { takeEarly } from "./early.js";
+// Loaded with the screen that needs them, not on the welcome screen (docs/performance.md, page weight):
+// the QR library (js/qr.js + vendor/qrcode.mjs) with a code, js/ledger.js with "Why is my score this?".
+// The service worker keeps both for offline use.
+let renderSvg = null;
+let qrLoading = null;
+function loadQr() {
+  qrLoading ||= import("./qr.js").then((m) => { renderSvg = m.renderSvg; return m; })
+    .catch((e) => { qrLoading = null; throw e; });
+  return qrLoading;
+}
 
 const VENUE_ORDER = ["library", "metro", "hospital", "gov-office"];
 const RESEND_SECONDS = 60;
@@ -83,7 +92,10 @@ function announce(text) {
 }
 
 async function catalogue() {
-  if (!app.catalogue) app.catalogue = await api("/api/v1/catalogue", { auth: false });
+  if (!app.catalogue) {
+    const early = takeEarly("catalogue");
+    app.catalogue = (early && await early.catch(() => null)) || await api("/api/v1/catalogue", { auth: false });
+  }
   return app.catalogue;
 }
 
@@ -131,7 +143,21 @@ const VIEWS = {
 const NEEDS_SESSION = new Set(["home", "code", "history", "privacy", "devices"]);
 // Without a session (logged out by time, or never online since) the codes saved on this phone still work
 const OFFLINE_OK = new Set(["home", "code"]);
-VIEWS.score = (r) => scoreView(r, { setTopbar });  // "Why is my score this?" (js/ledger.js, docs/ledger.md)
+VIEWS.score = (r) => {  // "Why is my score this?" (js/ledger.js, docs/ledger.md), loaded with its screen
+  let cleanup = null;
+  let alive = true;
+  setTopbar(t("score.why"), "#/home");
+  const view = document.getElementById("view");
+  view.append(h("p", { class: "muted", id: "ledger-loading" }, t("loading")));
+  import("./ledger.js").then((m) => {
+    if (!alive) return;
+    view.replaceChildren();
+    cleanup = m.scoreView(r, { setTopbar });
+    const heading = view.querySelector("h2");
+    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+  }).catch(() => { if (alive) view.replaceChildren(problemBox(new ApiError("offline"))); });
+  return () => { alive = false; if (typeof cleanup === "function") cleanup(); };
+};
 NEEDS_SESSION.add("score");
 
 function render() {
@@ -203,12 +229,26 @@ function boot() {
     syncHolder(true);
   });
   if ("serviceWorker" in navigator) {
-    // keeps the page (not API answers) for opening it offline; failure only loses that comfort
-    navigator.serviceWorker.register("sw.js", { scope: "./" })
+    // keeps the page (not API answers) for opening it offline; failure only loses that comfort. Registered
+    // once the first screen has its data, so its download of the rest of the page does not slow the first
+    // screen on a slow connection (it waits at most 4 s for that)
+    whenSettled(4000).then(() => navigator.serviceWorker.register("sw.js", { scope: "./" }))
       .then(() => navigator.serviceWorker.ready)
       .then(cacheLoadedFiles)
       .catch(() => {});
   }
+}
+
+// After the load event, once no part of the screen is still loading (aria-busy) or ``maxMs`` passed.
+function whenSettled(maxMs) {
+  return new Promise((resolve) => {
+    const start = Date.now();
+    const check = () => {
+      if (!document.querySelector("[aria-busy=true]") || Date.now() - start > maxMs) resolve();
+      else setTimeout(check, 100);
+    };
+    if (document.readyState === "complete") check(); else window.addEventListener("load", check, { once: true });
+  });
 }
 
 // Online with a session: register this phone's key once and renew its perk certificates, so the next
@@ -430,11 +470,16 @@ function homeView() {
   async function load() {
     body.setAttribute("aria-busy", "true");
     try {
-      const [me, cat] = await Promise.all([api("/api/v1/me"), catalogue()]);
+      const catLoading = catalogue();
+      catLoading.catch(() => {});  // awaited below; a failure is handled there
+      const early = takeEarly("me");  // asked for by js/early.js while the page downloaded
+      const me = (early && await early.catch(() => null)) || await api("/api/v1/me");
       if (!alive) return;
       mePerks = {};
       for (const m of me.schemes) for (const p of m.perks) (mePerks[p.audience] ||= []).push(p);
-      paint();
+      paint();  // "Show my code" as soon as the perks are known; the catalogue only explains the scores
+      const cat = await catLoading;
+      if (!alive) return;
       body.replaceChildren(...homeContent(me, cat, load));
       syncHolder(false);
     } catch (e) {
@@ -579,6 +624,11 @@ function scoreCard(m, cfg) {
 }
 
 // Every band of the scheme with its score range and the perks that start in it: the published rules.
+function whyLink(scheme) {  // the way into js/ledger.js's screen (kept here: the home screen needs no ledger.js)
+  return h("a", { class: "text-link why-link", href: `#/score/${encodeURIComponent(scheme)}`, "data-scheme": scheme,
+    id: `why-${scheme}` }, t("score.why"));
+}
+
 function bandTable(cfg, m) {
   const rows = cfg.bands.slice().reverse().map((b) => {
     const perks = cfg.perks.filter((p) => p.min_score >= b.min && p.min_score <= b.max);
@@ -633,6 +683,7 @@ async function logout() {
 // ---- the code ---------------------------------------------------------------------------------
 
 function codeView(route) {
+  loadQr().catch(() => {});  // while the code is fetched or made
   const aud = route.arg;
   const name = venueName(aud);
   setTopbar(t("code.title"), "#/home");
@@ -682,6 +733,7 @@ function codeView(route) {
   }
 
   function drawQr() {
+    if (!renderSvg) { loadQr().then(() => { if (!st.stopped && st.code) drawQr(); }).catch(() => {}); return; }
     const avail = Math.min(qrBox.clientWidth || 320, 420);
     const until = formatTime(st.code.expires_at, false);
     const svg = renderSvg(st.code.qr_text, avail, t("code.alt", { venue: name, time: until }));
@@ -729,6 +781,7 @@ function codeView(route) {
   }
 
   function drawPp2(cert, p) {
+    if (!renderSvg) { loadQr().then(() => { if (!st.stopped) drawPp2(cert, p); }).catch(() => {}); return; }
     const avail = Math.min(qrBox.clientWidth || 320, 420);
     const until = formatTime(p.presentedAt + holder.slotSeconds(), false);
     const svg = renderSvg(p.text, avail, t("code.alt", { venue: name, time: until }));
