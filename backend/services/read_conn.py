@@ -12,6 +12,9 @@ a lock or a snapshot: it sees every commit at once (a log-out or a new score cou
 Connections are closed when their engine is disposed; a broken one (database restart) is replaced and
 the statement retried once; one inherited across ``fork`` is left alone (closing it would end the
 parent's session) and the child opens its own.
+
+State lives in one :class:`ReadConnections` object per engine, kept in ``app.extensions`` (an app and its
+engine go together: a test's second app, or a disposed and rebuilt engine, gets its own, never a stale one).
 """
 from __future__ import annotations
 
@@ -19,14 +22,12 @@ import os
 import threading
 from typing import Any, Sequence
 
+from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-_local = threading.local()
-_lock = threading.Lock()
-_detached: dict[int, tuple[Engine, set[Any]]] = {}  # id(engine) -> (engine, pool fairies of every thread)
-_inherited: list[Any] = []  # connections a forked child must neither use nor close
-_prepared: dict[int, set[str]] = {}  # id(DBAPI connection) -> names of the statements prepared on it
+EXTENSION = "perkpass.read_conn"  # app.extensions[EXTENSION]: {engine: ReadConnections}
+_registry_lock = threading.Lock()  # creating one object per engine, once
 
 
 def applies(engine: Engine) -> bool:
@@ -38,53 +39,148 @@ def applies(engine: Engine) -> bool:
     return False
 
 
+_last = threading.local()  # per thread, (engine, its ReadConnections) last used: a cache, app.extensions owns
+
+
+def for_engine(engine: Engine, app: Flask | None = None) -> "ReadConnections":
+    """The read connections of ``engine`` in ``app`` (the current app by default), made on first use."""
+    last = getattr(_last, "pair", None)
+    if last is not None and last[0] is engine and app is None:
+        return last[1]  # the hot path: ``current_app`` costs more than the lookup it serves (several µs)
+    found = _registered(engine, app or current_app._get_current_object())
+    _last.pair = (engine, found)
+    return found
+
+
+def _registered(engine: Engine, app: Flask) -> "ReadConnections":
+    registry = app.extensions.get(EXTENSION)
+    found = registry.get(engine) if registry is not None else None
+    if found is None:
+        with _registry_lock:
+            registry = app.extensions.setdefault(EXTENSION, {})
+            found = registry.get(engine)
+            if found is None:
+                found = registry[engine] = ReadConnections(engine)
+    return found
+
+
 def fetch_all(engine: Engine, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple]:
-    """Rows of one read-only statement (in the driver's parameter style) on this thread's connection."""
-    for attempt in (1, 2):
-        fairy, conn = _connection(engine)
-        try:
-            cur = conn.cursor()
-            try:
-                cur.execute(sql, params)
-                return cur.fetchall()
-            finally:
-                cur.close()
-        except engine.dialect.loaded_dbapi.OperationalError:
-            _forget(engine, fairy)
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    return for_engine(engine).fetch_all(sql, params)
 
 
 def fetch_prepared(engine: Engine, name: str, sql: str, params: Sequence[str]) -> list[tuple[str | None, ...]]:
-    """PostgreSQL only: rows, as text (None for NULL), of ``sql`` (``$1``-style parameters) prepared once
-    per connection and run with libpq's PQexecPrepared through ``psycopg.pq``, psycopg's documented
-    libpq wrapper. It skips the cursor's generator machinery: 55 -> 25 µs of CPU per lookup in a hot loop.
-    libpq releases the GIL while it waits, so the worker's other threads run meanwhile."""
-    from psycopg import DatabaseError, OperationalError, pq
+    return for_engine(engine).fetch_prepared(name, sql, params)
 
-    bname = name.encode()
-    args = [p.encode() for p in params]
-    for attempt in (1, 2):
-        fairy, conn = _connection(engine)
-        pgconn = conn.pgconn
+
+class _Held:
+    """One thread's connection: the pool's wrapper (closing it closes the connection), the driver's connection,
+    the process that opened it, and the statements prepared on it."""
+
+    __slots__ = ("fairy", "conn", "pid", "prepared")
+
+    def __init__(self, fairy: Any, conn: Any, pid: int):
+        self.fairy, self.conn, self.pid = fairy, conn, pid
+        self.prepared: set[str] = set()
+
+
+class ReadConnections:
+    """One engine's autocommit read connections, one per thread, all closed when the engine is disposed."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[Any] = set()  # pool wrappers of every thread's connection, until closed
+        self._inherited: list[Any] = []  # connections a forked child must neither use nor close
+        event.listen(engine, "engine_disposed", self._close_all)
+
+    def open_connections(self) -> list[Any]:
+        """The driver connections open now (every thread's): for tests and diagnostics."""
+        with self._lock:
+            return [fairy.dbapi_connection for fairy in self._open]
+
+    def fetch_all(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple]:
+        """Rows of one read-only statement (in the driver's parameter style) on this thread's connection."""
+        operational_error = self.engine.dialect.loaded_dbapi.OperationalError
+        for attempt in (1, 2):
+            held = self._connection()
+            try:
+                cur = held.conn.cursor()
+                try:
+                    cur.execute(sql, params)
+                    return cur.fetchall()
+                finally:
+                    cur.close()
+            except operational_error:
+                self._forget(held)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def fetch_prepared(self, name: str, sql: str, params: Sequence[str]) -> list[tuple[str | None, ...]]:
+        """PostgreSQL only: rows, as text (None for NULL), of ``sql`` (``$1``-style parameters) prepared once
+        per connection and run with libpq's PQexecPrepared through ``psycopg.pq``, psycopg's documented
+        libpq wrapper. It skips the cursor's generator machinery: 55 -> 25 µs of CPU per lookup in a hot loop.
+        libpq releases the GIL while it waits, so the worker's other threads run meanwhile."""
+        from psycopg import DatabaseError, OperationalError, pq
+
+        bname = name.encode()
+        args = [p.encode() for p in params]
+        for attempt in (1, 2):
+            held = self._connection()
+            pgconn = held.conn.pgconn
+            try:
+                if name not in held.prepared:
+                    _check(pgconn.prepare(bname, sql.encode()), pgconn, pq.ExecStatus.COMMAND_OK, DatabaseError,
+                           OperationalError)
+                    held.prepared.add(name)
+                res = pgconn.exec_prepared(bname, args)
+                _check(res, pgconn, pq.ExecStatus.TUPLES_OK, DatabaseError, OperationalError)
+                width = range(res.nfields)
+                return [tuple(None if (v := res.get_value(i, j)) is None else v.decode() for j in width)
+                        for i in range(res.ntuples)]
+            except OperationalError:
+                self._forget(held)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connection(self) -> _Held:
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is not None:
+            # still open = not closed by a dispose (sqlite3 connections cannot tell they are closed)
+            if held.pid == os.getpid() and held.fairy in self._open:
+                return held
+            if held.pid != os.getpid():
+                self._inherited.append(held.fairy)
+        fairy = self.engine.raw_connection()
+        conn = fairy.dbapi_connection  # the driver's own connection (psycopg, sqlite3: not wrapped)
+        fairy.detach()  # ours from now on: the pool neither resets nor hands it to anyone else
+        if self.engine.dialect.name == "postgresql":
+            conn.autocommit = True
+        held = self._local.held = _Held(fairy, conn, os.getpid())
+        with self._lock:
+            self._open.add(fairy)
+        return held
+
+    def _forget(self, held: _Held) -> None:
+        if getattr(self._local, "held", None) is held:
+            self._local.held = None
+        with self._lock:
+            self._open.discard(held.fairy)
         try:
-            prepared = _prepared.setdefault(id(conn), set())
-            if name not in prepared:
-                _check(pgconn.prepare(bname, sql.encode()), pgconn, pq.ExecStatus.COMMAND_OK, DatabaseError,
-                       OperationalError)
-                prepared.add(name)
-            res = pgconn.exec_prepared(bname, args)
-            _check(res, pgconn, pq.ExecStatus.TUPLES_OK, DatabaseError, OperationalError)
-            width = range(res.nfields)
-            return [tuple(None if (v := res.get_value(i, j)) is None else v.decode() for j in width)
-                    for i in range(res.ntuples)]
-        except OperationalError:
-            _prepared.pop(id(conn), None)
-            _forget(engine, fairy)
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+            held.fairy.close()
+        except Exception:  # noqa: BLE001 - it is broken already
+            pass
+
+    def _close_all(self, _engine: Engine) -> None:
+        with self._lock:
+            fairies, self._open = self._open, set()
+        for fairy in fairies:
+            try:
+                fairy.close()
+            except Exception:  # noqa: BLE001 - closing at shutdown must not fail the dispose
+                pass
 
 
 def _check(res: Any, pgconn: Any, ok: Any, database_error: type, operational_error: type) -> None:
@@ -95,57 +191,3 @@ def _check(res: Any, pgconn: Any, ok: Any, database_error: type, operational_err
     if pgconn.status != pq.ConnStatus.OK:  # the connection itself is gone: reconnect and retry
         raise operational_error(message or "connection lost")
     raise database_error(message or f"unexpected result status {res.status}")
-
-
-def _connection(engine: Engine):
-    conns = getattr(_local, "conns", None)
-    if conns is None:
-        conns = _local.conns = {}
-    entry = conns.get(id(engine))
-    if entry is not None:
-        eng, fairy, conn, pid = entry
-        known = _detached.get(id(engine))
-        # still registered = not closed by a dispose (sqlite3 connections cannot tell they are closed)
-        if eng is engine and pid == os.getpid() and known is not None and fairy in known[1]:
-            return fairy, conn
-        if pid != os.getpid():
-            _inherited.append(fairy)
-    fairy = engine.raw_connection()
-    conn = fairy.dbapi_connection  # the driver's own connection (psycopg, sqlite3: not wrapped)
-    fairy.detach()  # ours from now on: the pool neither resets nor hands it to anyone else
-    if engine.dialect.name == "postgresql":
-        conn.autocommit = True
-    conns[id(engine)] = (engine, fairy, conn, os.getpid())
-    with _lock:
-        known = _detached.get(id(engine))
-        if known is None or known[0] is not engine:
-            known = _detached[id(engine)] = (engine, set())
-            if not event.contains(engine, "engine_disposed", _close_all):
-                event.listen(engine, "engine_disposed", _close_all)
-        known[1].add(fairy)
-    return fairy, conn
-
-
-def _forget(engine: Engine, fairy) -> None:
-    conns = getattr(_local, "conns", {})
-    conns.pop(id(engine), None)
-    with _lock:
-        known = _detached.get(id(engine))
-        if known is not None:
-            known[1].discard(fairy)
-    _prepared.pop(id(fairy.dbapi_connection), None)
-    try:
-        fairy.close()
-    except Exception:  # noqa: BLE001 - it is broken already
-        pass
-
-
-def _close_all(engine: Engine) -> None:
-    with _lock:
-        known = _detached.pop(id(engine), None)
-    for fairy in (known[1] if known is not None and known[0] is engine else []):
-        _prepared.pop(id(fairy.dbapi_connection), None)
-        try:
-            fairy.close()
-        except Exception:  # noqa: BLE001 - closing at shutdown must not fail the dispose
-            pass

@@ -29,14 +29,13 @@ def test_in_memory_sqlite_keeps_the_pool():
 
 
 def _backend_pids(engine) -> set[int]:
-    fairies = read_conn._detached.get(id(engine), (None, []))[1]
-    return {f.dbapi_connection.info.backend_pid for f in fairies}
+    return {conn.info.backend_pid for conn in read_conn.for_engine(engine).open_connections()}
 
 
 def test_logout_and_new_scores_count_on_the_very_next_request(engine, h, client):
     token = h.citizen(CITIZEN, {"moli": 713})
     assert h.issue(token, "metro")["eligible"] is True  # the read connection now exists
-    assert read_conn._detached[id(engine)][1]
+    assert read_conn.for_engine(engine).open_connections()
     # a score drop committed through the ORM is seen at once: no snapshot is held between requests
     r = client.post("/api/v1/operator/scores", json={"scores": [{"phone": CITIZEN, "scheme": "moli", "score": 350}]},
                     headers=h.op())
@@ -64,10 +63,9 @@ def test_a_dropped_connection_is_replaced_without_an_error(pg, h, client):
 def test_connection_closes_with_its_engine(engine, h, client):
     token = h.citizen(CITIZEN, {"moli": 713})
     h.issue(token, "metro")
-    (fairy,) = read_conn._detached[id(engine)][1]
-    raw = fairy.dbapi_connection
+    (raw,) = read_conn.for_engine(engine).open_connections()
     engine.dispose()
-    assert id(engine) not in read_conn._detached
+    assert read_conn.for_engine(engine).open_connections() == []
     if engine.dialect.name == "sqlite":
         import sqlite3
         with pytest.raises(sqlite3.ProgrammingError):
@@ -81,7 +79,7 @@ def test_connections_close_with_their_engine(pg, h, client):
     pids = _backend_pids(pg)
     assert pids
     pg.dispose()
-    assert id(pg) not in read_conn._detached
+    assert read_conn.for_engine(pg).open_connections() == []
     with pg.connect() as conn:
         alive = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"),
                              {"p": list(pids)}).scalar()
@@ -96,6 +94,20 @@ def test_a_failing_statement_raises_and_leaves_the_connection_usable(pg, h, clie
         read_conn.fetch_prepared(pg, "perkpass_test_bad", "SELECT 1 FROM no_such_table WHERE a = $1", ["1"])
     assert read_conn.fetch_prepared(pg, "perkpass_test_ok", "SELECT $1::int + 1, NULL", ["41"]) == [("42", None)]
     assert h.issue(token, "metro")["eligible"] is True
+
+
+def test_one_object_per_engine_in_the_app(engine, app, h):
+    from sqlalchemy import create_engine
+    token = h.citizen(CITIZEN, {"moli": 713})
+    h.issue(token, "metro")
+    mine = read_conn.for_engine(engine)
+    assert app.extensions[read_conn.EXTENSION] == {engine: mine} and read_conn.for_engine(engine, app) is mine
+    other = create_engine(engine.url)  # another engine (another app's, a rebuilt one) never shares its state
+    try:
+        assert read_conn.for_engine(other) is not mine and read_conn.for_engine(other).open_connections() == []
+    finally:
+        other.dispose()
+        app.extensions[read_conn.EXTENSION].pop(other, None)
 
 
 def test_an_expired_token_is_refused(engine, h, client, app):
