@@ -27,38 +27,69 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .pin_rule import PIN_MAX_DIGITS, PIN_MIN_DIGITS, is_valid_pin
 
-SCHEMA_VERSION = 1
+# The schema is built by MIGRATIONS, the sqlite-utils pattern: an ordered list of functions, each applied once,
+# in its own transaction, and recorded by name in the ``migrations`` table. A database from before this table
+# existed (made by the first schema) gets the first migration as a no-op (IF NOT EXISTS) and is recorded.
+# Add a function at the end for every schema change; never edit or reorder one that has shipped.
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS redemptions (
-    id            TEXT PRIMARY KEY,          -- client-generated uuid4, the idempotency key
-    jti           TEXT NOT NULL,
-    pseudonym     TEXT NOT NULL,
-    perk          TEXT NOT NULL,
-    scanned_at    INTEGER NOT NULL,          -- epoch seconds
-    synced_at     INTEGER,                   -- NULL while pending
-    server_status TEXT                       -- accepted | duplicate
-);
-CREATE INDEX IF NOT EXISTS redemptions_pending ON redemptions (scanned_at) WHERE synced_at IS NULL;
-CREATE INDEX IF NOT EXISTS redemptions_jti ON redemptions (jti);
-CREATE TABLE IF NOT EXISTS scans (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    at         INTEGER NOT NULL,             -- epoch seconds
-    day        TEXT NOT NULL,                -- local date YYYY-MM-DD, for the statistics screen
-    status     TEXT NOT NULL,                -- partner_sdk Status name
-    perk       TEXT,                         -- granted perk (one row per perk), NULL for refusals
-    source     TEXT NOT NULL                 -- camera | hid | manual | file
-);
-CREATE INDEX IF NOT EXISTS scans_day ON scans (day, status);
-"""
+def _m001_initial(conn: sqlite3.Connection) -> None:
+    for statement in (
+        """CREATE TABLE IF NOT EXISTS settings (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS redemptions (
+            id            TEXT PRIMARY KEY,          -- client-generated uuid4, the idempotency key
+            jti           TEXT NOT NULL,
+            pseudonym     TEXT NOT NULL,
+            perk          TEXT NOT NULL,
+            scanned_at    INTEGER NOT NULL,          -- epoch seconds
+            synced_at     INTEGER,                   -- NULL while pending
+            server_status TEXT                       -- accepted | duplicate | rejected
+        )""",
+        "CREATE INDEX IF NOT EXISTS redemptions_pending ON redemptions (scanned_at) WHERE synced_at IS NULL",
+        "CREATE INDEX IF NOT EXISTS redemptions_jti ON redemptions (jti)",
+        """CREATE TABLE IF NOT EXISTS scans (
+            seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+            at         INTEGER NOT NULL,             -- epoch seconds
+            day        TEXT NOT NULL,                -- local date YYYY-MM-DD, for the statistics screen
+            status     TEXT NOT NULL,                -- partner_sdk Status name
+            perk       TEXT,                         -- granted perk (one row per perk), NULL for refusals
+            source     TEXT NOT NULL                 -- camera | hid | manual | file
+        )""",
+        "CREATE INDEX IF NOT EXISTS scans_day ON scans (day, status)",
+    ):
+        conn.execute(statement)
+
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = [_m001_initial]
+SCHEMA_VERSION = len(MIGRATIONS)  # also kept in settings['schema_version'] (what older tools read)
+
+
+def apply_migrations(conn: sqlite3.Connection, migrations: list[Migration], *, now: float) -> list[str]:
+    """Apply, in order, the migrations not yet recorded; returns the names applied. A failing migration rolls
+    back alone (nothing of it stays, it is not recorded) and raises: the kiosk must not run on half a schema.
+    ``conn`` is in autocommit mode (isolation_level=None), as the store's connections are."""
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)")
+    applied: list[str] = []
+    for migration in migrations:
+        name = migration.__name__.lstrip("_")
+        with _Tx(conn) as c:  # BEGIN IMMEDIATE: two processes opening one file apply each migration once
+            if c.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                continue
+            migration(c)
+            c.execute("INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, int(now)))
+            c.execute("INSERT INTO settings(key, value) VALUES ('schema_version', ?) "
+                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                      (json.dumps(migrations.index(migration) + 1),))
+            applied.append(name)
+    return applied
+
 
 # How long local data is kept. Synced redemptions and statistics older than this are pruned:
 # the kiosk keeps only what it needs (minimum disclosure also applies to a stolen kiosk).
@@ -87,18 +118,20 @@ class Redemption:
 class Store:
     """Thread-safe facade over one SQLite file (one connection per thread)."""
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, migrations: list[Migration] | None = None,
+                 now: float | None = None):
         self.path = os.fspath(path)
         parent = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(parent, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        conn = self._conn()
-        with conn:
-            conn.executescript(_SCHEMA)
-            conn.execute("INSERT OR IGNORE INTO settings(key, value) VALUES ('schema_version', ?)",
-                         (json.dumps(SCHEMA_VERSION),))
+        try:
+            self.migrations_applied = apply_migrations(self._conn(), MIGRATIONS if migrations is None else migrations,
+                                                       now=time.time() if now is None else now)
+        except BaseException:
+            self.close()
+            raise
 
     # -- connections -----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:

@@ -12,6 +12,7 @@ import enum
 import json
 import logging
 import os
+import random
 import threading
 import time
 import urllib.error
@@ -152,6 +153,8 @@ class SyncStatus:
     pending: int = 0
     uploaded_total: int = 0
     trust_checked: float | None = None
+    failures: int = 0                 # failed rounds in a row (offline or unauthorised)
+    retry_at: float | None = None     # when the next round runs by itself (a scan or "Sync now" runs one sooner)
 
 
 class SyncService:
@@ -166,7 +169,8 @@ class SyncService:
                  trust_needs_refresh: Callable[[], bool], on_status: Callable[[SyncStatus], None] | None = None,
                  report: Callable[[], dict[str, Any]] | None = None,
                  interval: float = 10.0, offline_interval: float = 20.0, trust_interval: float = 600.0,
-                 batch_size: int = MAX_BATCH, clock: Callable[[], float] = time.time):
+                 batch_size: int = MAX_BATCH, clock: Callable[[], float] = time.time,
+                 retry_cap: float | None = None, rand: Callable[[], float] = random.random):
         self.store = store
         self.client = client
         self.trust_url = trust_url
@@ -180,6 +184,11 @@ class SyncService:
         self.trust_interval = trust_interval
         self.batch_size = max(1, min(int(batch_size), MAX_BATCH))
         self.clock = clock
+        # a backend that is down, or refuses this kiosk, is asked less and less often, up to retry_cap; the
+        # jitter keeps a city's kiosks from all coming back at the same second after an outage
+        self.retry_cap = retry_cap if retry_cap is not None else max(offline_interval, min(300.0, 10 * offline_interval))
+        self.rand = rand
+        self._next_wait = offline_interval
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -215,8 +224,7 @@ class SyncService:
                 self.run_once()
             except Exception:  # noqa: BLE001 - the sync thread must survive anything
                 log.exception("sync round failed")
-            wait = self.interval if self.status.mode is SyncMode.ONLINE else self.offline_interval
-            self._wake.wait(wait)
+            self._wake.wait(self._next_wait)
             self._wake.clear()
 
     def _one_by_one(self, batch) -> dict[str, Any] | None:
@@ -249,7 +257,22 @@ class SyncService:
 
     def run_once(self) -> SyncStatus:
         with self._round_lock:
-            return self._round()
+            self._round()
+            self._schedule_next()
+            return self.status
+
+    def _schedule_next(self) -> None:
+        """After a round: the wait before the next one (the interval online, backing off after failures)."""
+        mode = self.status.mode
+        if mode is SyncMode.OFFLINE or mode is SyncMode.UNAUTHORISED:
+            failures = self.status.failures + 1
+            wait = backoff_delay(failures, base=self.offline_interval, cap=self.retry_cap, rand=self.rand)
+        else:
+            failures = 0
+            wait = self.interval if mode is SyncMode.ONLINE else self.offline_interval
+        self._next_wait = wait
+        # no callback: the round has just reported; this only says when the next one comes
+        self.status = replace(self.status, failures=failures, retry_at=self.clock() + wait)
 
     def _round(self) -> SyncStatus:
         now = self.clock()
@@ -333,6 +356,15 @@ class SyncService:
                       last_sync=done if not error else self.status.last_sync,
                       pending=self.store.pending_count(), uploaded_total=total)
         return self.status
+
+
+def backoff_delay(failures: int, *, base: float, cap: float, rand: Callable[[], float]) -> float:
+    """Seconds to wait after ``failures`` failed rounds in a row: capped exponential backoff with equal jitter,
+    a uniform draw between half and all of ``min(cap, base * 2 ** (failures - 1))``. ``rand`` returns [0, 1)."""
+    if failures <= 0:
+        return base
+    ceiling = min(cap, base * 2.0 ** min(failures - 1, 32))
+    return ceiling / 2 + rand() * ceiling / 2
 
 
 def batch_size_from_env(default: int = MAX_BATCH) -> int:

@@ -94,3 +94,130 @@ def test_one_pin_rule(pin, ok):
 def test_could_be_pin():
     assert could_be_pin("") and could_be_pin("12") and could_be_pin("123456789012")
     assert not could_be_pin("1234567890123") and not could_be_pin("PP1")
+
+
+# -- sync retries (issue 12 item 6) ------------------------------------------------------------------
+from kiosk.store import Store  # noqa: E402
+from kiosk.sync import SyncService, backoff_delay  # noqa: E402
+
+
+def test_backoff_is_exponential_capped_and_jittered():
+    assert [backoff_delay(n, base=10, cap=300, rand=lambda: 0.999999) for n in (1, 2, 3, 4, 5, 6, 7)] == \
+        pytest.approx([10, 20, 40, 80, 160, 300, 300], abs=1e-3)
+    assert [backoff_delay(n, base=10, cap=300, rand=lambda: 0.0) for n in (1, 2, 6, 1000)] == [5, 10, 150, 150]
+    assert backoff_delay(0, base=10, cap=300, rand=lambda: 0.5) == 10
+
+
+class FlakyBackend:
+    """A backend client whose health the test switches; no token, no trust list: a round is one health check."""
+
+    device_token = None
+
+    def __init__(self):
+        self.up = False
+        self.checks = 0
+
+    def health(self):
+        self.checks += 1
+        return self.up
+
+
+def test_sync_backs_off_while_the_backend_is_down_and_resets_when_it_answers(tmp_path):
+    clock = [1_795_000_000.0]
+    draws = iter([0.0, 0.5, 1.0 - 1e-9, 0.25, 0.0, 0.0])
+    backend = FlakyBackend()
+    svc = SyncService(Store(tmp_path / "k.sqlite"), backend, trust_url=None, trust_etag=lambda: None,
+                      trust_loader=lambda b, e: None, trust_needs_refresh=lambda: False, interval=10,
+                      offline_interval=20, retry_cap=100, clock=lambda: clock[0], rand=lambda: next(draws))
+    waits = []
+    for _ in range(5):
+        st = svc.run_once()
+        waits.append(st.retry_at - clock[0])
+        clock[0] += 1000
+    # ceilings 20, 40, 80, 100 (cap), 100; each a draw between half and all of it
+    assert waits == pytest.approx([10, 30, 80, 62.5, 50])
+    assert st.mode == "offline" and st.failures == 5
+    backend.up = True
+    st = svc.run_once()
+    assert st.mode == "online" and st.failures == 0 and st.retry_at == clock[0] + 10
+    backend.up = False
+    assert svc.run_once().retry_at == clock[0] + 10  # the first failure after a success starts again low
+
+
+# -- store migrations (issue 12 item 6) ----------------------------------------------------------------
+import json  # noqa: E402
+import sqlite3  # noqa: E402
+
+from kiosk.store import MIGRATIONS, SCHEMA_VERSION  # noqa: E402
+
+# The schema as kiosk/store.py created it before migrations existed (schema_version 1): kiosks in the field
+# have databases like this one.
+SCHEMA_BEFORE_MIGRATIONS = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS redemptions (id TEXT PRIMARY KEY, jti TEXT NOT NULL, pseudonym TEXT NOT NULL,
+    perk TEXT NOT NULL, scanned_at INTEGER NOT NULL, synced_at INTEGER, server_status TEXT);
+CREATE INDEX IF NOT EXISTS redemptions_pending ON redemptions (scanned_at) WHERE synced_at IS NULL;
+CREATE INDEX IF NOT EXISTS redemptions_jti ON redemptions (jti);
+CREATE TABLE IF NOT EXISTS scans (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, day TEXT NOT NULL,
+    status TEXT NOT NULL, perk TEXT, source TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS scans_day ON scans (day, status);
+INSERT OR IGNORE INTO settings(key, value) VALUES ('schema_version', '1');
+"""
+
+
+def _old_database(path):
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA_BEFORE_MIGRATIONS)
+    conn.execute("INSERT INTO redemptions VALUES ('r1', 'j1', 'p1', 'LIB', 1795000000, NULL, NULL)")
+    conn.execute("INSERT INTO scans(at, day, status, perk, source) VALUES (1795000000, '2026-11-17', 'GRANTED', "
+                 "'LIB', 'hid')")
+    conn.execute("INSERT INTO settings VALUES ('enrolment', ?)", (json.dumps({"venue": {"name": "Bailu"}}),))
+    conn.commit()
+    conn.close()
+
+
+def test_a_database_from_before_migrations_is_upgraded_keeping_its_data(tmp_path):
+    path = tmp_path / "kiosk.sqlite"
+    _old_database(path)
+
+    def m002_add_note(conn):  # a future schema change
+        conn.execute("ALTER TABLE redemptions ADD COLUMN note TEXT")
+
+    store = Store(path, migrations=[*MIGRATIONS, m002_add_note], now=1_795_000_100)
+    assert store.migrations_applied == ["m001_initial", "m002_add_note"]
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT id, jti, note FROM redemptions").fetchall() == [("r1", "j1", None)]
+    assert store.get("enrolment") == {"venue": {"name": "Bailu"}} and store.get("schema_version") == 2
+    assert store.stats_for_day("2026-11-17")["grants"] == {"LIB": 1}
+    assert conn.execute("SELECT name, applied_at FROM migrations ORDER BY name").fetchall() == [
+        ("m001_initial", 1_795_000_100), ("m002_add_note", 1_795_000_100)]
+    conn.close()
+    store.close()
+    again = Store(path, migrations=[*MIGRATIONS, m002_add_note])
+    assert again.migrations_applied == []  # applied once: ALTER TABLE twice would fail
+    again.close()
+
+
+def test_current_schema_opens_an_old_database_unchanged(tmp_path):
+    path = tmp_path / "kiosk.sqlite"
+    _old_database(path)
+    store = Store(path)
+    assert store.migrations_applied == ["m001_initial"] and store.get("schema_version") == SCHEMA_VERSION == 1
+    assert [r.id for r in store.pending()] == ["r1"] and store.pending_count() == 1
+    store.close()
+
+
+def test_a_failing_migration_leaves_nothing_behind_and_is_retried(tmp_path):
+    path = tmp_path / "kiosk.sqlite"
+    Store(path).close()
+
+    def m002_half_done(conn):
+        conn.execute("CREATE TABLE half (x)")
+        raise sqlite3.OperationalError("disk said no")
+
+    with pytest.raises(sqlite3.OperationalError):
+        Store(path, migrations=[*MIGRATIONS, m002_half_done])
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchall() == []
+    assert conn.execute("SELECT name FROM migrations").fetchall() == [("m001_initial",)]
+    conn.close()
