@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable
 
+from partner_sdk.status import Status
+
 from .pin_rule import PIN_MAX_DIGITS, PIN_MIN_DIGITS, is_valid_pin
 
 # The schema is built by MIGRATIONS, the sqlite-utils pattern: an ordered list of functions, each applied once,
@@ -193,7 +195,7 @@ class Store:
         day = local_day(now)
         made: list[Redemption] = []
         with self._tx() as c:
-            if status == "GRANTED" and perks:
+            if status == Status.GRANTED and perks:
                 for perk in perks:
                     r = Redemption(id=str(uuid.uuid4()), jti=str(jti or ""),
                                    pseudonym=str(pseudonym or ""), perk=perk, scanned_at=ts)
@@ -248,11 +250,11 @@ class Store:
     def stats_for_day(self, day: str) -> dict[str, dict[str, int]]:
         conn = self._conn()
         grants = {r["perk"]: r["n"] for r in conn.execute(
-            "SELECT perk, COUNT(*) AS n FROM scans WHERE day = ? AND status = 'GRANTED' "
-            "GROUP BY perk ORDER BY n DESC, perk", (day,))}
+            "SELECT perk, COUNT(*) AS n FROM scans WHERE day = ? AND status = ? "
+            "GROUP BY perk ORDER BY n DESC, perk", (day, Status.GRANTED.value))}
         refusals = {r["status"]: r["n"] for r in conn.execute(
-            "SELECT status, COUNT(*) AS n FROM scans WHERE day = ? AND status != 'GRANTED' "
-            "GROUP BY status ORDER BY n DESC, status", (day,))}
+            "SELECT status, COUNT(*) AS n FROM scans WHERE day = ? AND status != ? "
+            "GROUP BY status ORDER BY n DESC, status", (day, Status.GRANTED.value))}
         return {"grants": grants, "refusals": refusals}
 
     def scan_counts(self, since_day: str) -> list[dict[str, Any]]:
