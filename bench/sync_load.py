@@ -176,6 +176,8 @@ async def run_phases(ports, tokens, phases, args, server_pids, control):
             body = json.dumps({"redemptions": batch}).encode()
             port = [p for p in order if p not in control["dead"]][attempt % max(1, len(ports) - len(control["dead"]))]
             async with sem:
+                if stop_at is not None and time.perf_counter() >= stop_at:
+                    return  # the phase ended while this kiosk waited its turn: its scans wait for the next sync
                 conn = pool.get(port)
                 t0 = time.perf_counter()
                 ok = False
@@ -277,8 +279,9 @@ async def run_phases(ports, tokens, phases, args, server_pids, control):
             stop_at = start + phase["seconds"]
             tasks = [upload(k, stop_at, stats, sem) for k in range(len(tokens))]
             if phase["kind"] == "chaos":
-                tasks += [restart_postgresql(start, phase["seconds"], events),
-                          kill_instance_b(start, phase["seconds"], events)]
+                tasks.append(kill_instance_b(start, phase["seconds"], events))
+                if not args.no_restart:
+                    tasks.append(restart_postgresql(start, phase["seconds"], events))
             await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
         server_cpu = cpu_seconds(server_pids) - cpu0
@@ -287,11 +290,18 @@ async def run_phases(ports, tokens, phases, args, server_pids, control):
             t = time.perf_counter()
             sem = asyncio.Semaphore(args.concurrency)
             dstats = {"lat": [], "errors": 0, "items": 0, "rejected": 0, "reports": 0, "error_samples": []}
-            await asyncio.wait_for(asyncio.gather(*(upload(k, None, dstats, sem) for k in range(len(tokens)))),
-                                   args.drain_timeout)
+            timed_out = False
+            try:
+                await asyncio.wait_for(asyncio.gather(*(upload(k, None, dstats, sem) for k in range(len(tokens)))),
+                                       args.drain_timeout)
+            except asyncio.TimeoutError:
+                timed_out = True  # counted below: whatever is still queued is reported, not hidden
             drain = {"seconds": round(time.perf_counter() - t, 1), "batches": len(dstats["lat"]),
-                     "items": dstats["items"], "errors": dstats["errors"]}
+                     "items": dstats["items"], "errors": dstats["errors"], "timed_out": timed_out,
+                     "error_samples": dstats["error_samples"]}
         n = len(stats["lat"])
+        print(f"  [{phase['name']}] {n} ok, {stats['errors']} failed, {stats['items']} items in {elapsed:.1f} s"
+              + (f", events {events}, drain {drain}" if phase["kind"] == "chaos" else ""), file=sys.stderr, flush=True)
         results.append({
             "name": phase["name"], "kind": phase["kind"], "seconds": round(elapsed, 2), "ok": n,
             "errors": stats["errors"], "rps": round(n / elapsed, 1), "items": stats["items"],
@@ -340,10 +350,11 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8.0, help="seconds of each trivial / sync phase")
     ap.add_argument("--chaos-seconds", type=float, default=40.0)
     ap.add_argument("--no-chaos", action="store_true", help="no PostgreSQL restart, no instance killed")
+    ap.add_argument("--no-restart", action="store_true", help="chaos without the PostgreSQL restart (kill only)")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--timeout", type=float, default=10.0, help="a kiosk's request timeout (s)")
-    ap.add_argument("--drain-timeout", type=float, default=120.0)
+    ap.add_argument("--drain-timeout", type=float, default=600.0)
     ap.add_argument("--pg-version", default=None, help="cluster version for pg_ctlcluster (default: the only one)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
@@ -384,7 +395,7 @@ def main() -> int:
         p = mp.get_context("spawn").Process(target=client_proc, args=(
             [i.port for i in instances], tokens, phases, args, pids, instances[1].pids(), q))
         p.start()
-        results, generated, acked, left = q.get(timeout=sum(x["seconds"] for x in phases) + args.drain_timeout + 300)
+        results, generated, acked, left = q.get(timeout=sum(x["seconds"] for x in phases) + args.drain_timeout + 900)
         p.join()
         n_rows, ids, jtis = stored_ids(user, schema)
         gen = set(generated)
