@@ -9,7 +9,7 @@ What goes, per table, once older than the retention:
 - ``device_challenges``: by ``expires_at`` (one-time registration challenges);
 - ``redemption_rejections``: by ``received_at`` (the answers to refused uploads, kept for re-sends).
 
-Each batch is one short transaction that deletes at most ``batch_size`` rows chosen by primary key, so it
+Each batch is one short transaction that deletes at most ``batch_size`` rows, oldest first, so it
 never holds many locks or a long snapshot; on PostgreSQL rows a concurrent sync has locked are skipped
 (``SKIP LOCKED``) and taken by the next run instead of waiting for them.
 """
@@ -51,8 +51,9 @@ def cutoff(now: int, days: int) -> int:
 
 
 def _delete_batch(target: Target, before: int, batch_size: int) -> int:
-    key = getattr(target.model, target.key)
-    pick = select(key).where(getattr(target.model, target.instant) < before).order_by(key).limit(batch_size)
+    key, instant = getattr(target.model, target.key), getattr(target.model, target.instant)
+    # oldest first along the time index: each batch reads only rows it deletes, never the dead ones before
+    pick = select(key).where(instant < before).order_by(instant, key).limit(batch_size)
     if db.engine.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     n = db.session.execute(delete(target.model).where(key.in_(pick.scalar_subquery()))
