@@ -5,7 +5,8 @@ import re
 
 from flask import Blueprint, Response, g
 
-from partner_sdk import qr_version_m
+from partner_sdk import Status, qr_version_m
+from partner_sdk.messages import citizen_text
 from partner_sdk.qr import qr_png, qr_svg
 
 from ..errors import APIError
@@ -20,8 +21,9 @@ from .common import endpoint, now
 bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
 log = logging.getLogger("perkpass.issuance")
 
-NO_PERK_EN = "You have no perk at this type of venue right now, so there is no code to show."
-NO_PERK_ZH = "您目前在此类场所没有可用权益，因此没有可出示的二维码。"
+# what a citizen reads when there is no code: the one text catalogue (partner_sdk/messages.py)
+NO_PERK_EN = citizen_text(Status.NOT_ENTITLED, "en")
+NO_PERK_ZH = citizen_text(Status.NOT_ENTITLED, "zh-CN")
 
 
 _AUDIENCE = re.compile(r"[a-z][a-z0-9-]{1,31}")
