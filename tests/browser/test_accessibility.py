@@ -28,10 +28,10 @@ RUN = """async () => {
 }"""
 
 # Every visible control at least 44 x 44 CSS px (WCAG 2.5.5), except links inside a sentence (the
-# exception the criterion makes); a checkbox counts with the label that wraps it.
+# exception the criterion makes); a checkbox or radio button counts with the label that wraps it.
 SMALL_TARGETS = """() => Array.from(document.querySelectorAll(
     "a[href], button, summary, select, input:not([type=hidden]), [role=button]"))
-  .map(e => (e.type === "checkbox" && e.closest("label")) || e)
+  .map(e => ((e.type === "checkbox" || e.type === "radio") && e.closest("label")) || e)
   .filter(e => { const r = e.getBoundingClientRect();
                  return r.width > 0 && r.height > 0 && !e.closest("[hidden]") && !e.classList.contains("skip")
                         && !(e.tagName === "A" && e.closest("p")); })

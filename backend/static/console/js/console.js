@@ -302,8 +302,8 @@ function caseCard(c) {
     const idc = `c${c.id}-confirm`, idr = `c${c.id}-reverse`, idt = `c${c.id}-reason`;
     const form = h("form", { class: "stack decision", "data-case": c.id },
       h("fieldset", {}, h("legend", {}, t("r.decision")),
-        h("div", {}, h("input", { type: "radio", name: "decision", value: "confirm", id: idc, required: true, class: "inline" }), " ", h("label", { for: idc, class: "inline" }, t("r.confirm"))),
-        h("div", {}, h("input", { type: "radio", name: "decision", value: "reverse", id: idr, class: "inline" }), " ", h("label", { for: idr, class: "inline" }, t("r.reverse")))),
+        h("label", { class: "choice" }, h("input", { type: "radio", name: "decision", value: "confirm", id: idc, required: true }), t("r.confirm")),
+        h("label", { class: "choice" }, h("input", { type: "radio", name: "decision", value: "reverse", id: idr }), t("r.reverse"))),
       h("div", {}, h("label", { for: idt }, t("r.reason")), h("textarea", { id: idt, name: "reason", required: true, minlength: "10", maxlength: "2000" })),
       err, h("button", { class: "primary", type: "submit" }, t("r.submit")));
     form.addEventListener("submit", async (ev) => {
