@@ -9,6 +9,11 @@ What goes, per table, once older than the retention:
 - ``device_challenges``: by ``expires_at`` (one-time registration challenges);
 - ``redemption_rejections``: by ``received_at`` (the answers to refused uploads, kept for re-sends).
 
+And sooner: a PP2 certificate that no redemption names goes ``UNUSED_CERTIFICATE_GRACE`` (30 days) after it
+expired (``unused_perk_certificates``). A phone renews its certificates every day, so keeping each one for
+the whole retention would keep ~2 rows per citizen per day; only those a kiosk reported are needed for the
+citizen's history. 30 days covers a kiosk that syncs late (an unknown certificate is refused at upload).
+
 Each batch is one short transaction that deletes at most ``batch_size`` rows, oldest first, so it
 never holds many locks or a long snapshot; on PostgreSQL rows a concurrent sync has locked are skipped
 (``SKIP LOCKED``) and taken by the next run instead of waiting for them.
@@ -32,6 +37,7 @@ class Target:
     model: type
     key: str      # primary-key column
     instant: str  # the column compared with the cut-off
+    unused_only: bool = False  # certificates no redemption names, UNUSED_CERTIFICATE_GRACE after expiry
 
 
 TARGETS = (
@@ -40,7 +46,19 @@ TARGETS = (
     Target("certificate_revocations", CertificateRevocation, "cert_id", "expires_at"),
     Target("device_challenges", DeviceChallenge, "id", "expires_at"),
     Target("redemption_rejections", RedemptionRejection, "id", "received_at"),
+    Target("unused_perk_certificates", PerkCertificate, "cert_id", "not_after", unused_only=True),
 )
+UNUSED_CERTIFICATE_GRACE = 30 * DAY
+
+
+def _where(target: Target, now: int, days: int):
+    """The rows of ``target`` that go now."""
+    instant = getattr(target.model, target.instant)
+    if not target.unused_only:
+        return [instant < cutoff(now, days)]
+    named = select(Redemption.id).where(Redemption.pseudonym == PerkCertificate.cert_id)
+    # older ones are the retention's (above); these are the expired certificates nobody reported
+    return [instant >= cutoff(now, days), instant < int(now) - UNUSED_CERTIFICATE_GRACE, ~named.exists()]
 
 
 def cutoff(now: int, days: int) -> int:
@@ -50,10 +68,10 @@ def cutoff(now: int, days: int) -> int:
     return int(now) - int(days) * DAY
 
 
-def _delete_batch(target: Target, before: int, batch_size: int) -> int:
+def _delete_batch(target: Target, now: int, days: int, batch_size: int) -> int:
     key, instant = getattr(target.model, target.key), getattr(target.model, target.instant)
     # oldest first along the time index: each batch reads only rows it deletes, never the dead ones before
-    pick = select(key).where(instant < before).order_by(instant, key).limit(batch_size)
+    pick = select(key).where(*_where(target, now, days)).order_by(instant, key).limit(batch_size)
     if db.engine.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     n = db.session.execute(delete(target.model).where(key.in_(pick.scalar_subquery()))
@@ -69,12 +87,12 @@ def purge(now: int, days: int, *, batch_size: int = 2000, pause: float = 0.0, ma
     ``max_batches`` bounds the work of one run (per table); the next run goes on where it stopped."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    before = cutoff(now, days)
+    cutoff(now, days)  # validates days
     out = {}
     for target in TARGETS:
         total, batches = 0, 0
         while max_batches is None or batches < max_batches:
-            n = _delete_batch(target, before, batch_size)
+            n = _delete_batch(target, now, days, batch_size)
             total += n
             batches += 1
             if n < batch_size:
@@ -88,6 +106,6 @@ def purge(now: int, days: int, *, batch_size: int = 2000, pause: float = 0.0, ma
 def pending(now: int, days: int) -> dict[str, int]:
     """How many rows per table are older than the retention (what ``purge`` would delete)."""
     from sqlalchemy import func
-    before = cutoff(now, days)
+    cutoff(now, days)  # validates days
     return {t.name: int(db.session.scalar(select(func.count()).select_from(t.model)
-                                          .where(getattr(t.model, t.instant) < before)) or 0) for t in TARGETS}
+                                          .where(*_where(t, now, days))) or 0) for t in TARGETS}

@@ -58,15 +58,35 @@ def test_purge_deletes_history_older_than_the_retention_and_keeps_the_rest(h):
     assert len(before["redemptions"]) == 8 and before["retention_days"] == 180
 
     assert retention.pending(now, 180) == {"redemptions": 5, "perk_certificates": 1, "certificate_revocations": 1,
-                                           "device_challenges": 0, "redemption_rejections": 1}
+                                           "device_challenges": 0, "redemption_rejections": 1,
+                                           "unused_perk_certificates": 0}
     out = retention.purge(now, 180, batch_size=2)  # several batches per table
     assert out == {"redemptions": 5, "perk_certificates": 1, "certificate_revocations": 1, "device_challenges": 0,
-                   "redemption_rejections": 1}
+                   "redemption_rejections": 1, "unused_perk_certificates": 0}
     after = h.client.get("/api/v1/me/redemptions", headers=h.bearer(token)).json["redemptions"]
     assert sorted(r["scanned_at"] for r in after) == sorted(r.scanned_at for r in recent)
     assert {c.cert_id for c in db.session.query(PerkCertificate)} == {live_cert.cert_id}
     assert {c.cert_id for c in db.session.query(CertificateRevocation)} == {live_cert.cert_id}
     assert retention.purge(now, 180) == dict.fromkeys(out, 0)  # a second run finds nothing
+
+
+def test_expired_certificates_no_kiosk_reported_go_after_30_days(h):
+    """A phone renews its certificates daily: only those a redemption names are kept for the retention."""
+    now = int(time.time())
+    token = h.citizen(CITIZEN, {"moli": 713})
+    from backend.models import Citizen
+    citizen = db.session.query(Citizen).filter_by(public_id=_me(h, token)["id"]).one()
+    device = db.session.query(Device).filter_by(public_id=h.enrol(h.venue("Gate", "metro", ["MOLI-METRO20"]))
+                                                ["device_id"]).one()
+    unused_old, used_old = _certificate(citizen.id, now - 40 * DAY), _certificate(citizen.id, now - 40 * DAY)
+    unused_recent = _certificate(citizen.id, now - 10 * DAY)
+    db.session.add_all([unused_old, used_old, unused_recent, _redemption(device, now - 41 * DAY, used_old.cert_id)])
+    db.session.commit()
+    assert retention.pending(now, 180)["unused_perk_certificates"] == 1
+    assert retention.purge(now, 180)["unused_perk_certificates"] == 1
+    assert {c.cert_id for c in db.session.query(PerkCertificate)} == {used_old.cert_id, unused_recent.cert_id}
+    hist = h.client.get("/api/v1/me/redemptions", headers=h.bearer(token)).json["redemptions"]
+    assert len(hist) == 1  # the reported one still finds its citizen
 
 
 def test_retention_command_for_cron(h, runner, app):
