@@ -2,7 +2,7 @@
 page (axe-core reports no serious or critical violation, landmarks have unique names, every control is a
 44 px target) on sign-in (with its error), overview, kiosks (with a fresh enrolment code), keys and trust
 list, replays and anomalies, accounts (with a new account's secrets), and the review queue with an open case
-and a decided one."""
+and a decided one, on a desktop and on a phone."""
 from __future__ import annotations
 
 import time
@@ -49,12 +49,12 @@ def _disputed_case(server) -> str:
     return reference
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-CN"])
-def test_every_operator_screen_passes_axe_with_44px_targets(server, console_page, lang):
+@pytest.mark.parametrize("lang,phone", [("en", False), ("zh-CN", False), ("en", True), ("zh-CN", True)])
+def test_every_operator_screen_passes_axe_with_44px_targets(server, console_page, lang, phone):
     username = f"ops.a11y.{uuid.uuid4().hex[:8]}"
     secret = _account(server, username, "operator")
     _kiosk_with_counts(server, "Library desk a11y")
-    page = console_page()
+    page = console_page(390, 844, mobile=True) if phone else console_page()
     page.goto("/console/")
     page.wait_for_selector("#login-form")
     _switch_to(page, lang)
@@ -90,12 +90,12 @@ def test_every_operator_screen_passes_axe_with_44px_targets(server, console_page
     check(page, "overview with its table open")
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-CN"])
-def test_the_review_queue_and_a_case_pass_axe_with_44px_targets(server, console_page, lang):
+@pytest.mark.parametrize("lang,phone", [("en", False), ("zh-CN", False), ("en", True), ("zh-CN", True)])
+def test_the_review_queue_and_a_case_pass_axe_with_44px_targets(server, console_page, lang, phone):
     reference = _disputed_case(server)
     username = f"rev.a11y.{uuid.uuid4().hex[:8]}"
     secret = _account(server, username, "reviewer")
-    page = console_page()
+    page = console_page(390, 844, mobile=True) if phone else console_page()
     _sign_in(page, username, secret)
     _switch_to(page, lang)
     card = page.locator(f"#view[data-lang={lang}] article.case:has-text('{reference}')")

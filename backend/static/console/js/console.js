@@ -157,7 +157,7 @@ const SCREENS = {
         stat(ov.kiosks.online, t("ov.kiosks_online")), stat(ov.kiosks.offline, t("ov.kiosks_offline")),
         h("div", { class: "card stat", id: "queue-stat" }, h("span", { class: "n" }, ov.review.open), h("span", { class: "l" }, t("ov.queue")), h("span", { class: "l" }, " · " + oldest))),
       h("div", { class: "chart-wide" }, chartImg("activity", t("ov.chart.activity"), days)),
-      h("details", { class: "card" }, h("summary", {}, t("ov.table")), h("div", { class: "table-wrap" }, table)),
+      h("details", { class: "card" }, h("summary", {}, t("ov.table")), h("div", { class: "table-wrap", tabindex: "0" }, table)),
       h("div", { class: "charts" }, chartImg("refusals-by-reason", t("ov.chart.reason"), days),
         chartImg("refusals-by-venue-type", t("ov.chart.venue"), days), chartImg("grants-by-venue-type", t("ov.chart.grants_venue"), days)),
     ];
@@ -198,7 +198,7 @@ const SCREENS = {
       } catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
     });
     return [h("h1", {}, t("k.title")), notice,
-      h("div", { class: "card table-wrap" }, h("table", { id: "kiosk-table" }, h("thead", {}, h("tr", {}, ["k.kiosk", "k.venue", "k.state", "k.seen", "k.trust", "k.pending", "k.version"].map((k) => h("th", { scope: "col" }, t(k))), h("td", {}))),
+      h("div", { class: "card table-wrap", tabindex: "0" }, h("table", { id: "kiosk-table" }, h("thead", {}, h("tr", {}, ["k.kiosk", "k.venue", "k.state", "k.seen", "k.trust", "k.pending", "k.version"].map((k) => h("th", { scope: "col" }, t(k))), h("td", {}))),
         h("tbody", {}, rows))),
       h("section", { class: "card" }, h("h2", {}, t("k.enrol.title")), form, result)];
   },
@@ -223,13 +223,13 @@ const SCREENS = {
           h("dt", {}, t("keys.seq")), h("dd", {}, "#" + m.sequence), h("dt", {}, t("keys.issued")), h("dd", {}, fmtTime(m.issued_at)),
           h("dt", {}, t("keys.next_update")), h("dd", {}, fmtTime(m.next_update)), h("dt", {}, t("keys.exp")), h("dd", {}, fmtTime(m.expires_at)),
           h("dt", {}, t("keys.first_stop")), h("dd", {}, `${m.first_stop_audience} · ${fmtTime(m.first_stop)}`)) : null),
-      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.active")), keyTable(k.active)),
-      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.next")), keyTable(k.next)),
-      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.retired")), keyTable(k.retired)),
-      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.root")), keyTable(k.root)),
-      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.policy")), h("table", { id: "policy" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("keys.venue_type")), h("th", { scope: "col" }, t("keys.grace")))),
+      h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.active")), keyTable(k.active)),
+      h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.next")), keyTable(k.next)),
+      h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.retired")), keyTable(k.retired)),
+      h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.root")), keyTable(k.root)),
+      h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.policy")), h("table", { id: "policy" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("keys.venue_type")), h("th", { scope: "col" }, t("keys.grace")))),
         h("tbody", {}, k.policy.map((p) => h("tr", {}, h("td", {}, p.audience), h("td", {}, fmtAge(p.grace_seconds))))))),
-      h("section", { class: "card table-wrap" }, h("h2", {}, t("keys.versions")), h("table", {}, h("thead", {}, h("tr", {}, ["keys.seq", "keys.issued", "keys.exp"].map((x) => h("th", { scope: "col" }, t(x))))),
+      h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.versions")), h("table", {}, h("thead", {}, h("tr", {}, ["keys.seq", "keys.issued", "keys.exp"].map((x) => h("th", { scope: "col" }, t(x))))),
         h("tbody", {}, k.versions.map((v) => h("tr", {}, h("td", {}, "#" + v.sequence), h("td", {}, fmtTime(v.issued_at)), h("td", {}, fmtTime(v.expires_at))))))),
       h("p", { class: "muted" }, t("keys.drills"))];
   },
@@ -243,8 +243,8 @@ const SCREENS = {
       h("tbody", {}, d.anomalies.map((a) => h("tr", {}, h("td", {}, a.name), h("td", {}, `${a.venue} (${a.audience})`), h("td", {}, a.day),
         h("td", {}, h("span", { class: "pill bad" }, `${Math.round(a.rate * 100)}%`), ` (${a.refusals}/${a.scans})`), h("td", {}, `${Math.round(a.baseline_rate * 100)}%`),
         h("td", {}, Object.entries(a.reasons).map(([k, n]) => `${k} ${n}`).join(", ")))))) : h("p", {}, t("rep.no_anomalies"));
-    return [h("h1", {}, t("rep.title")), h("section", { class: "card table-wrap" }, h("h2", {}, t("rep.anomalies")), an),
-      h("section", { class: "card table-wrap" }, h("h2", {}, t("rep.replays")), rep)];
+    return [h("h1", {}, t("rep.title")), h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("rep.anomalies")), an),
+      h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("rep.replays")), rep)];
   },
 
   async accounts() {
@@ -274,7 +274,7 @@ const SCREENS = {
       } catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
     });
     return [h("h1", {}, t("acc.title")), result,
-      h("div", { class: "card table-wrap" }, h("table", { id: "account-table" }, h("thead", {}, h("tr", {}, ["acc.user", "acc.role", "acc.state", "acc.last"].map((x) => h("th", { scope: "col" }, t(x))), h("td", {}))), h("tbody", {}, rows))),
+      h("div", { class: "card table-wrap", tabindex: "0" }, h("table", { id: "account-table" }, h("thead", {}, h("tr", {}, ["acc.user", "acc.role", "acc.state", "acc.last"].map((x) => h("th", { scope: "col" }, t(x))), h("td", {}))), h("tbody", {}, rows))),
       h("section", { class: "card" }, h("h2", {}, t("acc.create")), form)];
   },
 };
