@@ -35,6 +35,7 @@ bench: install
 	@if [ -f bench/capacity.py ]; then $(PY) bench/capacity.py; fi
 	@if [ -f bench/sync_load.py ]; then $(PY) bench/sync_load.py --no-chaos; fi
 	@if [ -f bench/page_load.py ]; then $(PY) bench/page_load.py; fi
+	@if [ -f bench/pp2_browser.py ]; then $(PY) bench/pp2_browser.py; fi
 
 vectors: install
 	$(PY) tools/make_test_vectors.py
