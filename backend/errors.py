@@ -57,6 +57,12 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(err: APIError):
         return error_response(err.status, err.code, err.message, err.fields, err.headers)
 
+    from .services.certificates import HolderError  # a service's domain error, mapped here once
+
+    @app.errorhandler(HolderError)
+    def _holder_error(err: HolderError):
+        return error_response(err.status, err.code, err.message, err.fields)
+
     @app.errorhandler(ValidationError)
     def _validation(err: ValidationError):
         return error_response(400, "validation_error", "The request did not pass validation.",

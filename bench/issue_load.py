@@ -36,25 +36,9 @@ VENV_BIN = Path(sys.executable).parent
 PG_URL_TMPL = "postgresql+psycopg://{user}@127.0.0.1:5432/test"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pg_user() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return None
-    for user in ("postgres", "root"):
-        try:
-            with psycopg.connect(host="127.0.0.1", dbname="test", user=user, connect_timeout=3) as c:
-                c.execute("SELECT 1")
-            return user
-        except Exception:  # noqa: BLE001
-            continue
-    return None
+# the same helpers the city-scale benches and two-instance tests use
+sys.path.insert(0, str(ROOT))
+from tools.cluster import free_port, pg_user  # noqa: E402
 
 
 SETUP = r"""

@@ -1,6 +1,5 @@
 """A citizen's phones as offline code makers (PP2): register a device key, list and remove devices, fetch
 perk certificates. Every route acts on the caller's own devices only."""
-import functools
 import logging
 
 from flask import Blueprint, current_app, g
@@ -30,16 +29,6 @@ def _citizen() -> Citizen:
     return c
 
 
-def _holder_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*a, **kw):
-        try:
-            return fn(*a, **kw)
-        except holder.HolderError as exc:
-            raise APIError(exc.status, exc.code, exc.message, exc.fields) from None
-    return wrapper
-
-
 @endpoint(bp, "/challenge", "POST", summary="A one-time challenge for registering a device key.", auth="citizen",
           response=ChallengeOut, errors=(429,))
 def challenge():
@@ -49,7 +38,6 @@ def challenge():
 
 @endpoint(bp, "", "POST", summary="Register this phone's device key (proof of possession: a signed challenge).",
           auth="citizen", body=HolderDeviceIn, response=HolderDeviceOut, status=201, errors=(400, 409, 429))
-@_holder_errors
 def register(data):
     ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "device-register")
     try:
@@ -69,7 +57,6 @@ def list_devices():
 
 @endpoint(bp, "/" + _DEVICE_ID, "DELETE", summary="Remove a device: its certificates are revoked at once.",
           auth="citizen", response=HolderDeviceRemovedOut, errors=(404,))
-@_holder_errors
 def remove(device_id):
     n = holder.remove_device(holder.device_for(g.citizen_id, device_id), now())
     event(log, "device.removed", certificates_revoked=n)
@@ -79,7 +66,6 @@ def remove(device_id):
 @endpoint(bp, "/" + _DEVICE_ID + "/certificates", "POST",
           summary="Perk certificates for this device: one per venue type and scheme with perks now.", auth="citizen",
           response=CertificatesOut, errors=(404, 429, 503))
-@_holder_errors
 def certificates(device_id):
     ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "certify")
     device = holder.device_for(g.citizen_id, device_id)
@@ -89,7 +75,6 @@ def certificates(device_id):
     except KeyError_:
         log.error("certify.no_signing_key")
         raise APIError(503, "unavailable", "Certificates cannot be issued right now (no active signing key).", {})
-    lifetime = int(current_app.config["PERKPASS_CERTIFICATE_LIFETIME"])
     event(log, "device.certified", logging.DEBUG, certificates=len(made))
     return {"server_time": t, "presentation_window": pp2.DEFAULT_PRESENTATION_WINDOW, "slot_seconds": pp2.SLOT_SECONDS,
             "certificates": [{
@@ -97,5 +82,5 @@ def certificates(device_id):
                 "perks": [{"code": code, "title": c.titles.get(code, {"en": code, "zh-CN": code})}
                           for code in c.row.perks.split(",")],
                 "not_before": c.row.not_before, "not_after": c.row.not_after,
-                "renew_after": c.row.not_before + lifetime // 2, "certificate": c.row.raw,
+                "renew_after": c.renew_after, "certificate": c.row.raw,
             } for c in made]}

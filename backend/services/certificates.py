@@ -145,6 +145,7 @@ def remove_device(device: HolderDevice, now: int) -> int:
 class CertOut:
     row: PerkCertificate
     titles: dict
+    renew_after: int  # half-way: until then the same certificate is handed out again
 
 
 def certify(citizen: Citizen, device: HolderDevice, now: int) -> list[CertOut]:
@@ -177,7 +178,7 @@ def certify(citizen: Citizen, device: HolderDevice, now: int) -> list[CertOut]:
                                       audience=audience, scheme=offer.scheme, perks=codes, raw=b64url(cert.raw),
                                       not_before=cert.not_before, not_after=cert.not_after)
                 db.session.add(row)
-            out.append(CertOut(row, titles))
+            out.append(CertOut(row, titles, row.not_before + lifetime // 2))
     device.last_certified_at = now
     db.session.commit()
     return out
