@@ -568,7 +568,7 @@ def test_opt_out_explains_confirms_and_deletes(make_page, server, shoot):
     text = page.inner_text("main")
     for words in ("your account", "your scores", "consent record", "where your codes were used"):
         assert words in text
-    page.wait_for_function("document.querySelector('#consent-info').textContent.length > 0")
+    page.wait_for_function("() => document.querySelector('#consent-info').textContent.length > 0")
     consent_version = requests.get(server.base + "/api/v1/auth/consent", timeout=10).json()["version"]
     assert f"version {consent_version}" in page.inner_text("#consent-info")
     page.click("#delete")  # not confirmed yet: explained, nothing deleted
@@ -695,7 +695,7 @@ def test_page_opens_offline_after_a_visit(make_page, server, shoot):
     page, _ = make_page(locale="en-US")
     log_in(page, server.citizen("office + metro 20%")["phone"])
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     # every file of the page this visit loaded is in the cache (whatever modules main.js imports)
     page.wait_for_function("""async () => {
       const cache = await caches.open('perkpass-app-v1');

@@ -109,7 +109,7 @@ def test_operator_signs_in_with_totp_and_sees_every_screen_in_both_languages(ser
     page.wait_for_selector("#view[data-screen=overview] .stat")
     assert page.inner_text("#who").startswith("ops.browser")
     # the charts are SVG drawn by the server and loaded as images
-    page.wait_for_function("[...document.querySelectorAll('figure.chart img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("() => [...document.querySelectorAll('figure.chart img')].every(i => i.complete && i.naturalWidth > 0)")
     assert page.locator("figure.chart img").count() == 4
     assert page.get_attribute("figure.chart img >> nth=0", "alt") == "Activity per day"
     _shot(page, "overview", tmp_path)
