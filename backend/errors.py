@@ -27,7 +27,8 @@ _HTTP_CODES = {
 
 
 class APIError(Exception):
-    """An error with a stable machine-readable code, raised by views and services."""
+    """An HTTP-shaped error with a stable machine-readable code, raised by views. Services raise the
+    domain errors of :mod:`backend.services.errors` instead, mapped to HTTP once below."""
 
     def __init__(self, status: int, code: str, message: str, fields: dict | None = None, headers: dict | None = None):
         super().__init__(message)
@@ -52,10 +53,28 @@ def _flatten_messages(messages) -> dict:
     return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
 
 
+def domain_status(err) -> int:
+    """The HTTP status of a domain error: the one place a service's answer becomes HTTP."""
+    from .services import errors as domain
+    for kind, status in ((domain.InvalidInput, 400), (domain.Forbidden, 403), (domain.NotFound, 404),
+                         (domain.Conflict, 409), (domain.Refused, 422), (domain.Locked, 423), (domain.TryLater, 429)):
+        if isinstance(err, kind):
+            return status
+    return 400
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(err: APIError):
         return error_response(err.status, err.code, err.message, err.fields, err.headers)
+
+    from .services.errors import DomainError  # services' errors, mapped here once (more specific than APIError)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(err: DomainError):
+        retry = getattr(err, "retry_after", None)
+        return error_response(domain_status(err), err.code, err.message, err.details,
+                              {"Retry-After": str(retry)} if retry is not None else None)
 
     from .services.certificates import HolderError  # a service's domain error, mapped here once
 
