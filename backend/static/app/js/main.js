@@ -719,27 +719,37 @@ function codeView(route) {
     return st.lifetime - (performance.now() - st.receivedAt) / 1000;
   }
 
-  function paintPerks() {
-    if (!st.code) return;
+  // What the code grants and under which scheme, with a button per other scheme that has perks here;
+  // the same for an issuer code (PP1) and a code made on this phone (PP2).
+  function showPerks(perks, scheme, otherSchemes, choose) {
+    const schemeName = (x) => (st.schemeNames[x] ? pick(st.schemeNames[x]) : x);
     perksBox.replaceChildren(
       h("p", { class: "small strong" }, t("code.perks")),
-      h("ul", { class: "ticks" }, st.code.perks.map((p) => h("li", {}, pick(p.title)))),
-      st.code.scheme && st.schemeNames[st.code.scheme]
-        ? h("p", { class: "muted small" }, t("code.scheme", { scheme: pick(st.schemeNames[st.code.scheme]) })) : null);
-    schemeBox.replaceChildren(...(st.code.other_schemes || []).map((s) =>
-      button(t("code.scheme.other", { scheme: st.schemeNames[s] ? pick(st.schemeNames[s]) : s }), () => {
-        st.scheme = s; st.code = null; fetchCode(true);
-      }, "btn btn-secondary btn-small")));
+      h("ul", { class: "ticks" }, perks.map((p) => h("li", {}, pick(p.title)))),
+      scheme && st.schemeNames[scheme] ? h("p", { class: "muted small" }, t("code.scheme", { scheme: schemeName(scheme) })) : null);
+    schemeBox.replaceChildren(...otherSchemes.map((x) =>
+      button(t("code.scheme.other", { scheme: schemeName(x) }), () => choose(x), "btn btn-secondary btn-small")));
+  }
+
+  function paintPerks() {
+    if (!st.code) return;
+    showPerks(st.code.perks, st.code.scheme, st.code.other_schemes || [], (s) => {
+      st.scheme = s; st.code = null; fetchCode(true);
+    });
+  }
+
+  // One QR for either kind of code; `until` is when it stops being shown (its alt text says so).
+  function showQr(text, until, data) {
+    const avail = Math.min(qrBox.clientWidth || 320, 420);
+    const svg = renderSvg(text, avail, t("code.alt", { venue: name, time: formatTime(until, false) }));
+    Object.assign(svg.dataset, data);
+    qrBox.replaceChildren(svg);
+    qrBox.classList.remove("is-empty");
   }
 
   function drawQr() {
     if (!renderSvg) { loadQr().then(() => { if (!st.stopped && st.code) drawQr(); }).catch(() => {}); return; }
-    const avail = Math.min(qrBox.clientWidth || 320, 420);
-    const until = formatTime(st.code.expires_at, false);
-    const svg = renderSvg(st.code.qr_text, avail, t("code.alt", { venue: name, time: until }));
-    svg.dataset.jti = st.code.jti;
-    qrBox.replaceChildren(svg);
-    qrBox.classList.remove("is-empty");
+    showQr(st.code.qr_text, st.code.expires_at, { jti: st.code.jti });
   }
 
   function hideQr(text) {
@@ -782,24 +792,10 @@ function codeView(route) {
 
   function drawPp2(cert, p) {
     if (!renderSvg) { loadQr().then(() => { if (!st.stopped) drawPp2(cert, p); }).catch(() => {}); return; }
-    const avail = Math.min(qrBox.clientWidth || 320, 420);
-    const until = formatTime(p.presentedAt + holder.slotSeconds(), false);
-    const svg = renderSvg(p.text, avail, t("code.alt", { venue: name, time: until }));
-    svg.dataset.jti = `${cert.cert_id}-${p.slot}`;
-    svg.dataset.mode = "pp2";
-    svg.dataset.slot = String(p.slot);
-    qrBox.replaceChildren(svg);
-    qrBox.classList.remove("is-empty");
-    perksBox.replaceChildren(
-      h("p", { class: "small strong" }, t("code.perks")),
-      h("ul", { class: "ticks" }, cert.perks.map((x) => h("li", {}, pick(x.title)))),
-      st.schemeNames[cert.scheme] ? h("p", { class: "muted small" }, t("code.scheme", { scheme: pick(st.schemeNames[cert.scheme]) })) : null);
+    showQr(p.text, p.presentedAt + holder.slotSeconds(), { jti: `${cert.cert_id}-${p.slot}`, mode: "pp2", slot: String(p.slot) });
     // two schemes with perks here: the citizen chooses, offline too (one certificate per scheme)
     const others = [...new Set(holder.certificatesFor(aud).usable.map((c) => c.scheme))].filter((x) => x !== cert.scheme);
-    schemeBox.replaceChildren(...others.map((x) =>
-      button(t("code.scheme.other", { scheme: st.schemeNames[x] ? pick(st.schemeNames[x]) : x }), () => {
-        st.scheme = x; st.pp2 = null; tick();
-      }, "btn btn-secondary btn-small")));
+    showPerks(cert.perks, cert.scheme, others, (x) => { st.scheme = x; st.pp2 = null; tick(); });
   }
 
   // No code from the issuer (offline, failing, logged out): make one here from the saved certificate,
