@@ -129,14 +129,10 @@ def device_out(d: HolderDevice) -> dict:
 
 def remove_device(device: HolderDevice, now: int) -> int:
     """Forget a device; its live certificates go on the revocation list. Returns how many were revoked."""
-    live = list(db.session.scalars(select(PerkCertificate).where(PerkCertificate.device_id == device.id,
-                                                                 PerkCertificate.revoked_at.is_(None),
-                                                                 PerkCertificate.not_after > now)))
-    for c in live:
-        _revoke(c, now)
+    n = _revoke(db.session.connection(), now, PerkCertificate.device_id == device.id)
     db.session.delete(device)
     db.session.commit()
-    return len(live)
+    return n
 
 
 # ------------------------------------------------------------------------------------ certificates
@@ -184,21 +180,30 @@ def certify(citizen: Citizen, device: HolderDevice, now: int) -> list[CertOut]:
     return out
 
 
-def _revoke(cert: PerkCertificate, now: int) -> None:
-    cert.revoked_at = now
-    if db.session.get(CertificateRevocation, cert.cert_id) is None:
-        db.session.add(CertificateRevocation(cert_id=cert.cert_id, expires_at=cert.not_after, revoked_at=now))
+def _revoke(conn, now: int, *criteria) -> int:
+    """Withdraw the live certificates that match `criteria`: marked revoked, and named on the trust list's
+    revocation list until they would have expired. The one way to revoke, in Core statements on the
+    session's connection, so the after-flush score listener below can use it too. Returns how many."""
+    live = conn.execute(select(PerkCertificate.cert_id, PerkCertificate.not_after)
+                        .where(PerkCertificate.revoked_at.is_(None), PerkCertificate.not_after > now, *criteria)).all()
+    if not live:
+        return 0
+    ids = [cert_id for cert_id, _ in live]
+    conn.execute(PerkCertificate.__table__.update().where(PerkCertificate.cert_id.in_(ids)).values(revoked_at=now))
+    listed = set(conn.scalars(select(CertificateRevocation.cert_id).where(CertificateRevocation.cert_id.in_(ids))))
+    rows = [{"cert_id": cert_id, "expires_at": not_after, "revoked_at": now}
+            for cert_id, not_after in live if cert_id not in listed]
+    if rows:
+        conn.execute(CertificateRevocation.__table__.insert(), rows)
+    return len(live)
 
 
 def forget_citizen(citizen_id: int, now: int) -> list[str]:
     """Opt-out: revoke every live certificate (the revocation rows name no one) and delete the citizen's
     devices, challenges and certificates. Returns the certificate ids, to delete redemptions made under them."""
-    certs = list(db.session.scalars(select(PerkCertificate).where(PerkCertificate.citizen_id == citizen_id)))
-    for c in certs:
-        if c.revoked_at is None and c.not_after > now:
-            _revoke(c, now)
-    ids = [c.cert_id for c in certs]
     db.session.flush()
+    ids = cert_ids_of(citizen_id)
+    _revoke(db.session.connection(), now, PerkCertificate.citizen_id == citizen_id)
     db.session.execute(delete(PerkCertificate).where(PerkCertificate.citizen_id == citizen_id))
     db.session.execute(delete(DeviceChallenge).where(DeviceChallenge.citizen_id == citizen_id))
     db.session.execute(delete(HolderDevice).where(HolderDevice.citizen_id == citizen_id))
@@ -228,10 +233,10 @@ def prune(now: int) -> int:
 def _score_changes(session: Session, _ctx, _instances) -> None:
     changed = set()
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, CitizenScheme):
-            # any change, not only a fall: a perk may also end at an upper band edge
-            if obj in session.deleted or inspect(obj).attrs.score.history.has_changes():
-                changed.add(obj.citizen_id)
+        # any change, not only a fall: a perk may also end at an upper band edge
+        if isinstance(obj, CitizenScheme) and (
+                obj in session.deleted or inspect(obj).attrs.score.history.has_changes()):
+            changed.add(obj.citizen_id)
     if changed:
         session.info.setdefault("perkpass_recheck_certificates", set()).update(changed)
 
@@ -251,12 +256,10 @@ def _recheck_after_flush(session: Session, _ctx) -> None:
         have = {(code, p.audience, p.code) for code, score in rows
                 if (s := catalogue.schemes.get(code)) is not None for p in s.eligible(score)}
         certs = conn.execute(select(PerkCertificate.cert_id, PerkCertificate.scheme, PerkCertificate.audience,
-                                    PerkCertificate.perks, PerkCertificate.not_after)
+                                    PerkCertificate.perks)
                              .where(PerkCertificate.citizen_id == citizen_id, PerkCertificate.revoked_at.is_(None),
                                     PerkCertificate.not_after > now)).all()
-        for cert_id, scheme, audience, perks, not_after in certs:
-            if any((scheme, audience, code) not in have for code in perks.split(",")):
-                conn.execute(PerkCertificate.__table__.update().where(PerkCertificate.cert_id == cert_id)
-                             .values(revoked_at=now))
-                conn.execute(CertificateRevocation.__table__.insert().values(cert_id=cert_id, expires_at=not_after,
-                                                                             revoked_at=now))
+        lost = [cert_id for cert_id, scheme, audience, perks in certs
+                if any((scheme, audience, code) not in have for code in perks.split(","))]
+        if lost:
+            _revoke(conn, now, PerkCertificate.cert_id.in_(lost))
