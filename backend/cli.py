@@ -378,3 +378,8 @@ def register_cli(app: Flask) -> None:
     from .console_cli import trust_list_check
     trust.add_command(trust_list_check)  # `trust-list check`: the publication monitor for cron (issue 13)
     app.cli.add_command(trust)
+
+    from .console_cli import console_cli
+    from .ledger_cli import ledger_cli
+    app.cli.add_command(ledger_cli)
+    app.cli.add_command(console_cli)

@@ -1,12 +1,19 @@
-"""HTTP API: one blueprint per concern."""
+"""HTTP API: one blueprint per concern, all registered here (importing a view module registers nothing).
+
+Imports flow one way: view modules -> ``common`` (endpoint, auth, limits) -> ``bearer`` (roles) -> services."""
 from flask import Flask
+
+from . import (app_page, auth, console, credentials, devices, kiosk, kiosk_report, ledger_admin, me, meta, operator,
+               providers, reviewer, score, trust)
+
+BLUEPRINT_MODULES = (
+    meta, auth, me, devices, credentials, trust, kiosk, operator,
+    app_page,                                   # citizen page /app/ + /api/v1/catalogue
+    score, providers, reviewer, ledger_admin,   # score ledger: /api/v1/me/score, /provider, /reviewer, /operator/ledger
+    console, kiosk_report,                      # operator/reviewer console /console/ + /api/v1/kiosk/report
+)
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, credentials, devices, kiosk, me, meta, operator, trust
-
-    for module in (meta, auth, me, devices, credentials, trust, kiosk, operator):
+    for module in BLUEPRINT_MODULES:
         app.register_blueprint(module.bp)
-    from . import app_page; app.register_blueprint(app_page.bp)  # citizen page /app/ + /api/v1/catalogue
-    from . import ledger; ledger.register(app)  # score ledger: /api/v1/me/score, /provider, /reviewer, /operator/ledger
-    from . import console; console.register(app)  # operator/reviewer console /console/ + /api/v1/kiosk/report

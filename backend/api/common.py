@@ -1,18 +1,21 @@
-"""The glue between Flask views and marshmallow: body parsing, auth, response dumping, and the
-registry the OpenAPI document is generated from."""
+"""The glue between Flask views and marshmallow: body and query-string parsing, bearer auth (the roles are
+in ``bearer.py``), rate-limit keys and values, response dumping, and the registry the OpenAPI document is
+generated from. Every view module imports from here; this module imports no view module."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import time
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema
 
 from ..errors import APIError
-from ..extensions import limiter
+from ..extensions import client_address, limiter
+from .bearer import BEARER_ROLES, bearer_token, unauthorized
 
 
 @dataclass
@@ -31,8 +34,6 @@ class EndpointDoc:
 
 
 REGISTRY: list[EndpointDoc] = []
-# more bearer roles: kind -> (resolver(token) that sets ``g`` or raises APIError, OpenAPI description)
-EXTRA_AUTH: dict[str, tuple] = {}
 
 
 def now() -> int:
@@ -84,51 +85,31 @@ def load(schema_cls: type[Schema], data: object) -> dict:
     return schema_instance(schema_cls).load(data)
 
 
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
-        return None
-    return token.strip()
-
-
-def _unauthorized(kind: str) -> APIError:
-    return APIError(401, "unauthorized", f"A valid {kind} bearer token is required.", {},
-                    {"WWW-Authenticate": 'Bearer realm="perkpass"'})
-
-
 def authenticate(kind: str) -> None:
-    """Resolve the bearer token for ``kind`` (citizen, device, operator) into ``g``."""
+    """Resolve the bearer token for ``kind`` (a row of ``bearer.BEARER_ROLES``) into ``g``."""
     token = bearer_token()
     if token is None:
-        raise _unauthorized(kind)
-    if kind == "citizen":
-        from ..services.auth import citizen_for_token
-        if not token.startswith("pp_at_"):
-            raise _unauthorized(kind)
-        found = citizen_for_token(token, now())
-        if found is None:
-            raise _unauthorized(kind)
-        g.citizen_id, g.citizen_public_id, g.citizen_memberships = found
-        g.token = token
-    elif kind == "device":
-        from ..services.partners import device_for_token
-        device = device_for_token(token) if token.startswith("pp_dev_") else None
-        if device is None:
-            raise _unauthorized(kind)
-        if device.revoked_at is not None:
-            raise APIError(403, "device_revoked", "This kiosk has been revoked; enrol it again.", {})
-        g.device = device
-    elif kind == "operator":
-        from ..services.operators import operator_for_token
-        op = operator_for_token(token) if token.startswith("pp_op_") else None
-        if op is None:
-            raise _unauthorized(kind)
-        g.operator = op
-    elif kind in EXTRA_AUTH:  # roles added by other rooms (the ledger's provider and reviewer)
-        EXTRA_AUTH[kind][0](token)
-    else:  # pragma: no cover
-        raise RuntimeError(kind)
+        raise unauthorized(kind)
+    BEARER_ROLES[kind].resolve(token, now())
+
+
+def token_key() -> str:
+    """Rate-limit key: the bearer token (hashed), else the client address."""
+    token = bearer_token()
+    return "tok:" + hashlib.sha256(token.encode()).hexdigest()[:32] if token else "addr:" + client_address()
+
+
+def config_limit(key: str, default: str | None = None):
+    """A limit value read from the app config at request time (so tests and deployments tune it);
+    ``default`` when the key is not configured (without one, the key must be set)."""
+    if default is None:
+        return lambda: current_app.config[key]
+    return lambda: current_app.config.get(key, default)
+
+
+def query(schema_cls: type[Schema]) -> dict:
+    """Load the query string through a schema (unknown parameters are refused like unknown fields)."""
+    return schema_instance(schema_cls).load(request.args.to_dict())
 
 
 # Control characters in a string path segment (e.g. %00) name nothing: PostgreSQL refuses NUL in a query.
@@ -138,15 +119,21 @@ _PATH_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 def endpoint(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, body: type[Schema] | None = None,
              response: type[Schema] | None = None, status: int = 200, auth: str | None = None,
              errors: tuple[int, ...] = (), limits: list | None = None, description: str = "",
-             produces: dict | None = None, dump_response: bool = True, fast_body=None):
+             produces: dict | None = None, dump_response: bool = True, fast_body=None, load_body: bool = True):
     """Register a view. The view receives ``data`` (the loaded body) when ``body`` is given and returns
     a dict (dumped through ``response``), a ``(dict, status)`` tuple, or a ready ``Response``.
+    ``auth`` names a bearer role (``bearer.BEARER_ROLES``).
+
+    ``load_body=False``: the view reads the body itself (``json_body``, then ``load``: e.g. to screen the raw
+    JSON before the schema sees it); ``body`` is still the schema the OpenAPI document shows.
 
     ``dump_response=False`` (hot endpoints only) writes the view's dict as JSON directly: the view must
     build exactly the ``response`` schema's fields, which a contract test checks with the schema.
     ``fast_body(data) -> dict | None`` (hot endpoints only) may load the one body shape clients send all
     the time without marshmallow; it returns None for anything else, which ``body`` then loads. A test
     checks that it agrees with the schema."""
+    if auth is not None and auth not in BEARER_ROLES:
+        raise ValueError(f"unknown bearer role {auth!r} (add it to bearer.BEARER_ROLES)")
 
     def deco(fn):
         @functools.wraps(fn)
@@ -155,7 +142,7 @@ def endpoint(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, bod
                 authenticate(auth)
             if any(isinstance(v, str) and _PATH_CTRL.search(v) for v in kwargs.values()):
                 raise APIError(404, "not_found", "No such resource.", {})
-            if body is not None:
+            if body is not None and load_body:
                 raw = json_body()
                 loaded = fast_body(raw) if fast_body is not None and type(raw) is dict else None
                 kwargs["data"] = loaded if loaded is not None else load(body, raw)
@@ -189,7 +176,3 @@ def endpoint(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, bod
 
     return deco
 
-
-def config_limit(key: str):
-    """A limit value read from the app config at request time (so tests and deployments tune it)."""
-    return lambda: current_app.config[key]

@@ -14,7 +14,7 @@ import functools
 import logging
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, g, jsonify, redirect, request, send_from_directory
+from flask import Blueprint, Response, abort, g, jsonify, redirect, request, send_from_directory
 
 from ..errors import APIError
 from ..extensions import client_address, limiter
@@ -179,7 +179,8 @@ def chart(t, name):
     tx = _CHART_TEXT[_lang()]
     ov = console_service.overview(t, _days())
     if name == "activity":
-        svg = charts.stacked_bars(ov["days"], {tx["issued"]: ov["issued"]["per_day"], tx["grants"]: ov["grants"]["per_day"],
+        svg = charts.stacked_bars(ov["days"], {tx["issued"]: ov["issued"]["per_day"],
+                                               tx["grants"]: ov["grants"]["per_day"],
                                                tx["refusals"]: ov["refusals"]["per_day"],
                                                tx["replays"]: ov["replays"]["per_day"]},
                                   title=tx["activity"], empty=tx["empty"])
@@ -300,10 +301,3 @@ def decide(t, case_id):
     event(log, "console.case_decided", case_id=case_id, decision=data["decision"], account=g.console.account.id)
     return _json(console_service.review_case(case_id, t))
 
-
-def register(app: Flask) -> None:
-    from . import kiosk_report
-    app.register_blueprint(bp)
-    app.register_blueprint(kiosk_report.bp)
-    from ..console_cli import console_cli
-    app.cli.add_command(console_cli)

@@ -7,8 +7,7 @@ from ..logging_setup import event
 from ..schemas.ledger import (AuditOut, AuditQuery, AuditVerifyOut, ProviderCreatedOut, ProviderIn, ProviderListOut,
                               ProviderOut, ReviewerCreatedOut, ReviewerIn, ReviewerListOut, ReviewerOut)
 from ..services import ledger
-from .common import endpoint, now
-from .ledger import query
+from .common import endpoint, now, query
 
 bp = Blueprint("ledger_admin", __name__, url_prefix="/api/v1/operator/ledger")
 log = logging.getLogger("perkpass.ledger")
@@ -23,7 +22,8 @@ def list_providers():
     from sqlalchemy import select
     from ..extensions import db
     from ..models import DataProvider
-    return {"providers": [ledger.provider_dict(p) for p in db.session.scalars(select(DataProvider).order_by(DataProvider.id))]}
+    rows = db.session.scalars(select(DataProvider).order_by(DataProvider.id))
+    return {"providers": [ledger.provider_dict(p) for p in rows]}
 
 
 @endpoint(bp, "/providers", "POST", summary="Add a data provider; its token is shown once.", auth="operator",

@@ -7,7 +7,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from ..schemas.common import ErrorSchema
-from .common import EXTRA_AUTH, REGISTRY
+from .bearer import BEARER_ROLES
+from .common import REGISTRY
 
 _STATUS_TEXT = {
     400: "Malformed JSON, wrong types, unknown fields or invalid values.",
@@ -42,12 +43,9 @@ def build_spec(app) -> dict:
                                         "enrols kiosks and collects redemptions. Errors are always "
                                         "{\"error\": {\"code\", \"message\", \"fields\"}}."})
     spec.components.schema("Error", schema=ErrorSchema)
-    for name, desc in (("citizen", "Citizen access token (pp_at_…) from POST /api/v1/auth/login"),
-                       ("device", "Kiosk device token (pp_dev_…) from POST /api/v1/kiosk/enroll"),
-                       ("operator", "Operator token (pp_op_…) from `flask --app backend operators create-token`")):
-        spec.components.security_scheme(name, {"type": "http", "scheme": "bearer", "description": desc})
-    for name, (_resolver, desc) in EXTRA_AUTH.items():
-        spec.components.security_scheme(name, {"type": "http", "scheme": "bearer", "description": desc})
+    for role in BEARER_ROLES.values():
+        spec.components.security_scheme(role.name, {"type": "http", "scheme": "bearer",
+                                                    "description": role.description})
     paths: dict[str, dict] = {}
     for ep in REGISTRY:
         path, params = _path(ep.rule)

@@ -8,12 +8,11 @@ from ..errors import APIError
 from ..logging_setup import event
 from ..schemas.ledger import ProviderBatchIn, ProviderBatchOut, ProviderEventStatusOut, ProviderRulesOut, WithdrawIn
 from ..services import ledger
-from .common import endpoint, json_body, load, now
-from .ledger import limit, token_key
+from .common import config_limit, endpoint, json_body, load, now, token_key
 
 bp = Blueprint("providers", __name__, url_prefix="/api/v1/provider")
 log = logging.getLogger("perkpass.ledger")
-_LIMIT = [(limit("PERKPASS_RATE_LIMIT_PROVIDER", "120 per minute"), token_key)]
+_LIMIT = [(config_limit("PERKPASS_RATE_LIMIT_PROVIDER", "120 per minute"), token_key)]
 
 
 @endpoint(bp, "/rules", summary="The point rules this provider may use, and the forbidden data categories.",
@@ -34,7 +33,8 @@ def rules():
 
 
 @endpoint(bp, "/events", "POST", summary="Send a batch of score events (idempotent by the provider's event id).",
-          auth="provider", response=ProviderBatchOut, errors=(403, 422, 429), limits=_LIMIT,
+          auth="provider", body=ProviderBatchIn, load_body=False, response=ProviderBatchOut,
+          errors=(403, 422, 429), limits=_LIMIT,
           description="Each event: id (yours), phone or citizen_id, scheme, category (a point-rule code), points "
                       "(omit for fixed rules), occurred_at, reference, description. Results per event: accepted, "
                       "duplicate (same id and content: nothing changes), conflict (same id, other content: "
@@ -42,7 +42,7 @@ def rules():
                       "naming a forbidden category of data (religious belief, genetics, fingerprints, blood "
                       "type, medical history) in a category, field name or text is refused whole with 422 "
                       "forbidden_data; an invalid event refuses the batch with 422 invalid_events.")
-def send_events(**_):
+def send_events():
     raw = json_body()
     # forbidden data first, on the raw JSON: a field like "blood_type" gets the typed refusal, not "unknown field"
     if isinstance(raw, dict):
@@ -56,13 +56,6 @@ def send_events(**_):
     counts = result.counts()
     event(log, "ledger.batch", provider=g.provider.code, events=len(data["events"]), **counts)
     return {"results": result.results, **counts}
-
-
-# body is parsed by the view itself (forbidden data is checked before the schema); document it anyway
-from .common import REGISTRY  # noqa: E402
-for _ep in REGISTRY:
-    if _ep.rule == "/api/v1/provider/events" and _ep.method == "post":
-        _ep.body = ProviderBatchIn
 
 
 @endpoint(bp, "/withdrawals", "POST", summary="Withdraw one of this provider's events (it stops counting at once).",

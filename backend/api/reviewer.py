@@ -6,12 +6,11 @@ from flask import Blueprint, g
 from ..logging_setup import event
 from ..schemas.ledger import CaseOut, DecisionIn, QueueOut, QueueQuery
 from ..services import ledger
-from .common import endpoint, now
-from .ledger import limit, query, token_key
+from .common import config_limit, endpoint, now, query, token_key
 
 bp = Blueprint("reviewer", __name__, url_prefix="/api/v1/reviewer")
 log = logging.getLogger("perkpass.ledger")
-_LIMIT = [(limit("PERKPASS_RATE_LIMIT_REVIEWER", "300 per minute"), token_key)]
+_LIMIT = [(config_limit("PERKPASS_RATE_LIMIT_REVIEWER", "300 per minute"), token_key)]
 
 
 @endpoint(bp, "/queue", summary="Cases to decide, oldest first (disputes and pending negative events).",

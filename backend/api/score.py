@@ -8,8 +8,7 @@ from ..logging_setup import event
 from ..schemas.ledger import DisputeIn, LedgerEventOut, MyScoreOut, SchemeExplanationOut
 from ..services import ledger
 from ..services.perks import get_catalogue
-from .common import endpoint, now
-from .ledger import limit, token_key
+from .common import config_limit, endpoint, now, token_key
 
 bp = Blueprint("score", __name__, url_prefix="/api/v1/me/score")
 log = logging.getLogger("perkpass.ledger")
@@ -17,7 +16,7 @@ log = logging.getLogger("perkpass.ledger")
 
 @endpoint(bp, "", summary="Why is my score this? Every scheme's score, band, perks and every event behind it.",
           auth="citizen", response=MyScoreOut,
-          limits=[(limit("PERKPASS_RATE_LIMIT_LEDGER_READ", "120 per minute"), token_key)],
+          limits=[(config_limit("PERKPASS_RATE_LIMIT_LEDGER_READ", "120 per minute"), token_key)],
           description="Each event has its source (the department that sent it), its points, whether it counts "
                       "now and its status; disputable events say until when. Only the citizen who owns the "
                       "score ever sees it.")
@@ -26,7 +25,7 @@ def my_score():
 
 
 @endpoint(bp, "/<scheme>", summary="The explanation for one scheme.", auth="citizen", response=SchemeExplanationOut,
-          errors=(404,), limits=[(limit("PERKPASS_RATE_LIMIT_LEDGER_READ", "120 per minute"), token_key)])
+          errors=(404,), limits=[(config_limit("PERKPASS_RATE_LIMIT_LEDGER_READ", "120 per minute"), token_key)])
 def my_scheme_score(scheme):
     if scheme not in get_catalogue().schemes:
         raise APIError(404, "not_found", "Unknown scheme.", {})
@@ -38,14 +37,15 @@ def my_scheme_score(scheme):
 
 @endpoint(bp, "/events/<int:event_id>", summary="One event of my ledger, with its dispute or review.",
           auth="citizen", response=LedgerEventOut, errors=(404,),
-          limits=[(limit("PERKPASS_RATE_LIMIT_LEDGER_READ", "120 per minute"), token_key)])
+          limits=[(config_limit("PERKPASS_RATE_LIMIT_LEDGER_READ", "120 per minute"), token_key)])
 def my_event(event_id):
     return ledger.explain_event(g.citizen_id, event_id, now())
 
 
-@endpoint(bp, "/events/<int:event_id>/dispute", "POST", summary="Dispute a record: it is frozen until a reviewer decides.",
-          auth="citizen", body=DisputeIn, response=LedgerEventOut, status=201, errors=(404, 409, 422, 429),
-          limits=[(limit("PERKPASS_RATE_LIMIT_DISPUTE", "20 per hour"), token_key)],
+@endpoint(bp, "/events/<int:event_id>/dispute", "POST",
+          summary="Dispute a record: it is frozen until a reviewer decides.", auth="citizen",
+          body=DisputeIn, response=LedgerEventOut, status=201, errors=(404, 409, 422, 429),
+          limits=[(config_limit("PERKPASS_RATE_LIMIT_DISPUTE", "20 per hour"), token_key)],
           description="Allowed within the scheme's dispute window (10 days by default) after a record starts "
                       "to count, or at any time while a negative record waits for review. One dispute per "
                       "record. While disputed the record does not count; a reviewer confirms or reverses it "
