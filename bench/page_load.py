@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tools.demo_server import DemoServer  # noqa: E402  (after the path is set)
 
 CHROMIUM = os.environ.get("PERKPASS_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -79,27 +79,8 @@ class Tally:
         self.seen.append((time.monotonic(), environ.get("PATH_INFO", ""), head.get("status", 0), head.get("n", 0) + body))
 
 
-def start_server(tmp: Path, **config):
-    import logging
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from werkzeug.serving import make_server
-
-    from backend import create_app
-    from backend.extensions import db
-
-    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.db'}",
-                      "PERKPASS_SMS_SENDER": "outbox", "PERKPASS_LOG_LEVEL": "WARNING", **config})
-    with app.app_context():
-        from backend.cli import init_database
-        from backend.demo import seed_demo
-        init_database(quiet=True)
-        demo = seed_demo(int(time.time()))
-        db.session.remove()
-    app.wsgi_app = tally = Tally(app.wsgi_app)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    httpd.tally = tally
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_port}", demo
+def start_server(tmp: Path, **config) -> DemoServer:
+    return DemoServer(tmp, wrap=Tally, **config)
 
 
 def baseline_tree(rev: str, dest: Path) -> Path:
@@ -209,13 +190,13 @@ def main() -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
             for _ in range(args.runs):  # interleaved, so both see the same machine load
-                for name, (httpd, base, demo) in servers.items():
-                    phone = next(c for c in demo["citizens"] if CITIZEN in c["label"])["phone"]
-                    results.setdefault(name, []).append(one_run(browser, base, session_for(base, phone),
-                                                                httpd.tally))
+                for name, server in servers.items():
+                    phone = server.citizen(CITIZEN)["phone"]
+                    results.setdefault(name, []).append(one_run(browser, server.base, session_for(server.base, phone),
+                                                                server.app.wsgi_app))
             browser.close()
-        for httpd, *_ in servers.values():
-            httpd.shutdown()
+        for server in servers.values():
+            server.stop()
     cur, base = summarise(results["current"]), summarise(results["baseline"])
     report = {
         "conditions": {"down_kbps": KBPS, "up_kbps": KBPS, "latency_ms": RTT_MS, "viewport": "390x844",

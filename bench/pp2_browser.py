@@ -21,7 +21,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tools.demo_server import DemoServer  # noqa: E402  (after the path is set)
 
 CHROMIUM = os.environ.get("PERKPASS_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -37,7 +37,10 @@ NO_ED25519 = """(() => { const s = crypto.subtle, g = s.generateKey.bind(s);
     ? Promise.reject(new DOMException("no Ed25519", "NotSupportedError")) : g(a, ...r)); })();"""
 
 MEASURE_SIGNING = """async (n) => {
-  const holder = await import('/app/js/holder.js');
+  // the page's own (content-stamped) module: the phone is offline and only stamped files are cached
+  const link = [...document.querySelectorAll('link[href], script[src]')].map((e) => e.href || e.src)
+    .find((u) => /\/js\/holder\.[0-9a-f]+\.js$/.test(u));
+  const holder = await import(link || '/app/js/holder.js');
   await holder.load();
   const cert = holder.certificatesFor('metro').usable[0];
   const out = [], bare = [];
@@ -64,27 +67,6 @@ MEASURE_SIGNING = """async (n) => {
   const bareTotal = performance.now() - t;
   return { present: out, bare, algorithm: device.algorithm, presentMean: presentTotal / n, bareMean: bareTotal / n };
 }"""
-
-
-def start_server(tmp: Path):
-    import logging
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from werkzeug.serving import make_server
-
-    from backend import create_app
-    from backend.extensions import db
-
-    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.db'}",
-                      "PERKPASS_SMS_SENDER": "outbox", "PERKPASS_LOG_LEVEL": "WARNING"})
-    with app.app_context():
-        from backend.cli import init_database
-        from backend.demo import seed_demo
-        init_database(quiet=True)
-        demo = seed_demo(int(time.time()))
-        db.session.remove()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_port}", demo
 
 
 def login(page, base: str, phone: str) -> None:
@@ -142,15 +124,16 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="perkpass-pp2-bench-"))
-    httpd, base, demo = start_server(tmp)
-    phone = next(c["phone"] for c in demo["citizens"] if "metro" in c["label"].lower())
+    server = DemoServer(tmp)
+    base = server.base
+    phone = next(c["phone"] for c in server.demo["citizens"] if "metro" in c["label"].lower())
     results = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         for key_type in ("Ed25519", "P-256"):
             results.append(run(browser, base, phone, key_type, args.signs, args.opens))
         browser.close()
-    httpd.shutdown()
+    server.stop()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"runs": results, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
                                          indent=2))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from tools.demo_server import DemoServer
 
 CHROMIUM = os.environ.get("PERKPASS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -34,58 +34,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-class Server:
-    """The backend app served by werkzeug in a thread."""
+class Server(DemoServer):
+    """The backend app served by werkzeug in a thread, with a short credential lifetime."""
 
     def __init__(self, tmp: Path, **overrides):
-        from werkzeug.serving import make_server
-
-        from backend import create_app
-        from backend.extensions import db
-
-        self.app = create_app({
-            "ENV_NAME": "testing",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'perkpass-browser.db'}",
-            "PERKPASS_SMS_SENDER": "outbox",
-            "PERKPASS_CREDENTIAL_LIFETIME": CREDENTIAL_LIFETIME,
-            "PERKPASS_REFRESH_AFTER": REFRESH_AFTER,
-            "PERKPASS_LOG_LEVEL": "WARNING",
-            **overrides,
-        })
-        with self.app.app_context():
-            from backend.cli import init_database
-            from backend.demo import seed_demo
-            init_database(quiet=True)
-            self.demo = seed_demo(int(time.time()))
-            db.session.remove()
-        self.httpd = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.port = self.httpd.server_port
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="perkpass-test-server", daemon=True)
-        self.thread.start()
-
-    @property
-    def operator_token(self) -> str:
-        return self.demo["operator_token"]
-
-    def citizen(self, label_part: str) -> dict:
-        return next(c for c in self.demo["citizens"] if label_part in c["label"])
-
-    def venue(self, audience: str, perk: str | None = None) -> dict:
-        return next(v for v in self.demo["venues"] if v["audience"] == audience and (perk is None or perk in v["perks"]))
-
-    def last_sms_code(self, phone: str) -> str | None:
-        """The code the (in-memory) SMS sender sent to ``phone`` last."""
-        sender = self.app.extensions.get("perkpass_sender")
-        return sender.last_code(phone) if sender is not None else None
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.thread.join(timeout=10)
-        from backend.extensions import db
-        with self.app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        super().__init__(tmp, PERKPASS_CREDENTIAL_LIFETIME=CREDENTIAL_LIFETIME, PERKPASS_REFRESH_AFTER=REFRESH_AFTER,
+                         **overrides)
 
 
 @pytest.fixture(scope="session")
@@ -198,3 +152,29 @@ def make_page(chromium, server):
         if server_errors:
             problems.append(f"server errors: {server_errors}")
     assert not problems, "; ".join(problems)
+
+
+@pytest.fixture
+def console_page(chromium, server):
+    """Pages for the console tests; at the end no page had a script error or asked another origin."""
+    made = []
+
+    def factory(width=1280, height=860, mobile=False):
+        ctx = chromium.new_context(viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile,
+                                   base_url=server.base, locale="en-US")
+        ctx.set_default_timeout(15000)
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "401" not in m.text else None)
+        foreign: list[str] = []
+        page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(server.base) else None)
+        page.on("dialog", lambda d: d.accept())
+        made.append((ctx, errors, foreign))
+        return page
+
+    yield factory
+    for ctx, errors, foreign in made:
+        ctx.close()
+        assert not errors, errors
+        assert not foreign, foreign
