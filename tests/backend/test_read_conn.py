@@ -24,8 +24,10 @@ def pg(engine):
 
 def test_in_memory_sqlite_keeps_the_pool():
     from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
     assert not read_conn.applies(create_engine("sqlite://"))
-    assert not read_conn.applies(create_engine("sqlite:///file:x?mode=memory&uri=true"))
+    # the pool is named: SQLAlchemy deprecates choosing it from the URL's mode=memory
+    assert not read_conn.applies(create_engine("sqlite:///file:x?mode=memory&uri=true", poolclass=StaticPool))
 
 
 def _backend_pids(engine) -> set[int]:
