@@ -269,13 +269,13 @@ def review_queue(now: int, status: str = "open", limit: int = 200) -> list[dict]
 
 
 def _decorate_case(c: dict, rules, now: int) -> dict:
-    from .ledger import _window
+    from .ledger import dispute_window
     sr = rules.schemes.get(c["event"]["scheme"]) if c["event"]["scheme"] else None
     rule = sr.rules.get(c["event"]["category"]) if (sr and c["event"]["category"]) else None
     c["rule"] = rule.public() if rule else None
     c["review_policy"] = sr.review if sr else None
     start = c["disputed_at"] or c["opened_at"]
-    deadline = start + _window(sr)
+    deadline = start + dispute_window(sr)
     c["deadline"] = deadline
     c["days_left"] = (deadline - now) // DAY if c["status"] == "open" else None
     return c

@@ -1,0 +1,73 @@
+"""The score ledger: every point has a source, a citizen can dispute it, a person decides.
+
+* A membership's score is the scheme's base plus the events that count, clamped to the scheme's
+  range. Events are ``join`` (the base, 0 points), ``import`` (an operator's absolute import,
+  recorded as the change it made) and ``point`` (a data provider's event under a point rule of
+  ``assets/point-rules/<scheme>.json``). The cached ``CitizenScheme.score`` is rewritten from the
+  ledger whenever an event's status changes, so band, perks and the next credential follow at once.
+* Statuses (:class:`EventStatus`): ``pending_review`` (a negative event waiting for a reviewer, per the
+  scheme's ``review`` policy; it does not count), ``confirmed`` (counts), ``disputed`` (under review: a
+  record that counted keeps counting, a pending one still does not; a dispute never changes a score),
+  ``reversed`` (a reviewer upheld a dispute), ``rejected`` (a reviewer refused a pending event) and
+  ``withdrawn`` (the provider withdrew its own event, with a reason). None of the last three counts again.
+* Data providers send batches idempotent by their own event id; what they may send is fixed by the point
+  rules and screened for forbidden categories of data (:mod:`.ingestion`).
+* Every change is appended to the hash-chained audit log (ids, statuses, points; never a phone number,
+  a score or a citizen's own words), by one function (:func:`.audit.append`).
+* A request that cannot be met raises a domain error (:mod:`backend.services.errors`); the HTTP API and
+  the command line map it.
+
+Time (``now``) is always a parameter. The rooms, each importing only those above it:
+
+    statuses   the words: event kinds and statuses, case reasons and statuses, decisions (StrEnums)
+    rules      point rules, data categories, forbidden categories (assets/point-rules/)
+    audit      the append-only, hash-chained audit log: the one way to append, reading, verifying
+    scoring    the arithmetic: replay and recompute of cached scores
+    roles      data providers and reviewers: tokens, creation, revocation
+    ingestion  providers' batches and withdrawals
+    citizen    the citizen's explanation of a score, and disputes
+    review     the reviewers' queue and decisions
+
+Callers import from this package (``from backend.services import ledger``), not from its modules.
+"""
+from __future__ import annotations
+
+from .audit import GENESIS, append, audit, audit_dict, audit_many, audit_page, verify_audit
+from .citizen import (KIND_TITLES, can_dispute, dispute_window, explain, explain_citizen, explain_event,
+                      kind_title, open_dispute)
+from .ingestion import (EVENT_ID_RE, FUTURE_LEEWAY, REFERENCE_MAX, REFERENCE_RE, IngestResult, check_forbidden,
+                        forbidden_error, ingest, provider_event_status, screen_batch, withdraw)
+from .review import decide, get_case, queue, queue_counts
+from .roles import (PROVIDER_CODE_RE, create_provider, create_reviewer, provider_by_code, provider_dict,
+                    provider_for_token, providers_by_id, reviewer_by_ref, reviewer_dict, reviewer_for_token,
+                    revoke_provider, revoke_reviewer, rotate_provider_token)
+from .rules import (CATEGORY_CODE_RE, RULE_RE, DataCategory, PointRules, PointRulesError, Rule, SchemeRules,
+                    get_point_rules, load_point_rules)
+from .scoring import MAX_ID, Line, Replay, lock_membership, recompute, recompute_all, recompute_many, replay
+from .statuses import (FINAL, REVIEW_POLICIES, REVIEWER_DECISIONS, STATUSES, CaseReason, CaseStatus, Decision,
+                       EventKind, EventStatus, IngestOutcome, ReviewPolicy)
+
+__all__ = [
+    # statuses
+    "FINAL", "REVIEW_POLICIES", "REVIEWER_DECISIONS", "STATUSES", "CaseReason", "CaseStatus", "Decision",
+    "EventKind", "EventStatus", "IngestOutcome", "ReviewPolicy",
+    # rules
+    "CATEGORY_CODE_RE", "RULE_RE", "DataCategory", "PointRules", "PointRulesError", "Rule", "SchemeRules",
+    "get_point_rules", "load_point_rules",
+    # audit
+    "GENESIS", "append", "audit", "audit_dict", "audit_many", "audit_page", "verify_audit",
+    # scoring
+    "MAX_ID", "Line", "Replay", "lock_membership", "recompute", "recompute_all", "recompute_many", "replay",
+    # roles
+    "PROVIDER_CODE_RE", "create_provider", "create_reviewer", "provider_by_code", "provider_dict",
+    "provider_for_token", "providers_by_id", "reviewer_by_ref", "reviewer_dict", "reviewer_for_token",
+    "revoke_provider", "revoke_reviewer", "rotate_provider_token",
+    # ingestion
+    "EVENT_ID_RE", "FUTURE_LEEWAY", "REFERENCE_MAX", "REFERENCE_RE", "IngestResult", "check_forbidden",
+    "forbidden_error", "ingest", "provider_event_status", "screen_batch", "withdraw",
+    # citizen
+    "KIND_TITLES", "can_dispute", "dispute_window", "explain", "explain_citizen", "explain_event", "kind_title",
+    "open_dispute",
+    # review
+    "decide", "get_case", "queue", "queue_counts",
+]
