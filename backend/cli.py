@@ -1,34 +1,36 @@
-"""Operator command line: ``flask --app backend <command>``."""
+"""Operator command line: ``flask --app backend <command>``.
+
+Every command is documented in docs/backend.md ("Command line"); tests/backend/test_cli_docs.py checks
+that the table there names every command registered here. This module holds the platform's commands as
+module-level click groups; the ledger's are in ``ledger_cli.py``, the console accounts' in ``console_cli.py``;
+the bits they share (clock, times, service errors) in ``cli_common.py``. ``register_cli`` adds them all."""
 from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select, text
 
-from .errors import APIError
+from .cli_common import call, fail, now, parse_instant, read_text, when
+from .console_cli import console_cli
+from .demo import print_summary, seed_demo
 from .extensions import db
-
-
-def _now() -> int:
-    return int(time.time())
-
-
-def _fail(msg: str) -> None:
-    raise click.ClickException(msg)
-
-
-def _api(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except APIError as e:
-        detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in e.fields.items())
-        _fail(e.message + (f" ({detail})" if detail else ""))
+from .ledger_cli import ledger_cli
+from .models import Device, Partner
+from .services import auth as auth_service
+from .services import console as console_service
+from .services import keys as key_service
+from .services import operators as operator_service
+from .services import partners as partner_service
+from .services import redemptions as redemption_service
+from .services import retention as retention_service
+from .services import scores as score_service
+from .services import secrets_store
+from .services import trust_list as trust_service
 
 
 def ensure_schema() -> None:
@@ -36,350 +38,347 @@ def ensure_schema() -> None:
     schema = current_app.config.get("DATABASE_SCHEMA")
     if schema and db.engine.dialect.name == "postgresql":
         if not schema.replace("_", "").isalnum():
-            _fail("PERKPASS_DATABASE_SCHEMA must be letters, digits and underscores")
+            fail("PERKPASS_DATABASE_SCHEMA must be letters, digits and underscores")
         with db.engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-
-
-def _parse_instant(value: str) -> int:
-    """Epoch seconds or an ISO 8601 time (UTC unless it says otherwise)."""
-    from datetime import datetime, timezone
-    try:
-        return int(value)
-    except ValueError:
-        pass
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return int((dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp())
 
 
 def init_database(quiet: bool = False) -> dict:
     """Upgrade the schema to the newest migration, sync schemes, create missing keys. Idempotent."""
     from flask_migrate import upgrade
 
-    from .services import keys as key_service
-    from .services import scores as score_service
-    from .services import trust_list as trust_service
-
     ensure_schema()
     upgrade(directory=current_app.extensions["migrate"].directory)
-    now = _now()
-    schemes = score_service.sync_schemes(now)
-    created = key_service.ensure_keys(now)
-    from .services.secrets_store import ensure_all
-    ensure_all(now)
-    tl = trust_service.current(now)
+    t = now()
+    schemes = score_service.sync_schemes(t)
+    created = key_service.ensure_keys(t)
+    secrets_store.ensure_all(t)
+    tl = trust_service.current(t)
     return {"schemes": schemes, "keys_created": created, "trust_list_sequence": tl.sequence}
 
 
-def register_cli(app: Flask) -> None:
-    @app.cli.command("init-db")
-    def init_db_cmd():
-        """Create or upgrade the tables, load the schemes, create the root and first signing key."""
-        out = init_database()
-        click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
-        click.echo("schemes: " + ", ".join(f"{k} ({v})" for k, v in out["schemes"].items()))
-        click.echo("keys created: " + (", ".join(out["keys_created"]) or "none (already present)"))
-        click.echo(f"trust list sequence: {out['trust_list_sequence']}")
+# ------------------------------------------------------------------ database and demo data
+@click.command("init-db")
+@with_appcontext
+def init_db_cmd():
+    """Create or upgrade the tables, load the schemes, create the root and first signing key."""
+    out = init_database()
+    click.echo(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    click.echo("schemes: " + ", ".join(f"{k} ({v})" for k, v in out["schemes"].items()))
+    click.echo("keys created: " + (", ".join(out["keys_created"]) or "none (already present)"))
+    click.echo(f"trust list sequence: {out['trust_list_sequence']}")
 
-    @app.cli.command("seed-demo")
-    @click.option("--reset", is_flag=True, help="Delete the demo partners and citizens first.")
-    @click.option("--json", "as_json", is_flag=True, help="Print the demo data as JSON.")
-    def seed_demo_cmd(reset, as_json):
-        """Create demo partners, venues, citizens in every band and fresh enrolment codes (idempotent)."""
-        from .demo import print_summary, seed_demo
-        init_database()
-        out = seed_demo(_now(), reset=reset)
-        if as_json:
-            click.echo(json.dumps(out, ensure_ascii=False, indent=2))
-        else:
-            print_summary(out, click.echo)
 
-    @app.cli.command("purge-expired")
-    def purge_cmd():
-        """Delete expired access tokens and old log-in codes."""
-        from .services.auth import purge_expired
-        click.echo(f"deleted {purge_expired(_now())} rows")
+@click.command("seed-demo")
+@click.option("--reset", is_flag=True, help="Delete the demo partners and citizens first.")
+@click.option("--json", "as_json", is_flag=True, help="Print the demo data as JSON.")
+@with_appcontext
+def seed_demo_cmd(reset, as_json):
+    """Create demo partners, venues, citizens in every band and fresh enrolment codes (idempotent)."""
+    init_database()
+    out = seed_demo(now(), reset=reset)
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print_summary(out, click.echo)
 
-    # ------------------------------------------------------------------ retention (docs/deploy.md)
-    retention = AppGroup("retention", help="Personal history older than PERKPASS_RETENTION_DAYS.")
 
-    @retention.command("purge")
-    @click.option("--days", type=int, default=None, help="Retention in days (default: PERKPASS_RETENTION_DAYS).")
-    @click.option("--batch-size", type=int, default=2000, show_default=True, help="Rows per transaction.")
-    @click.option("--pause", type=float, default=0.05, show_default=True, help="Seconds between batches.")
-    @click.option("--max-batches", type=int, default=None, help="Stop after this many batches per table.")
-    @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
-    def retention_purge(days, batch_size, pause, max_batches, dry_run):
-        """Delete redemptions, certificates, revocations and device challenges older than the retention,
-        in short batches (safe from cron while the service runs)."""
-        from .services import retention as retention_service
-        days = int(current_app.config["PERKPASS_RETENTION_DAYS"]) if days is None else days
-        t = _now()
-        try:
-            out = (retention_service.pending(t, days) if dry_run else
-                   retention_service.purge(t, days, batch_size=batch_size, pause=pause, max_batches=max_batches))
-        except ValueError as e:
-            _fail(str(e))
-        verb = "would delete" if dry_run else "deleted"
-        click.echo(f"retention {days} days (before {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(t - days * 86400))}): "
-                   + ", ".join(f"{verb} {n} {name}" for name, n in out.items()))
+@click.command("purge-expired")
+@with_appcontext
+def purge_cmd():
+    """Delete expired access tokens and old log-in codes."""
+    click.echo(f"deleted {auth_service.purge_expired(now())} rows")
 
-    app.cli.add_command(retention)
 
-    # ------------------------------------------------------------------ keys
-    keys = AppGroup("keys", help="Signing keys (encrypted at rest) and the root key.")
+# ------------------------------------------------------------------ retention (docs/deploy.md)
+retention = AppGroup("retention", help="Personal history older than PERKPASS_RETENTION_DAYS.")
 
-    @keys.command("list")
-    @click.option("--json", "as_json", is_flag=True)
-    def keys_list(as_json):
-        from .services import keys as key_service
-        rows = key_service.listing(_now())
-        if as_json:
-            click.echo(json.dumps(rows, indent=2))
-            return
-        fmt = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) if t else "-"  # noqa: E731
-        click.echo(f"{'kid':<24} {'role':<8} {'state':<11} {'activates (UTC)':<20} {'signs until':<20} "
-                   f"{'published until':<20}")
-        for r in rows:
-            click.echo(f"{r['kid']:<24} {r['role']:<8} {r['state']:<11} {fmt(r['activates_at']):<20} "
-                       f"{fmt(r['signs_until']):<20} {fmt(r['not_after']) if r['role'] == 'signing' else '-':<20}")
 
-    @keys.command("rotate")
-    @click.option("--activate-in", type=click.IntRange(min=0), default=None,
-                  help="Seconds between publishing the new key and its first signature "
-                       "(default PERKPASS_KEY_ACTIVATION_DELAY).")
-    @click.option("--now", "now_", is_flag=True, help="Activate at once (same as --activate-in 0).")
-    def keys_rotate(activate_in, now_):
-        """Publish a new signing key; the current key stops signing when it activates."""
-        from .services import keys as key_service
-        from .services import trust_list as trust_service
-        t = _now()
-        row = key_service.rotate(t, 0 if now_ else activate_in)
-        tl = trust_service.current(t)
-        click.echo(f"new signing key {row.kid}: published in trust list #{tl.sequence}, signs from "
-                   f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(row.activates_at))}")
+@retention.command("purge")
+@click.option("--days", type=int, default=None, help="Retention in days (default: PERKPASS_RETENTION_DAYS).")
+@click.option("--batch-size", type=int, default=2000, show_default=True, help="Rows per transaction.")
+@click.option("--pause", type=float, default=0.05, show_default=True, help="Seconds between batches.")
+@click.option("--max-batches", type=int, default=None, help="Stop after this many batches per table.")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def retention_purge(days, batch_size, pause, max_batches, dry_run):
+    """Delete redemptions, certificates, revocations and device challenges older than the retention,
+    in short batches (safe from cron while the service runs)."""
+    days = int(current_app.config["PERKPASS_RETENTION_DAYS"]) if days is None else days
+    t = now()
+    try:
+        out = (retention_service.pending(t, days) if dry_run else
+               retention_service.purge(t, days, batch_size=batch_size, pause=pause, max_batches=max_batches))
+    except ValueError as e:
+        fail(str(e))
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"retention {days} days (before {when(t - days * 86400, '%Y-%m-%d %H:%M UTC')}): "
+               + ", ".join(f"{verb} {n} {name}" for name, n in out.items()))
 
-    @keys.command("retire")
-    @click.argument("kid")
-    @click.option("--force", is_flag=True, help="Allow retiring the only key that signs now.")
-    @click.option("--compromised", is_flag=True,
-                  help="Drop it from the trust list at once (its outstanding codes stop verifying).")
-    def keys_retire(kid, force, compromised):
-        """Stop a signing key; it stays published until its last credential expired."""
-        from .services import keys as key_service
-        from .services import trust_list as trust_service
-        t = _now()
-        try:
-            row = key_service.retire(kid, t, force=force, compromised=compromised)
-        except key_service.KeyError_ as e:
-            _fail(str(e))
-        tl = trust_service.current(t)
-        click.echo(f"retired {row.kid}; published until "
-                   f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(row.not_after))} (trust list #{tl.sequence})")
 
-    @keys.command("compromise")
-    @click.argument("kid")
-    @click.option("--at", "at", default=None,
-                  help="Refuse its codes from this instant (epoch seconds or ISO 8601 UTC, default now; "
-                       "earlier if the leak began earlier).")
-    def keys_compromise(kid, at):
-        """Key-compromise drill: a new key signs at once, KID is marked compromised in an emergency trust
-        list published now, and verifiers refuse every code KID signed from --at on (REVOKED)."""
-        from .services import keys as key_service
-        from .services import trust_list as trust_service
-        t = _now()
-        try:
-            instant = _parse_instant(at) if at else t
-            row, new = key_service.compromise(kid, t, instant)
-        except (key_service.KeyError_, ValueError) as e:
-            _fail(str(e))
-        tl = trust_service.current(t)
-        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row.compromised_at))
-        click.echo(f"compromised {row.kid}: every code it signed is refused from {when}")
-        click.echo(f"signing now with {new.kid}" if new else "it was not signing; the active key is unchanged")
-        click.echo(f"emergency trust list #{tl.sequence} published (kiosks take it on their next sync; "
-                   f"offline ones: `trust-list export` to a USB stick); the JWKS no longer lists {row.kid}")
+# ------------------------------------------------------------------ keys
+keys = AppGroup("keys", help="Signing keys (encrypted at rest) and the root key.")
 
-    @keys.command("rotate-root")
-    def keys_rotate_root():
-        """Replace the root key: the old root announces the new one, which signs every trust list from now on."""
-        from .services import keys as key_service
-        from .services import trust_list as trust_service
-        t = _now()
-        row = key_service.rotate_root(t)
-        tl = trust_service.current(t)
-        click.echo(f"new root key {row.kid} (version {len(key_service.root_rows())}), announced by the previous "
-                   f"root; trust list #{tl.sequence} is signed by it and carries the root chain")
 
-    app.cli.add_command(keys)
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON.")
+def keys_list(as_json):
+    """Every key with its state (root, pending, active, retiring, expired, superseded, compromised)."""
+    rows = key_service.listing(now())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    fmt = "%Y-%m-%d %H:%M:%S"
+    click.echo(f"{'kid':<24} {'role':<8} {'state':<11} {'activates (UTC)':<20} {'signs until':<20} "
+               f"{'published until':<20}")
+    for r in rows:
+        click.echo(f"{r['kid']:<24} {r['role']:<8} {r['state']:<11} {when(r['activates_at'], fmt):<20} "
+                   f"{when(r['signs_until'], fmt):<20} "
+                   f"{when(r['not_after'], fmt) if r['role'] == 'signing' else '-':<20}")
 
-    # ------------------------------------------------------------------ scores
-    scores = AppGroup("scores", help="Citizens' current scores.")
 
-    @scores.command("import")
-    @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-    @click.option("--partial", is_flag=True, help="Apply the valid rows even if some rows are invalid.")
-    @click.option("--source", default=None, help="Provenance recorded with each change (default: the file name).")
-    def scores_import(path, partial, source):
-        """Import FILE.csv with columns phone|citizen_id, scheme, score[, reason]."""
-        from .services import scores as score_service
-        text_in = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8-sig")
-        try:
-            rows = score_service.parse_csv(text_in)
-        except ValueError as e:
-            _fail(str(e))
-        report = score_service.import_rows(rows, now=_now(), source=source or f"csv:{Path(path).name}",
-                                           partial=partial)
-        for err in report.errors:
-            click.echo(f"row {err['row']}: {'; '.join(err['errors'])}", err=True)
-        click.echo(f"rows {report.rows}: imported {report.imported}, unchanged {report.unchanged}, "
-                   f"waiting for a reviewer {report.pending_review}, "
-                   f"skipped (not enrolled) {report.skipped_not_enrolled}, errors {len(report.errors)}"
-                   + ("" if report.applied else " -- nothing applied (use --partial to apply valid rows)"))
-        if not report.applied:
-            sys.exit(1)
+@keys.command("rotate")
+@click.option("--activate-in", type=click.IntRange(min=0), default=None,
+              help="Seconds between publishing the new key and its first signature "
+                   "(default PERKPASS_KEY_ACTIVATION_DELAY).")
+@click.option("--now", "at_once", is_flag=True, help="Activate at once (same as --activate-in 0).")
+def keys_rotate(activate_in, at_once):
+    """Publish a new signing key; the current key stops signing when it activates."""
+    t = now()
+    row = key_service.rotate(t, 0 if at_once else activate_in)
+    tl = trust_service.current(t)
+    click.echo(f"new signing key {row.kid}: published in trust list #{tl.sequence}, signs from "
+               f"{when(row.activates_at, '%Y-%m-%d %H:%M:%S UTC')}")
 
-    app.cli.add_command(scores)
 
-    # ------------------------------------------------------------------ partners & venues
-    partners = AppGroup("partners", help="Partner organisations.")
+@keys.command("retire")
+@click.argument("kid")
+@click.option("--force", is_flag=True, help="Allow retiring the only key that signs now.")
+@click.option("--compromised", is_flag=True,
+              help="Drop it from the trust list at once (its outstanding codes stop verifying).")
+def keys_retire(kid, force, compromised):
+    """Stop a signing key; it stays published until its last credential expired."""
+    t = now()
+    try:
+        row = key_service.retire(kid, t, force=force, compromised=compromised)
+    except key_service.KeyError_ as e:
+        fail(str(e))
+    tl = trust_service.current(t)
+    click.echo(f"retired {row.kid}; published until {when(row.not_after, '%Y-%m-%d %H:%M:%S UTC')} "
+               f"(trust list #{tl.sequence})")
 
-    @partners.command("create")
-    @click.argument("name")
-    @click.option("--contact", default=None)
-    def partners_create(name, contact):
-        from .services import partners as ps
-        p = _api(ps.create_partner, name, _now(), contact)
+
+@keys.command("compromise")
+@click.argument("kid")
+@click.option("--at", "at", default=None,
+              help="Refuse its codes from this instant (epoch seconds or ISO 8601 UTC, default now; "
+                   "earlier if the leak began earlier).")
+def keys_compromise(kid, at):
+    """Key-compromise drill: a new key signs at once, KID is marked compromised in an emergency trust
+    list published now, and verifiers refuse every code KID signed from --at on (REVOKED)."""
+    t = now()
+    try:
+        instant = parse_instant(at) if at else t
+        row, new = key_service.compromise(kid, t, instant)
+    except (key_service.KeyError_, ValueError) as e:
+        fail(str(e))
+    tl = trust_service.current(t)
+    click.echo(f"compromised {row.kid}: every code it signed is refused from "
+               f"{when(row.compromised_at, '%Y-%m-%d %H:%M:%S UTC')}")
+    click.echo(f"signing now with {new.kid}" if new else "it was not signing; the active key is unchanged")
+    click.echo(f"emergency trust list #{tl.sequence} published (kiosks take it on their next sync; "
+               f"offline ones: `trust-list export` to a USB stick); the JWKS no longer lists {row.kid}")
+
+
+@keys.command("rotate-root")
+def keys_rotate_root():
+    """Replace the root key: the old root announces the new one, which signs every trust list from now on."""
+    t = now()
+    row = key_service.rotate_root(t)
+    tl = trust_service.current(t)
+    click.echo(f"new root key {row.kid} (version {len(key_service.root_rows())}), announced by the previous "
+               f"root; trust list #{tl.sequence} is signed by it and carries the root chain")
+
+
+# ------------------------------------------------------------------ scores
+scores = AppGroup("scores", help="Citizens' current scores.")
+
+
+@scores.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--partial", is_flag=True, help="Apply the valid rows even if some rows are invalid.")
+@click.option("--source", default=None, help="Provenance recorded with each change (default: the file name).")
+def scores_import(path, partial, source):
+    """Import FILE.csv with columns phone|citizen_id, scheme, score[, reason]."""
+    try:
+        rows = score_service.parse_csv(read_text(path, encoding="utf-8-sig"))
+    except ValueError as e:
+        fail(str(e))
+    report = score_service.import_rows(rows, now=now(), source=source or f"csv:{Path(path).name}", partial=partial)
+    for err in report.errors:
+        click.echo(f"row {err['row']}: {'; '.join(err['errors'])}", err=True)
+    click.echo(f"rows {report.rows}: imported {report.imported}, unchanged {report.unchanged}, "
+               f"waiting for a reviewer {report.pending_review}, "
+               f"skipped (not enrolled) {report.skipped_not_enrolled}, errors {len(report.errors)}"
+               + ("" if report.applied else " -- nothing applied (use --partial to apply valid rows)"))
+    if not report.applied:
+        sys.exit(1)
+
+
+# ------------------------------------------------------------------ partners & venues
+partners = AppGroup("partners", help="Partner organisations.")
+
+
+@partners.command("create")
+@click.argument("name")
+@click.option("--contact", default=None, help="Who to call at the partner.")
+def partners_create(name, contact):
+    """Add a partner organisation."""
+    p = call(partner_service.create_partner, name, now(), contact)
+    click.echo(f"partner {p.id}: {p.name}")
+
+
+@partners.command("list")
+def partners_list():
+    """Partners and their venues."""
+    for p in db.session.scalars(select(Partner).order_by(Partner.id)):
         click.echo(f"partner {p.id}: {p.name}")
+        for v in p.venues:
+            click.echo(f"  venue {v.id}: {v.name} [{v.audience}] perks {', '.join(v.perk_codes)}"
+                       + ("" if v.active else " (inactive)"))
 
-    @partners.command("list")
-    def partners_list():
-        from .models import Partner
-        for p in db.session.scalars(select(Partner).order_by(Partner.id)):
-            click.echo(f"partner {p.id}: {p.name}")
-            for v in p.venues:
-                click.echo(f"  venue {v.id}: {v.name} [{v.audience}] perks {', '.join(v.perk_codes)}"
-                           + ("" if v.active else " (inactive)"))
 
-    app.cli.add_command(partners)
+venues = AppGroup("venues", help="Venues (one audience each).")
 
-    venues = AppGroup("venues", help="Venues (one audience each).")
 
-    @venues.command("create")
-    @click.option("--partner", "partner_id", type=int, required=True)
-    @click.option("--name", required=True)
-    @click.option("--audience", required=True)
-    @click.option("--perk", "perks", multiple=True, help="Perk code offered (repeat; default: all of the audience).")
-    def venues_create(partner_id, name, audience, perks):
-        from .services import partners as ps
-        v = _api(ps.create_venue, partner_id, name, audience, list(perks) or None, _now())
-        click.echo(f"venue {v.id}: {v.name} [{v.audience}] perks {', '.join(v.perk_codes)}")
+@venues.command("create")
+@click.option("--partner", "partner_id", type=int, required=True, help="The partner's id.")
+@click.option("--name", required=True)
+@click.option("--audience", required=True, help="The type of venue (library, metro, hospital, …).")
+@click.option("--perk", "perks", multiple=True, help="Perk code offered (repeat; default: all of the audience).")
+def venues_create(partner_id, name, audience, perks):
+    """Add a venue verifying one audience."""
+    v = call(partner_service.create_venue, partner_id, name, audience, list(perks) or None, now())
+    click.echo(f"venue {v.id}: {v.name} [{v.audience}] perks {', '.join(v.perk_codes)}")
 
-    @venues.command("enrolment-code")
-    @click.option("--venue", "venue_id", type=int, required=True)
-    @click.option("--ttl", type=click.IntRange(min=60), default=None, help="Seconds the code stays valid.")
-    def venues_code(venue_id, ttl):
-        """Create a one-time kiosk enrolment code (shown once)."""
-        from .services import partners as ps
-        code, row = _api(ps.create_enrolment_code, venue_id, _now(), ttl)
-        click.echo(f"enrolment code for venue {venue_id}: {code} (expires "
-                   f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(row.expires_at))})")
 
-    app.cli.add_command(venues)
+@venues.command("enrolment-code")
+@click.option("--venue", "venue_id", type=int, required=True)
+@click.option("--ttl", type=click.IntRange(min=60), default=None, help="Seconds the code stays valid.")
+def venues_code(venue_id, ttl):
+    """Create a one-time kiosk enrolment code (shown once)."""
+    code, row = call(partner_service.create_enrolment_code, venue_id, now(), ttl)
+    click.echo(f"enrolment code for venue {venue_id}: {code} (expires {when(row.expires_at, '%Y-%m-%d %H:%M UTC')})")
 
-    # ------------------------------------------------------------------ kiosks
-    kiosk = AppGroup("kiosk", help="Kiosk devices.")
 
-    @kiosk.command("export-enrolment")
-    @click.option("--venue", "venue_id", type=int, required=True)
-    @click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True)
-    def kiosk_export(venue_id, out_path):
-        """Write the venue configuration (no device token) for a kiosk that is never online."""
-        from .services import partners as ps
-        data = _api(ps.export_enrolment, venue_id, _now())
-        Path(out_path).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        click.echo(f"wrote {out_path} (venue {venue_id}, audience {data['venue']['audience']})")
+# ------------------------------------------------------------------ kiosks
+kiosk = AppGroup("kiosk", help="Kiosk devices.")
 
-    @kiosk.command("list")
-    def kiosk_list():
-        from .models import Device
-        for d in db.session.scalars(select(Device).order_by(Device.id)):
-            click.echo(f"{d.public_id} venue {d.venue_id} {d.name!r}" + (" REVOKED" if d.revoked_at else ""))
 
-    @kiosk.command("revoke")
-    @click.argument("device_id")
-    def kiosk_revoke(device_id):
-        from .services import partners as ps
-        d = _api(ps.revoke_device, device_id, _now())
-        click.echo(f"revoked {d.public_id}")
+@kiosk.command("export-enrolment")
+@click.option("--venue", "venue_id", type=int, required=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True)
+def kiosk_export(venue_id, out_path):
+    """Write the venue configuration (no device token) for a kiosk that is never online."""
+    data = call(partner_service.export_enrolment, venue_id, now())
+    Path(out_path).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    click.echo(f"wrote {out_path} (venue {venue_id}, audience {data['venue']['audience']})")
 
-    app.cli.add_command(kiosk)
 
-    # ------------------------------------------------------------------ operators
-    operators = AppGroup("operators", help="Operator API tokens.")
+@kiosk.command("list")
+def kiosk_list():
+    """Enrolled kiosks."""
+    for d in db.session.scalars(select(Device).order_by(Device.id)):
+        click.echo(f"{d.public_id} venue {d.venue_id} {d.name!r}" + (" REVOKED" if d.revoked_at else ""))
 
-    @operators.command("create-token")
-    @click.argument("name")
-    def op_create(name):
-        from .services.operators import create_token
-        click.echo(create_token(name, _now()))
 
-    @operators.command("list")
-    def op_list():
-        from .services.operators import listing
-        for r in listing():
-            click.echo(f"{r['id']}: {r['name']}" + (" (revoked)" if r["revoked_at"] else ""))
+@kiosk.command("revoke")
+@click.argument("device_id")
+def kiosk_revoke(device_id):
+    """Revoke a kiosk: its token answers 403 from now on."""
+    d = call(partner_service.revoke_device, device_id, now())
+    click.echo(f"revoked {d.public_id}")
 
-    @operators.command("revoke")
-    @click.argument("token_id", type=int)
-    def op_revoke(token_id):
-        from .services.operators import revoke
-        if not revoke(token_id, _now()):
-            _fail("unknown token id")
-        click.echo("revoked")
 
-    app.cli.add_command(operators)
+# ------------------------------------------------------------------ operators
+operators = AppGroup("operators", help="Operator API tokens.")
 
-    # ------------------------------------------------------------------ redemptions & trust list
-    redemptions = AppGroup("redemptions", help="Synced redemptions.")
 
-    @redemptions.command("replays")
-    @click.option("--json", "as_json", is_flag=True)
-    def red_replays(as_json):
-        """Codes accepted at more than one venue."""
-        from .services.redemptions import replay_report
-        rows = replay_report()
-        if as_json:
-            click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-            return
-        if not rows:
-            click.echo("no cross-venue replays")
-        for r in rows:
-            names = sorted({s["venue_name"] for s in r["scans"]})
-            click.echo(f"jti {r['jti']}: {r['redemptions']} scans at {len(r['venues'])} venues ({', '.join(names)})")
+@operators.command("create-token")
+@click.argument("name")
+def op_create(name):
+    """Create an operator API token and print it (shown once)."""
+    click.echo(operator_service.create_token(name, now()))
 
-    app.cli.add_command(redemptions)
 
-    trust = AppGroup("trust-list", help="The signed trust list.")
+@operators.command("list")
+def op_list():
+    """Operator tokens (ids and names, never the tokens)."""
+    for r in operator_service.listing():
+        click.echo(f"{r['id']}: {r['name']}" + (" (revoked)" if r["revoked_at"] else ""))
 
-    @trust.command("export")
-    @click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True)
-    @click.option("--root-key-out", type=click.Path(dir_okay=False), default=None,
-                  help="Also write the root public key (JWK) verifiers pin.")
-    def trust_export(out_path, root_key_out):
-        from .services import trust_list as ts
-        row = ts.current(_now())
-        Path(out_path).write_text(row.jws, encoding="ascii")
-        click.echo(f"wrote trust list #{row.sequence} to {out_path}")
-        if root_key_out:
-            Path(root_key_out).write_text(json.dumps(ts.root_jwk(), indent=2), encoding="ascii")
-            click.echo(f"wrote root public key to {root_key_out}")
 
-    from .console_cli import trust_list_check
-    trust.add_command(trust_list_check)  # `trust-list check`: the publication monitor for cron (issue 13)
-    app.cli.add_command(trust)
+@operators.command("revoke")
+@click.argument("token_id", type=int)
+def op_revoke(token_id):
+    """Revoke an operator token by its id."""
+    if not operator_service.revoke(token_id, now()):
+        fail("unknown token id")
+    click.echo("revoked")
 
-    from .console_cli import console_cli
-    from .ledger_cli import ledger_cli
-    app.cli.add_command(ledger_cli)
-    app.cli.add_command(console_cli)
+
+# ------------------------------------------------------------------ redemptions & trust list
+redemptions = AppGroup("redemptions", help="Synced redemptions.")
+
+
+@redemptions.command("replays")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def red_replays(as_json):
+    """Codes accepted at more than one venue."""
+    rows = redemption_service.replay_report()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no cross-venue replays")
+    for r in rows:
+        names = sorted({s["venue_name"] for s in r["scans"]})
+        click.echo(f"jti {r['jti']}: {r['redemptions']} scans at {len(r['venues'])} venues ({', '.join(names)})")
+
+
+trust = AppGroup("trust-list", help="The signed trust list.")
+
+
+@trust.command("export")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True)
+@click.option("--root-key-out", type=click.Path(dir_okay=False), default=None,
+              help="Also write the root public key (JWK) verifiers pin.")
+def trust_export(out_path, root_key_out):
+    """Write the current signed trust list (and the root public key) for offline distribution."""
+    row = trust_service.current(now())
+    Path(out_path).write_text(row.jws, encoding="ascii")
+    click.echo(f"wrote trust list #{row.sequence} to {out_path}")
+    if root_key_out:
+        Path(root_key_out).write_text(json.dumps(trust_service.root_jwk(), indent=2), encoding="ascii")
+        click.echo(f"wrote root public key to {root_key_out}")
+
+
+@trust.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as one line of JSON.")
+def trust_list_check(as_json):
+    """Is the newest published trust list fresh? Exit 0 ok, 1 warning (past next_update), 2 critical
+    (a venue type stops granting within 12 hours) or expired. Read-only: it never signs a list."""
+    m = console_service.trust_monitor(now())
+    if as_json:
+        click.echo(json.dumps(m, sort_keys=True))
+    else:
+        click.echo(f"{m['level'].upper()}: {m['message']}")
+    sys.exit(console_service.MONITOR_EXIT[m["level"]])
+
+
+COMMANDS = (init_db_cmd, seed_demo_cmd, purge_cmd, retention, keys, scores, partners, venues, kiosk, operators,
+            redemptions, trust, ledger_cli, console_cli)
+
+
+def register_cli(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)

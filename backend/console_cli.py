@@ -1,32 +1,22 @@
 """``flask --app backend console …``: console accounts from the command line (the first operator has no
-console to be created in), and ``flask --app backend trust-list check`` for cron and monitoring."""
+console to be created in). Documented in docs/backend.md and docs/console.md; shared command-line bits in
+cli_common.py; added to the app by cli.register_cli."""
 from __future__ import annotations
 
-import json
 import sys
-import time
 
 import click
 from flask.cli import AppGroup
 
-from .errors import APIError
+from .cli_common import call, now
+from .services import console_auth
 
 console_cli = AppGroup("console", help="Operator and reviewer accounts of the /console/ page.")
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 def _create(username: str, role: str, password_stdin: bool) -> None:
-    from .services import console_auth
-    password = None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    try:
-        new = console_auth.create_account(username, role, _now(), password=password, actor="cli")
-    except APIError as e:
-        raise click.ClickException(e.message) from None
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    new = call(console_auth.create_account, username, role, now(), password=password, actor="cli")
     click.echo(f"created {role} account {new.account.username!r}")
     if password is None:
         click.echo(f"password (shown once): {new.password}")
@@ -46,7 +36,8 @@ def create_operator(username, password_stdin):
 @console_cli.command("create-account")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["operator", "reviewer"]), required=True)
-@click.option("--password-stdin", is_flag=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input "
+                                                     "(else one is generated and shown once).")
 def create_account(username, role, password_stdin):
     """Create an operator or reviewer account."""
     _create(username, role, password_stdin)
@@ -54,8 +45,8 @@ def create_account(username, role, password_stdin):
 
 @console_cli.command("list")
 def list_accounts():
-    from .services import console_auth
-    for a in console_auth.list_accounts(_now()):
+    """Console accounts: role and whether each is active, locked or disabled."""
+    for a in console_auth.list_accounts(now()):
         state = "disabled" if a["disabled_at"] else "locked" if a["locked"] else "active"
         click.echo(f"{a['id']:>4}  {a['username']:<24} {a['role']:<9} {state}")
 
@@ -64,23 +55,5 @@ def list_accounts():
 @click.argument("account_id", type=int)
 def unlock(account_id):
     """Clear an account's lock-out after failed sign-ins."""
-    from .services import console_auth
-    try:
-        a = console_auth.unlock_account(account_id, _now(), actor="cli")
-    except APIError as e:
-        raise click.ClickException(e.message) from None
+    a = call(console_auth.unlock_account, account_id, now(), actor="cli")
     click.echo(f"unlocked {a.username}")
-
-
-@click.command("check")
-@click.option("--json", "as_json", is_flag=True)
-def trust_list_check(as_json):
-    """Is the newest published trust list fresh? Exit 0 ok, 1 warning (past next_update), 2 critical
-    (a venue type stops granting within 12 hours) or expired. Read-only: it never signs a list."""
-    from .services.console import MONITOR_EXIT, trust_monitor
-    m = trust_monitor(_now())
-    if as_json:
-        click.echo(json.dumps(m, sort_keys=True))
-    else:
-        click.echo(f"{m['level'].upper()}: {m['message']}")
-    sys.exit(MONITOR_EXIT[m["level"]])

@@ -1,45 +1,31 @@
 """``flask --app backend ledger ...``: point rules, data providers, reviewers, the review queue, decisions,
-the audit log. The same services as the HTTP API (backend/services/ledger.py)."""
+the audit log. The same services as the HTTP API (backend/services/ledger/). Documented in docs/backend.md
+and docs/ledger.md; shared command-line bits in cli_common.py; added to the app by cli.register_cli."""
 from __future__ import annotations
 
 import json
 import sys
-import time
-from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from .errors import APIError
+from .cli_common import call, fail, now, read_text, when
 from .extensions import db
+from .ledger_demo import seed_ledger_demo
+from .models import DataProvider, Reviewer
+from .schemas.ledger import ProviderBatchIn
+from .services import ledger
 
 ledger_cli = AppGroup("ledger", help="Score ledger: point rules, data providers, reviewers, review queue, audit log.")
 
 
-def _now() -> int:
-    return int(time.time())
-
-
-def _fmt(t) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) if t else "-"
-
-
-def _call(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except APIError as e:
-        detail = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in e.fields.items())
-        raise click.ClickException(f"[{e.code}] {e.message}" + (f" ({detail})" if detail else ""))
-
-
 @ledger_cli.command("rules")
-@click.option("--scheme", default=None)
+@click.option("--scheme", default=None, help="Only this scheme's rules.")
 def rules_cmd(scheme):
     """Show the point rules (assets/point-rules/) and the forbidden data categories."""
-    from .services.ledger import get_point_rules
-    pr = get_point_rules()
+    pr = ledger.get_point_rules()
     for code, sr in sorted(pr.schemes.items()):
         if scheme and code != scheme:
             continue
@@ -63,25 +49,25 @@ ledger_cli.add_command(providers)
 @click.option("--category", "categories", multiple=True, help="Restrict to these point-rule codes (repeat).")
 def providers_create(code, name, schemes, categories):
     """Create a provider and print its token (shown once, stored hashed)."""
-    from .services import ledger
-    p, token = _call(ledger.create_provider, code, name, list(schemes), _now(), categories=list(categories) or None)
+    p, token = call(ledger.create_provider, code, name, list(schemes), now(), categories=list(categories) or None)
     click.echo(f"provider {p.code} ({p.name}) for {', '.join(p.schemes)}")
     click.echo(token)
 
 
 @providers.command("list")
 def providers_list():
-    from .models import DataProvider
+    """Data providers, their schemes and categories, when each was last seen."""
     for p in db.session.scalars(select(DataProvider).order_by(DataProvider.id)):
-        click.echo(f"{p.code:<28} {p.name} [{', '.join(p.schemes)}]" + (f" categories {', '.join(p.categories)}" if p.categories else "")
-                   + f" last seen {_fmt(p.last_seen_at)}" + (" REVOKED" if p.revoked_at else ""))
+        click.echo(f"{p.code:<28} {p.name} [{', '.join(p.schemes)}]"
+                   + (f" categories {', '.join(p.categories)}" if p.categories else "")
+                   + f" last seen {when(p.last_seen_at)}" + (" REVOKED" if p.revoked_at else ""))
 
 
 @providers.command("revoke")
 @click.argument("code")
 def providers_revoke(code):
-    from .services import ledger
-    p = _call(ledger.revoke_provider, code, _now())
+    """Revoke a provider's token (its events stay)."""
+    p = call(ledger.revoke_provider, code, now())
     click.echo(f"revoked {p.code}")
 
 
@@ -89,8 +75,7 @@ def providers_revoke(code):
 @click.argument("code")
 def providers_rotate(code):
     """Give a provider a new token (the old one stops working)."""
-    from .services import ledger
-    p, token = _call(ledger.rotate_provider_token, code, _now())
+    p, token = call(ledger.rotate_provider_token, code, now())
     click.echo(f"new token for {p.code}:")
     click.echo(token)
 
@@ -103,15 +88,15 @@ ledger_cli.add_command(reviewers)
 @reviewers.command("create")
 @click.argument("name")
 def reviewers_create(name):
-    from .services import ledger
-    r, token = _call(ledger.create_reviewer, name, _now())
+    """Create a reviewer and print the token (shown once, stored hashed)."""
+    r, token = call(ledger.create_reviewer, name, now())
     click.echo(f"reviewer {r.id}: {r.name}")
     click.echo(token)
 
 
 @reviewers.command("list")
 def reviewers_list():
-    from .models import Reviewer
+    """Reviewers."""
     for r in db.session.scalars(select(Reviewer).order_by(Reviewer.id)):
         click.echo(f"{r.id}: {r.name}" + (" REVOKED" if r.revoked_at else ""))
 
@@ -119,8 +104,8 @@ def reviewers_list():
 @reviewers.command("revoke")
 @click.argument("reviewer")
 def reviewers_revoke(reviewer):
-    from .services import ledger
-    r = _call(ledger.revoke_reviewer, reviewer, _now())
+    """Revoke a reviewer (by name or id)."""
+    r = call(ledger.revoke_reviewer, reviewer, now())
     click.echo(f"revoked reviewer {r.id}: {r.name}")
 
 
@@ -130,22 +115,19 @@ def reviewers_revoke(reviewer):
 @click.option("--provider", "provider_code", required=True, help="The provider the events come from.")
 def ingest_cmd(path, provider_code):
     """Ingest a JSON batch ({"events": [...]}) as PROVIDER, exactly like POST /api/v1/provider/events."""
-    from .schemas.ledger import ProviderBatchIn
-    from .services import ledger
-    raw_text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     try:
-        raw = json.loads(raw_text)
+        raw = json.loads(read_text(path))
     except ValueError as e:
-        raise click.ClickException(f"not JSON: {e}")
+        fail(f"not JSON: {e}")
     if isinstance(raw, list):
         raw = {"events": raw}
-    provider = _call(ledger.provider_by_code, provider_code)
-    _call(ledger.screen_batch, provider, raw.get("events") if isinstance(raw, dict) else None, _now())
+    provider = call(ledger.provider_by_code, provider_code)
+    call(ledger.screen_batch, provider, raw.get("events") if isinstance(raw, dict) else None, now())
     try:
         data = ProviderBatchIn().load(raw)
     except ValidationError as e:
-        raise click.ClickException(f"[validation_error] {json.dumps(e.messages, ensure_ascii=False)}")
-    result = _call(ledger.ingest, provider, data["events"], _now())
+        fail(f"[validation_error] {json.dumps(e.messages, ensure_ascii=False)}")
+    result = call(ledger.ingest, provider, data["events"], now())
     for r in result.results:
         click.echo(f"{r['id']}: {r['status']}" + (f" ({r['event_status']})" if r["event_status"] else ""))
     c = result.counts()
@@ -159,11 +141,10 @@ def ingest_cmd(path, provider_code):
 @click.option("--reason", required=True, help="Shown to the citizen (at least 10 characters).")
 def withdraw_cmd(provider_event_id, provider_code, reason):
     """Withdraw a provider's event on its behalf (it stops counting at once)."""
-    from .services import ledger
     if len(reason.strip()) < 10:
-        raise click.ClickException("write a reason of at least 10 characters")
-    provider = _call(ledger.provider_by_code, provider_code)
-    out = _call(ledger.withdraw, provider, provider_event_id, reason, _now())
+        fail("write a reason of at least 10 characters")
+    provider = call(ledger.provider_by_code, provider_code)
+    out = call(ledger.withdraw, provider, provider_event_id, reason, now())
     click.echo(f"{out['id']}: {out['status']}")
 
 
@@ -172,7 +153,7 @@ def _case_line(c: dict) -> str:
     e = c["event"]
     kind = "DISPUTE" if c["disputed"] else "PENDING"
     return (f"case {c['id']:<5} {kind:<8} {e['scheme'] or '-':<10} {e['category'] or e['kind']:<24} "
-            f"{e['points']:+5d}  from {e['source']['name']}  ref {e['reference'] or '-'}  opened {_fmt(c['opened_at'])}")
+            f"{e['points']:+5d}  from {e['source']['name']}  ref {e['reference'] or '-'}  opened {when(c['opened_at'])}")
 
 
 @ledger_cli.command("queue")
@@ -183,7 +164,6 @@ def _case_line(c: dict) -> str:
 @click.option("--json", "as_json", is_flag=True)
 def queue_cmd(reason, scheme, decided, limit, as_json):
     """Cases waiting for a reviewer, oldest first."""
-    from .services import ledger
     cases = ledger.queue(reason=reason, scheme=scheme, status="decided" if decided else "open", limit=limit)
     if as_json:
         click.echo(json.dumps({"cases": cases, "counts": ledger.queue_counts()}, ensure_ascii=False, indent=2))
@@ -202,8 +182,7 @@ def queue_cmd(reason, scheme, decided, limit, as_json):
 @click.argument("case_id", type=int)
 def show_cmd(case_id):
     """One case in full."""
-    from .services import ledger
-    click.echo(json.dumps(_call(ledger.get_case, case_id), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(call(ledger.get_case, case_id), ensure_ascii=False, indent=2))
 
 
 @ledger_cli.command("decide")
@@ -214,11 +193,10 @@ def show_cmd(case_id):
 @click.option("--reviewer", "reviewer_ref", required=True, help="Your reviewer name or id (recorded in the audit log).")
 def decide_cmd(case_id, decision, reason, reviewer_ref):
     """Decide a case as a named reviewer."""
-    from .services import ledger
     if decision is None:
-        raise click.ClickException("choose --confirm or --reverse")
-    reviewer = _call(ledger.reviewer_by_ref, reviewer_ref)
-    c = _call(ledger.decide, case_id, reviewer, decision, reason, _now())
+        fail("choose --confirm or --reverse")
+    reviewer = call(ledger.reviewer_by_ref, reviewer_ref)
+    c = call(ledger.decide, case_id, reviewer, decision, reason, now())
     click.echo(f"case {c['id']}: {c['decision']} -> event {c['event']['id']} is now {c['event']['status']}")
 
 
@@ -230,7 +208,6 @@ def decide_cmd(case_id, decision, reason, reviewer_ref):
 @click.option("--verify", is_flag=True, help="Check the hash chain instead of listing.")
 def audit_cmd(after, limit, as_json, verify):
     """The append-only audit log (who changed what)."""
-    from .services import ledger
     if verify:
         out = ledger.verify_audit()
         if as_json:
@@ -247,7 +224,7 @@ def audit_cmd(after, limit, as_json, verify):
         click.echo(json.dumps(page, ensure_ascii=False, indent=2))
         return
     for e in page["entries"]:
-        click.echo(f"{e['id']:>6} {_fmt(e['at'])} {e['actor']['type']}:{e['actor']['ref']:<24} {e['action']:<24} "
+        click.echo(f"{e['id']:>6} {when(e['at'])} {e['actor']['type']}:{e['actor']['ref']:<24} {e['action']:<24} "
                    f"{e['target']['type']}:{e['target']['ref']} {json.dumps(e['details'], ensure_ascii=False)}")
     if page["next_after"]:
         click.echo(f"... more: --after {page['next_after']}")
@@ -256,16 +233,14 @@ def audit_cmd(after, limit, as_json, verify):
 @ledger_cli.command("recompute")
 def recompute_cmd():
     """Rebuild every cached score from the ledger (after changing a scheme's base or rules)."""
-    from .services import ledger
-    out = ledger.recompute_all(_now())
+    out = ledger.recompute_all(now())
     click.echo(f"checked {out['checked']} memberships, changed {out['changed']}")
 
 
 @ledger_cli.command("seed-demo")
 def seed_demo_cmd():
     """Demo providers, a reviewer and events for the demo citizens (run `seed-demo` first)."""
-    from .ledger_demo import seed_ledger_demo
-    out = seed_ledger_demo(_now())
+    out = seed_ledger_demo(now())
     for code, token in out["provider_tokens"].items():
         click.echo(f"provider {code}: {token}")
     if out["reviewer_token"]:

@@ -277,7 +277,7 @@ def test_anomalies_flag_a_kiosk_whose_refusal_rate_jumps(app, con, h):
 
 
 def test_trust_list_check_exit_codes_at_each_level(app, runner, monkeypatch):
-    import backend.console_cli as cli
+    import backend.cli as cli
     from backend.models import TrustListVersion
     from partner_sdk.freshness_policy import DEFAULT_GRACE, grace_for
     latest = TrustListVersion.query.order_by(TrustListVersion.sequence.desc()).first()
@@ -285,7 +285,7 @@ def test_trust_list_check_exit_codes_at_each_level(app, runner, monkeypatch):
     first_stop = nu + min(min(grace_for(a) for a in ("metro", "bank", "gov-office")), DEFAULT_GRACE)
     for at, code, level in [(nu - 1, 0, "OK"), (nu, 1, "WARNING"), (first_stop - 43200 - 1, 1, "WARNING"),
                             (first_stop - 43200, 2, "CRITICAL"), (first_stop, 2, "EXPIRED")]:
-        monkeypatch.setattr(cli, "_now", lambda at=at: at)
+        monkeypatch.setattr(cli, "now", lambda at=at: at)
         out = runner.invoke(args=["trust-list", "check"])
         assert out.exit_code == code and out.output.startswith(level), (at - nu, out.output)
     out = runner.invoke(args=["trust-list", "check", "--json"])
