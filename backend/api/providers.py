@@ -4,10 +4,10 @@ import logging
 
 from flask import Blueprint, g
 
-from ..errors import APIError
 from ..logging_setup import event
 from ..schemas.ledger import ProviderBatchIn, ProviderBatchOut, ProviderEventStatusOut, ProviderRulesOut, WithdrawIn
 from ..services import ledger
+from ..services.errors import ForbiddenData
 from .common import config_limit, endpoint, json_body, load, now, token_key
 
 bp = Blueprint("providers", __name__, url_prefix="/api/v1/provider")
@@ -48,7 +48,7 @@ def send_events():
     if isinstance(raw, dict):
         try:
             ledger.screen_batch(g.provider, raw.get("events"), now())
-        except APIError:
+        except ForbiddenData:
             event(log, "ledger.batch_refused_forbidden", provider=g.provider.code)
             raise
     data = load(ProviderBatchIn, raw)
