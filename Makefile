@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench clean vectors
+.PHONY: install demo test lint bench clean vectors
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,12 @@ install: $(STAMP)
 demo: install
 	$(PY) tools/demo.py --host $(HOST) --port $(PORT)
 
+# ruff and mypy first (tools/lint.py), then the whole suite; either failing fails `make test`.
 test: install
 	$(PY) tools/run_tests.py $(PYTEST_ARGS)
+
+lint: install
+	$(PY) tools/lint.py
 
 bench: install
 	$(PY) bench/verify.py
@@ -41,4 +45,4 @@ vectors: install
 	$(PY) tools/make_test_vectors.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis .mypy_cache .ruff_cache

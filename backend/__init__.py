@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import event as sa_event
 
 __version__ = "0.1.0"
@@ -92,7 +94,7 @@ def create_app(config=None) -> Flask:
     limiter.init_app(app)
     _sqlite_pragmas(app)
 
-    from . import models  # noqa: F401  (register tables)
+    from . import models  # noqa: F401 - imported for its side effect: registers the tables
     from .api import register_blueprints
     from .cli import register_cli
     from .errors import register_error_handlers
@@ -102,5 +104,5 @@ def create_app(config=None) -> Flask:
     install_http_guard(app)
     register_blueprints(app)
     register_cli(app)
-    app.json.sort_keys = False
+    cast(DefaultJSONProvider, app.json).sort_keys = False  # the provider create_app's Flask made
     return app

@@ -6,7 +6,9 @@ Every setting can come from the environment (``PERKPASS_*``, ``DATABASE_URL``, `
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "perkpass-development-secret-do-not-use-in-production"
@@ -30,7 +32,7 @@ def normalise_database_url(url: str) -> str:
 
 class BaseConfig:
     ENV_NAME = "base"
-    SECRET_KEY = DEV_SECRET
+    SECRET_KEY: str | None = DEV_SECRET
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: sqlite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
@@ -123,7 +125,7 @@ CONFIGS = {
 }
 
 # environment variable -> (config key, converter)
-_ENV = {
+_ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", normalise_database_url),
     "PERKPASS_DATABASE_SCHEMA": ("DATABASE_SCHEMA", str),

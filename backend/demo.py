@@ -161,7 +161,7 @@ def seed_demo(now: int, reset: bool = False) -> dict:
 
 
 def print_summary(out: dict, echo) -> None:
-    echo("Perkpass demo data (issuer %s)" % out["issuer"])
+    echo(f"Perkpass demo data (issuer {out['issuer']})")
     echo("")
     echo("Venues and one-time kiosk enrolment codes (fresh on every run):")
     for v in out["venues"]:

@@ -1,9 +1,11 @@
 """Flask extension singletons (initialised in :func:`backend.create_app`)."""
+from typing import Any, cast
+
 from flask import request
 from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import CursorResult, Executable, MetaData
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -15,6 +17,13 @@ NAMING = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current session; the number of rows it changed.
+
+    (SQLAlchemy types ``Session.execute`` as ``Result``; for these statements it is a ``CursorResult``.)"""
+    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount
 
 
 def client_address() -> str:

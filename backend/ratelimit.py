@@ -27,7 +27,7 @@ class LocalWindows:
     """Fixed-window counters in this process: what ``memory://`` storage means anyway (limits per
     worker), without the expiry timer thread the ``limits`` memory storage starts on every hit."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[tuple, list] = {}  # (scope, limit, key) -> [window index, count, period]
         self._sweep_at = 0.0
@@ -61,7 +61,7 @@ def check(config_key: str, key: str, scope: str, shared_key: str | None = None) 
     Counted in this process unless the configured storage is shared (Redis) *and*
     ``config[shared_key]`` is true: a coarse abuse guard like the issuance cap does not need a network
     round trip per request; log-in and code limits (Flask-Limiter) always use the shared storage."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
     if not app.config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
         return
     items = _items(app.config.get(config_key) or "")

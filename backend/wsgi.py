@@ -14,4 +14,4 @@ from backend import create_app
 
 app = create_app({"ENV_NAME": os.environ.get("PERKPASS_ENV") or "production"})
 if app.config.get("PERKPASS_PROXY_FIX"):
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask's documented way

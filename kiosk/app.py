@@ -17,7 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -38,6 +38,9 @@ from .scan.hid import ESCAPE_KEYCODE, route_key
 from .scan.decoder import looks_like_perkpass
 from .scan.sources import imread
 from .sync import SyncMode, SyncStatus
+
+if TYPE_CHECKING:
+    from .automation import AutomationServer
 
 log = logging.getLogger("kiosk")
 
@@ -115,7 +118,7 @@ class KioskApp(App):
         self._notice_event = None
         # set while a result is on screen (or about to be): the camera then ignores foreign symbols
         self._result_hold = threading.Event()
-        self._automation = None
+        self._automation: AutomationServer | None = None
         self.result_history: list[dict[str, Any]] = []
         self.results_shown = 0
 
@@ -130,7 +133,7 @@ class KioskApp(App):
         return i18n.perk_title(cat, code, self.lang)
 
     # -- building ---------------------------------------------------------------------------------
-    def build(self):
+    def build(self) -> Any:
         self.font_path = register_fonts()
         from kivy.utils import platform
         if self.data_dir is None and platform == "android":
@@ -139,7 +142,7 @@ class KioskApp(App):
                               sync_interval=self._sync_interval)
         self.lang = self._initial_lang or self.core.store.get("lang", None) or "en"
         Builder.load_file(str(HERE / "screens" / "widgets.kv"))
-        from .screens import enrol, pin, result, scan, settings, stats  # noqa: F401 - registers screens + kv
+        from .screens import enrol, pin, result, scan, settings, stats
         root = Builder.load_file(str(HERE / "screens" / "root.kv"))
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()
@@ -318,6 +321,7 @@ class KioskApp(App):
             # a poster or a receipt in view must not cover the answer staff are reading with a red one
             log.info("foreign symbol ignored while a result is on screen")
             return
+        assert self.core is not None, "the camera starts after build() made the core"
         result = self.core.process(text, "camera", frame_time=frame_time)
         self._result_hold.set()
         Clock.schedule_once(lambda dt: self.show_result(result))
@@ -383,7 +387,7 @@ class KioskApp(App):
             if path.exists():
                 try:
                     snd = SoundLoader.load(str(path))
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - a sound that will not load stays silent
                     snd = None
                 if snd is not None:
                     self.sounds[kind] = snd
@@ -397,7 +401,7 @@ class KioskApp(App):
             try:
                 snd.stop()
                 snd.play()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.warning("sound failed", exc_info=True)
 
     # -- enrolment (called by the enrol screen) -----------------------------------------------------
@@ -416,7 +420,7 @@ class KioskApp(App):
                 return True, self.tr("enrol.done", venue=e.venue_name)
             except EnrolmentError as exc:
                 return False, i18n.enrolment_error_text(exc.kind, exc.detail, self.lang)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.exception("enrolment failed")
                 return False, self.tr("enrol.err.file", detail=str(exc))
 

@@ -52,9 +52,11 @@ class AutomationServer:
             pass
 
     def _serve(self) -> None:
+        sock = self._sock
+        assert sock is not None, "start() binds the socket before serving"
         while not self._stop.is_set():
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = sock.accept()
             except OSError:
                 return
             threading.Thread(target=self._client, args=(conn,), daemon=True).start()
@@ -66,7 +68,7 @@ class AutomationServer:
                     req = json.loads(line)
                     result = self._on_ui(req)
                     answer = {"ok": True, "result": result}
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     log.exception("automation command failed")
                     answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
                 f.write((json.dumps(answer, default=str) + "\n").encode())
@@ -79,7 +81,7 @@ class AutomationServer:
         def run(_dt):
             try:
                 box["value"] = self.handle(req)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread below
                 box["error"] = exc
             finally:
                 done.set()

@@ -54,7 +54,7 @@ def deuteranopia(rgb) -> tuple[float, float, float]:
     lin = [_linear(float(c)) for c in rgb[:3]]
     out = []
     for row in _DEUTERANOPIA:
-        v = min(1.0, max(0.0, sum(m * c for m, c in zip(row, lin))))
+        v = min(1.0, max(0.0, sum(m * c for m, c in zip(row, lin, strict=True))))
         out.append(12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055)
     return out[0], out[1], out[2]
 

@@ -16,7 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from partner_sdk import (
     FreshnessState,
@@ -107,7 +108,7 @@ class Enrolment:
                 "backend_url": self.backend_url, "enrolled_at": self.enrolled_at}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Enrolment":
+    def from_json(cls, d: dict[str, Any]) -> Enrolment:
         return cls(device_id=str(d.get("device_id") or "standalone"), venue=dict(d["venue"]),
                    issuer=str(d["issuer"]), root_public_key=d["root_public_key"],
                    trust_list_url=d.get("trust_list_url"), backend_url=d.get("backend_url"),
@@ -141,7 +142,7 @@ class KioskCore:
         if saved:
             try:
                 self._activate(Enrolment.from_json(saved))
-            except Exception:  # noqa: BLE001 - a broken saved enrolment must not brick the kiosk
+            except Exception:  # a broken saved enrolment must not brick the kiosk
                 log.exception("saved enrolment unusable; the kiosk must be enrolled again")
                 self.enrolment = None
 
@@ -332,7 +333,7 @@ class KioskCore:
             now = self.now()
             try:
                 result = self._process(text, source, now)
-            except Exception as exc:  # noqa: BLE001 - the last line of defence for the desk
+            except Exception as exc:  # the last line of defence for the desk
                 log.exception("processing a scan failed")
                 result = ScanResult(status=KIOSK_ERROR, kind="attention", source=source, at=now,
                                     detail=type(exc).__name__)
@@ -389,7 +390,7 @@ class KioskCore:
         self._last_prune = now
         try:
             self.store.prune(now)
-        except Exception:  # noqa: BLE001 - housekeeping must never disturb scanning
+        except Exception:  # housekeeping must never disturb scanning
             log.exception("pruning the local log failed")
             return False
         return True

@@ -27,7 +27,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from partner_sdk.status import Status
 
@@ -319,8 +320,7 @@ def hash_pin(pin: str) -> str:
         raise ValueError(f"PIN must be {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits")
     salt = os.urandom(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    return "scrypt${}${}${}${}${}".format(
-        _N, _R, _P, base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
+    return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_pin(pin: str, stored: str) -> bool:

@@ -19,7 +19,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .store import Store
 
@@ -73,9 +74,10 @@ class BackendClient:
         if auth and self.device_token:
             hdrs["Authorization"] = "Bearer " + self.device_token
         hdrs.update(headers or {})
-        req = urllib.request.Request(self.url(path), data=data, headers=hdrs, method=method)
+        # http(s) only: normalise_base_url() and url() admit no other scheme
+        req = urllib.request.Request(self.url(path), data=data, headers=hdrs, method=method)  # noqa: S310
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - http(s) only
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read(4_000_000)
         except urllib.error.HTTPError as exc:
             payload = exc.read(100_000) if exc.fp is not None else b""
@@ -89,8 +91,8 @@ class BackendClient:
             err = json.loads(payload or b"{}").get("error") or {}
         except (ValueError, AttributeError):
             err = {}
-        return BackendError(status, str(err.get("code", "http_%d" % status)),
-                            str(err.get("message", "HTTP %d" % status)), err.get("fields"))
+        return BackendError(status, str(err.get("code", f"http_{status}")),
+                            str(err.get("message", f"HTTP {status}")), err.get("fields"))
 
     # -- endpoints --------------------------------------------------------------------------
     def health(self) -> bool:
@@ -222,13 +224,14 @@ class SyncService:
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception:  # noqa: BLE001 - the sync thread must survive anything
+            except Exception:  # the sync thread must survive anything
                 log.exception("sync round failed")
             self._wake.wait(self._next_wait)
             self._wake.clear()
 
     def _one_by_one(self, batch) -> dict[str, Any] | None:
         """Upload a refused batch row by row. Returns a combined answer, or None when the network failed."""
+        assert self.client is not None, "run_once() returns before uploading without a client"
         results = []
         for r in batch:
             try:
@@ -252,7 +255,7 @@ class SyncService:
         if self.on_status is not None:
             try:
                 self.on_status(self.status)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("status callback failed")
 
     def run_once(self) -> SyncStatus:
@@ -307,6 +310,7 @@ class SyncService:
             batch = self.store.pending(self.batch_size)
             if not batch:
                 break
+            answer: dict[str, Any] | None
             try:
                 answer = self.client.upload([r.to_wire() for r in batch])
             except BackendUnreachable as exc:
@@ -344,11 +348,11 @@ class SyncService:
                 self.client.report(self.report())
             except (BackendError, BackendUnreachable) as exc:
                 log.info("kiosk report not accepted: %s", exc)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("building the kiosk report failed")
         total = int(self.store.get("uploaded_total", 0) or 0) + uploaded
         done = self.clock()
-        values = {"uploaded_total": total}
+        values: dict[str, Any] = {"uploaded_total": total}
         if not error:
             values["last_sync"] = done
         self.store.set_many(values)

@@ -33,9 +33,9 @@ import json
 import re
 import secrets
 import zlib
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from .errors import InvalidClockError
 

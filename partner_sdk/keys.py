@@ -76,7 +76,7 @@ def load_public_key(value: Any) -> Ed25519PublicKey:
             return Ed25519PublicKey.from_public_bytes(raw)
     except InvalidKeyError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every parsing failure is one configuration error
+    except Exception as exc:  # every parsing failure is one configuration error
         raise InvalidKeyError(f"cannot read public key: {exc}") from exc
     raise InvalidKeyError(f"cannot read a public key from {type(value).__name__}")
 
@@ -91,7 +91,7 @@ def private_key_to_pem(key: Ed25519PrivateKey, passphrase: bytes | None = None) 
 def private_key_from_pem(pem: bytes, passphrase: bytes | None = None) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(pem, password=passphrase)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise InvalidKeyError(f"cannot read private key: {exc}") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise InvalidKeyError("private key is not Ed25519")

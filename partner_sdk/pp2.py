@@ -44,7 +44,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes

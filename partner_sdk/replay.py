@@ -17,7 +17,8 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 log = logging.getLogger("partner_sdk.replay")
 

@@ -24,7 +24,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import jwt
 from cryptography.exceptions import InvalidSignature
@@ -469,7 +470,8 @@ class TrustStore:
         """Fetch with ``If-None-Match``; on network failure fall back to what is held (or cached)."""
         if not url.startswith(("https://", "http://")):
             raise TrustListError("trust list URL must be http(s)")
-        req = urllib.request.Request(url, headers={"Accept": "application/jwt", "User-Agent": "perkpass-sdk"})
+        req = urllib.request.Request(  # noqa: S310 - scheme checked above
+            url, headers={"Accept": "application/jwt", "User-Agent": "perkpass-sdk"})
         if self._etag and self._current is not None:
             req.add_header("If-None-Match", self._etag)
         try:

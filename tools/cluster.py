@@ -39,7 +39,7 @@ def pg_user() -> str | None:
             with psycopg.connect(host=PG_HOST, dbname=PG_DB, user=user, connect_timeout=3) as c:
                 c.execute("SELECT 1")
             return user
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - any failure: try the next user
             continue
     return None
 
@@ -101,13 +101,12 @@ class Instance:
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 40) -> "Instance":
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), "-w", str(self.workers), "-k", "gthread", "--threads", str(self.threads),
-             "--keep-alive", "30", "-b", f"127.0.0.1:{self.port}", "backend.wsgi:app"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
+    def start(self, timeout: float = 40) -> Instance:
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [str(VENV_BIN / "gunicorn"), "-w", str(self.workers), "-k", "gthread", "--threads", str(self.threads),
+                 "--keep-alive", "30", "-b", f"127.0.0.1:{self.port}", "backend.wsgi:app"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:

@@ -1,7 +1,8 @@
-"""Run the whole test suite the way CI does.
+"""Run the linters and then the whole test suite, the way CI does.
 
-Kivy tests need a screen: when there is no $DISPLAY and Xvfb is installed, the suite runs under a
-private Xvfb server. pytest's exit code 5 (no tests collected) is a failure here, never a silent pass.
+ruff and mypy run first (tools/lint.py); the tests run even when a linter failed, so one run shows both,
+and the exit status is then non-zero. Kivy tests need a screen: when there is no $DISPLAY and Xvfb is
+installed, the suite runs under a private Xvfb server. pytest's exit code 5 (no tests collected) is a failure here, never a silent pass.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import shutil
 import subprocess
 import sys
 
+import lint  # tools/lint.py: this script's directory is first on sys.path
+
 
 def main() -> int:
+    lint_rc = lint.main()
     args = [sys.executable, "-m", "pytest", *sys.argv[1:]]
     env = dict(os.environ)
     if not env.get("DISPLAY") and shutil.which("xvfb-run"):
@@ -20,7 +24,10 @@ def main() -> int:
     rc = subprocess.call(args, env=env)
     if rc == 5:
         print("no tests were collected: treating as a failure", file=sys.stderr)
-        return 1
+        rc = 1
+    if lint_rc != 0:
+        print("make test: the tests ran, but a linter failed (its findings are at the top)", file=sys.stderr)
+        return rc or lint_rc
     return rc
 
 

@@ -13,7 +13,7 @@ config = context.config
 # This line sets up loggers basically.
 # Configure alembic's console logging only when nothing configured logging yet (the `flask db` and
 # `init-db` commands); inside a running app or a test session, leave the application's logging alone.
-if not logging.getLogger().handlers:
+if not logging.getLogger().handlers and config.config_file_name:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 

@@ -1,2 +1,4 @@
 """marshmallow schemas for every request and response body (the OpenAPI document is built from them)."""
-from .common import ErrorSchema  # noqa: F401
+from .common import ErrorSchema
+
+__all__ = ["ErrorSchema"]

@@ -5,7 +5,9 @@ import functools
 import re
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select, text, update
@@ -13,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import consent as consent_texts
 from ..errors import APIError
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import AccessToken, Citizen, Consent, LoginCode
 from . import crypto, read_conn
 from .secrets_store import CODE_PEPPER, PHONE_PEPPER, get_secret
@@ -133,9 +135,9 @@ def _check_code(p_hash: str, code: str, now: int) -> LoginCode:
     max_attempts = int(current_app.config["PERKPASS_OTP_MAX_ATTEMPTS"])
     # Claim a try before comparing, in one conditional UPDATE: however many workers guess at once,
     # at most max_attempts guesses per code ever reach the comparison.
-    claimed = db.session.execute(update(LoginCode).where(
+    claimed = rows_changed(update(LoginCode).where(
         LoginCode.id == row.id, LoginCode.used_at.is_(None), LoginCode.attempts < max_attempts)
-        .values(attempts=LoginCode.attempts + 1)).rowcount
+        .values(attempts=LoginCode.attempts + 1))
     db.session.commit()
     if claimed != 1:
         raise invalid
@@ -162,14 +164,14 @@ def login(phone: str, code: str, consent: dict | None, now: int, locale: str | N
                        {"consent": [f"Accept version {version}."]})
     # claim the code atomically: of two log-ins racing with one code, one gets a token
     # (and give the try back: only wrong codes count towards the lock-out)
-    claimed = db.session.execute(update(LoginCode).where(LoginCode.id == row.id, LoginCode.used_at.is_(None))
-                                 .values(used_at=now, attempts=LoginCode.attempts - 1)).rowcount
+    claimed = rows_changed(update(LoginCode).where(LoginCode.id == row.id, LoginCode.used_at.is_(None))
+                           .values(used_at=now, attempts=LoginCode.attempts - 1))
     if claimed != 1:
         db.session.rollback()
         raise APIError(400, "invalid_code", "The code is wrong or has expired; request a new one.",
                        {"code": ["Wrong or expired code."]})
     created = citizen is None
-    if created:
+    if citizen is None:
         citizen = Citizen(public_id="c_" + uuid.uuid4().hex[:24], phone_hash=p_hash, phone_hint=phone[-4:],
                           locale=locale or "zh-CN", created_at=now)
         citizen.consents.append(Consent(version=version, accepted_at=now, text_sha256=consent_texts.sha256(version)))
@@ -179,7 +181,7 @@ def login(phone: str, code: str, consent: dict | None, now: int, locale: str | N
         db.session.commit()
     except IntegrityError:  # the same phone joined in a parallel request with another code
         db.session.rollback()
-        raise APIError(409, "conflict", "This phone joined in another request just now; log in again.", {})
+        raise APIError(409, "conflict", "This phone joined in another request just now; log in again.", {}) from None
     return LoginResult(citizen, token, expires_at, created)
 
 
@@ -238,10 +240,11 @@ def citizen_for_token(raw: str, now: int) -> tuple[int, str, list[tuple[str, int
     (services/read_conn.py; an in-memory SQLite database keeps its pooled connection)."""
     engine = db.engine
     _e, sql, order = _token_sql(engine)
-    params = {"token_hash": crypto.sha256_hex(raw), "now": now}
+    params: dict[str, Any] = {"token_hash": crypto.sha256_hex(raw), "now": now}
     args = tuple(params[k] for k in order) if order is not None else params
+    rows: Sequence[Any]
     if engine.dialect.name == "postgresql":
-        found = read_conn.fetch_prepared(engine, "perkpass_token_lookup", _pg_positional(sql),
+        found: Sequence[tuple[Any, ...]] = read_conn.fetch_prepared(engine, "perkpass_token_lookup", _pg_positional(sql),
                                          (params["token_hash"], str(now)))
         rows = [(int(r[0]), r[1], r[2], None if r[3] is None else int(r[3])) for r in found]
     elif read_conn.applies(engine):

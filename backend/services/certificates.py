@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from partner_sdk import pp2
 
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import (CertificateRevocation, Citizen, CitizenScheme, DeviceChallenge, HolderDevice, PerkCertificate,
                       Scheme)
 from . import keys as key_service
@@ -222,7 +222,7 @@ def revoked_ids(now: int) -> list[str]:
 
 def prune(now: int) -> int:
     """Drop revocations of certificates that have expired anyway."""
-    n = db.session.execute(delete(CertificateRevocation).where(CertificateRevocation.expires_at <= now)).rowcount
+    n = rows_changed(delete(CertificateRevocation).where(CertificateRevocation.expires_at <= now))
     db.session.commit()
     return n or 0
 

@@ -83,7 +83,7 @@ def overview(now: int, days: int = 14) -> dict:
     idx = {d: i for i, d in enumerate(labels)}
     audiences: set[str] = set()
 
-    issued = {}
+    issued: dict[str, list[int]] = {}
     for day, aud, n in db.session.execute(select(IssuedDaily.day, IssuedDaily.audience, IssuedDaily.count)
                                           .where(IssuedDaily.day >= since_day)):
         issued.setdefault(aud, [0] * days)
@@ -91,7 +91,8 @@ def overview(now: int, days: int = 14) -> dict:
             issued[aud][idx[day]] += int(n)
         audiences.add(aud)
 
-    grants, replays = {}, [0] * days
+    grants: dict[str, list[int]] = {}
+    replays = [0] * days
     rows = db.session.execute(select(Redemption.scanned_at, Redemption.audience, Redemption.cross_venue_replay)
                               .where(Redemption.scanned_at >= since_ts))
     for ts, aud, replay in rows:
@@ -246,7 +247,7 @@ def anomalies(now: int, *, baseline_days: int = 7, min_scans: int = 10, factor: 
         base_r = sum(v[1] for d, v in days.items() if d < latest)
         base = base_r / (base_g + base_r) if base_g + base_r else 0.0
         if rate >= min_rate and rate >= factor * base:
-            d = db.session.get(Device, dev)
+            d = db.session.get_one(Device, dev)
             reasons = dict(db.session.execute(select(KioskScanCount.status, KioskScanCount.count).where(
                 KioskScanCount.device_id == dev, KioskScanCount.day == latest, KioskScanCount.status != "GRANTED")).all())
             out.append({"device_id": d.public_id, "name": d.name, "venue": d.venue.name, "audience": d.venue.audience,

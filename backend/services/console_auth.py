@@ -128,8 +128,7 @@ def create_account(username: str, role: str, now: int, *, password: str | None =
         raise APIError(400, "validation_error", "role must be operator or reviewer.", {"role": list(ROLES)})
     if db.session.scalars(select(ConsoleAccount).where(ConsoleAccount.username == username)).first() is not None:
         raise APIError(409, "conflict", f"An account named {username!r} already exists.", {"username": ["Taken."]})
-    generated = password is None
-    if generated:
+    if password is None:
         password = secrets.token_urlsafe(15)
     check_password_strength(password)
     secret = new_totp_secret()
@@ -285,7 +284,9 @@ def session_for_token(token: str | None, now: int) -> Session | None:
 
 
 def csrf_ok(s: Session, header_value: str | None) -> bool:
-    return bool(header_value) and hmac.compare_digest(s.row.csrf_hash, crypto.sha256_hex(header_value))
+    if not header_value:
+        return False
+    return hmac.compare_digest(s.row.csrf_hash, crypto.sha256_hex(header_value))
 
 
 def new_csrf(s: Session) -> str:

@@ -38,10 +38,10 @@ def stacked_bars(labels: list[str], series: dict[str, list[int]], *, title: str,
     body: list[str] = []
     # legend
     x = left
-    for k, n in enumerate(names):
+    for k, name in enumerate(names):
         body.append(f'<rect x="{x}" y="10" width="12" height="12" fill="{PALETTE[k % len(PALETTE)]}"/>'
-                    f'<text x="{x + 16}" y="20" fill="#1f2937">{escape(n)}</text>')
-        x += 24 + 7 * len(n) + 10
+                    f'<text x="{x + 16}" y="20" fill="#1f2937">{escape(name)}</text>')
+        x += 24 + 7 * len(name) + 10
     # grid
     for i in range(5):
         v = top * i // 4

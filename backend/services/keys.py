@@ -167,9 +167,9 @@ def current_signing_key(now: int) -> ActiveKey:
 def _choose(rows: list[SigningKey], now: int) -> ActiveKey:
     best = None
     for r in rows:
-        if r.activates_at <= now and (r.signs_until is None or now < r.signs_until) and r.compromised_at is None:
-            if best is None or r.activates_at > best.activates_at:
-                best = r
+        usable = r.activates_at <= now and (r.signs_until is None or now < r.signs_until) and r.compromised_at is None
+        if usable and (best is None or r.activates_at > best.activates_at):
+            best = r
     if best is None:
         raise KeyError_("no signing key is active; run `flask --app backend keys rotate --now`")
     return ActiveKey(best.kid, private_key(best))
@@ -250,7 +250,7 @@ def compromise(kid: str, now: int, at: int | None = None) -> tuple[SigningKey, S
         for r in db.session.scalars(select(SigningKey).where(SigningKey.role == SIGNING)))
     if signing_now or pending_successor:
         new = rotate(now, 0)  # also overtakes a pending successor, which then never signs
-    row = db.session.get(SigningKey, row.id)
+    row = db.session.get_one(SigningKey, row.id)
     listed_for = int(current_app.config.get("PERKPASS_COMPROMISED_KEY_LISTED", 400 * 86_400))
     row.compromised_at = at if row.compromised_at is None else min(row.compromised_at, at)
     row.retired_at = row.retired_at or now

@@ -7,7 +7,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from ..errors import APIError
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import Device, EnrolmentCode, Partner, Venue
 from . import crypto
 from . import trust_list as trust_service
@@ -95,9 +95,9 @@ def enrol(code: str, device_name: str, now: int) -> dict:
     if not venue.active:
         raise APIError(400, "venue_inactive", "The venue of this code is deactivated.", {})
     # claim the code atomically: of two kiosks racing with one code, exactly one wins
-    claimed = db.session.execute(update(EnrolmentCode).where(EnrolmentCode.id == row.id,
-                                                             EnrolmentCode.used_at.is_(None))
-                                 .values(used_at=now)).rowcount
+    claimed = rows_changed(update(EnrolmentCode).where(EnrolmentCode.id == row.id,
+                                                       EnrolmentCode.used_at.is_(None))
+                           .values(used_at=now))
     if claimed != 1:
         db.session.rollback()
         raise APIError(400, "enrolment_code_used", "This enrolment code has already been used.",

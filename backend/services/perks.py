@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 AUDIENCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}\Z")
 PERK_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}\Z")
@@ -80,14 +81,17 @@ def _title(value, where) -> dict:
 
 def parse_scheme(raw: dict, where: str) -> SchemeConfig:
     _need(isinstance(raw, dict), where, "must be an object")
-    code = raw.get("code")
+    # values straight from JSON: Any until _need has checked them
+    code: Any = raw.get("code")
     _need(isinstance(code, str) and bool(SCHEME_RE.match(code)), where, "code must be lower-case like 'moli'")
-    rng = raw.get("range") or {}
-    lo, hi, base = rng.get("min"), rng.get("max"), raw.get("base")
+    rng: dict[str, Any] = raw.get("range") or {}
+    lo: Any = rng.get("min")
+    hi: Any = rng.get("max")
+    base: Any = raw.get("base")
     _need(all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi, base)), where, "range.min, range.max and base must be integers")
     _need(lo < hi and lo <= base <= hi, where, "needs range.min < range.max and base within the range")
-    bands_raw = raw.get("bands")
-    _need(isinstance(bands_raw, list) and bands_raw, where, "needs a non-empty bands list")
+    bands_raw: Any = raw.get("bands")
+    _need(isinstance(bands_raw, list) and bool(bands_raw), where, "needs a non-empty bands list")
     bands: list[Band] = []
     for i, b in enumerate(bands_raw):
         w = f"{where} bands[{i}]"
@@ -137,7 +141,7 @@ class Catalogue:
                 self.perks[p.code] = p
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Catalogue":
+    def load(cls, directory: str | Path) -> Catalogue:
         directory = Path(directory)
         files = sorted(directory.glob("*.json"))
         if not files:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import event
@@ -42,17 +43,18 @@ def applies(engine: Engine) -> bool:
 _last = threading.local()  # per thread, (engine, its ReadConnections) last used: a cache, app.extensions owns
 
 
-def for_engine(engine: Engine, app: Flask | None = None) -> "ReadConnections":
+def for_engine(engine: Engine, app: Flask | None = None) -> ReadConnections:
     """The read connections of ``engine`` in ``app`` (the current app by default), made on first use."""
     last = getattr(_last, "pair", None)
     if last is not None and last[0] is engine and app is None:
         return last[1]  # the hot path: ``current_app`` costs more than the lookup it serves (several µs)
-    found = _registered(engine, app or current_app._get_current_object())
+    # current_app is typed as Flask; _get_current_object is the proxy's own method
+    found = _registered(engine, app or current_app._get_current_object())  # type: ignore[attr-defined]
     _last.pair = (engine, found)
     return found
 
 
-def _registered(engine: Engine, app: Flask) -> "ReadConnections":
+def _registered(engine: Engine, app: Flask) -> ReadConnections:
     registry = app.extensions.get(EXTENSION)
     found = registry.get(engine) if registry is not None else None
     if found is None:
@@ -156,6 +158,7 @@ class ReadConnections:
         fairy = self.engine.raw_connection()
         conn = fairy.dbapi_connection  # the driver's own connection (psycopg, sqlite3: not wrapped)
         fairy.detach()  # ours from now on: the pool neither resets nor hands it to anyone else
+        assert conn is not None, "a detached fairy still holds its driver connection"
         if self.engine.dialect.name == "postgresql":
             conn.autocommit = True
         held = self._local.held = _Held(fairy, conn, os.getpid())

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import CertificateRevocation, DeviceChallenge, PerkCertificate, Redemption, RedemptionRejection
 
 DAY = 86400
@@ -74,8 +74,8 @@ def _delete_batch(target: Target, now: int, days: int, batch_size: int) -> int:
     pick = select(key).where(*_where(target, now, days)).order_by(instant, key).limit(batch_size)
     if db.engine.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
-    n = db.session.execute(delete(target.model).where(key.in_(pick.scalar_subquery()))
-                           .execution_options(synchronize_session=False)).rowcount
+    n = rows_changed(delete(target.model).where(key.in_(pick.scalar_subquery()))
+                     .execution_options(synchronize_session=False))
     db.session.commit()
     return n or 0
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models import Citizen, CitizenScheme, LoginCode, Redemption, Scheme, ScoreEvent
 from . import auth as auth_service
 from .perks import Catalogue, get_catalogue
@@ -43,8 +43,9 @@ def scheme_row(code: str) -> Scheme | None:
 
 
 def set_score(citizen: Citizen, scheme_code: str, score: int, *, now: int, source: str, kind: str = "import",
-              reason: str | None = None, occurred_at: int | None = None) -> tuple[CitizenScheme, bool]:
-    """Set the current score (creating the membership if needed). Returns (membership, changed)."""
+              reason: str | None = None, occurred_at: int | None = None) -> tuple[CitizenScheme, bool | str]:
+    """Set the current score (creating the membership if needed). Returns (membership, changed), where
+    changed is True, False or "pending" (a fall held for review)."""
     scheme = scheme_row(scheme_code)
     if scheme is None:
         raise ValueError(f"unknown scheme {scheme_code!r}")
@@ -203,6 +204,7 @@ def import_rows(rows: list[dict], *, now: int, source: str, partial: bool = Fals
         if citizen is None:
             report.skipped_not_enrolled += 1
             continue
+        assert score is not None  # else line_errors said so above
         plan.append((citizen, scheme, score, reason))
     if report.errors and (not partial or bad_source):
         return report
@@ -242,7 +244,7 @@ def opt_out(citizen: Citizen) -> dict:
     # PP2: revoke the phone's certificates, forget its devices; redemptions under those certificate ids go too
     from .certificates import forget_citizen
     pseudonyms += forget_citizen(citizen.id, int(time.time()))
-    n_red = db.session.execute(delete(Redemption).where(Redemption.pseudonym.in_(pseudonyms))).rowcount
+    n_red = rows_changed(delete(Redemption).where(Redemption.pseudonym.in_(pseudonyms)))
     # log-in codes carry the phone's keyed hash: they go too, so nothing links to the person afterwards
     db.session.execute(delete(LoginCode).where(LoginCode.phone_hash == citizen.phone_hash))
     n_mem = len(citizen.memberships)

@@ -27,7 +27,7 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[a-z0-9]+")

@@ -44,7 +44,7 @@ def get_secret(name: str, now: int | None = None) -> bytes:
                 db.session.commit()
             except IntegrityError:  # another worker created it first
                 db.session.rollback()
-                row = db.session.get(IssuerSecret, name)
+                row = db.session.get_one(IssuerSecret, name)
                 value = crypto.decrypt(passphrase, row.encrypted_value, aad=name.encode())
         else:
             value = crypto.decrypt(passphrase, row.encrypted_value, aad=name.encode())

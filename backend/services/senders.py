@@ -29,7 +29,7 @@ class ConsoleSender(Sender):
 class OutboxSender(Sender):
     """Keeps sent messages in memory (``outbox``), newest last."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.outbox: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 

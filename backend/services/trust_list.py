@@ -17,7 +17,7 @@ from . import keys as key_service
 from .perks import get_catalogue
 
 
-def _fingerprint(now: int) -> tuple[str, list]:
+def _fingerprint(now: int) -> tuple[str, list, list[str]]:
     cfg = current_app.config
     trusted = key_service.trusted_keys(now)
     material = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from kivy.app import App
 from kivy.factory import Factory

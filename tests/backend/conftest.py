@@ -27,7 +27,7 @@ def _pg_user() -> tuple[str | None, str]:
             with psycopg.connect(host=PG_HOST, port=5432, dbname=PG_DB, user=user, connect_timeout=3) as conn:
                 conn.execute("SELECT 1")
             return user, ""
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any failure means unreachable; the message says which
             last = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return None, f"PostgreSQL unreachable at {PG_HOST}:5432/{PG_DB} ({last})"
 

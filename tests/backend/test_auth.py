@@ -287,7 +287,7 @@ def test_concurrent_guesses_from_many_addresses_reach_the_code_check_at_most_max
 def test_repeated_wrong_codes_lock_the_phone_out_in_every_worker(make_app):
     w1, w2 = _two_workers(make_app, PERKPASS_LOGIN_LOCKOUT_FAILURES=10, PERKPASS_LOGIN_LOCKOUT_SECONDS=3600)
     consent = {"version": "2026-11-01", "accepted": True}
-    for round_ in range(2):  # two codes, five wrong tries each, spread over both workers
+    for _ in range(2):  # two codes, five wrong tries each, spread over both workers
         code = w1.test_client().post("/api/v1/auth/request-code", json={"phone": PHONE}).json["dev_code"]
         wrong = "000000" if code != "000000" else "111111"
         for i in range(5):

@@ -44,7 +44,7 @@ def test_pg_dump_restore_into_a_fresh_database_and_the_service_carries_on(tmp_pa
             kiosks = [h.enrol(h.venue(name, "metro", ["MOLI-METRO20"])) for name in ("Gulou gate", "Wuyi gate")]
             batches = [[{"id": str(uuid.uuid4()), "jti": d.jti, "pseudonym": d.pseudonym, "perk": "MOLI-METRO20",
                          "scanned_at": issued_at + i}] for i in range(2)]  # a copied code at two gates
-            for k, batch in zip(kiosks, batches):
+            for k, batch in zip(kiosks, batches, strict=True):
                 r = h.client.post("/api/v1/kiosk/redemptions", json={"redemptions": batch},
                                   headers=h.bearer(k["device_token"]))
                 assert r.json["accepted"] == 1, r.json

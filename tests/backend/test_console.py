@@ -10,7 +10,11 @@ import pytest
 
 from backend.services import console_auth as ca
 
-NOW = lambda: int(time.time())  # noqa: E731
+
+def NOW() -> int:
+    return int(time.time())
+
+
 PASSWORD = "correct horse battery staple"
 
 

@@ -216,7 +216,7 @@ def test_trust_list_carries_only_unexpired_revocations(h, app):
         db.session.add_all([CertificateRevocation(cert_id="expiredexpired00", expires_at=now - 1, revoked_at=now - 10),
                             CertificateRevocation(cert_id="livelivelive0000", expires_at=now + 99, revoked_at=now)])
         db.session.commit()
-        row = trust_list.current(now)
+        trust_list.current(now)
     store = h.trust_store()
     assert store.current.revoked == frozenset({"livelivelive0000"})
 

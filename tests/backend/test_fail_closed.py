@@ -1,10 +1,17 @@
 """Defaults that must fail closed: the production entry point, body limits, security headers."""
 from __future__ import annotations
 
+import http.client
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
+
+from backend import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = ("import backend.wsgi as w; c = w.app.config; "
@@ -41,15 +48,6 @@ def test_development_only_when_asked_for(tmp_path):
 
 # ---------------------------------------------------------------- item 8: bodies, headers, request lines
 
-import http.client  # noqa: E402
-import socket  # noqa: E402
-import time  # noqa: E402
-
-import pytest  # noqa: E402
-
-from backend import create_app  # noqa: E402
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,10 +62,11 @@ def gunicorn_server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PERKPASS_", "DATABASE_URL", "REDIS_URL"))}
     env.update(PERKPASS_ENV="development", DATABASE_URL=f"sqlite:///{tmp / 'g.db'}", HOME=str(tmp),
                PERKPASS_LOG_LEVEL="WARNING")
-    log = open(tmp / "gunicorn.log", "wb")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-k", "gthread", "--threads", "2",
-                             "-b", f"127.0.0.1:{port}", "backend.wsgi:app"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with open(tmp / "gunicorn.log", "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-k", "gthread", "--threads", "2",
+             "-b", f"127.0.0.1:{port}", "backend.wsgi:app"], cwd=ROOT, env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 40
     while True:
         assert proc.poll() is None, (tmp / "gunicorn.log").read_text()[-2000:]

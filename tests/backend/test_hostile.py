@@ -51,7 +51,7 @@ def _headers_for(path, auth_headers):
 
 @pytest.mark.parametrize("path", POST_ENDPOINTS)
 def test_bad_bodies(client, auth_headers, path):
-    for name, raw, status in BAD_BODIES:
+    for _name, raw, status in BAD_BODIES:
         headers = dict(_headers_for(path, auth_headers), **{"Content-Type": "application/json"})
         r = client.post(path, data=raw, headers=headers)
         _assert_json_error(r, status)

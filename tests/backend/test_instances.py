@@ -179,7 +179,7 @@ def test_key_rotation_and_compromise_reach_every_instance_within_the_cache_time(
     stores = [cluster.store(u) for u in (cluster.a, cluster.b)]
     assert all(s.sequence > store_a.sequence and s.key(old_kid).revoked_at is not None for s in stores)
     time.sleep(KEY_CACHE_SECONDS + 0.5)  # the documented bound on a worker's key snapshot
-    for hd, url in zip(hds[1:], (cluster.a, cluster.b)):
+    for hd, url in zip(hds[1:], (cluster.a, cluster.b), strict=True):
         qr = requests.post(url + "/api/v1/credentials", json={"audience": "metro"}, headers=hd).json()["qr_text"]
         for s in stores:  # signed by the new key, accepted by a verifier fed by either instance
             assert _kid(s, qr) != old_kid
@@ -187,10 +187,10 @@ def test_key_rotation_and_compromise_reach_every_instance_within_the_cache_time(
 
 def test_enrolment_code_is_single_use_across_instances(cluster):
     venue = cluster.venue("Gulou Metro Gate")
-    for attempt in range(4):
+    for _ in range(4):
         code = cluster.enrolment_code(venue)
         with cf.ThreadPoolExecutor(4) as pool:  # four kiosks, two on each instance, race with one code
-            answers = list(pool.map(lambda url: requests.post(url + "/api/v1/kiosk/enroll", json={
+            answers = list(pool.map(lambda url, code=code: requests.post(url + "/api/v1/kiosk/enroll", json={
                 "enrolment_code": code, "device_name": "gate"}), [cluster.a, cluster.b] * 2))
         assert sorted(r.status_code for r in answers) == [201, 400, 400, 400], [r.text for r in answers]
         assert {r.json()["error"]["code"] for r in answers if r.status_code == 400} == {"enrolment_code_used"}

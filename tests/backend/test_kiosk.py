@@ -234,7 +234,7 @@ def test_concurrent_resync_of_one_batch(h, app, client):
                 r = c.post("/api/v1/kiosk/redemptions", json={"redemptions": items},
                            headers=h.bearer(dev["device_token"]))
                 results.append((r.status_code, r.get_json()))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the test's main thread reports it
             errors.append(exc)
 
     threads = [threading.Thread(target=sync) for _ in range(4)]

@@ -12,7 +12,9 @@ from backend.extensions import db
 from backend.models import AuditEntry, LedgerCase, ScoreEvent
 from partner_sdk import Status, Verifier
 
-NOW = lambda: int(time.time())  # noqa: E731
+
+def NOW() -> int:
+    return int(time.time())
 
 
 class Ledger:
@@ -307,7 +309,7 @@ def test_dispute_window_closes_and_is_configurable(h, lg, make_app, tmp_path, mo
         from backend.services.ledger import get_point_rules
         assert get_point_rules().schemes["moli"].dispute_window_days == 3
     c2 = app2.test_client()
-    r = c2.get(f"/api/v1/me/score/moli", headers=h.bearer(tok))
+    r = c2.get("/api/v1/me/score/moli", headers=h.bearer(tok))
     assert r.json["dispute_window_days"] == 3
 
 

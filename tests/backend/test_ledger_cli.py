@@ -137,7 +137,7 @@ def test_concurrent_identical_batches_record_each_event_once(h, app):
             r = client.post("/api/v1/provider/events", json={"events": events}, headers=h.bearer(token))
             assert r.status_code == 200, r.json
             statuses.append([x["status"] for x in r.json["results"]])
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the test's main thread reports it
             errors.append(exc)
 
     threads = [threading.Thread(target=send) for _ in range(4)]

@@ -6,5 +6,5 @@ from backend.api import credentials
 
 
 def test_no_perk_answer_is_the_catalogue_citizen_text():
-    assert credentials.NO_PERK_EN == citizen_text(Status.NOT_ENTITLED, "en")
-    assert credentials.NO_PERK_ZH == citizen_text(Status.NOT_ENTITLED, "zh-CN")
+    assert citizen_text(Status.NOT_ENTITLED, "en") == credentials.NO_PERK_EN
+    assert citizen_text(Status.NOT_ENTITLED, "zh-CN") == credentials.NO_PERK_ZH

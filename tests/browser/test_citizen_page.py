@@ -22,7 +22,7 @@ _phone_counter = iter(range(10_000))
 
 def new_phone() -> str:
     """A fresh, valid Chinese mobile number nobody in the demo data has."""
-    return "+86137%04d%04d" % (int(time.time()) % 10_000, next(_phone_counter))
+    return f"+86137{int(time.time()) % 10_000:04d}{next(_phone_counter):04d}"
 
 
 def request_code(page) -> str:
@@ -121,7 +121,7 @@ def test_catalogue_explains_bands_and_venue_types(server):
     moli = next(s for s in cat["schemes"] if s["code"] == "moli")
     assert [b["min"] for b in moli["bands"]][0] == moli["range"]["min"]
     assert moli["bands"][-1]["max"] == moli["range"]["max"]
-    for a, b in zip(moli["bands"], moli["bands"][1:]):
+    for a, b in zip(moli["bands"], moli["bands"][1:], strict=False):
         assert a["max"] == b["min"] - 1
     metro = next(p for p in moli["perks"] if p["code"] == "MOLI-METRO20")
     assert metro["min_score"] == 686 and metro["audience"] == "metro"

@@ -7,7 +7,6 @@ import os
 import shutil
 import time
 
-import pytest
 import requests
 
 from .conftest import DOCS_SHOTS
@@ -29,31 +28,6 @@ def _account(server, username: str, role: str) -> str:
 def _code(secret: str) -> str:
     from backend.services.console_auth import totp_now
     return totp_now(secret, int(time.time()))
-
-
-@pytest.fixture
-def console_page(chromium, server):
-    made = []
-
-    def factory(width=1280, height=860, mobile=False):
-        ctx = chromium.new_context(viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile,
-                                   base_url=server.base, locale="en-US")
-        ctx.set_default_timeout(15000)
-        page = ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "401" not in m.text else None)
-        foreign: list[str] = []
-        page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith(server.base) else None)
-        page.on("dialog", lambda d: d.accept())
-        made.append((ctx, errors, foreign))
-        return page
-
-    yield factory
-    for ctx, errors, foreign in made:
-        ctx.close()
-        assert not errors, errors
-        assert not foreign, foreign
 
 
 def _shot(target, name: str, tmp_path) -> None:

@@ -13,7 +13,7 @@ import requests
 
 from .test_accessibility import check
 from .test_citizen_page import operator
-from .test_console import _account, _code, _kiosk_with_counts, _sign_in, console_page  # noqa: F401 (fixture)
+from .test_console import _account, _kiosk_with_counts, _sign_in
 
 OPERATOR_SCREENS = ["overview", "kiosks", "keys", "replays", "accounts"]
 

@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from partner_sdk.qr import qr_png
 from partner_sdk.testing import TestIssuer
@@ -79,7 +80,7 @@ class Kiosk:
         args = [sys.executable, "-m", "kiosk", "--data-dir", str(data_dir), "--size", size,
                 "--source", source, "--automation", self.sock, "--result-seconds", "3"]
         args += extra_args or []
-        self.log = open(self.log_path, "ab")
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - the kiosk writes to it until stop() closes it
         self.proc = subprocess.Popen(args, cwd=str(REPO), env=kivy_env(env), stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()

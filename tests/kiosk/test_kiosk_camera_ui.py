@@ -13,7 +13,7 @@ import pytest
 
 from kiosk.colours import RESULT_BG
 from kiosk_harness import Kiosk, make_enrolment
-from test_kiosk_scanning import POSTER, qr_gray, two_codes_frame
+from test_kiosk_scanning import qr_gray, two_codes_frame
 
 pytestmark = pytest.mark.kivy
 
@@ -23,7 +23,7 @@ LONG_VENUE_ZH = "厦门市图书馆鼓楼区分馆 · 少年儿童阅览室二�
 
 
 def close(a, b, tol=0.02):
-    return all(abs(x - y) <= tol for x, y in zip(a, b))
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from kiosk.scan.sources import CaptureSource
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-from scan_frames import CONDITIONS, code_matrix, frame_set  # noqa: E402
+from scan_frames import CONDITIONS, code_matrix, frame_set  # noqa: E402 - bench/ joins sys.path just above
 
 POSTER = "https://www.xiamen.gov.cn/events/2025/library-week?utm_source=poster"
 

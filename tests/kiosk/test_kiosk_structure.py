@@ -2,16 +2,18 @@
 function tested without a window (issue 12 item 4)."""
 from __future__ import annotations
 
+import json
+import sqlite3
+
+import pytest
 from partner_sdk import Freshness, FreshnessState
 from partner_sdk.freshness_policy import PolicyAnswer, PolicyState
 
 from kiosk.core import status_bar
 from kiosk.pin_rule import could_be_pin, is_valid_pin
 from kiosk.scan.hid import HIDAccumulator, route_key
-from kiosk.store import hash_pin
-from kiosk.sync import SyncMode
-
-import pytest
+from kiosk.store import MIGRATIONS, SCHEMA_VERSION, Store, hash_pin
+from kiosk.sync import SyncMode, SyncService, backoff_delay
 
 
 def _bar(**kw):
@@ -97,8 +99,6 @@ def test_could_be_pin():
 
 
 # -- sync retries (issue 12 item 6) ------------------------------------------------------------------
-from kiosk.store import Store  # noqa: E402
-from kiosk.sync import SyncService, backoff_delay  # noqa: E402
 
 
 def test_backoff_is_exponential_capped_and_jittered():
@@ -145,10 +145,6 @@ def test_sync_backs_off_while_the_backend_is_down_and_resets_when_it_answers(tmp
 
 
 # -- store migrations (issue 12 item 6) ----------------------------------------------------------------
-import json  # noqa: E402
-import sqlite3  # noqa: E402
-
-from kiosk.store import MIGRATIONS, SCHEMA_VERSION  # noqa: E402
 
 # The schema as kiosk/store.py created it before migrations existed (schema_version 1): kiosks in the field
 # have databases like this one.

@@ -55,7 +55,6 @@ class Backend:
         self.env = dict(os.environ, PERKPASS_ENV="testing", DATABASE_URL=f"sqlite:///{self.db}",
                         HOME=str(work), PERKPASS_LOG_LEVEL="WARNING")
         self.proc: subprocess.Popen | None = None
-        self.log = open(work / "backend.log", "ab")
 
     def flask(self, *args: str) -> str:
         r = subprocess.run([str(BIN / "flask"), "--app", "backend", *args], cwd=REPO, env=self.env,
@@ -64,9 +63,11 @@ class Backend:
         return r.stdout
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([str(BIN / "gunicorn"), "-b", f"127.0.0.1:{self.port}", "-w", "1", "-k", "gthread",
-                                      "--threads", "4", "backend.wsgi:app"], cwd=REPO, env=self.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.work / "backend.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{self.port}", "-w", "1", "-k", "gthread",
+                 "--threads", "4", "backend.wsgi:app"], cwd=REPO, env=self.env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, (self.work / "backend.log").read_text()[-3000:]
@@ -167,7 +168,6 @@ def backend(tmp_path_factory):
     b.start()
     yield b
     b.stop()
-    b.log.close()
 
 
 def local_redemptions(data_dir: Path) -> list[tuple]:

@@ -10,9 +10,9 @@ import pytest
 
 from kiosk_harness import Kiosk, make_enrolment, qr_file
 
-pytestmark = pytest.mark.kivy
+from kiosk.colours import RESULT_BG
 
-from kiosk.colours import RESULT_BG  # noqa: E402
+pytestmark = pytest.mark.kivy
 
 GREEN, RED, AMBER = (list(RESULT_BG[k]) for k in ("granted", "refused", "attention"))
 
@@ -48,7 +48,7 @@ def kiosk(tmp_path_factory, issuer):
 
 
 def close(a, b, tol=0.02):
-    return all(abs(x - y) <= tol for x, y in zip(a, b))
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
 
 
 def test_scan_screen_and_status_bar(kiosk):

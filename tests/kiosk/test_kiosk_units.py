@@ -305,7 +305,7 @@ def test_a_band_carried_by_a_code_is_never_kept_or_shown(tmp_path, issuer):
     r = core.process(code, "hid")
     assert r.status == "GRANTED"
     assert "EXCELLENT" not in repr(r) and not hasattr(r, "band")
-    dump = b"".join(open(p, "rb").read() for p in (tmp_path / "d").glob("*.sqlite*"))
+    dump = b"".join(p.read_bytes() for p in (tmp_path / "d").glob("*.sqlite*"))
     assert b"EXCELLENT" not in dump
     core.close()
 

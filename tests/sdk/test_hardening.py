@@ -3,7 +3,6 @@ the catch-all, and the replay memory at its limit, under clock jumps and when sh
 
 import json
 import logging
-import math
 import subprocess
 import sys
 import time
@@ -14,7 +13,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from partner_sdk import (
     InvalidClockError, MemoryReplayCache, SQLiteReplayCache, Status, TrustStore, Verifier, build_trust_list,
-    issue_credential,
 )
 from partner_sdk import format as fmt
 from partner_sdk.keys import b64url_encode

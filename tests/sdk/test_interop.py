@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from partner_sdk import Status, Verifier
+from partner_sdk import Verifier
 
 from .conftest import T0
 

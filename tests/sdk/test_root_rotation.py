@@ -7,10 +7,9 @@ import json
 import pytest
 
 from partner_sdk import (
-    Status, TrustedKey, TrustListError, TrustListRollbackError, TrustListSignatureError, TrustStore, Verifier,
+    TrustedKey, TrustListError, TrustListRollbackError, TrustListSignatureError, TrustStore, Verifier,
     build_root_statement, build_trust_list, generate_key,
 )
-from partner_sdk.keys import b64url_encode
 from partner_sdk.testing import TestIssuer, derived_key
 
 from .conftest import T0

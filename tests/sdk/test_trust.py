@@ -60,7 +60,7 @@ def test_freshness_fresh_stale_expired(issuer):
     store = issuer.trust_store(now=T0, next_update_in=3600, valid_for=86_400)
     assert store.freshness(T0 + 10).state is FreshnessState.FRESH
     stale = store.freshness(T0 + 7200)
-    assert stale.state is FreshnessState.STALE and stale.age_seconds == 7200 and "stale (2 h old)" == stale.describe()
+    assert stale.state is FreshnessState.STALE and stale.age_seconds == 7200 and stale.describe() == "stale (2 h old)"
     assert store.freshness(T0 + 86_400).state is FreshnessState.EXPIRED
     assert TrustStore(issuer.root_public_jwk).freshness(T0).state is FreshnessState.MISSING
 
@@ -94,13 +94,13 @@ class _TrustListServer:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 outer.requests.append(dict(self.headers))
                 if outer.down:
                     self.send_response(503)
                     self.end_headers()
                     return
-                etag = '"%d"' % hash(outer.body)
+                etag = f'"{hash(outer.body)}"'
                 if self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
                     self.end_headers()
