@@ -36,6 +36,7 @@ from .pin_rule import is_valid_pin
 from .scan import CameraWorker, HIDAccumulator, decode_frame, open_source
 from .scan.hid import ESCAPE_KEYCODE, route_key
 from .scan.decoder import looks_like_perkpass
+from .scan.second import default_second_reader
 from .scan.sources import imread
 from .sync import SyncMode, SyncStatus
 
@@ -213,7 +214,9 @@ class KioskApp(App):
         except ValueError:
             log.exception("bad capture source")
             return
-        self.camera = CameraWorker(source, self._on_camera_code)
+        # the second reader (wechat_qrcode on the code-like parts of frames the fast path missed, in its own
+        # thread within a CPU budget); None without OpenCV's contrib module
+        self.camera = CameraWorker(source, self._on_camera_code, second=default_second_reader())
         self.camera.start()
 
     def on_stop(self) -> None:

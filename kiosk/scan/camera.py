@@ -4,6 +4,10 @@ The UI thread never touches OpenCV or zxing-cpp: it only asks :meth:`CameraWorke
 newest frame to show as the preview. Decoded texts go to ``on_code(text, frame_time)`` *in the worker
 thread*, at most one text per frame (see :meth:`CameraWorker.choose`); ``frame_time`` is the
 ``time.monotonic()`` at which the frame was captured, so the caller can measure frame-to-decision latency.
+
+An optional :class:`~kiosk.scan.second.SecondReader` gets the frames in which the fast decoder found no
+Perkpass-shaped code; what it reads (in its own thread, later) comes back through :meth:`CameraWorker.step`,
+so decisions are still made in this worker thread only.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from .decoder import decode_frame, looks_like_perkpass
+from .second import SecondReader
 from .sources import CaptureSource
 
 log = logging.getLogger("kiosk.scan")
@@ -26,8 +31,10 @@ class CameraWorker:
     REPEAT_SUPPRESS_S = 4.0
 
     def __init__(self, source: CaptureSource, on_code: Callable[[str, float], None],
-                 repeat_suppress_s: float | None = None, decode: Callable[..., list[str]] = decode_frame):
+                 repeat_suppress_s: float | None = None, decode: Callable[..., list[str]] = decode_frame,
+                 second: SecondReader | None = None):
         self.source = source
+        self.second = second
         self.on_code = on_code
         self.decode = decode
         self.repeat_suppress_s = self.REPEAT_SUPPRESS_S if repeat_suppress_s is None else repeat_suppress_s
@@ -49,6 +56,8 @@ class CameraWorker:
         if self._thread is not None:
             return
         self._stop.clear()
+        if self.second is not None:
+            self.second.start()
         self._thread = threading.Thread(target=self._run, name="kiosk-camera", daemon=True)
         self._thread.start()
 
@@ -57,6 +66,8 @@ class CameraWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self.second is not None:
+            self.second.stop(timeout)
 
     def pause(self) -> None:
         """Stop capturing (settings screen open, app in background). The camera is released."""
@@ -87,6 +98,8 @@ class CameraWorker:
         try:
             while not self._stop.is_set():
                 if self._paused.is_set():
+                    if self.second is not None:
+                        self.second.clear()
                     if opened:
                         self.source.close()
                         opened = False
@@ -109,16 +122,20 @@ class CameraWorker:
                     pass
 
     def step(self) -> list[str]:
-        """Capture and decode one frame. Public so benchmarks can drive the exact same path."""
+        """Capture and decode one frame. Public so benchmarks can drive the exact same path.
+
+        Codes the second reader found in earlier frames are decided on first (see :meth:`_second_results`).
+        """
+        decided = self._second_results()
         try:
             frame = self.source.read()
         except Exception:  # noqa: BLE001 - a flaky camera must not kill the worker
             self.errors += 1
             log.exception("capture failed")
             time.sleep(0.2)
-            return []
+            return decided
         if frame is None:
-            return []
+            return decided
         t_frame = time.monotonic()
         with self._lock:
             self._latest = frame
@@ -130,21 +147,40 @@ class CameraWorker:
         except Exception:  # noqa: BLE001
             self.errors += 1
             log.exception("decode failed")
-            return []
+            return decided
         self._decode_ms.append((time.monotonic() - t_frame) * 1000.0)
+        if self.second is not None and not any(looks_like_perkpass(t) for t in texts):
+            self.second.offer(frame, t_frame)      # returns at once; taken only when the reader is free
         chosen = self.choose(texts, t_frame)
         if len(self._last_seen) > 256:
             cutoff = t_frame - self.repeat_suppress_s
             self._last_seen = {k: v for k, v in self._last_seen.items() if v >= cutoff}
         if chosen is None:
-            return []
+            return decided
+        self._report(chosen, t_frame)
+        return decided + [chosen]
+
+    def _report(self, text: str, t_frame: float) -> None:
         self.codes += 1
         try:
-            self.on_code(chosen, t_frame)
+            self.on_code(text, t_frame)
         except Exception:  # noqa: BLE001
             self.errors += 1
             log.exception("on_code handler failed")
-        return [chosen]
+
+    def _second_results(self) -> list[str]:
+        """At most one decision on what the second reader read (Perkpass-shaped texts only), unless the same
+        code was already decided on within the repeat window (the fast path may have read it meanwhile)."""
+        if self.second is None:
+            return []
+        now = time.monotonic()
+        for text, t_frame in self.second.take_results():
+            last = self._last_seen.get(text)
+            self._last_seen[text] = now
+            if last is None or now - last >= self.repeat_suppress_s:
+                self._report(text, t_frame)
+                return [text]
+        return []
 
     def choose(self, texts: list[str], t_frame: float) -> str | None:
         """The one text of this frame worth a decision, or None.
