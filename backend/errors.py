@@ -7,6 +7,8 @@ from flask import Flask, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from .services import errors as domain
+
 log = logging.getLogger("perkpass.errors")
 
 _HTTP_CODES = {
@@ -53,14 +55,17 @@ def _flatten_messages(messages) -> dict:
     return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
 
 
-def domain_status(err) -> int:
-    """The HTTP status of a domain error: the one place a service's answer becomes HTTP."""
-    from .services import errors as domain
-    for kind, status in ((domain.InvalidInput, 400), (domain.Forbidden, 403), (domain.NotFound, 404),
-                         (domain.Conflict, 409), (domain.Refused, 422), (domain.Locked, 423), (domain.TryLater, 429)):
-        if isinstance(err, kind):
-            return status
-    return 400
+# The HTTP status of each kind of domain error: the one place a service's answer becomes HTTP. The most
+# specific kind first (Locked is a TryLater, ForbiddenData a Refused).
+DOMAIN_STATUS: tuple[tuple[type[domain.DomainError], int], ...] = (
+    (domain.InvalidInput, 400), (domain.Unauthenticated, 401), (domain.Forbidden, 403), (domain.NotFound, 404),
+    (domain.Conflict, 409), (domain.Refused, 422), (domain.Locked, 423), (domain.TryLater, 429),
+)
+
+
+def domain_status(err: domain.DomainError) -> int:
+    """The HTTP status answering a domain error (400 for a kind the table does not name)."""
+    return next((status for kind, status in DOMAIN_STATUS if isinstance(err, kind)), 400)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -68,19 +73,11 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(err: APIError):
         return error_response(err.status, err.code, err.message, err.fields, err.headers)
 
-    from .services.errors import DomainError  # services' errors, mapped here once (more specific than APIError)
-
-    @app.errorhandler(DomainError)
-    def _domain_error(err: DomainError):
+    @app.errorhandler(domain.DomainError)
+    def _domain_error(err: domain.DomainError):
         retry = getattr(err, "retry_after", None)
         return error_response(domain_status(err), err.code, err.message, err.details,
                               {"Retry-After": str(retry)} if retry is not None else None)
-
-    from .services.certificates import HolderError  # a service's domain error, mapped here once
-
-    @app.errorhandler(HolderError)
-    def _holder_error(err: HolderError):
-        return error_response(err.status, err.code, err.message, err.fields)
 
     @app.errorhandler(ValidationError)
     def _validation(err: ValidationError):

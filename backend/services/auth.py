@@ -14,10 +14,10 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import consent as consent_texts
-from ..errors import APIError
 from ..extensions import db, rows_changed
 from ..models import AccessToken, Citizen, Consent, LoginCode
 from . import crypto, read_conn
+from .errors import Conflict, InvalidInput, TryLater
 from .secrets_store import CODE_PEPPER, PHONE_PEPPER, get_secret
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
@@ -60,9 +60,9 @@ def _serialise_phone(p_hash: str) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:h, 74060011))"), {"h": p_hash})
 
 
-def _rate_limited(retry_after: int, code: str = "rate_limited", message: str | None = None) -> APIError:
-    return APIError(429, code, message or "Too many requests; slow down and retry later.", {},
-                    {"Retry-After": str(max(1, int(retry_after)))})
+def _rate_limited(retry_after: int, code: str = "rate_limited", message: str | None = None) -> TryLater:
+    return TryLater(message or "Too many requests; slow down and retry later.", code=code,
+                    retry_after=max(1, int(retry_after)))
 
 
 def _check_lockout(p_hash: str, now: int) -> None:
@@ -105,7 +105,7 @@ def request_code(phone: str, now: int, locale: str = "zh-CN") -> str:
     try:
         _check_lockout(p_hash, now)
         _check_code_requests(p_hash, now)
-    except APIError:
+    except TryLater:
         db.session.rollback()  # the old code stays valid: nothing was sent
         raise
     db.session.add(LoginCode(phone_hash=p_hash, code_hash=_code_hash(p_hash, code), created_at=now,
@@ -128,8 +128,9 @@ def _check_code(p_hash: str, code: str, now: int) -> LoginCode:
     row = db.session.scalars(select(LoginCode).where(
         LoginCode.phone_hash == p_hash, LoginCode.used_at.is_(None), LoginCode.expires_at > now)
         .order_by(LoginCode.id.desc()).limit(1)).first()
-    invalid = APIError(400, "invalid_code", "The code is wrong or has expired; request a new one.",
-                       {"code": ["Wrong or expired code."]})
+    invalid = InvalidInput("The code is wrong or has expired; request a new one.",
+                           {"code": ["Wrong or expired code."]},
+                           code="invalid_code")
     if row is None:
         raise invalid
     max_attempts = int(current_app.config["PERKPASS_OTP_MAX_ATTEMPTS"])
@@ -159,17 +160,18 @@ def login(phone: str, code: str, consent: dict | None, now: int, locale: str | N
         # the code stays valid (its try given back) so the page can show the consent text and submit again
         db.session.execute(update(LoginCode).where(LoginCode.id == row.id).values(attempts=LoginCode.attempts - 1))
         db.session.commit()
-        raise APIError(400, "consent_required",
-                       "Joining Perkpass needs your consent to the current terms (GET /api/v1/auth/consent).",
-                       {"consent": [f"Accept version {version}."]})
+        raise InvalidInput("Joining Perkpass needs your consent to the current terms (GET /api/v1/auth/consent).",
+                           {"consent": [f"Accept version {version}."]},
+                           code="consent_required")
     # claim the code atomically: of two log-ins racing with one code, one gets a token
     # (and give the try back: only wrong codes count towards the lock-out)
     claimed = rows_changed(update(LoginCode).where(LoginCode.id == row.id, LoginCode.used_at.is_(None))
                            .values(used_at=now, attempts=LoginCode.attempts - 1))
     if claimed != 1:
         db.session.rollback()
-        raise APIError(400, "invalid_code", "The code is wrong or has expired; request a new one.",
-                       {"code": ["Wrong or expired code."]})
+        raise InvalidInput("The code is wrong or has expired; request a new one.",
+                           {"code": ["Wrong or expired code."]},
+                           code="invalid_code")
     created = citizen is None
     if citizen is None:
         citizen = Citizen(public_id="c_" + uuid.uuid4().hex[:24], phone_hash=p_hash, phone_hint=phone[-4:],
@@ -181,7 +183,7 @@ def login(phone: str, code: str, consent: dict | None, now: int, locale: str | N
         db.session.commit()
     except IntegrityError:  # the same phone joined in a parallel request with another code
         db.session.rollback()
-        raise APIError(409, "conflict", "This phone joined in another request just now; log in again.", {}) from None
+        raise Conflict("This phone joined in another request just now; log in again.") from None
     return LoginResult(citizen, token, expires_at, created)
 
 

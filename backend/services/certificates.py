@@ -23,20 +23,13 @@ from ..extensions import db, rows_changed
 from ..models import (CertificateRevocation, Citizen, CitizenScheme, DeviceChallenge, HolderDevice, PerkCertificate,
                       Scheme)
 from . import keys as key_service
+from .errors import Conflict, InvalidInput, NotFound
 from .issuance import memberships, offers
 
 CHALLENGE_TTL = 120
 REGISTRATION_CONTEXT = b"perkpass-device-registration\x00"
 KEY_TYPES = {"Ed25519": pp2.KEY_ED25519, "P-256": pp2.KEY_P256}
 KEY_TYPE_NAMES = {v: k for k, v in KEY_TYPES.items()}
-
-
-class HolderError(Exception):
-    """A request about devices or certificates that cannot be met (mapped to HTTP by the API)."""
-
-    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
 
 
 def b64url(data: bytes) -> str:
@@ -71,8 +64,7 @@ def _load_public_key(key_type: int, raw: bytes):
             return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
     except ValueError:
         pass
-    raise HolderError(400, "validation_error", "The public key is not a valid key of that type.",
-                      {"public_key": ["Not a valid key."]})
+    raise InvalidInput("The public key is not a valid key of that type.", {"public_key": ["Not a valid key."]})
 
 
 def register(citizen: Citizen, *, algorithm: str, public_key: str, challenge: str, signature: str, label: str,
@@ -84,23 +76,25 @@ def register(citizen: Citizen, *, algorithm: str, public_key: str, challenge: st
         DeviceChallenge.challenge_hash == hashlib.sha256(b64url_decode(challenge)).hexdigest(),
         DeviceChallenge.citizen_id == citizen.id)).first()
     if ch is None or ch.used_at is not None or ch.expires_at <= now:
-        raise HolderError(400, "challenge_invalid", "The challenge is unknown, used or expired: ask for a new one.",
-                          {"challenge": ["Unknown, used or expired."]})
+        raise InvalidInput("The challenge is unknown, used or expired: ask for a new one.",
+                           {"challenge": ["Unknown, used or expired."]},
+                           code="challenge_invalid")
     ch.used_at = now  # one try per challenge, whatever the outcome
     db.session.commit()
     if not pp2.device_signature_ok(key, b64url_decode(signature), REGISTRATION_CONTEXT + b64url_decode(challenge) + raw):
-        raise HolderError(400, "proof_invalid", "The signature does not prove possession of this key.",
-                          {"signature": ["Does not verify."]})
+        raise InvalidInput("The signature does not prove possession of this key.",
+                           {"signature": ["Does not verify."]},
+                           code="proof_invalid")
     _, cert_form = pp2.device_key_bytes(key)
     stored = b64url(cert_form)
     existing = db.session.scalars(select(HolderDevice).where(HolderDevice.public_key == stored)).first()
     if existing is not None:
         if existing.citizen_id != citizen.id:
-            raise HolderError(409, "conflict", "This device key is already registered.", {})
+            raise Conflict("This device key is already registered.")
         return existing
     count = len(db.session.scalars(select(HolderDevice.id).where(HolderDevice.citizen_id == citizen.id)).all())
     if count >= int(current_app.config["PERKPASS_MAX_HOLDER_DEVICES"]):
-        raise HolderError(409, "too_many_devices", "You have registered the most devices allowed: remove one first.", {})
+        raise Conflict("You have registered the most devices allowed: remove one first.", code="too_many_devices")
     device = HolderDevice(public_id="hd_" + secrets.token_urlsafe(12), citizen_id=citizen.id, key_type=key_type,
                           public_key=stored, label=label, created_at=now)
     db.session.add(device)
@@ -118,7 +112,7 @@ def device_for(citizen_id: int, public_id: str) -> HolderDevice:
     d = db.session.scalars(select(HolderDevice).where(HolderDevice.public_id == public_id,
                                                       HolderDevice.citizen_id == citizen_id)).first()
     if d is None:
-        raise HolderError(404, "not_found", "No such device.", {})
+        raise NotFound("No such device.")
     return d
 
 

@@ -19,10 +19,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import current_app
 from sqlalchemy import select
 
-from ..errors import APIError
 from ..extensions import db
 from ..models.console import ConsoleAccount, ConsoleSession
 from . import crypto
+from .errors import Conflict, InvalidInput, Locked, NotFound, Unauthenticated
 
 ROLES = ("operator", "reviewer")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}\Z")
@@ -102,11 +102,13 @@ def _audit(actor: str, action: str, target_ref, details: dict, now: int) -> None
 
 def check_password_strength(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD or len(password) > 256:
-        raise APIError(400, "weak_password", f"A password needs {MIN_PASSWORD} to 256 characters.",
-                       {"password": [f"At least {MIN_PASSWORD} characters."]})
+        raise InvalidInput(f"A password needs {MIN_PASSWORD} to 256 characters.",
+                           {"password": [f"At least {MIN_PASSWORD} characters."]},
+                           code="weak_password")
     if len(set(password)) < 5:
-        raise APIError(400, "weak_password", "This password repeats too few characters.",
-                       {"password": ["Use more different characters."]})
+        raise InvalidInput("This password repeats too few characters.",
+                           {"password": ["Use more different characters."]},
+                           code="weak_password")
 
 
 @dataclass
@@ -122,12 +124,12 @@ def create_account(username: str, role: str, now: int, *, password: str | None =
     """Create an operator or reviewer account. A reviewer account gets its own ledger reviewer row."""
     username = (username or "").strip().lower()
     if not USERNAME_RE.match(username):
-        raise APIError(400, "validation_error", "A username is 2-64 lower-case letters, digits, '.', '_' or '-'.",
-                       {"username": ["Like 'li.wei'."]})
+        raise InvalidInput("A username is 2-64 lower-case letters, digits, '.', '_' or '-'.",
+                           {"username": ["Like 'li.wei'."]})
     if role not in ROLES:
-        raise APIError(400, "validation_error", "role must be operator or reviewer.", {"role": list(ROLES)})
+        raise InvalidInput("role must be operator or reviewer.", {"role": list(ROLES)})
     if db.session.scalars(select(ConsoleAccount).where(ConsoleAccount.username == username)).first() is not None:
-        raise APIError(409, "conflict", f"An account named {username!r} already exists.", {"username": ["Taken."]})
+        raise Conflict(f"An account named {username!r} already exists.", {"username": ["Taken."]})
     if password is None:
         password = secrets.token_urlsafe(15)
     check_password_strength(password)
@@ -170,7 +172,7 @@ def list_accounts(now: int) -> list[dict]:
 def _account(account_id: int) -> ConsoleAccount:
     a = db.session.get(ConsoleAccount, account_id) if 0 < account_id <= 2 ** 31 - 1 else None
     if a is None:
-        raise APIError(404, "not_found", "No such account.", {})
+        raise NotFound("No such account.")
     return a
 
 
@@ -214,8 +216,8 @@ def _max_age() -> int:
     return int(current_app.config.get("PERKPASS_CONSOLE_SESSION_SECONDS", 12 * 3600))
 
 
-def _bad_credentials() -> APIError:
-    return APIError(401, "invalid_credentials", "Wrong username, password or code.", {})
+def _bad_credentials() -> Unauthenticated:
+    return Unauthenticated("Wrong username, password or code.", code="invalid_credentials")
 
 
 def sign_in(username: str, password: str, code: str, now: int) -> Session:
@@ -231,9 +233,9 @@ def sign_in(username: str, password: str, code: str, now: int) -> Session:
             pass
         raise _bad_credentials()
     if acc.locked_until is not None and acc.locked_until > now:
-        raise APIError(423, "account_locked", "Too many failed sign-ins: this account is locked for a while; an "
-                       "operator can unlock it.", {"locked_until": [str(acc.locked_until)]},
-                       {"Retry-After": str(acc.locked_until - now)})
+        raise Locked("Too many failed sign-ins: this account is locked for a while; an operator can unlock it.",
+                     {"locked_until": [str(acc.locked_until)]}, code="account_locked",
+                     retry_after=acc.locked_until - now)
     ok = False
     try:
         ok = _hasher.verify(acc.password_hash, password or "")
@@ -308,7 +310,8 @@ def change_password(s: Session, old: str, new: str, now: int) -> None:
     try:
         _hasher.verify(s.account.password_hash, old or "")
     except (VerificationError, InvalidHashError):
-        raise APIError(400, "invalid_credentials", "The current password is wrong.", {"old_password": ["Wrong."]}) from None
+        raise InvalidInput("The current password is wrong.", {"old_password": ["Wrong."]},
+                           code="invalid_credentials") from None
     check_password_strength(new)
     s.account.password_hash = _hasher.hash(new)
     for other in db.session.scalars(select(ConsoleSession).where(ConsoleSession.account_id == s.account.id,

@@ -1,7 +1,8 @@
 """Domain errors: what a service answers when a request cannot be met, in the service's own terms.
 
 Services raise these; they do not know about HTTP. The HTTP status of each kind is decided once, in
-:mod:`backend.errors` (``DOMAIN_STATUS``); the command line maps the same errors to its own messages.
+:mod:`backend.errors` (``DOMAIN_STATUS``); the command line (``backend/cli_common.py``) turns the same
+errors into ``Error: [code] message``.
 
 Each error carries a stable machine-readable ``code`` (the class's default, or a more specific one given
 when raising, like ``already_decided``), a ``message`` for people and optional ``details``: field name ->
@@ -13,20 +14,17 @@ list of messages (the ``fields`` of the JSON error body).
     │   └── ForbiddenData   it carries a category of data never ingested        (forbidden_data)
     ├── NotFound        no such thing (or not yours: the same answer)           (not_found)
     ├── Conflict        it contradicts the current state                        (conflict)
+    ├── Unauthenticated who is asking was not proved (wrong credentials)         (unauthorized)
     ├── Forbidden       this actor may not do it (revoked, not allowed)         (forbidden)
     └── TryLater        not now; ``retry_after`` seconds                         (rate_limited)
         └── Locked      locked after failed attempts until an operator or time   (locked)
 
-Transition (issue 12 item 3): the command-line modules still catch ``backend.errors.APIError``, so
-:class:`DomainError` derives from it for now; it carries ``code``, ``message`` and ``fields`` like an
-APIError, but never an HTTP status. Once no caller catches APIError for a service error, the base goes.
+This module imports nothing of the backend: a service, a view, the command line and a test can all use it.
 """
 from __future__ import annotations
 
-from ..errors import APIError as _CaughtByCLIsForNow
 
-
-class DomainError(_CaughtByCLIsForNow):
+class DomainError(Exception):
     """A request a service cannot meet. ``code`` is stable (clients and tests key on it)."""
 
     code = "domain_error"
@@ -37,7 +35,7 @@ class DomainError(_CaughtByCLIsForNow):
             self.code = code
         self.message = message
         self.details: dict = details or {}
-        self.fields = self.details  # the name the JSON error body (and APIError) uses
+        self.fields = self.details  # the name the JSON error body uses
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
@@ -71,6 +69,12 @@ class Conflict(DomainError):
     """It contradicts the current state (exists already, decided already, no longer counts)."""
 
     code = "conflict"
+
+
+class Unauthenticated(DomainError):
+    """Who is asking was not proved (a wrong password or code)."""
+
+    code = "unauthorized"
 
 
 class Forbidden(DomainError):

@@ -6,11 +6,11 @@ import uuid
 from flask import current_app
 from sqlalchemy import select, update
 
-from ..errors import APIError
 from ..extensions import db, rows_changed
 from ..models import Device, EnrolmentCode, Partner, Venue
 from . import crypto
 from . import trust_list as trust_service
+from .errors import Conflict, InvalidInput, NotFound
 from .perks import AUDIENCE_RE, get_catalogue
 
 
@@ -20,7 +20,7 @@ def _normalise_code(code: str) -> str:
 
 def create_partner(name: str, now: int, contact: str | None = None) -> Partner:
     if db.session.scalars(select(Partner).where(Partner.name == name)).first() is not None:
-        raise APIError(409, "conflict", f"a partner named {name!r} exists", {"name": ["Already exists."]})
+        raise Conflict(f"a partner named {name!r} exists", {"name": ["Already exists."]})
     p = Partner(name=name, contact=contact, created_at=now)
     db.session.add(p)
     db.session.commit()
@@ -31,10 +31,10 @@ def create_venue(partner_id: int, name: str, audience: str, perks: list[str] | N
                  name_zh: str | None = None) -> Venue:
     partner = db.session.get(Partner, partner_id)
     if partner is None:
-        raise APIError(404, "not_found", "unknown partner", {"partner_id": ["Unknown partner."]})
+        raise NotFound("unknown partner", {"partner_id": ["Unknown partner."]})
     catalogue = get_catalogue()
     if not AUDIENCE_RE.match(audience):
-        raise APIError(400, "validation_error", "bad audience", {"audience": ["Lower-case, like 'metro'."]})
+        raise InvalidInput("bad audience", {"audience": ["Lower-case, like 'metro'."]})
     offered = [p.code for p in catalogue.perks.values() if p.audience == audience]
     if perks is None:
         perks = offered
@@ -42,11 +42,10 @@ def create_venue(partner_id: int, name: str, audience: str, perks: list[str] | N
     wrong = [c for c in perks if c in catalogue.perks and catalogue.perks[c].audience != audience]
     if unknown or wrong:
         msgs = [f"Unknown perk {c}." for c in unknown] + [f"Perk {c} is not for audience {audience}." for c in wrong]
-        raise APIError(400, "validation_error", "the venue's perks must be known perks of its audience",
-                       {"perks": msgs})
+        raise InvalidInput("the venue's perks must be known perks of its audience", {"perks": msgs})
     if not perks:
-        raise APIError(400, "validation_error", f"no configured perk has audience {audience!r}",
-                       {"audience": [f"Known audiences: {', '.join(catalogue.audiences)}."]})
+        raise InvalidInput(f"no configured perk has audience {audience!r}",
+                           {"audience": [f"Known audiences: {', '.join(catalogue.audiences)}."]})
     v = Venue(partner_id=partner.id, name=name, name_zh=name_zh or None, audience=audience,
               perk_codes=sorted(set(perks)), created_at=now, active=True)
     db.session.add(v)
@@ -57,7 +56,7 @@ def create_venue(partner_id: int, name: str, audience: str, perks: list[str] | N
 def create_enrolment_code(venue_id: int, now: int, ttl: int | None = None) -> tuple[str, EnrolmentCode]:
     venue = db.session.get(Venue, venue_id)
     if venue is None:
-        raise APIError(404, "not_found", "unknown venue", {"venue_id": ["Unknown venue."]})
+        raise NotFound("unknown venue", {"venue_id": ["Unknown venue."]})
     ttl = int(ttl if ttl is not None else current_app.config["PERKPASS_ENROLMENT_CODE_TTL"])
     code = crypto.human_code()
     row = EnrolmentCode(venue_id=venue.id, code_hash=crypto.sha256_hex(_normalise_code(code)), created_at=now,
@@ -86,22 +85,25 @@ def enrol(code: str, device_name: str, now: int) -> dict:
     code_hash = crypto.sha256_hex(_normalise_code(code))
     row = db.session.scalars(select(EnrolmentCode).where(EnrolmentCode.code_hash == code_hash)).first()
     if row is None or row.expires_at <= now:
-        raise APIError(404, "unknown_enrolment_code", "This enrolment code is unknown or has expired.",
-                       {"enrolment_code": ["Unknown or expired."]})
+        raise NotFound("This enrolment code is unknown or has expired.",
+                       {"enrolment_code": ["Unknown or expired."]},
+                       code="unknown_enrolment_code")
     if row.used_at is not None:
-        raise APIError(400, "enrolment_code_used", "This enrolment code has already been used.",
-                       {"enrolment_code": ["Already used."]})
+        raise InvalidInput("This enrolment code has already been used.",
+                           {"enrolment_code": ["Already used."]},
+                           code="enrolment_code_used")
     venue = row.venue
     if not venue.active:
-        raise APIError(400, "venue_inactive", "The venue of this code is deactivated.", {})
+        raise InvalidInput("The venue of this code is deactivated.", code="venue_inactive")
     # claim the code atomically: of two kiosks racing with one code, exactly one wins
     claimed = rows_changed(update(EnrolmentCode).where(EnrolmentCode.id == row.id,
                                                        EnrolmentCode.used_at.is_(None))
                            .values(used_at=now))
     if claimed != 1:
         db.session.rollback()
-        raise APIError(400, "enrolment_code_used", "This enrolment code has already been used.",
-                       {"enrolment_code": ["Already used."]})
+        raise InvalidInput("This enrolment code has already been used.",
+                           {"enrolment_code": ["Already used."]},
+                           code="enrolment_code_used")
     token = crypto.random_token("pp_dev_")
     device = Device(public_id="dev_" + uuid.uuid4().hex[:20], venue_id=venue.id, name=device_name,
                     token_hash=crypto.sha256_hex(token), created_at=now, last_seen_at=now)
@@ -121,7 +123,7 @@ def device_for_token(raw: str) -> Device | None:
 def revoke_device(public_id: str, now: int) -> Device:
     d = db.session.scalars(select(Device).where(Device.public_id == public_id)).first()
     if d is None:
-        raise APIError(404, "not_found", "unknown device", {"device_id": ["Unknown device."]})
+        raise NotFound("unknown device", {"device_id": ["Unknown device."]})
     if d.revoked_at is None:
         d.revoked_at = now
         db.session.commit()
@@ -132,7 +134,7 @@ def export_enrolment(venue_id: int, now: int) -> dict:
     """The enrolment response without a device token, for a kiosk that is never online."""
     venue = db.session.get(Venue, venue_id)
     if venue is None:
-        raise APIError(404, "not_found", "unknown venue", {"venue_id": ["Unknown venue."]})
+        raise NotFound("unknown venue", {"venue_id": ["Unknown venue."]})
     out = {"device_id": None}
     out.update(venue_config(venue, now))
     return out
