@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...models import Citizen, CitizenScheme, DataProvider, LedgerCase, Scheme, ScoreEvent
+from .. import auth as auth_service
 from .. import crypto
 from ..errors import Conflict, Forbidden, ForbiddenData, NotFound, Refused
 from ..screening import categories_in, screen_record
@@ -132,7 +133,6 @@ def _chunks(seq: list, n: int = 500):
 def _resolve_citizens(events: list[dict]) -> list[int | None]:
     """The citizen id of each event (None when nobody with that phone or id has opted in), in a
     few queries whatever the batch size."""
-    from .. import auth as auth_service
     keys: list[tuple[str, str] | None] = []
     hashes, publics = set(), set()
     for ev in events:
