@@ -68,7 +68,8 @@ class BaseConfig:
     PERKPASS_LOG_LEVEL = "INFO"
     PERKPASS_LOG_JSON = True
     PERKPASS_BATCH_MAX = 500
-    PERKPASS_RETENTION_DAYS = 180              # redemptions and certificates older than this are deleted (flask retention purge)
+    # redemptions and certificates older than this are deleted (flask retention purge)
+    PERKPASS_RETENTION_DAYS = 180
 
     # Flask-Limiter
     RATELIMIT_STORAGE_URI = "memory://"
@@ -196,7 +197,8 @@ def validate(config) -> None:
         if not config.get("SECRET_KEY") or config.get("SECRET_KEY") == DEV_SECRET:
             raise ConfigError("production configuration needs SECRET_KEY")
         if not config.get("PERKPASS_KEY_PASSPHRASE") or config.get("PERKPASS_KEY_PASSPHRASE") == DEV_PASSPHRASE:
-            raise ConfigError("production configuration needs PERKPASS_KEY_PASSPHRASE (signing keys are encrypted with it)")
+            raise ConfigError("production configuration needs PERKPASS_KEY_PASSPHRASE "
+                              "(signing keys are encrypted with it)")
         if int(config.get("PERKPASS_KDF_COST", 15)) < 14:
             raise ConfigError("production configuration needs PERKPASS_KDF_COST >= 14")
         if config.get("PERKPASS_SMS_SENDER") == "console" and not config.get("PERKPASS_ALLOW_CONSOLE_SENDER"):

@@ -62,7 +62,8 @@ def seed_ledger_demo(now: int) -> dict:
     results = []
     for prov_code, eid, phone, scheme, cat, pts, ref, desc, decision in EVENTS:
         provider = ledger.provider_by_code(prov_code)
-        ev = {"id": eid, "phone": phone, "scheme": scheme, "category": cat, "occurred_at": OCCURRED_AT if now > OCCURRED_AT else now - 6 * 86400,
+        ev = {"id": eid, "phone": phone, "scheme": scheme, "category": cat,
+              "occurred_at": OCCURRED_AT if now > OCCURRED_AT else now - 6 * 86400,
               "reference": ref, "description": desc}
         if pts is not None:
             ev["points"] = pts

@@ -13,7 +13,8 @@ import sys
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="perkpass-kiosk", description="Perkpass kiosk: scan and verify perk codes offline.")
+    p = argparse.ArgumentParser(prog="perkpass-kiosk",
+                                description="Perkpass kiosk: scan and verify perk codes offline.")
     p.add_argument("--data-dir", help="where the kiosk keeps its database and trust list "
                                       "(default $PERKPASS_KIOSK_HOME or ~/.local/share/perkpass-kiosk)")
     p.add_argument("--source", default=os.environ.get("PERKPASS_KIOSK_SOURCE", "camera:0"),

@@ -188,7 +188,8 @@ class SyncService:
         self.clock = clock
         # a backend that is down, or refuses this kiosk, is asked less and less often, up to retry_cap; the
         # jitter keeps a city's kiosks from all coming back at the same second after an outage
-        self.retry_cap = retry_cap if retry_cap is not None else max(offline_interval, min(300.0, 10 * offline_interval))
+        self.retry_cap = (retry_cap if retry_cap is not None
+                          else max(offline_interval, min(300.0, 10 * offline_interval)))
         self.rand = rand
         self._next_wait = offline_interval
         self._wake = threading.Event()

@@ -16,8 +16,9 @@ mangled by keyboard-wedge scanners. So the QR text is ``"PP1"`` followed by digi
 
     decimal( 0x01 || raw_deflate(header_json || 0x00 || payload_json, zdict=PRESET_DICTIONARY) || signature[64] )
 
-``decimal`` writes those bytes, read as one big-endian unsigned integer, in base 10 (no leading zero). ``PP1`` goes in a QR alphanumeric segment, the digits in a numeric segment
-(3.32 bits per digit, almost the full density of binary). The verifier inverts the transport, re-encodes
+``decimal`` writes those bytes, read as one big-endian unsigned integer, in base 10 (no leading zero).
+``PP1`` goes in a QR alphanumeric segment, the digits in a numeric segment (3.32 bits per digit, almost
+the full density of binary). The verifier inverts the transport, re-encodes
 the exact header and payload bytes as base64url and checks the JWS signature with pyjwt: since the
 signature covers those bytes, any change to the transport makes verification fail.
 """
@@ -220,7 +221,8 @@ class RawCredential(NamedTuple):
 
     @property
     def jws(self) -> str:
-        return ".".join((b64url_encode(self.header_json), b64url_encode(self.payload_json), b64url_encode(self.signature)))
+        return ".".join((b64url_encode(self.header_json), b64url_encode(self.payload_json),
+                         b64url_encode(self.signature)))
 
     @property
     def signing_input(self) -> bytes:

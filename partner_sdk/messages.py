@@ -75,7 +75,8 @@ CATALOGUE: dict[Status, StatusText] = {
         Text("Issued by someone this device does not trust.", "签发方不受本机信任。"),
         Text("Untrusted issuer", "签发方不受信任")),
     Status.MALFORMED: StatusText(
-        Text("Not a Perkpass code: scan the citizen's Perkpass QR.", "不是 Perkpass 二维码：请扫描市民的 Perkpass 码。"),
+        Text("Not a Perkpass code: scan the citizen's Perkpass QR.",
+             "不是 Perkpass 二维码：请扫描市民的 Perkpass 码。"),
         Text("Not a Perkpass code", "非 Perkpass 码")),
     Status.UNSUPPORTED_VERSION: StatusText(
         Text("Code from a newer Perkpass version: update this device.", "二维码版本较新：请更新本机软件。"),

@@ -140,7 +140,8 @@ class Freshness:
         if self.state is FreshnessState.MISSING:
             return "no trust list"
         age = _human_age(self.age_seconds or 0)
-        return {"fresh": f"fresh ({age} old)", "stale": f"stale ({age} old)", "expired": f"expired ({age} old)"}[self.state.value]
+        return {"fresh": f"fresh ({age} old)", "stale": f"stale ({age} old)",
+                "expired": f"expired ({age} old)"}[self.state.value]
 
 
 def _human_age(seconds: float) -> str:
@@ -430,18 +431,25 @@ class TrustStore:
         if cur is None:
             return Freshness(FreshnessState.MISSING)
         t = time.time() if now is None else fmt.to_epoch(now)
-        state = FreshnessState.FRESH if t < cur.next_update else FreshnessState.STALE if t < cur.expires_at else FreshnessState.EXPIRED
+        if t < cur.next_update:
+            state = FreshnessState.FRESH
+        elif t < cur.expires_at:
+            state = FreshnessState.STALE
+        else:
+            state = FreshnessState.EXPIRED
         return Freshness(state, t - cur.issued_at, cur.next_update, cur.expires_at)
 
     # ---------------------------------------------------------------- loading
-    def load_bytes(self, data: bytes | str, now: int | float | datetime | None = None, *, etag: str | None = None) -> TrustList:
+    def load_bytes(self, data: bytes | str, now: int | float | datetime | None = None, *,
+                   etag: str | None = None) -> TrustList:
         """Verify and adopt a trust list. Raises on a bad signature, a rollback or a list already expired at
         ``now`` (default: this device's clock); keeps the old list then."""
         t = time.time() if now is None else fmt.to_epoch(now)
         tl, roots, root_version = _parse_trust_list(data, self._roots, self._root_version)
         if t >= tl.expires_at:
             # an expired list is useless and, adopted, would raise the rollback high-water mark above a fresh one
-            raise TrustListExpiredError(f"trust list sequence {tl.sequence} expired {_human_age(t - tl.expires_at)} ago")
+            raise TrustListExpiredError(
+                f"trust list sequence {tl.sequence} expired {_human_age(t - tl.expires_at)} ago")
         with self._lock:
             held = max(self._high_water, self._current.sequence if self._current else 0)
             if tl.sequence < held:

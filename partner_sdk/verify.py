@@ -228,7 +228,8 @@ class Verifier:
         if now + leeway < c.not_before:
             return Decision(Status.NOT_YET_VALID, *info, detail="certificate not valid yet")
         if now - leeway >= c.not_after:
-            return Decision(Status.EXPIRED, *info, detail="certificate expired: the phone must connect once to renew it")
+            return Decision(Status.EXPIRED, *info,
+                            detail="certificate expired: the phone must connect once to renew it")
         window = self.presentation_window
         if abs(now - p.presented_at) > window + leeway:
             return Decision(Status.CLOCK_SKEW, *info,

@@ -125,7 +125,8 @@ def main() -> int:
         (OUT / "trust-list.jws").write_text(call(base, "/api/v1/trust-list")["text"])
         (OUT / "root.jwk").write_text(json.dumps(call(base, "/api/v1/trust-root")["root_public_key"]))
         print(f"citizen {ENTITLED_PHONE}: perks {[p['code'] for p in cred['perks']]}, QR version "
-              f"{cred.get('qr_version')}, expires in {cred['expires_at'] - int(time.time())} s -> {OUT / 'metro-code.png'}")
+              f"{cred.get('qr_version')}, expires in {cred['expires_at'] - int(time.time())} s "
+              f"-> {OUT / 'metro-code.png'}")
         verify_cmd = [str(BIN / "perkpass-verify"), "--root-key", str(OUT / "root.jwk"),
                       "--trust-list", str(OUT / "trust-list.jws"), "--audience", "metro",
                       "--image", str(OUT / "metro-code.png")]
@@ -169,7 +170,8 @@ def brief(result: subprocess.CompletedProcess) -> str:
     """perkpass-verify's decision in one line (its JSON has every field; a newcomer needs these)."""
     try:
         d = json.loads(result.stdout)
-        return f"perkpass-verify: {d['status']} {d['perks']} at {d['audience']} ({d['message']}; trust list {d['trust_list']})"
+        return (f"perkpass-verify: {d['status']} {d['perks']} at {d['audience']} "
+                f"({d['message']}; trust list {d['trust_list']})")
     except (ValueError, KeyError, TypeError):
         return result.stdout.strip() or result.stderr.strip()
 

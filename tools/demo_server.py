@@ -52,7 +52,8 @@ class DemoServer:
         return next(c for c in self.demo["citizens"] if label_part in c["label"])
 
     def venue(self, audience: str, perk: str | None = None) -> dict:
-        return next(v for v in self.demo["venues"] if v["audience"] == audience and (perk is None or perk in v["perks"]))
+        return next(v for v in self.demo["venues"]
+                    if v["audience"] == audience and (perk is None or perk in v["perks"]))
 
     def last_sms_code(self, phone: str) -> str | None:
         """The code the (in-memory) SMS sender sent to ``phone`` last."""

@@ -2,7 +2,8 @@
 
 ruff and mypy run first (tools/lint.py); the tests run even when a linter failed, so one run shows both,
 and the exit status is then non-zero. Kivy tests need a screen: when there is no $DISPLAY and Xvfb is
-installed, the suite runs under a private Xvfb server. pytest's exit code 5 (no tests collected) is a failure here, never a silent pass.
+installed, the suite runs under a private Xvfb server. pytest's exit code 5 (no tests collected) is a
+failure here, never a silent pass.
 """
 
 from __future__ import annotations

@@ -55,7 +55,8 @@ class ScoreEvent(db.Model):
     __table_args__ = (UniqueConstraint("provider_id", "provider_event_id", name="uq_score_events_provider_event"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    membership_id: Mapped[int] = mapped_column(ForeignKey("citizen_schemes.id", ondelete="CASCADE"), nullable=False, index=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("citizen_schemes.id", ondelete="CASCADE"), nullable=False,
+                                               index=True)
     kind: Mapped[str] = mapped_column(String(24), nullable=False)
     delta: Mapped[int] = mapped_column(Integer, nullable=False)
     score_after: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -64,8 +65,10 @@ class ScoreEvent(db.Model):
     occurred_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
     recorded_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
     # the ledger (issue 6): pending_review | confirmed | disputed | reversed | rejected
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="confirmed", server_default="confirmed", index=True)
-    provider_id: Mapped[int | None] = mapped_column(ForeignKey("data_providers.id", ondelete="SET NULL"), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="confirmed", server_default="confirmed",
+                                        index=True)
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("data_providers.id", ondelete="SET NULL"), nullable=True,
+                                                    index=True)
     provider_event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     category: Mapped[str | None] = mapped_column(String(48), nullable=True)
     reference: Mapped[str | None] = mapped_column(String(200), nullable=True)

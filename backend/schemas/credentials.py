@@ -19,7 +19,8 @@ class IssueOut(Base):
     jti = fields.String(allow_none=True)
     issued_at = fields.Integer(allow_none=True)
     expires_at = fields.Integer(allow_none=True)
-    refresh_after = fields.Integer(allow_none=True, metadata={"description": "Seconds after which to fetch a new code."})
+    refresh_after = fields.Integer(allow_none=True,
+                                   metadata={"description": "Seconds after which to fetch a new code."})
     qr_version = fields.Integer(allow_none=True)
     qr_svg = fields.String(metadata={"description": "SVG image when render contains 'svg'."})
     qr_png = fields.String(metadata={"description": "data:image/png;base64 URI when render contains 'png'."})

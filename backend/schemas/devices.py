@@ -7,7 +7,8 @@ B64URL = r"^[A-Za-z0-9_-]+\Z"
 
 
 class ChallengeOut(Base):
-    challenge = fields.String(required=True, metadata={"description": "32 random bytes, base64url; valid 2 minutes, once."})
+    challenge = fields.String(required=True,
+                              metadata={"description": "32 random bytes, base64url; valid 2 minutes, once."})
     expires_at = fields.Integer(required=True)
     sign = fields.String(required=True, metadata={"description": "What the device signs."})
 

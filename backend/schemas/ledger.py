@@ -26,8 +26,10 @@ class CasePublicOut(Base):
     opened_at = fields.Integer(required=True)
     disputed_at = fields.Integer(allow_none=True)
     statement = fields.String(allow_none=True, metadata={"description": "What the citizen wrote."})
-    decision = fields.String(allow_none=True, metadata={"description": "confirm | reverse (a reviewer) | withdraw (the provider)"})
-    decision_reason = fields.String(allow_none=True, metadata={"description": "The reviewer's (or provider's) written reason."})
+    decision = fields.String(allow_none=True,
+                             metadata={"description": "confirm | reverse (a reviewer) | withdraw (the provider)"})
+    decision_reason = fields.String(allow_none=True,
+                                    metadata={"description": "The reviewer's (or provider's) written reason."})
     decided_at = fields.Integer(allow_none=True)
 
 

@@ -34,7 +34,9 @@ TEXT_SUFFIXES = STAMPED_SUFFIXES + (".html", ".json", ".txt")
 NEVER_STAMPED = ("sw.js", "index.html")
 IMMUTABLE = "public, max-age=31536000, immutable"
 # a quoted relative path ending in a known suffix: "./api.js", "../vendor/qrcode.mjs", "css/app.css"
-_QUOTED = re.compile(r"""(?P<q>["'])(?P<path>(?:\.{1,2}/)*[A-Za-z0-9_][A-Za-z0-9_./-]*\.(?:m?js|css|svg|webmanifest))(?P=q)""")
+_QUOTED = re.compile(r"""(?P<q>["'])"""
+                     r"""(?P<path>(?:\.{1,2}/)*[A-Za-z0-9_][A-Za-z0-9_./-]*\.(?:m?js|css|svg|webmanifest))"""
+                     r"""(?P=q)""")
 _STATIC_IMPORT = re.compile(r"""^\s*import\s[^;]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']""", re.M)
 _STAMP = re.compile(r"\.[0-9a-f]{10}(?=\.[a-z]+$)")
 
@@ -125,7 +127,8 @@ def build(root: Path) -> Build:
         html = rewrite("index.html", sources["index.html"].decode("utf-8"))
         preload = [out.stamped[p] for p in static_imports(sources, "js/main.js") if p in out.stamped]
         links = "".join(f'  <link rel="modulepreload" href="{p}">\n' for p in preload)
-        html = re.sub(r'(\s*<script type="module" src="[^"]+"></script>\n)', lambda m: m.group(1) + links, html, count=1)
+        html = re.sub(r'(\s*<script type="module" src="[^"]+"></script>\n)', lambda m: m.group(1) + links, html,
+                      count=1)
         out.assets["index.html"] = _asset("index.html", html.encode("utf-8"))
     out.version = hashlib.sha256("".join(sorted(out.stamped.values())).encode()
                                  + (out.assets["index.html"].etag.encode() if "index.html" in out.assets else b"")

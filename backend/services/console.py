@@ -249,10 +249,12 @@ def anomalies(now: int, *, baseline_days: int = 7, min_scans: int = 10, factor: 
         if rate >= min_rate and rate >= factor * base:
             d = db.session.get_one(Device, dev)
             reasons = dict(db.session.execute(select(KioskScanCount.status, KioskScanCount.count).where(
-                KioskScanCount.device_id == dev, KioskScanCount.day == latest, KioskScanCount.status != "GRANTED")).all())
+                KioskScanCount.device_id == dev, KioskScanCount.day == latest,
+                KioskScanCount.status != "GRANTED")).all())
             out.append({"device_id": d.public_id, "name": d.name, "venue": d.venue.name, "audience": d.venue.audience,
                         "day": latest, "scans": g + r, "refusals": r, "rate": round(rate, 3),
-                        "baseline_rate": round(base, 3), "reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1]))})
+                        "baseline_rate": round(base, 3),
+                        "reasons": dict(sorted(reasons.items(), key=lambda kv: -kv[1]))})
     return sorted(out, key=lambda a: -a["rate"])
 
 

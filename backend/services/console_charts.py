@@ -81,7 +81,8 @@ def hbars(items: list[tuple[str, int]], *, title: str, empty: str = "No data", w
     for i, (label, v) in enumerate(items):
         y = 8 + row * i
         w = (width - left - right) * v / top
-        body.append(f'<text x="{left - 8}" y="{y + 19}" text-anchor="end" fill="#1f2937" font-size="14">{escape(label[:20])}</text>'
+        body.append(f'<text x="{left - 8}" y="{y + 19}" text-anchor="end" fill="#1f2937" font-size="14">'
+                    f'{escape(label[:20])}</text>'
                     f'<rect x="{left}" y="{y + 4}" width="{max(w, 1):.1f}" height="{row - 8}" '
                     f'fill="{PALETTE[i % len(PALETTE)]}"/>'
                     f'<text x="{left + w + 6:.1f}" y="{y + 19}" fill="#1f2937" font-size="14">{v}</text>')

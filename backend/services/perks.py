@@ -88,14 +88,16 @@ def parse_scheme(raw: dict, where: str) -> SchemeConfig:
     lo: Any = rng.get("min")
     hi: Any = rng.get("max")
     base: Any = raw.get("base")
-    _need(all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi, base)), where, "range.min, range.max and base must be integers")
+    _need(all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi, base)), where,
+          "range.min, range.max and base must be integers")
     _need(lo < hi and lo <= base <= hi, where, "needs range.min < range.max and base within the range")
     bands_raw: Any = raw.get("bands")
     _need(isinstance(bands_raw, list) and bool(bands_raw), where, "needs a non-empty bands list")
     bands: list[Band] = []
     for i, b in enumerate(bands_raw):
         w = f"{where} bands[{i}]"
-        _need(isinstance(b, dict) and isinstance(b.get("code"), str) and bool(BAND_RE.match(b["code"])), w, "band code must be upper-case")
+        _need(isinstance(b, dict) and isinstance(b.get("code"), str) and bool(BAND_RE.match(b["code"])), w,
+              "band code must be upper-case")
         _need(isinstance(b.get("min"), int) and lo <= b["min"] <= hi, w, "band min must be an integer within the range")
         if bands:
             _need(b["min"] > bands[-1].min, w, "bands must be listed from lowest to highest")
@@ -107,7 +109,8 @@ def parse_scheme(raw: dict, where: str) -> SchemeConfig:
         w = f"{where} perks[{i}]"
         _need(isinstance(p, dict), w, "must be an object")
         pc = p.get("code")
-        _need(isinstance(pc, str) and bool(PERK_RE.match(pc)), w, "code must be short and UPPER-CASE, e.g. MOLI-METRO20")
+        _need(isinstance(pc, str) and bool(PERK_RE.match(pc)), w,
+              "code must be short and UPPER-CASE, e.g. MOLI-METRO20")
         aud = p.get("audience")
         _need(isinstance(aud, str) and bool(AUDIENCE_RE.match(aud)), w, "audience must be lower-case like 'metro'")
         rule = p.get("rule")
@@ -115,7 +118,8 @@ def parse_scheme(raw: dict, where: str) -> SchemeConfig:
               "rule must be {'min_score': N} or {'min_band': 'CODE'}")
         if "min_score" in rule:
             ms = rule["min_score"]
-            _need(isinstance(ms, int) and not isinstance(ms, bool) and lo <= ms <= hi, w, "min_score must be within the scheme range")
+            _need(isinstance(ms, int) and not isinstance(ms, bool) and lo <= ms <= hi, w,
+                  "min_score must be within the scheme range")
         else:
             _need(rule["min_band"] in band_min, w, f"unknown band {rule['min_band']!r}")
             ms = band_min[rule["min_band"]]

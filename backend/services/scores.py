@@ -169,7 +169,8 @@ def import_rows(rows: list[dict], *, now: int, source: str, partial: bool = Fals
             line_errors.append(f"unknown scheme {scheme!r}")
         raw_score = r.get("score")
         try:
-            score = int(str(raw_score).strip()) if not isinstance(raw_score, int) or isinstance(raw_score, bool) else raw_score
+            is_int = isinstance(raw_score, int) and not isinstance(raw_score, bool)
+            score = raw_score if is_int else int(str(raw_score).strip())
             if isinstance(raw_score, bool):
                 raise ValueError
         except (TypeError, ValueError):

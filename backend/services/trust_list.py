@@ -41,7 +41,8 @@ def current(now: int) -> TrustListVersion:
     next_update = int(cfg["PERKPASS_TRUST_LIST_NEXT_UPDATE"])
     fingerprint, trusted, revoked = _fingerprint(now)
     for _attempt in range(5):
-        latest = db.session.scalars(select(TrustListVersion).order_by(TrustListVersion.sequence.desc()).limit(1)).first()
+        latest = db.session.scalars(select(TrustListVersion).order_by(TrustListVersion.sequence.desc())
+                                    .limit(1)).first()
         if latest is not None and latest.fingerprint == fingerprint and now - latest.issued_at < next_update // 2 \
                 and latest.issued_at <= now:
             return latest

@@ -42,7 +42,8 @@ class StatsScreen(Screen):
         g, r = stats["grants"], stats["refusals"]
         self.grant_total = sum(g.values())
         self.refusal_total = sum(r.values())
-        self.grants_text = "\n".join(f"{n:>4}   {app.perk_title(code)}" for code, n in g.items()) or app.tr("stats.none")
+        self.grants_text = "\n".join(f"{n:>4}   {app.perk_title(code)}" for code, n in g.items()) \
+            or app.tr("stats.none")
         self.refusals_text = "\n".join(f"{n:>4}   {app.tr('status.short.' + st)}" for st, n in r.items()) \
             or app.tr("stats.none")
 

@@ -29,7 +29,8 @@ def _envelope(n: int, attack: float = 0.008, release: float = 0.04) -> np.ndarra
     return env
 
 
-def tone(freq: float, seconds: float, harmonics: tuple[float, ...] = (1.0,), slide_to: float | None = None) -> np.ndarray:
+def tone(freq: float, seconds: float, harmonics: tuple[float, ...] = (1.0,),
+         slide_to: float | None = None) -> np.ndarray:
     n = int(seconds * RATE)
     f = np.linspace(freq, slide_to or freq, n)
     phase = 2 * np.pi * np.cumsum(f) / RATE
