@@ -92,8 +92,9 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             message = f"The request body is larger than {app.config.get('MAX_CONTENT_LENGTH')} bytes."
         resp = error_response(status, code, str(message))
-        if status == 405 and getattr(err, "valid_methods", None):
-            resp.headers["Allow"] = ", ".join(err.valid_methods)
+        allowed = getattr(err, "valid_methods", None)  # a MethodNotAllowed carries them
+        if status == 405 and allowed:
+            resp.headers["Allow"] = ", ".join(allowed)
         # keep headers the exception carries (Retry-After from Flask-Limiter, WWW-Authenticate)
         if status == 429:
             retry = getattr(err, "retry_after", None)

@@ -153,7 +153,8 @@ def _case_line(c: dict) -> str:
     e = c["event"]
     kind = "DISPUTE" if c["disputed"] else "PENDING"
     return (f"case {c['id']:<5} {kind:<8} {e['scheme'] or '-':<10} {e['category'] or e['kind']:<24} "
-            f"{e['points']:+5d}  from {e['source']['name']}  ref {e['reference'] or '-'}  opened {when(c['opened_at'])}")
+            f"{e['points']:+5d}  from {e['source']['name']}  ref {e['reference'] or '-'}  "
+            f"opened {when(c['opened_at'])}")
 
 
 @ledger_cli.command("queue")

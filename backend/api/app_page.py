@@ -146,7 +146,8 @@ class CataloguePerk(Base):
     title = fields.Nested(I18nText, required=True)
     audience = fields.String(required=True)
     scheme = fields.String(required=True)
-    min_score = fields.Integer(required=True, metadata={"description": "The published rule: lowest score that gets it."})
+    min_score = fields.Integer(required=True,
+                               metadata={"description": "The published rule: lowest score that gets it."})
     min_band = fields.String(allow_none=True, metadata={"description": "The band the rule names, if it names one."})
 
 

@@ -52,7 +52,7 @@ def _issue(data) -> tuple[dict, object]:
                                 known=g.get("citizen_memberships"))
     except KeyError_:
         log.error("issuance.no_signing_key")
-        raise APIError(503, "unavailable", "Codes cannot be issued right now (no active signing key).", {})
+        raise APIError(503, "unavailable", "Codes cannot be issued right now (no active signing key).", {}) from None
     if issued is None:
         event(log, "credential.none", logging.DEBUG, audience=audience)
         return {"eligible": False, "audience": audience, "scheme": None, "perks": [], "qr_text": None,

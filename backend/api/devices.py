@@ -11,7 +11,8 @@ from ..errors import APIError
 from ..extensions import db
 from ..logging_setup import event
 from ..models import Citizen
-from ..schemas.devices import CertificatesOut, ChallengeOut, HolderDeviceIn, HolderDeviceListOut, HolderDeviceOut, HolderDeviceRemovedOut
+from ..schemas.devices import (CertificatesOut, ChallengeOut, HolderDeviceIn, HolderDeviceListOut, HolderDeviceOut,
+                               HolderDeviceRemovedOut)
 from ..services import certificates as holder
 from ..services.keys import KeyError_
 from .common import endpoint, now
@@ -74,7 +75,8 @@ def certificates(device_id):
         made = holder.certify(_citizen(), device, t)
     except KeyError_:
         log.error("certify.no_signing_key")
-        raise APIError(503, "unavailable", "Certificates cannot be issued right now (no active signing key).", {})
+        raise APIError(503, "unavailable", "Certificates cannot be issued right now (no active signing key).",
+                       {}) from None
     event(log, "device.certified", logging.DEBUG, certificates=len(made))
     return {"server_time": t, "presentation_window": pp2.DEFAULT_PRESENTATION_WINDOW, "slot_seconds": pp2.SLOT_SECONDS,
             "certificates": [{

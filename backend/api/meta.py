@@ -19,9 +19,9 @@ def health():
 def ready():
     try:
         db.session.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001
+    except Exception as exc:  # any failure of SELECT 1 means the database is not usable
         db.session.rollback()
-        raise APIError(503, "unavailable", "The database is not reachable.", {})
+        raise APIError(503, "unavailable", "The database is not reachable.", {}) from exc
     return {"status": "ok"}
 
 

@@ -70,7 +70,8 @@ def create_venue(data):
     return venue_dict(v)
 
 
-@endpoint(bp, "/venues/<int(min=1, max=2147483647):venue_id>", summary="One venue.", auth="operator", response=VenueOut, errors=(404,))
+@endpoint(bp, "/venues/<int(min=1, max=2147483647):venue_id>", summary="One venue.", auth="operator", response=VenueOut,
+          errors=(404,))
 def get_venue(venue_id):
     v = db.session.get(Venue, venue_id)
     if v is None:
@@ -78,8 +79,9 @@ def get_venue(venue_id):
     return venue_dict(v)
 
 
-@endpoint(bp, "/venues/<int(min=1, max=2147483647):venue_id>/enrolment-codes", "POST", summary="Create a one-time kiosk enrolment code.",
-          auth="operator", body=EnrolmentCodeIn, response=EnrolmentCodeOut, status=201, errors=(404,))
+@endpoint(bp, "/venues/<int(min=1, max=2147483647):venue_id>/enrolment-codes", "POST",
+          summary="Create a one-time kiosk enrolment code.", auth="operator", body=EnrolmentCodeIn,
+          response=EnrolmentCodeOut, status=201, errors=(404,))
 def create_enrolment_code(venue_id, data):
     code, row = partner_service.create_enrolment_code(venue_id, now(), data.get("ttl_seconds"))
     event(log, "operator.enrolment_code_created", venue_id=venue_id, operator=g.operator.id)

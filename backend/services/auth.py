@@ -246,8 +246,8 @@ def citizen_for_token(raw: str, now: int) -> tuple[int, str, list[tuple[str, int
     args = tuple(params[k] for k in order) if order is not None else params
     rows: Sequence[Any]
     if engine.dialect.name == "postgresql":
-        found: Sequence[tuple[Any, ...]] = read_conn.fetch_prepared(engine, "perkpass_token_lookup", _pg_positional(sql),
-                                         (params["token_hash"], str(now)))
+        found: Sequence[tuple[Any, ...]] = read_conn.fetch_prepared(
+            engine, "perkpass_token_lookup", _pg_positional(sql), (params["token_hash"], str(now)))
         rows = [(int(r[0]), r[1], r[2], None if r[3] is None else int(r[3])) for r in found]
     elif read_conn.applies(engine):
         rows = read_conn.fetch_all(engine, sql, args)

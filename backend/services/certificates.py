@@ -81,7 +81,8 @@ def register(citizen: Citizen, *, algorithm: str, public_key: str, challenge: st
                            code="challenge_invalid")
     ch.used_at = now  # one try per challenge, whatever the outcome
     db.session.commit()
-    if not pp2.device_signature_ok(key, b64url_decode(signature), REGISTRATION_CONTEXT + b64url_decode(challenge) + raw):
+    signed = REGISTRATION_CONTEXT + b64url_decode(challenge) + raw
+    if not pp2.device_signature_ok(key, b64url_decode(signature), signed):
         raise InvalidInput("The signature does not prove possession of this key.",
                            {"signature": ["Does not verify."]},
                            code="proof_invalid")

@@ -82,8 +82,8 @@ def otpauth_uri(username: str, secret: str, issuer: str = "Perkpass console") ->
 
 def _seal(secret: str, username: str) -> str:
     cfg = current_app.config
-    return crypto.encrypt(cfg["PERKPASS_KEY_PASSPHRASE"], secret.encode("ascii"), aad=b"console-totp:" + username.encode(),
-                          cost=int(cfg["PERKPASS_KDF_COST"]))
+    return crypto.encrypt(cfg["PERKPASS_KEY_PASSPHRASE"], secret.encode("ascii"),
+                          aad=b"console-totp:" + username.encode(), cost=int(cfg["PERKPASS_KDF_COST"]))
 
 
 def account_totp_secret(acc: ConsoleAccount) -> str:

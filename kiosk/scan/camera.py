@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class CameraWorker:
                 if not opened:
                     try:
                         self.source.open()
-                    except Exception:  # noqa: BLE001
+                    except Exception:
                         log.exception("capture source %s failed to open", self.source.describe())
                         time.sleep(1.0)
                         continue
@@ -118,7 +118,7 @@ class CameraWorker:
             if opened:
                 try:
                     self.source.close()
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - closing a broken source must not end the worker
                     pass
 
     def step(self) -> list[str]:
@@ -129,7 +129,7 @@ class CameraWorker:
         decided = self._second_results()
         try:
             frame = self.source.read()
-        except Exception:  # noqa: BLE001 - a flaky camera must not kill the worker
+        except Exception:  # a flaky camera must not kill the worker
             self.errors += 1
             log.exception("capture failed")
             time.sleep(0.2)
@@ -144,7 +144,7 @@ class CameraWorker:
         self._frame_times.append(t_frame)
         try:
             texts = self.decode(frame)
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.errors += 1
             log.exception("decode failed")
             return decided
@@ -164,7 +164,7 @@ class CameraWorker:
         self.codes += 1
         try:
             self.on_code(text, t_frame)
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.errors += 1
             log.exception("on_code handler failed")
 

@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 try:
     import cv2
 except ImportError:  # pragma: no cover - OpenCV is in the kiosk extra; decoding still works without it
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]  # optional module: None when absent
 
 try:  # zxing-cpp is a hard dependency of the kiosk extra; keep import errors readable
     import zxingcpp
 except ImportError as exc:  # pragma: no cover - reported at start-up
-    zxingcpp = None
-    _IMPORT_ERROR = exc
+    zxingcpp = None  # type: ignore[assignment]  # optional module: None when absent
+    _IMPORT_ERROR: ImportError | None = exc
 else:
     _IMPORT_ERROR = None
 
@@ -48,7 +50,7 @@ def _to_gray(frame: np.ndarray) -> np.ndarray:
         g = frame[:, :, 1].astype(np.uint16)
         r = frame[:, :, 2].astype(np.uint16)
         return ((29 * b + 150 * g + 77 * r) >> 8).astype(np.uint8)
-    raise ValueError("unsupported frame shape %r" % (frame.shape,))
+    raise ValueError(f"unsupported frame shape {frame.shape!r}")
 
 
 def _darkest_channel(frame: np.ndarray, gray: np.ndarray) -> np.ndarray:
@@ -61,7 +63,9 @@ def _darkest_channel(frame: np.ndarray, gray: np.ndarray) -> np.ndarray:
 
 
 def _read(image: np.ndarray, **options) -> list:
-    return zxingcpp.read_barcodes(np.ascontiguousarray(image), formats=zxingcpp.BarcodeFormat.QRCode, **options)
+    return zxingcpp.read_barcodes(np.ascontiguousarray(image),
+                                  formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]  # made BarcodeFormats
+                                  **options)
 
 
 def _camera_passes():
@@ -114,7 +118,7 @@ def _passes(fast: bool, longest_side: int):
     if fast:
         return passes
     B = zxingcpp.Binarizer
-    extra = (
+    extra: tuple[tuple[str, Callable[[Any, Any], list[Any]]], ...] = (
         ("global", lambda frame, gray: _read(gray, binarizer=B.GlobalHistogram)),
         ("fixed", lambda frame, gray: _read(gray, binarizer=B.FixedThreshold)),
     )

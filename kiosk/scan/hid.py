@@ -11,7 +11,8 @@ letters and digits; see docs/kiosk.md.
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from ..pin_rule import could_be_pin
 

@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from .decoder import looks_like_perkpass, normalise_scan
 try:
     import cv2
 except ImportError:  # pragma: no cover - OpenCV is in the kiosk extra
-    cv2 = None
+    cv2 = None  # type: ignore[assignment]  # optional module: None when absent
 
 log = logging.getLogger("kiosk.scan")
 
@@ -104,7 +104,7 @@ class SecondReader:
         self.max_side = max_side
         self.max_age_s = max_age_s
         self.clock = clock
-        self._reader = cv2.wechat_qrcode_WeChatQRCode()
+        self._reader = cv2.wechat_qrcode_WeChatQRCode()  # type: ignore[attr-defined]  # contrib: not in cv2's stubs
         self._lock = threading.Lock()
         self._slot: tuple[np.ndarray, float] | None = None
         self._busy = False
@@ -133,6 +133,8 @@ class SecondReader:
             x0, y0 = max(0, x - pad_x), max(0, y - pad_y)
             x1, y1 = min(fw, x + w + pad_x), min(fh, y + h + pad_y)
             crop = _gray(frame[y0:y1, x0:x1])
+            if crop is None:  # ruled out by the shape checks above
+                continue
             scale = min(1.0, self.max_side / max(crop.shape[:2]))
             if scale < 1.0:
                 crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -183,7 +185,7 @@ class SecondReader:
         start = self.clock()
         try:
             texts = self.read(frame)
-        except Exception:  # noqa: BLE001 - a bad frame or an OpenCV error must not end the kiosk's scanning
+        except Exception:  # a bad frame or an OpenCV error must not end the kiosk's scanning
             self.errors += 1
             log.exception("second reader failed")
             texts = []

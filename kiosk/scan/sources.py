@@ -10,7 +10,8 @@ import logging
 import os
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ def imread(path: str) -> np.ndarray | None:
         if frame is None:
             return None
         return frame
-    except Exception:  # noqa: BLE001 - a corrupt file must never take the kiosk down
+    except Exception:  # a corrupt file must never take the kiosk down
         log.warning("could not read image %s", path, exc_info=True)
         return None
 
@@ -93,7 +94,7 @@ class OpenCVCameraSource(CaptureSource):
         self.index = index
         self.width, self.height = width, height
         self.name = f"camera:{index}"
-        self._cap = None
+        self._cap: Any = None  # a cv2.VideoCapture once open() ran (cv2 is imported only then)
         self._failures = 0
 
     def open(self) -> None:
@@ -227,7 +228,8 @@ def open_source(spec: str | None) -> CaptureSource:
     """Build a source from a command-line spec.
 
     ``camera`` / ``camera:N`` / ``N`` (OpenCV device), ``images:a.png,b.png`` (fixed list),
-    ``folder:/path`` or ``folder:/path;hold=SECONDS`` (watch a folder), ``none`` (no camera: HID scanner and manual entry only).
+    ``folder:/path`` or ``folder:/path;hold=SECONDS`` (watch a folder), ``none`` (no camera: HID scanner and
+    manual entry only).
     """
     spec = (spec or "camera:0").strip()
     kind, _, arg = spec.partition(":")

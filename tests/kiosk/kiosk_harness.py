@@ -14,7 +14,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from partner_sdk.qr import qr_png
@@ -68,6 +69,39 @@ def qr_file(path: Path, text: str, box_size: int = 4) -> Path:
     return path
 
 
+def colour_close(a, b, tol: float = 0.02) -> bool:
+    """Two RGBA colours (0..1) alike within ``tol`` per channel."""
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
+
+
+def enrol_from_command_line(data_dir: Path, *how: str, pin: str = "2468") -> None:
+    """Provision a kiosk as an operator would, without starting the app: ``"--enrol-file", FILE`` (a kiosk
+    that is never online) or ``"--backend", URL, "--enrolment-code", CODE``."""
+    r = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data_dir), *how, "--pin", pin,
+                        "--enrol-only"], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+
+
+@contextmanager
+def camera_kiosk(work: Path, issuer: TestIssuer, *, venue_name: str | None = None, size: str = "800x480",
+                 name: str = "kiosk", env: dict[str, str] | None = None) -> Iterator[Kiosk]:
+    """A kiosk enrolled from a file (no backend) whose camera is the folder ``k.camera_dir``: an image written
+    there is in view for 6 s. Yields once the camera delivers frames; quits the app afterwards."""
+    enrol = make_enrolment(work / "enrol.json", issuer, time.time(),
+                           **({"venue_name": venue_name} if venue_name is not None else {}))
+    cam = work / "camera"
+    cam.mkdir()
+    data = work / "data"
+    enrol_from_command_line(data, "--enrol-file", str(enrol))
+    k = Kiosk(work, data, source=f"folder:{cam};hold=6", size=size, name=name, env=env)
+    k.camera_dir = cam
+    try:
+        k.wait_for(lambda s: s["screen"] == "scan" and s.get("camera", {}).get("frames", 0) > 2, 20, "camera frames")
+        yield k
+    finally:
+        k.quit()
+
+
 class Kiosk:
     """One kiosk app process."""
 
@@ -75,6 +109,7 @@ class Kiosk:
                  extra_args: list[str] | None = None, env: dict[str, str] | None = None, name: str = "kiosk"):
         self.workdir = workdir
         self.data_dir = data_dir
+        self.camera_dir: Path | None = None      # the folder the camera watches (source "folder:...")
         self.sock = str(workdir / f"{name}.sock")
         self.log_path = workdir / f"{name}.log"
         args = [sys.executable, "-m", "kiosk", "--data-dir", str(data_dir), "--size", size,

@@ -3,8 +3,6 @@ beside the phone in the same camera frame, foreign symbols while a result is on 
 and the result colours in English and Chinese (screenshots)."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import cv2
@@ -12,7 +10,7 @@ import numpy as np
 import pytest
 
 from kiosk.colours import RESULT_BG
-from kiosk_harness import Kiosk, make_enrolment
+from kiosk_harness import camera_kiosk, colour_close
 from test_kiosk_scanning import qr_gray, two_codes_frame
 
 pytestmark = pytest.mark.kivy
@@ -22,28 +20,11 @@ LONG_VENUE = "Xiamen Municipal Library · Gulou District Branch · Children's Re
 LONG_VENUE_ZH = "厦门市图书馆鼓楼区分馆 · 少年儿童阅览室二楼借还服务台（自助借还与押金退还窗口）"
 
 
-def close(a, b, tol=0.02):
-    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
-
-
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory, issuer):
-    work = tmp_path_factory.mktemp("kiosk-camera-ui")
-    enrol = make_enrolment(work / "enrol.json", issuer, time.time(), venue_name=LONG_VENUE)
-    cam = work / "camera"
-    cam.mkdir()
-    data = work / "data"
-    rc = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data), "--enrol-file", str(enrol),
-                         "--pin", "2468", "--enrol-only"], capture_output=True, text=True, timeout=60)
-    assert rc.returncode == 0, rc.stderr
-    k = Kiosk(work, data, source=f"folder:{cam};hold=6", size="1280x800", name="kiosk-1280")
-    k.camera_dir = cam
-    k.wait_for(lambda s: s["screen"] == "scan" and s.get("camera", {}).get("frames", 0) > 2, 20, "camera frames")
-    yield k
-    if k.proc.poll() is None:
-        k.quit()
-    else:
-        k.log.close()
+    with camera_kiosk(tmp_path_factory.mktemp("kiosk-camera-ui"), issuer, venue_name=LONG_VENUE, size="1280x800",
+                      name="kiosk-1280") as k:
+        yield k
 
 
 def show_to_camera(kiosk, name: str, frame: np.ndarray) -> None:
@@ -77,7 +58,7 @@ def test_poster_qr_beside_the_phone_gives_one_decision_the_grant(kiosk, issuer):
     assert st["result"]["status"] == "GRANTED"
     assert st["stats"]["refusals"].get("MALFORMED", 0) == 0
     assert st["camera"]["codes"] == 1
-    assert close(st["result"]["background"], RESULT_BG["granted"])
+    assert colour_close(st["result"]["background"], RESULT_BG["granted"])
     kiosk.wait_for(lambda s: s["screen"] == "scan", 6, "back to scan")
     time.sleep(1.0)                      # the poster is still in view after the result: still nothing
     assert kiosk.state()["shown"] == before + 1
@@ -108,14 +89,14 @@ def test_result_colours_screenshots(kiosk, issuer, lang):
         wait_back_to_scan(kiosk)
         code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=time.time(), citizen=f"shot-{lang}").qr_text
         r = kiosk.scan_hid(code)
-        assert close(r["background"], RESULT_BG["granted"])
+        assert colour_close(r["background"], RESULT_BG["granted"])
         kiosk.screenshot(f"kiosk-colours-granted{suffix}.png", settle=0.3)
         r = kiosk.scan_hid(code)
-        assert r["status"] == "REPLAYED" and close(r["background"], RESULT_BG["attention"])
+        assert r["status"] == "REPLAYED" and colour_close(r["background"], RESULT_BG["attention"])
         kiosk.screenshot(f"kiosk-colours-used{suffix}.png", settle=0.3)
         old = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=time.time() - 600).qr_text
         r = kiosk.scan_hid(old)
-        assert r["status"] == "EXPIRED" and close(r["background"], RESULT_BG["refused"])
+        assert r["status"] == "EXPIRED" and colour_close(r["background"], RESULT_BG["refused"])
         kiosk.screenshot(f"kiosk-colours-refused{suffix}.png", settle=0.3)
     finally:
         kiosk.call("set_lang", lang="en")

@@ -2,13 +2,11 @@
 freshness (stale shown, expired refuses codes with the reason), and the 1080p layout."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
 
-from kiosk_harness import Kiosk, make_enrolment
+from kiosk_harness import Kiosk, enrol_from_command_line, make_enrolment
 
 pytestmark = pytest.mark.kivy
 
@@ -16,9 +14,7 @@ DAY = 86_400
 
 
 def enrol_only(data, enrol_file, pin="2468"):
-    rc = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data), "--enrol-file", str(enrol_file),
-                         "--pin", pin, "--enrol-only"], capture_output=True, text=True, timeout=60)
-    assert rc.returncode == 0, rc.stderr
+    enrol_from_command_line(data, "--enrol-file", str(enrol_file), pin=pin)
 
 
 def test_first_start_enrol_with_file_then_replay_survives_kill(tmp_path, issuer):

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
 from scan_frames import make_frame, scene  # noqa: E402 - bench/ joins sys.path just above
 
-from test_kiosk_scanning import POSTER, qr_gray  # noqa: E402 - the test folder is on sys.path (rootdir conftest)
+from test_kiosk_scanning import POSTER, Frames, qr_gray  # noqa: E402 - the test folder is on sys.path (rootdir conftest)
 
 pytestmark = pytest.mark.skipif(not available(), reason="OpenCV contrib (wechat_qrcode) is not installed")
 
@@ -48,14 +48,6 @@ class Repeating(CaptureSource):
     def read(self):
         time.sleep(0.03)
         return self.frame.copy()
-
-
-class Frames(CaptureSource):
-    def __init__(self, frames):
-        self.frames = list(frames)
-
-    def read(self):
-        return self.frames.pop(0) if self.frames else None
 
 
 def test_fast_path_misses_the_occluded_frames_and_the_second_reader_reads_them(occluded):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk_harness import REPO, Kiosk, qr_file
+from kiosk_harness import REPO, Kiosk, enrol_from_command_line, qr_file
 
 pytestmark = pytest.mark.kivy
 
@@ -264,11 +264,8 @@ def test_keeps_working_while_backend_is_down(tmp_path, backend):
 def test_kill_during_sync_loses_and_duplicates_nothing(tmp_path, backend):
     data = tmp_path / "data"
     # enrol online from the command line, then log many grants while "offline" (no app running)
-    code = backend.enrolment_code(backend.library["venue_id"])
-    r = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data), "--backend", backend.url,
-                        "--enrolment-code", code, "--pin", "2468", "--enrol-only"],
-                       capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert r.returncode == 0, r.stderr
+    enrol_from_command_line(data, "--backend", backend.url,
+                            "--enrolment-code", backend.enrolment_code(backend.library["venue_id"]))
     from kiosk.store import Store
     store = Store(data / "kiosk.sqlite")
     n = 300
@@ -319,11 +316,8 @@ def test_items_the_backend_rejects_are_done_not_retried(tmp_path, backend):
     before the venue existed) is marked done as 'rejected' on the kiosk and never sent again; the good
     record beside it is stored."""
     data = tmp_path / "data"
-    code = backend.enrolment_code(backend.library["venue_id"])
-    r = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data), "--backend", backend.url,
-                        "--enrolment-code", code, "--pin", "2468", "--enrol-only"],
-                       capture_output=True, text=True, timeout=60, cwd=REPO)
-    assert r.returncode == 0, r.stderr
+    enrol_from_command_line(data, "--backend", backend.url,
+                            "--enrolment-code", backend.enrolment_code(backend.library["venue_id"]))
     from kiosk.store import Store
     from kiosk.sync import BackendClient, SyncService
     store = Store(data / "kiosk.sqlite")

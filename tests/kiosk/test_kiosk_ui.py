@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from kiosk_harness import Kiosk, make_enrolment, qr_file
+from kiosk_harness import camera_kiosk, colour_close, qr_file
 
 from kiosk.colours import RESULT_BG
 
@@ -20,35 +20,14 @@ GREEN, RED, AMBER = (list(RESULT_BG[k]) for k in ("granted", "refused", "attenti
 @pytest.fixture(scope="module")
 def kiosk(tmp_path_factory, issuer):
     work = tmp_path_factory.mktemp("kiosk-ui")
-    enrol = make_enrolment(work / "enrol.json", issuer, time.time())
-    cam = work / "camera"
-    cam.mkdir()
-    data = work / "data"
-    # provision from the command line, as an operator would on a never-online kiosk
-    import subprocess
-    import sys
-    rc = subprocess.run([sys.executable, "-m", "kiosk", "--data-dir", str(data), "--enrol-file", str(enrol),
-                         "--pin", "2468", "--enrol-only"], capture_output=True, text=True, timeout=60)
-    assert rc.returncode == 0, rc.stderr
-    pictures = work / "pictures"
+    pictures = work / "pictures"         # what "open image" offers
     pictures.mkdir()
     for i, name in enumerate(("citizen-code.png", "library-card.jpg", "receipt.png")):
         qr_file(pictures / name, f"sample {i}")
-    k = Kiosk(work, data, source=f"folder:{cam};hold=6",    # a code stays in view 6 s
-              env={"PERKPASS_KIOSK_IMAGES": str(pictures)})
-    k.camera_dir = cam
-    k.pictures = pictures
-    k.work = work
-    k.wait_for(lambda s: s["screen"] == "scan" and s.get("camera", {}).get("frames", 0) > 2, 20, "camera frames")
-    yield k
-    if k.proc.poll() is None:
-        k.quit()
-    else:
-        k.log.close()
-
-
-def close(a, b, tol=0.02):
-    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
+    # provisioned from the command line, as an operator would on a never-online kiosk
+    with camera_kiosk(work, issuer, env={"PERKPASS_KIOSK_IMAGES": str(pictures)}) as k:
+        k.pictures = pictures
+        yield k
 
 
 def test_scan_screen_and_status_bar(kiosk):
@@ -84,7 +63,7 @@ def test_camera_path_decodes_issuer_qr_and_grants(kiosk, issuer):
     assert r["status"] == "GRANTED" and r["source"] == "camera"
     assert r["heading"] == "GRANTED"
     assert r["perk"] == "Deposit-free borrowing"
-    assert close(r["background"], GREEN)
+    assert colour_close(r["background"], GREEN)
     assert kiosk.state()["last_sound"] == "granted.wav"
     assert r["latency_ms"] < 1000
     kiosk.screenshot("kiosk-result-granted.png", settle=0.3)
@@ -111,12 +90,12 @@ def test_hid_scan_granted_then_replay_is_amber(kiosk, issuer):
     code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=time.time(), citizen="hid-1").qr_text
     r = kiosk.scan_hid(code)
     assert r["status"] == "GRANTED" and r["source"] == "hid"
-    assert close(r["background"], GREEN)
+    assert colour_close(r["background"], GREEN)
     r = kiosk.scan_hid(code)
     assert r["status"] == "REPLAYED"
     assert r["heading"] == "NOT GRANTED"
     assert r["reason"].startswith("Already used here at ")
-    assert close(r["background"], AMBER)
+    assert colour_close(r["background"], AMBER)
     assert kiosk.state()["last_sound"] == "attention.wav"
     kiosk.screenshot("kiosk-result-used.png", settle=0.3)
 
@@ -127,7 +106,7 @@ def test_expired_code_is_refused_with_plain_reason(kiosk, issuer):
     assert r["status"] == "EXPIRED"
     assert r["heading"] == "REFUSED"
     assert r["reason"] == "Code expired: ask the citizen to refresh it."
-    assert close(r["background"], RED)
+    assert colour_close(r["background"], RED)
     assert kiosk.state()["last_sound"] == "refused.wav"
     kiosk.screenshot("kiosk-result-refused.png", settle=0.3)
 

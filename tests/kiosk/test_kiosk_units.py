@@ -2,6 +2,7 @@
 camera worker, core decisions and i18n."""
 from __future__ import annotations
 
+import http.server
 import json
 import sqlite3
 import threading
@@ -310,24 +311,33 @@ def test_a_band_carried_by_a_code_is_never_kept_or_shown(tmp_path, issuer):
     core.close()
 
 
+class JsonHandler(http.server.BaseHTTPRequestHandler):
+    """A scripted backend for sync tests: subclasses answer with ``self._json(status, body)``."""
+
+    def log_message(self, *a):
+        pass
+
+    def _json(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def serve(handler: type[JsonHandler]) -> http.server.ThreadingHTTPServer:
+    """Start a scripted backend on a free loopback port (stop it with ``shutdown()``)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def test_trust_list_refresh_uses_etag_and_upload_is_batched(tmp_path):
     """The sync round against a scripted HTTP server: If-None-Match -> 304, batches of at most N."""
-    import http.server
-
     seen = {"if_none_match": [], "batches": []}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def _json(self, code, body):
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self):
             if self.path == "/api/v1/health":
                 return self._json(200, {"status": "ok"})
@@ -351,8 +361,7 @@ def test_trust_list_refresh_uses_etag_and_upload_is_batched(tmp_path):
             self._json(200, {"results": [{"id": i["id"], "status": "accepted"} for i in items],
                              "accepted": len(items), "duplicates": 0})
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(Handler)
     try:
         store = Store(tmp_path / "k.sqlite")
         for i in range(7):
@@ -400,22 +409,9 @@ def test_re_enrolment_waits_until_the_old_enrolments_log_is_uploaded(tmp_path, i
 
 
 def test_a_row_the_backend_refuses_is_set_aside_and_does_not_block_the_queue(tmp_path):
-    import http.server
-
     stored = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def _json(self, code, body):
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def do_GET(self):
             self._json(200, {"status": "ok"})
 
@@ -428,8 +424,7 @@ def test_a_row_the_backend_refuses_is_set_aside_and_does_not_block_the_queue(tmp
             self._json(200, {"results": [{"id": i["id"], "status": "accepted"} for i in items],
                              "accepted": len(items), "duplicates": 0})
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(Handler)
     try:
         store = Store(tmp_path / "k.sqlite")
         for i in range(5):

@@ -71,7 +71,7 @@ def kind_title(kind: str) -> dict:
 def _event_public(line: Line, rules: SchemeRules | None, providers: dict, now: int) -> dict:
     e = line.event
     if e.kind == EventKind.POINT:
-        rule = rules.rules.get(e.category) if rules else None
+        rule = rules.rules.get(e.category) if rules and e.category else None
         title = dict(rule.title) if rule else {"en": e.category or "Point event", "zh-CN": e.category or "积分事件"}
         p = providers.get(e.provider_id)
         source = {"type": "provider", "code": p.code if p else None, "name": p.name if p else "(removed provider)",
@@ -179,7 +179,7 @@ def open_dispute(citizen_id: int, citizen_public_id: str, event_id: int, stateme
 
 def explain_event(citizen_id: int, event_id: int, now: int) -> dict:
     e = _citizen_event(citizen_id, event_id)
-    m = db.session.get(CitizenScheme, e.membership_id)
+    m = db.session.get_one(CitizenScheme, e.membership_id)
     cfg = get_catalogue().schemes[m.scheme.code]
     rules = get_point_rules().schemes.get(cfg.code)
     r = replay(events_of(m.id), cfg, rules)

@@ -181,7 +181,7 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
     citizen_ids = _resolve_citizens(events)
     wanted = {(c, scheme_ids.get(ev["scheme"])) for ev, c in zip(events, citizen_ids, strict=True)
               if c is not None}
-    member_of: dict[tuple[int, int], int] = {}
+    member_of: dict[tuple[int, int | None], int] = {}
     for chunk in _chunks(sorted({c for c, _ in wanted})):
         for mid, cid, sid in db.session.execute(select(CitizenScheme.id, CitizenScheme.citizen_id,
                                                        CitizenScheme.scheme_id)
@@ -195,7 +195,7 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
         for m in db.session.scalars(select(CitizenScheme).where(CitizenScheme.id.in_(chunk)).order_by(CitizenScheme.id)
                                     .with_for_update(of=CitizenScheme)):
             memberships[m.id] = m
-    existing: dict[str, ScoreEvent] = {}
+    existing: dict[str | None, ScoreEvent] = {}
     for chunk in _chunks([ev["id"] for ev, _, _ in plan]):
         for row in db.session.scalars(select(ScoreEvent).where(ScoreEvent.provider_id == provider.id,
                                                                ScoreEvent.provider_event_id.in_(chunk))):
@@ -206,6 +206,7 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
         if m_id is None or m_id not in memberships:
             results.append({"id": ev["id"], "status": IngestOutcome.NOT_ENROLLED, "event_status": None})
             continue
+        assert c_id is not None  # a membership was found, so the citizen was
         digest = _payload_hash(c_id, ev)
         prior = existing.get(ev["id"])
         if prior is not None:

@@ -97,7 +97,7 @@ def load_point_rules(directory: str | Path, catalogue: Catalogue, default_window
         _need(isinstance(c, dict) and isinstance(c.get("code"), str) and bool(CATEGORY_CODE_RE.match(c["code"])), w,
               "code must be lower-case like traffic")
         label = c.get("label")
-        _need(isinstance(label, dict) and label.get("en") and label.get("zh-CN"), w, "needs label en and zh-CN")
+        _need(isinstance(label, dict) and bool(label.get("en") and label.get("zh-CN")), w, "needs label en and zh-CN")
         bad = next((b for b in (out.forbidden_match(t) for t in (c["code"], label["en"], label["zh-CN"])) if b), None)
         _need(bad is None, w, f"names a forbidden data category ({bad.code if bad else ''})")
         out.categories[c["code"]] = DataCategory(c["code"], {"en": label["en"], "zh-CN": label["zh-CN"]})
@@ -149,7 +149,8 @@ def load_point_rules(directory: str | Path, catalogue: Catalogue, default_window
                   "points must be non-zero and all of one sign (min <= max)")
             _need(-span <= lo and hi <= span, w, "points larger than the scheme's range")
             title = r.get("title")
-            _need(isinstance(title, dict) and title.get("en") and title.get("zh-CN"), w, "needs title en and zh-CN")
+            _need(isinstance(title, dict) and bool(title.get("en") and title.get("zh-CN")), w,
+                  "needs title en and zh-CN")
             rules[r["code"]] = Rule(r["code"], code, {"en": title["en"], "zh-CN": title["zh-CN"]}, lo, hi,
                                     r["category"])
         _need(bool(rules), where, "lists no rules")
