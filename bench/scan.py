@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
     args = ap.parse_args(argv)
-    cv2.setNumThreads(1)   # the kiosk's camera worker is one thread; keep the measurement honest
+    cv2.setNumThreads(1)   # as CameraWorker.start sets it: the kiosk's OpenCV work is one thread per worker
 
     wechat = cv2.wechat_qrcode_WeChatQRCode() if hasattr(cv2, "wechat_qrcode_WeChatQRCode") else None
     t0 = time.perf_counter()

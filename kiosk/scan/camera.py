@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import decoder
 from .decoder import decode_frame, looks_like_perkpass
 from .second import SecondReader
 from .sources import CaptureSource
@@ -55,6 +56,10 @@ class CameraWorker:
     def start(self) -> None:
         if self._thread is not None:
             return
+        if decoder.cv2 is not None:
+            # OpenCV work runs in this worker and in the second reader, one thread each, as bench/scan.py
+            # measures it: OpenCV's own pool would spread each frame over every core, beside the UI thread
+            decoder.cv2.setNumThreads(1)
         self._stop.clear()
         if self.second is not None:
             self.second.start()
