@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .decoder import looks_like_perkpass, normalise_scan
+from .decoder import _to_gray, looks_like_perkpass, normalise_scan
 
 try:
     import cv2
@@ -51,15 +51,13 @@ def default_second_reader() -> SecondReader | None:
 
 
 def _gray(frame: np.ndarray) -> np.ndarray | None:
-    if frame.ndim == 2:
-        return frame
-    if frame.ndim == 3 and frame.shape[2] == 1:
-        return frame[:, :, 0]
-    if frame.ndim == 3 and frame.shape[2] == 3:
-        return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    if frame.ndim == 3 and frame.shape[2] == 4:
-        return cv2.cvtColor(frame, cv2.COLOR_BGRA2GRAY)
-    return None
+    """The decoder's grayscale conversion; None for a frame it cannot convert (the second reader never raises)."""
+    if frame.ndim == 3 and frame.shape[2] not in (1, 3, 4):
+        return None
+    try:
+        return _to_gray(frame)
+    except ValueError:
+        return None
 
 
 def code_regions(frame: np.ndarray, max_regions: int = 2) -> list[tuple[int, int, int, int]]:
