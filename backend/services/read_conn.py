@@ -7,10 +7,12 @@ out of the pool, already in autocommit, it pays the round trip and little else (
 SQLite file databases take the same path (sqlite3 opens no transaction for a SELECT); in-memory ones
 keep the pool, whose single connection *is* the database.
 
-The connection only ever runs single read statements in autocommit, so it never holds a transaction,
-a lock or a snapshot: it sees every commit at once (a log-out or a new score counts on the next request).
+The connection only ever runs single statements in autocommit, so it never holds a transaction, a lock
+or a snapshot past one statement: it sees every commit at once (a log-out or a new score counts on the next
+request). Besides reads, the kiosk upload runs here as one writing statement, which autocommit makes its
+own transaction (services/redemptions.py: one round trip instead of BEGIN, statements and COMMIT).
 Connections are closed when their engine is disposed; a broken one (database restart) is replaced and
-the statement retried once; one inherited across ``fork`` is left alone (closing it would end the
+a read retried once; one inherited across ``fork`` is left alone (closing it would end the
 parent's session) and the child opens its own.
 
 State lives in one :class:`ReadConnections` object per engine, kept in ``app.extensions`` (an app and its
@@ -70,8 +72,9 @@ def fetch_all(engine: Engine, sql: str, params: Sequence[Any] | dict[str, Any]) 
     return for_engine(engine).fetch_all(sql, params)
 
 
-def fetch_prepared(engine: Engine, name: str, sql: str, params: Sequence[str]) -> list[tuple[str | None, ...]]:
-    return for_engine(engine).fetch_prepared(name, sql, params)
+def fetch_prepared(engine: Engine, name: str | None, sql: str, params: Sequence[str | None], *,
+                   retry: bool = True) -> list[tuple[str | None, ...]]:
+    return for_engine(engine).fetch_prepared(name, sql, params, retry=retry)
 
 
 class _Held:
@@ -119,31 +122,48 @@ class ReadConnections:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def fetch_prepared(self, name: str, sql: str, params: Sequence[str]) -> list[tuple[str | None, ...]]:
+    def fetch_prepared(self, name: str | None, sql: str, params: Sequence[str | None], *,
+                       retry: bool = True) -> list[tuple[str | None, ...]]:
         """PostgreSQL only: rows, as text (None for NULL), of ``sql`` (``$1``-style parameters) prepared once
         per connection and run with libpq's PQexecPrepared through ``psycopg.pq``, psycopg's documented
         libpq wrapper. It skips the cursor's generator machinery: 55 -> 25 µs of CPU per lookup in a hot loop.
-        libpq releases the GIL while it waits, so the worker's other threads run meanwhile."""
+        libpq releases the GIL while it waits, so the worker's other threads run meanwhile.
+
+        ``sql`` may also be one writing statement (the kiosk upload): autocommit makes it its own transaction,
+        committed when this returns. Pass ``retry=False`` for it: when the connection breaks, whether the
+        statement committed is unknown, so the error goes to the caller (whose client retries) instead of
+        running it again here.
+
+        ``name=None``: not prepared but sent with its parameters each time (PQexecParams), so PostgreSQL plans
+        it for the tables as they are now. For statements whose best plan changes as a table grows: a prepared
+        statement keeps the generic plan it chose in its first executions, and one chosen while the table was
+        empty (a new deployment, a benchmark) is a sequential scan until the next ANALYZE."""
         from psycopg import DatabaseError, OperationalError, pq
 
-        bname = name.encode()
-        args = [p.encode() for p in params]
+        bname = name.encode() if name is not None else b""
+        query = sql.encode() if name is None else b""
+        args = [None if p is None else p.encode() for p in params]  # None: SQL NULL
         for attempt in (1, 2):
             held = self._connection()
             pgconn = held.conn.pgconn
             try:
-                if name not in held.prepared:
-                    _check(pgconn.prepare(bname, sql.encode()), pgconn, pq.ExecStatus.COMMAND_OK, DatabaseError,
-                           OperationalError)
-                    held.prepared.add(name)
-                res = pgconn.exec_prepared(bname, args)
-                _check(res, pgconn, pq.ExecStatus.TUPLES_OK, DatabaseError, OperationalError)
+                if name is None:
+                    res = pgconn.exec_params(query, args)
+                else:
+                    if name not in held.prepared:
+                        _check(pgconn.prepare(bname, sql.encode()), pgconn, (pq.ExecStatus.COMMAND_OK,),
+                               DatabaseError, OperationalError)
+                        held.prepared.add(name)
+                    res = pgconn.exec_prepared(bname, args)
+                # a statement that returns no rows (an UPDATE without RETURNING) answers COMMAND_OK: no rows
+                _check(res, pgconn, (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK), DatabaseError,
+                       OperationalError)
                 width = range(res.nfields)
                 return [tuple(None if (v := res.get_value(i, j)) is None else v.decode() for j in width)
                         for i in range(res.ntuples)]
             except OperationalError:
                 self._forget(held)
-                if attempt == 2:
+                if attempt == 2 or not retry:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -186,8 +206,8 @@ class ReadConnections:
                 pass
 
 
-def _check(res: Any, pgconn: Any, ok: Any, database_error: type, operational_error: type) -> None:
-    if res.status == ok:
+def _check(res: Any, pgconn: Any, ok: tuple[Any, ...], database_error: type, operational_error: type) -> None:
+    if res.status in ok:
         return
     from psycopg import pq
     message = (res.error_message or pgconn.error_message or b"").decode("utf-8", "replace").strip()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import time
@@ -17,7 +18,7 @@ from partner_sdk.format import MAX_LEEWAY
 
 from ..extensions import db
 from ..models import Device, PerkCertificate, Redemption, RedemptionRejection, SigningKey, Venue
-from .perks import get_catalogue
+from .perks import Catalogue, get_catalogue
 
 # What a kiosk can truthfully report (partner_sdk.Decision.jti / .pseudonym):
 #   PP1 code: jti = 12 random bytes in base64url (16 chars), pseudonym = 14-byte pairwise HMAC in base32 (23 chars)
@@ -61,31 +62,54 @@ def venue_facts(device: Device, now: int) -> VenueFacts:
                       earliest=max(venue.created_at, first_key or 0) - skew, latest=now + skew)
 
 
-def check_item(item: dict, facts: VenueFacts, certificates: dict[str, PerkCertificate]) -> str | None:
+def check_item(item: dict, facts: VenueFacts, certificates: dict[str, PerkCertificate],
+               catalogue: Catalogue | None = None) -> str | None:
     """The reason an uploaded redemption is refused, or None when it is plausible at this venue.
 
-    ``certificates``: the PP2 certificates the batch names, by id (absent = unknown)."""
-    jti, pseudonym, perk, at = item["jti"], item["pseudonym"], item["perk"], item["scanned_at"]
-    if at > facts.latest:
-        return "scanned_in_future"
-    if at < facts.earliest:
-        return "scanned_before_possible"
-    pp2_id = PP2_JTI_RE.match(jti)
-    if pp2_id is None:
-        if not PP1_JTI_RE.match(jti):
-            return "malformed_jti"
-        if not PP1_PSEUDONYM_RE.match(pseudonym):
-            return "malformed_pseudonym"
-        known = get_catalogue().perks.get(perk)
-        if known is None:
-            return "unknown_perk"
-        if known.audience != facts.audience:
-            return "wrong_audience"
-        if perk not in facts.perks:
-            return "perk_not_offered"
-        return None
+    ``certificates``: the PP2 certificates the batch names, by id (absent = unknown). ``catalogue``: the perk
+    catalogue (``get_catalogue()`` when not given)."""
+    return check_items([item], facts, certificates, catalogue)[0]
+
+
+def check_items(items: list[dict], facts: VenueFacts, certificates: dict[str, PerkCertificate],
+                catalogue: Catalogue | None = None) -> list[str | None]:
+    """:func:`check_item` for each item of a batch, in order. The catalogue is read once and a PP1 code's perk
+    (the same for most of a batch) judged once per perk: ~1 µs per item instead of ~2."""
+    catalogue = catalogue or get_catalogue()
+    latest, earliest, audience, offered = facts.latest, facts.earliest, facts.audience, facts.perks
+    pp2_match, pp1_jti, pp1_pseudonym = PP2_JTI_RE.match, PP1_JTI_RE.match, PP1_PSEUDONYM_RE.match
+    pp1_perk: dict[str, str | None] = {}  # a PP1 code's perk -> its reason (it depends on nothing else)
+    out: list[str | None] = []
+    for item in items:
+        jti, perk, at = item["jti"], item["perk"], item["scanned_at"]
+        if at > latest:
+            out.append("scanned_in_future")
+            continue
+        if at < earliest:
+            out.append("scanned_before_possible")
+            continue
+        pp2_id = pp2_match(jti)
+        if pp2_id is None:
+            if not pp1_jti(jti):
+                out.append("malformed_jti")
+            elif not pp1_pseudonym(item["pseudonym"]):
+                out.append("malformed_pseudonym")
+            elif perk in pp1_perk:
+                out.append(pp1_perk[perk])
+            else:
+                known = catalogue.perks.get(perk)
+                reason = ("unknown_perk" if known is None else "wrong_audience" if known.audience != audience
+                          else "perk_not_offered" if perk not in offered else None)
+                out.append(pp1_perk.setdefault(perk, reason))
+            continue
+        out.append(_pp2_reason(item, pp2_id, facts, certificates))
+    return out
+
+
+def _pp2_reason(item: dict, pp2_id: re.Match, facts: VenueFacts, certificates: dict) -> str | None:
+    perk, at = item["perk"], item["scanned_at"]
     cert_id, slot = pp2_id.group(1), int(pp2_id.group(2))
-    if pseudonym != cert_id:
+    if item["pseudonym"] != cert_id:
         return "malformed_pseudonym"
     cert = certificates.get(cert_id)
     if cert is None:
@@ -121,7 +145,11 @@ def ingest(device: Device, items: list[dict], now: int) -> dict:
     citizen ever sees it. A jti also redeemed at another venue is flagged as a replay.
 
     Two syncs of the same batch racing each other (a kiosk retrying after a timeout) meet at the unique
-    constraint; the loser starts again and reports the winner's rows as duplicates."""
+    constraint; the loser starts again and reports the winner's rows as duplicates.
+
+    On PostgreSQL the batch is one statement on the autocommit connection (:func:`_ingest_pg`)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _ingest_pg(device, items, now)
     device_id = device.id
     for attempt in range(3):
         try:
@@ -194,6 +222,7 @@ def _ingest(device: Device, items: list[dict], now: int) -> dict:
         if ids else {}
     facts = venue_facts(device, now)
     certificates = _certificates_named(items)
+    catalogue = get_catalogue()
     results, accepted, duplicates, rejected = [], 0, 0, 0
     answered: dict[str, dict] = {}
     new_rows, new_rejections = [], []
@@ -211,7 +240,7 @@ def _ingest(device: Device, items: list[dict], now: int) -> dict:
         elif cid in refused:
             out = {"id": cid, "status": "rejected", "reason": refused[cid]}
             rejected += 1
-        elif (reason := check_item(it, facts, certificates)) is not None:
+        elif (reason := check_item(it, facts, certificates, catalogue)) is not None:
             new_rejections.append(RedemptionRejection(client_id=cid, device_id=device.id, reason=reason,
                                                       received_at=now))
             out = {"id": cid, "status": "rejected", "reason": reason}
@@ -231,6 +260,172 @@ def _ingest(device: Device, items: list[dict], now: int) -> dict:
     db.session.commit()
     if new_rows:
         _flag_replays(sorted({r["jti"] for r in new_rows}))
+    return {"results": results, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+
+
+# ---------------------------------------------------------------- PostgreSQL: the batch in one statement
+#
+# The upload is the busiest write of a city (docs/deploy.md: one 100-item batch per kiosk and sync). Through the
+# ORM it took nine round trips and ~10 ms of CPU; here it takes three single statements on this thread's
+# autocommit connection (services/read_conn.py), each prepared once per connection and atomic by itself:
+#   1. the venue's facts and the issuer's first key time (plus, for PP2 items only, the certificates named);
+#   2. the batch itself: the items go as one JSON parameter; the statement reads which client ids this kiosk
+#      already sent (stored or refused), inserts the new accepted ones and the new refusals (ON CONFLICT DO
+#      NOTHING: a retry racing its own first attempt), stamps the kiosk's last_seen_at, and returns what it
+#      found and did, from which each item's answer follows;
+#   3. after it committed, the cross-venue replay flag (why after: _flag_replays).
+# Statements 2 and 3 are not prepared: PostgreSQL plans them for each batch (~0.1 ms of its CPU). Prepared, they
+# kept the plan chosen while the table was empty, a sequential scan of redemptions per batch, until autovacuum
+# analyzed it (a new deployment; every benchmark run). 1 and the certificates are primary-key lookups.
+
+_PG_FACTS = ("SELECT v.audience, v.perk_codes::text, v.created_at, "
+             "(SELECT min(k.created_at) FROM signing_keys k WHERE k.role = 'signing') "
+             "FROM venues v WHERE v.id = $1::integer")
+
+_PG_CERTS = ("SELECT cert_id, audience, perks, not_before, not_after FROM perk_certificates "
+             "WHERE cert_id = ANY($1::varchar[])")
+
+# $1 items [[client id, jti, pseudonym, perk, scanned_at, refusal reason or null]], $2 device, $3 venue,
+# $4 audience, $5 now. Every part of one statement sees the same snapshot: "done" and "refused" are what was
+# committed before it began; a concurrent first attempt of the same items makes the inserts wait for it and
+# then skip its rows. The answer lists only the exceptions, so a plain new batch returns no row: 'd' stored
+# before, 'r' refused before (with the reason), 'a' accepted here but stored meanwhile by a concurrent attempt
+# (a duplicate), 'x' refused here but refused meanwhile by a concurrent attempt (its reason is the one kept).
+_PG_INGEST = """
+WITH t AS (
+  SELECT (x->>0)::varchar AS c, x->>1 AS j, x->>2 AS p, x->>3 AS k, (x->>4)::bigint AS s, x->>5 AS r
+  FROM json_array_elements($1::json) AS x
+), done AS (  -- "= ANY(ARRAY(...))": both columns of the unique index bound, whatever the kiosk sent before
+  SELECT client_id FROM redemptions WHERE device_id = $2::integer AND client_id = ANY(ARRAY(SELECT c FROM t))
+), refused AS (
+  SELECT client_id, reason FROM redemption_rejections
+  WHERE device_id = $2::integer AND client_id = ANY(ARRAY(SELECT c FROM t))
+), fresh AS (
+  SELECT * FROM t WHERE NOT EXISTS (SELECT 1 FROM done WHERE done.client_id = t.c)
+                    AND NOT EXISTS (SELECT 1 FROM refused WHERE refused.client_id = t.c)
+), ins AS (
+  INSERT INTO redemptions (client_id, device_id, venue_id, audience, jti, pseudonym, perk, scanned_at, received_at,
+                           cross_venue_replay)
+  SELECT c, $2::integer, $3::integer, $4::varchar, j, p, k, s, $5::bigint, false FROM fresh WHERE r IS NULL
+  ON CONFLICT (device_id, client_id) DO NOTHING RETURNING client_id
+), rej AS (
+  INSERT INTO redemption_rejections (client_id, device_id, reason, received_at)
+  SELECT c, $2::integer, r, $5::bigint FROM fresh WHERE r IS NOT NULL
+  ON CONFLICT (device_id, client_id) DO NOTHING RETURNING client_id
+), seen AS (
+  UPDATE devices SET last_seen_at = $5::bigint WHERE id = $2::integer RETURNING id
+)
+SELECT 'd', client_id, NULL FROM done
+UNION ALL SELECT 'r', client_id, reason FROM refused
+UNION ALL SELECT 'a', c, NULL FROM fresh WHERE r IS NULL AND c NOT IN (SELECT client_id FROM ins)
+UNION ALL SELECT 'x', c, NULL FROM fresh WHERE r IS NOT NULL AND c NOT IN (SELECT client_id FROM rej)
+"""
+
+_PG_REFUSED = ("SELECT client_id, reason FROM redemption_rejections "
+               "WHERE device_id = $1::integer AND client_id = ANY($2::varchar[])")
+
+# The replay flag in one statement: every row of a jti of this batch that is now stored at more than one venue.
+# Each jti is counted through the jti index by a subquery of its own: planned as "jti = ANY(100 values)", a
+# table without statistics yet (a new deployment) is estimated half-matched and read whole.
+_PG_FLAG = ("UPDATE redemptions SET cross_venue_replay = true WHERE jti = ANY(ARRAY("
+            "SELECT a.jti FROM unnest($1::varchar[]) AS a(jti) "
+            "WHERE (SELECT count(DISTINCT r.venue_id) FROM redemptions r WHERE r.jti = a.jti) > 1"
+            ")) AND NOT cross_venue_replay")
+
+
+@dataclass(frozen=True)
+class _Certificate:
+    """The fields of a perk certificate :func:`check_item` reads (the PostgreSQL path reads no ORM objects)."""
+    cert_id: str
+    audience: str
+    perks: str
+    not_before: int
+    not_after: int
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_-]*\Z")
+
+
+def _pg_array(values: list[str]) -> str:
+    """A PostgreSQL array literal of strings, each element quoted (so none reads as NULL). Ids and jtis are
+    base64url or UUIDs: joined at once; anything else has its quotes and backslashes escaped."""
+    if _PLAIN.match("".join(values)):
+        return '{"' + '","'.join(values) + '"}' if values else "{}"
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _ingest_pg(device: Device, items: list[dict], now: int) -> dict:
+    from . import read_conn
+    engine = db.engine
+    device_id, venue_id = device.id, device.venue_id
+    facts_row = read_conn.fetch_prepared(engine, "perkpass_kiosk_facts", _PG_FACTS, (str(venue_id),))
+    audience, perk_codes, created_at, first_key = facts_row[0]
+    skew = int(current_app.config["PERKPASS_KIOSK_CLOCK_SKEW"])
+    facts = VenueFacts(audience=audience, perks=frozenset(json.loads(perk_codes) or ()),
+                       earliest=max(int(created_at), int(first_key or 0)) - skew, latest=now + skew)
+    first: dict[str, dict] = {}  # each client id's first item in the batch (a later one is a re-send of it)
+    for it in items:
+        first.setdefault(it["id"], it)
+    unique = list(first.values())
+    # a PP2 jti is "<16 chars>-<slot>", longer than a PP1 one (16): only those are matched for a certificate id
+    cert_ids = sorted({m.group(1) for it in unique if len(it["jti"]) > 17 and (m := PP2_JTI_RE.match(it["jti"]))})
+    certificates = {}
+    if cert_ids:
+        certificates = {r[0]: _Certificate(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in read_conn.fetch_prepared(
+            engine, "perkpass_kiosk_certs", _PG_CERTS, (_pg_array(cert_ids),))}
+    reasons = dict(zip(first, check_items(unique, facts, certificates), strict=True))
+    rows = json.dumps([[it["id"], it["jti"], it["pseudonym"], it["perk"], it["scanned_at"], reasons[it["id"]]]
+                       for it in unique], separators=(",", ":"))
+    found = read_conn.fetch_prepared(engine, None, _PG_INGEST,  # planned each time: see _ingest_pg's comment
+                                     (rows, str(device_id), str(venue_id), audience, str(now)), retry=False)
+    existing, refused, stored_meanwhile, refused_meanwhile = set(), {}, set(), []
+    for kind, cid, reason in found:
+        if kind == "d":
+            existing.add(cid)
+        elif kind == "r":
+            refused[cid] = reason
+        elif kind == "a":
+            stored_meanwhile.add(cid)
+        else:
+            refused_meanwhile.append(cid)
+    if refused_meanwhile:
+        refused.update(read_conn.fetch_prepared(engine, None, _PG_REFUSED,
+                                                (str(device_id), _pg_array(refused_meanwhile))))
+    answers: dict[str, dict] = {}  # each client id's answer
+    for cid, reason in reasons.items():
+        if cid in existing or cid in stored_meanwhile:  # stored before, or meanwhile by a concurrent attempt
+            answers[cid] = {"id": cid, "status": "duplicate"}
+        elif cid in refused:
+            answers[cid] = {"id": cid, "status": "rejected", "reason": refused[cid]}
+        elif reason is not None:
+            answers[cid] = {"id": cid, "status": "rejected", "reason": reason}
+        else:
+            answers[cid] = {"id": cid, "status": "accepted"}
+    if len(answers) == len(items):  # no id twice: the answers in the batch's order
+        results = list(answers.values())
+    else:  # the same id again in one batch is a re-send of the first: a stored one is a duplicate now
+        results, seen = [], set()
+        for it in items:
+            one = answers[it["id"]]
+            if it["id"] not in seen:
+                seen.add(it["id"])
+                results.append(one)
+            else:
+                results.append(dict(one, status="duplicate") if one["status"] == "accepted" else dict(one))
+    # counted as _ingest counts: a repeated id adds to the duplicates when its first was accepted, to the
+    # rejected when its first was rejected, to neither when its first was a duplicate
+    accepted = sum(1 for a in answers.values() if a["status"] == "accepted")
+    rejected = sum(1 for r in results if r["status"] == "rejected")
+    duplicates = sum(1 for a in answers.values() if a["status"] == "duplicate") + (
+        sum(1 for it in items if answers[it["id"]]["status"] == "accepted") - accepted if len(results) > len(answers)
+        else 0)
+    new_jtis = sorted({first[cid]["jti"] for cid, a in answers.items() if a["status"] == "accepted"})
+    if new_jtis:
+        try:
+            read_conn.fetch_prepared(engine, None, _PG_FLAG, (_pg_array(new_jtis),), retry=False)
+        except Exception:  # noqa: BLE001 - the batch is stored; a citizen's history computes replays itself
+            logging.getLogger("perkpass.kiosk").warning("replay flagging failed; the report may miss this batch",
+                                                        exc_info=True)
     return {"results": results, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}
 
 
