@@ -38,6 +38,9 @@ def days_back(now: int, days: int) -> list[str]:
 
 def record_kiosk_report(device: Device, data: dict, now: int) -> dict:
     """Store what a kiosk says about itself: status now, and whole-day scan totals by result."""
+    if db.engine.dialect.name == "postgresql":  # the same rows in one statement (kiosk_reports.py)
+        from .kiosk_reports import record_pg
+        return record_pg(device, data, now)
     rep = db.session.get(KioskReport, device.id) or KioskReport(device_id=device.id)
     rep.reported_at = now
     if "app_version" in data:
