@@ -1,7 +1,7 @@
 """The score ledger around :class:`~backend.models.scores.ScoreEvent`: data providers, reviewers, review
 cases (pending negative events and citizens' disputes) and the append-only audit log.
 
-See backend/services/ledger.py for the rules and docs/ledger.md for the four views (citizen, provider,
+See backend/services/ledger/ for the rules and docs/ledger.md for the four views (citizen, provider,
 reviewer, operator).
 """
 from __future__ import annotations

@@ -48,7 +48,7 @@ class CitizenScheme(db.Model):
 
 class ScoreEvent(db.Model):
     """One entry of a membership's ledger: ``join`` (base score), ``import`` (absolute score set by
-    an operator import) and ``point`` (a data provider's event; see backend/services/ledger.py for
+    an operator import) and ``point`` (a data provider's event; see backend/services/ledger/ for
     statuses, disputes and reviews)."""
 
     __tablename__ = "score_events"

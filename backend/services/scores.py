@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, select
 
 from ..extensions import db, rows_changed
-from ..models import Citizen, CitizenScheme, LoginCode, Redemption, Scheme, ScoreEvent
+from ..models import Citizen, CitizenScheme, LedgerCase, LoginCode, Redemption, Scheme, ScoreEvent
 from . import auth as auth_service
+from .ledger import CaseReason, CaseStatus, Decision, EventKind, EventStatus, get_point_rules
 from .perks import Catalogue, get_catalogue
 
 
@@ -42,7 +43,7 @@ def scheme_row(code: str) -> Scheme | None:
     return db.session.scalars(select(Scheme).where(Scheme.code == code)).first()
 
 
-def set_score(citizen: Citizen, scheme_code: str, score: int, *, now: int, source: str, kind: str = "import",
+def set_score(citizen: Citizen, scheme_code: str, score: int, *, now: int, source: str, kind: str = EventKind.IMPORT,
               reason: str | None = None, occurred_at: int | None = None) -> tuple[CitizenScheme, bool | str]:
     """Set the current score (creating the membership if needed). Returns (membership, changed), where
     changed is True, False or "pending" (a fall held for review)."""
@@ -60,7 +61,7 @@ def set_score(citizen: Citizen, scheme_code: str, score: int, *, now: int, sourc
         db.session.add(ScoreEvent(membership_id=m.id, kind=kind, delta=score, score_after=score, source=source,
                                   reason=reason, occurred_at=occurred_at or now, recorded_at=now, confirmed_at=now))
         return m, True
-    if kind == "import":
+    if kind == EventKind.IMPORT:
         return _import_into(m, score, now=now, source=source, reason=reason, occurred_at=occurred_at)
     if m.score == score:
         return m, False
@@ -78,29 +79,32 @@ def _import_into(m: CitizenScheme, score: int, *, now: int, source: str, reason:
     review case; the citizen sees it pending), an increase applies at once. A later import supersedes
     imports still waiting (the newest import is the platform's word); re-importing the score that is
     already waiting changes nothing. Returns (membership, True | "pending" | False)."""
-    from ..models import LedgerCase
     waiting = list(db.session.scalars(select(ScoreEvent).where(
-        ScoreEvent.membership_id == m.id, ScoreEvent.kind == "import", ScoreEvent.status == "pending_review")))
+        ScoreEvent.membership_id == m.id, ScoreEvent.kind == EventKind.IMPORT,
+        ScoreEvent.status == EventStatus.PENDING_REVIEW)))
     if any(m.score + e.delta == score for e in waiting):
         return m, False
     if m.score == score and not waiting:
         return m, False
     for e in waiting:
-        e.status = "withdrawn"
+        e.status = EventStatus.WITHDRAWN
         for c in e.cases:
-            if c.status == "open":
-                c.status, c.decision, c.decided_at = "decided", "withdraw", now
+            if c.status == CaseStatus.OPEN:
+                c.status, c.decision, c.decided_at = CaseStatus.DECIDED, Decision.WITHDRAW, now
                 c.decision_reason = "Superseded by a later import from the city platform."
     if m.score == score:
         return m, True
     pending = score < m.score
-    ev = ScoreEvent(membership_id=m.id, kind="import", delta=score - m.score, score_after=m.score if pending else score,
+    ev = ScoreEvent(membership_id=m.id, kind=EventKind.IMPORT, delta=score - m.score,
+                    score_after=m.score if pending else score,
                     source=source, reason=reason, occurred_at=occurred_at or now, recorded_at=now,
-                    status="pending_review" if pending else "confirmed", confirmed_at=None if pending else now)
+                    status=EventStatus.PENDING_REVIEW if pending else EventStatus.CONFIRMED,
+                    confirmed_at=None if pending else now)
     db.session.add(ev)
     if pending:
         db.session.flush()
-        db.session.add(LedgerCase(event_id=ev.id, reason="pending_review", status="open", opened_at=now))
+        db.session.add(LedgerCase(event_id=ev.id, reason=CaseReason.PENDING_REVIEW, status=CaseStatus.OPEN,
+                                  opened_at=now))
         return m, "pending"
     m.score, m.updated_at = score, now
     return m, True
@@ -115,7 +119,7 @@ def join(citizen: Citizen, scheme_code: str, now: int) -> CitizenScheme:
                                                        CitizenScheme.scheme_id == scheme.id)).first()
     if m is not None:
         return m
-    m, _ = set_score(citizen, scheme_code, scheme.base_score, now=now, source="citizen", kind="join",
+    m, _ = set_score(citizen, scheme_code, scheme.base_score, now=now, source="citizen", kind=EventKind.JOIN,
                      reason="joined the scheme at its base score")
     db.session.commit()
     return m
@@ -140,7 +144,6 @@ class ImportReport:
 def _forbidden_in(record: dict) -> list[str]:
     """The one screen of every entry path (backend.services.screening), over a row's column names and text:
     a CSV column named ``religion`` or a reason "worships at the mosque" is refused like a provider event."""
-    from .ledger import get_point_rules
     from .screening import screen_record
     hits = screen_record(record, get_point_rules().forbidden)
     return [f"{name} {msg[0].lower()}{msg[1:-1]}; such data is never ingested"
