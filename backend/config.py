@@ -37,6 +37,9 @@ class BaseConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     DATABASE_SCHEMA: str | None = None  # PostgreSQL search_path (used by tests and multi-tenant setups)
+    # a streaming replica for the console's report pages and the replay report (services/read_conn.py
+    # reports_engine); unset: they read the primary
+    PERKPASS_REPORTS_DATABASE_URL: str | None = None
     MAX_CONTENT_LENGTH = 512 * 1024            # larger bodies, chunked ones too, get 413 (backend/http_guard.py)
     JSON_SORT_KEYS = False
     PERKPASS_HSTS_MAX_AGE = 0                  # Strict-Transport-Security max-age; 0 = not sent
@@ -130,6 +133,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", normalise_database_url),
     "PERKPASS_DATABASE_SCHEMA": ("DATABASE_SCHEMA", str),
+    "PERKPASS_REPORTS_DATABASE_URL": ("PERKPASS_REPORTS_DATABASE_URL", normalise_database_url),
     "REDIS_URL": ("RATELIMIT_STORAGE_URI", str),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "PERKPASS_DEV_MODE": ("PERKPASS_DEV_MODE", _bool),

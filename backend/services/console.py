@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Device, LedgerCase, Partner, Redemption, TrustListVersion, Venue
 from ..models.console import IssuedDaily, KioskReport, KioskScanCount
 from . import console_stats
+from .read_conn import reports_engine
 
 DAY = 86400
 
@@ -87,8 +88,9 @@ def overview(now: int, days: int = 14) -> dict:
     audiences: set[str] = set()
 
     issued: dict[str, list[int]] = {}
+    reports = {"bind": reports_engine()}  # the charts read the replica when there is one (read_conn.py)
     for day, aud, n in db.session.execute(select(IssuedDaily.day, IssuedDaily.audience, IssuedDaily.count)
-                                          .where(IssuedDaily.day >= since_day)):
+                                          .where(IssuedDaily.day >= since_day), bind_arguments=reports):
         issued.setdefault(aud, [0] * days)
         if day in idx:
             issued[aud][idx[day]] += int(n)
@@ -97,7 +99,7 @@ def overview(now: int, days: int = 14) -> dict:
     grants: dict[str, list[int]] = {}
     replays = [0] * days
     rows = db.session.execute(select(Redemption.scanned_at, Redemption.audience, Redemption.cross_venue_replay)
-                              .where(Redemption.scanned_at >= since_ts))
+                              .where(Redemption.scanned_at >= since_ts), bind_arguments=reports)
     for ts, aud, replay in rows:
         d = console_stats.utc_day(ts)
         if d not in idx:
@@ -113,7 +115,7 @@ def overview(now: int, days: int = 14) -> dict:
     for day, status, n, aud in db.session.execute(
             select(KioskScanCount.day, KioskScanCount.status, KioskScanCount.count, Venue.audience)
             .join(Device, Device.id == KioskScanCount.device_id).join(Venue, Venue.id == Device.venue_id)
-            .where(KioskScanCount.day >= since_day)):
+            .where(KioskScanCount.day >= since_day), bind_arguments=reports):
         if status == "GRANTED" or day not in idx:
             continue
         refusals_by_reason[status] = refusals_by_reason.get(status, 0) + n
@@ -234,9 +236,10 @@ def anomalies(now: int, *, baseline_days: int = 7, min_scans: int = 10, factor: 
     at least ``min_rate`` and ``factor`` times the kiosk's own rate over the ``baseline_days`` before."""
     since = console_stats.utc_day(now - (baseline_days + 2) * DAY)
     per: dict[int, dict[str, list[int]]] = {}
+    reports = {"bind": reports_engine()}  # the replica when there is one (read_conn.py)
     for dev, day, status, n in db.session.execute(
             select(KioskScanCount.device_id, KioskScanCount.day, KioskScanCount.status, KioskScanCount.count)
-            .where(KioskScanCount.day >= since)):
+            .where(KioskScanCount.day >= since), bind_arguments=reports):
         g_r = per.setdefault(dev, {}).setdefault(day, [0, 0])
         g_r[0 if status == "GRANTED" else 1] += n
     out = []
@@ -253,7 +256,7 @@ def anomalies(now: int, *, baseline_days: int = 7, min_scans: int = 10, factor: 
             d = db.session.get_one(Device, dev)
             reasons = dict(db.session.execute(select(KioskScanCount.status, KioskScanCount.count).where(
                 KioskScanCount.device_id == dev, KioskScanCount.day == latest,
-                KioskScanCount.status != "GRANTED")).all())
+                KioskScanCount.status != "GRANTED"), bind_arguments=reports).all())
             out.append({"device_id": d.public_id, "name": d.name, "venue": d.venue.name, "audience": d.venue.audience,
                         "day": latest, "scans": g + r, "refusals": r, "rate": round(rate, 3),
                         "baseline_rate": round(base, 3),

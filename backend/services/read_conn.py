@@ -214,3 +214,40 @@ def _check(res: Any, pgconn: Any, ok: tuple[Any, ...], database_error: type, ope
     if pgconn.status != pq.ConnStatus.OK:  # the connection itself is gone: reconnect and retry
         raise operational_error(message or "connection lost")
     raise database_error(message or f"unexpected result status {res.status}")
+
+
+# ---------------------------------------------------------------- reports on a replica
+
+REPORTS_EXTENSION = "perkpass.reports_engine"  # app.extensions[REPORTS_EXTENSION]: the replica's engine
+
+
+def reports_engine(app: Flask | None = None) -> Engine:
+    """The engine report queries read from: a streaming replica when ``PERKPASS_REPORTS_DATABASE_URL`` names
+    one (docs/deploy.md), else the primary (``db.engine``). The console's overview charts, its replays page
+    (the cross-venue replay report and the anomalies) and ``GET /api/v1/operator/replays`` read here, so a
+    city's reports never compete with kiosks and phones for the primary; they see the primary's data as of the
+    replica's lag (seconds), which a report can afford. Pass it as ``bind_arguments={"bind": ...}`` to
+    ``db.session.execute``: the session then reads on a connection of this engine.
+
+    The replica's engine takes the primary's engine options (schema, recycle) with a small pool of its own:
+    reports are few. It is made on first use and disposed with the primary's engine."""
+    from ..extensions import db
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    url = app.config.get("PERKPASS_REPORTS_DATABASE_URL")
+    if not url:
+        return db.engine
+    found = app.extensions.get(REPORTS_EXTENSION)
+    if found is None:
+        with _registry_lock:
+            found = app.extensions.get(REPORTS_EXTENSION)
+            if found is None:
+                from sqlalchemy import create_engine
+
+                from ..config import normalise_database_url
+                opts = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+                if not str(url).startswith("sqlite"):
+                    opts.update(pool_size=2, max_overflow=4)
+                found = app.extensions[REPORTS_EXTENSION] = create_engine(normalise_database_url(url), **opts)
+                with app.app_context():
+                    event.listen(db.engine, "engine_disposed", lambda _e: found.dispose())
+    return found

@@ -1,7 +1,6 @@
 """Redemption batches from kiosks, the cross-venue replay report and a citizen's own history."""
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import re
@@ -435,7 +434,10 @@ def replay_report(limit: int = 200) -> list[dict]:
 
     Walks the rows ingest flagged (``cross_venue_replay``) newest first, through a partial index that
     holds only them, until ``limit`` codes are found, then reads those codes' rows: the cost grows with
-    ``limit``, not with the table (docs/deploy.md has the plans at 5 million rows)."""
+    ``limit``, not with the table (docs/deploy.md has the plans at 5 million rows). It reads the replica
+    when one is configured (read_conn.reports_engine)."""
+    from .read_conn import reports_engine
+    on_reports = {"bind": reports_engine()}
     jtis: list[str] = []
     seen: set[str] = set()
     page, after = max(4 * limit, 100), None
@@ -444,7 +446,8 @@ def replay_report(limit: int = 200) -> list[dict]:
         q = select(Redemption.jti, Redemption.scanned_at, Redemption.id).where(Redemption.cross_venue_replay)
         if after is not None:  # keyset paging: a code scanned many times may fill a page alone
             q = q.where(tuple_(Redemption.scanned_at, Redemption.id) < after)
-        rows = db.session.execute(q.order_by(Redemption.scanned_at.desc(), Redemption.id.desc()).limit(page)).all()
+        rows = db.session.execute(q.order_by(Redemption.scanned_at.desc(), Redemption.id.desc()).limit(page),
+                                  bind_arguments=on_reports).all()
         for jti, _at, _id in rows:
             if jti not in seen and len(jtis) < limit:
                 seen.add(jti)
@@ -459,7 +462,7 @@ def replay_report(limit: int = 200) -> list[dict]:
                        Redemption.scanned_at, Redemption.pseudonym)
                 .join(Venue, Venue.id == Redemption.venue_id).join(Device, Device.id == Redemption.device_id)
                 .where(Redemption.cross_venue_replay, _among(Redemption.jti, jtis, "jtis"))
-                .order_by(Redemption.scanned_at, Redemption.id)):
+                .order_by(Redemption.scanned_at, Redemption.id), bind_arguments=on_reports):
             scans.setdefault(r[0], []).append(r[1:])
     out = []
     for jti in jtis:
