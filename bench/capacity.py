@@ -21,7 +21,6 @@ figure docs/deploy.md multiplies out for a city. Writes bench/out/capacity.json.
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import multiprocessing as mp
@@ -39,7 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.cluster import Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url, pg_user  # noqa: E402
+from tools.cluster import (Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url, pg_user,  # noqa: E402
+                           sync_batch_body)
 
 SETUP = r"""
 import base64, json, sys, time, uuid
@@ -90,15 +90,6 @@ with app.app_context():
 """
 
 
-def batch_body(n: int) -> bytes:
-    import secrets
-    now = int(time.time())
-    return json.dumps({"redemptions": [{
-        "id": str(uuid.uuid4()), "jti": secrets.token_urlsafe(12),
-        "pseudonym": base64.b32encode(secrets.token_bytes(14)).decode().rstrip("="), "perk": "MOLI-METRO20",
-        "scanned_at": now} for _ in range(n)]}).encode()
-
-
 REPORT = json.dumps({"app_version": "1.4.0", "pending": 0,
                      "trust_list": {"seq": 42, "issued_at": 1_796_000_000, "next_update": 1_796_086_400},
                      "scans": [{"day": time.strftime("%Y-%m-%d"), "counts": {"GRANTED": 812, "EXPIRED": 9,
@@ -134,7 +125,7 @@ def client_proc(port, phases, data, clients, batch, server_pids, q):
                     path, body = "/api/v1/kiosk/report", REPORT
                     headers["Authorization"] = "Bearer " + data["kiosks"][(i * 31 + n) % len(data["kiosks"])]
                 else:
-                    path, body = "/api/v1/kiosk/redemptions", batch_body(batch)
+                    path, body = "/api/v1/kiosk/redemptions", sync_batch_body(batch, "MOLI-METRO20")
                     headers["Authorization"] = "Bearer " + data["kiosks"][(i * 31 + n) % len(data["kiosks"])]
                 if body is not None:
                     headers["Content-Type"] = "application/json"

@@ -20,8 +20,6 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,12 +31,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
-PG_URL_TMPL = "postgresql+psycopg://{user}@127.0.0.1:5432/test"
 
 
-# the same helpers the city-scale benches and two-instance tests use
+# the same helpers the city-scale benches and two-instance tests use: gunicorn instances, a private Redis,
+# PostgreSQL's user and schemas, the server's CPU from /proc
 sys.path.insert(0, str(ROOT))
-from tools.cluster import free_port, pg_user  # noqa: E402
+from tools.cluster import Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url, pg_user  # noqa: E402
 
 
 SETUP = r"""
@@ -67,19 +65,6 @@ with app.app_context():
         tokens.append(tok)
     json.dump(tokens, open(out, "w"))
 """
-
-
-def server_cpu_seconds(pids: list[int]) -> float:
-    """user+system CPU seconds used so far by the gunicorn processes (from /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / tick
 
 
 def client_proc(port: int, phases: list[dict], tokens: list[str], clients: int, server_pids: list[int], q) -> None:
@@ -125,7 +110,7 @@ def client_proc(port: int, phases: list[dict], tokens: list[str], clients: int, 
                 n += 1
             conn.close()
 
-        cpu0 = server_cpu_seconds(server_pids)
+        cpu0 = cpu_seconds(server_pids)
         t_start = time.perf_counter()
         threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
         for t in threads:
@@ -133,7 +118,7 @@ def client_proc(port: int, phases: list[dict], tokens: list[str], clients: int, 
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - t_start
-        server_cpu = server_cpu_seconds(server_pids) - cpu0
+        server_cpu = cpu_seconds(server_pids) - cpu0
         all_lat = sorted(x for per in lat for x in per)
         n_ok = len(all_lat)
         results.append({
@@ -149,69 +134,42 @@ def client_proc(port: int, phases: list[dict], tokens: list[str], clients: int, 
 
 def run_one(db: str, args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"perkpass-bench-{db}-"))
-    env = dict(os.environ)
-    env.update({
+    settings = {
         "PERKPASS_ENV": "production", "SECRET_KEY": uuid.uuid4().hex * 2,
         "PERKPASS_KEY_PASSPHRASE": "bench-" + uuid.uuid4().hex, "PERKPASS_SMS_SENDER": "outbox",
         # the benchmark drives each citizen far above a human's pace; the limiter stays on, with a high ceiling
         "PERKPASS_RATE_LIMIT_ISSUE": "" if args.no_issue_limit else "1000000 per minute",
-        "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-    })
-    env.pop("DATABASE_URL", None)
-    env.pop("PERKPASS_DATABASE_SCHEMA", None)
-    schema = None
+    }
+    schema = user = None
     if db == "sqlite":
-        env["DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
+        settings["DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
     else:
         user = pg_user()
         if user is None:
             return {"db": db, "skipped": "PostgreSQL unreachable at 127.0.0.1:5432/test"}
         schema = f"pp_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        env["DATABASE_URL"] = PG_URL_TMPL.format(user=user)
-        env["PERKPASS_DATABASE_SCHEMA"] = schema
+        settings.update(DATABASE_URL=pg_url(user), PERKPASS_DATABASE_SCHEMA=schema)
     redis = None
     if args.limiter == "redis":
         if shutil.which("redis-server") is None:
             return {"db": db, "skipped": "redis-server not installed (use --limiter memory)"}
-        rport = free_port()
-        redis = subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        env["REDIS_URL"] = f"redis://127.0.0.1:{rport}/0"
-        time.sleep(0.5)
+        redis = Redis(tmp)
+        settings["REDIS_URL"] = redis.url
     else:
-        env["RATELIMIT_STORAGE_URI"] = "memory://"
-        env["PERKPASS_LOCAL_RATE_LIMITS"] = "1"  # per-worker counting, deliberately (production refuses it otherwise)
-    flask = str(VENV_BIN / "flask")
-    gunicorn = str(VENV_BIN / "gunicorn")
+        settings["RATELIMIT_STORAGE_URI"] = "memory://"
+        settings["PERKPASS_LOCAL_RATE_LIMITS"] = "1"  # per-worker counting, deliberately (production refuses it otherwise)
+    env = instance_env(**settings)
     server = None
     try:
-        subprocess.run([flask, "--app", "backend", "init-db"], env=env, cwd=ROOT, check=True,
+        subprocess.run([str(VENV_BIN / "flask"), "--app", "backend", "init-db"], env=env, cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         tokens_file = tmp / "tokens.json"
         subprocess.run([sys.executable, "-c", SETUP, str(args.citizens), str(tokens_file)], env=env, cwd=ROOT,
                        check=True, stderr=subprocess.DEVNULL)
         tokens = json.loads(tokens_file.read_text())
-        port = free_port()
-        log = open(tmp / "gunicorn.log", "wb")
-        server = subprocess.Popen(
-            [gunicorn, "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-             "--keep-alive", "30", "-b", f"127.0.0.1:{port}", "backend.wsgi:app"],
-            env=env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
-        deadline = time.time() + 30
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                c.request("GET", "/api/v1/health")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise RuntimeError("gunicorn did not start; see " + str(tmp / "gunicorn.log"))
-            time.sleep(0.2)
+        server = Instance(env, tmp / "gunicorn.log", workers=args.workers, threads=args.threads).start()
         time.sleep(1.0)  # let the workers boot
-        server_pids = [server.pid] + [int(x) for x in Path(f"/proc/{server.pid}/task/{server.pid}/children")
-                                      .read_text().split()]
+        port, server_pids = server.port, server.pids()
         body = json.dumps({"audience": "metro"})
         triv_phase = {"name": "trivial", "method": "GET", "path": "/api/v1/health", "body": None,
                       "seconds": args.baseline / args.rounds, "check": '"ok"'}
@@ -257,18 +215,11 @@ def run_one(db: str, args) -> dict:
                 "errors": triv["errors"] + iss["errors"] + warm["errors"]}
     finally:
         if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+            server.stop()
         if redis is not None:
-            redis.terminate()
-            redis.wait(timeout=10)
-        if schema:
-            import psycopg
-            with psycopg.connect(host="127.0.0.1", dbname="test", user=pg_user(), autocommit=True) as c:
-                c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            redis.stop()
+        if schema and user:
+            drop_schema(user, schema)
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -177,3 +177,12 @@ def pp1_redemption(perk: str, scanned_at: int) -> dict:
     return {"id": str(uuid.uuid4()), "jti": secrets.token_urlsafe(12),
             "pseudonym": base64.b32encode(secrets.token_bytes(14)).decode().rstrip("="),
             "perk": perk, "scanned_at": scanned_at}
+
+
+def sync_batch_body(n: int, perk: str, scanned_at: int | None = None) -> bytes:
+    """The body of one kiosk upload (``POST /api/v1/kiosk/redemptions``): ``n`` fresh PP1 redemptions of ``perk``
+    scanned at ``scanned_at`` (now by default), as JSON. The benchmarks' sync load (bench/capacity.py,
+    bench/sync_load.py builds its own queues from :func:`pp1_redemption`)."""
+    import json
+    at = int(time.time()) if scanned_at is None else scanned_at
+    return json.dumps({"redemptions": [pp1_redemption(perk, at) for _ in range(n)]}).encode()
