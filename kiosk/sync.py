@@ -77,7 +77,7 @@ class BackendClient:
         # http(s) only: normalise_base_url() and url() admit no other scheme
         req = urllib.request.Request(self.url(path), data=data, headers=hdrs, method=method)  # noqa: S310
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - as above
                 return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read(4_000_000)
         except urllib.error.HTTPError as exc:
             payload = exc.read(100_000) if exc.fp is not None else b""
