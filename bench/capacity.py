@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.cluster import (Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url, pg_user,  # noqa: E402
+from tools.cluster import (Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url, pg_user,
                            sync_batch_body)
 
 SETUP = r"""
@@ -135,7 +135,7 @@ def client_proc(port, phases, data, clients, batch, server_pids, q):
                     resp = conn.getresponse()
                     text = resp.read()
                     ok = resp.status in (200, 201)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001 - any failure is counted as this request's error
                     ok, text = False, repr(exc).encode()
                     conn.close()
                     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)

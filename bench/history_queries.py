@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.cluster import drop_schema, pg_url, pg_user  # noqa: E402
+from tools.cluster import drop_schema, pg_url, pg_user
 
 DAY = 86400
 VENUES = [("metro", "MOLI-METRO20"), ("library", "OSM-LIB-LONGLOAN"), ("gov-office", "MOLI-GOV-PRIORITY"),
@@ -75,7 +75,7 @@ def seed(app, rows: int, n_citizens: int, rng: random.Random) -> dict:
         # the citizens whose history is timed: the most active one and a typical one, with certificates
         ids = [f"c_{i:024x}" for i in range(n_citizens)]
         sample = {"most_active": ids[0], "typical": ids[n_citizens // 2]}
-        for name, pid in sample.items():
+        for _name, pid in sample.items():
             c = Citizen(public_id=pid, phone_hash=crypto.sha256_hex(pid), phone_hint="0000", locale="zh-CN",
                         created_at=now - 200 * DAY)
             db.session.add(c)

@@ -36,7 +36,7 @@ VENV_BIN = Path(sys.executable).parent
 # the same helpers the city-scale benches and two-instance tests use: gunicorn instances, a private Redis,
 # PostgreSQL's user and schemas, the server's CPU from /proc
 sys.path.insert(0, str(ROOT))
-from tools.cluster import Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url, pg_user  # noqa: E402
+from tools.cluster import Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url, pg_user
 
 
 SETUP = r"""
@@ -95,7 +95,7 @@ def client_proc(port: int, phases: list[dict], tokens: list[str], clients: int, 
                     if resp.getheader("Connection", "").lower() == "close":
                         conn.close()
                         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001 - any failure is counted as this request's error
                     ok = False
                     data = repr(exc).encode()
                     conn.close()
@@ -263,7 +263,8 @@ def main() -> int:
                   f"{x['server_cpu_ms_per_request']:>15}")
         verdict = "OK" if r["ratio"] >= 0.6 and r["errors"] == 0 else "below goal in this run"
         print(f"{r['db']:<11} ratio issuance/trivial = {r['ratio']} (req/s; median of rounds "
-              f"{r['ratio_median_of_rounds']}), {r['cpu_ratio']} (server CPU per request)  errors = {r['errors']}  load average {', '.join(f'{x:.1f}' for x in r['load_average'])}"
+              f"{r['ratio_median_of_rounds']}), {r['cpu_ratio']} (server CPU per request)  errors = {r['errors']}  "
+              f"load average {', '.join(f'{x:.1f}' for x in r['load_average'])}"
               f"  [{verdict}]")
         for x in (r["trivial"], r["issuance"]):
             for s in x["error_samples"]:

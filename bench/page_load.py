@@ -16,7 +16,8 @@ Measured per run: time from navigation start until "Show my code" is on the home
 (a MutationObserver in the page notes the instant), bytes transferred (``encodedDataLength``) and requests
 until then, everything the first visit transfers once the network is idle (the service worker's copy for
 offline use included, counted by the server), and on a reload how many of the page's static files went to
-the server (304 revalidations included; the browser's check of sw.js for a new deploy is counted apart). Goals (issue 11 item 10): usable <= 2.5 s, first load <= 60 KB.
+the server (304 revalidations included; the browser's check of sw.js for a new deploy is counted apart).
+Goals (issue 11 item 10): usable <= 2.5 s, first load <= 60 KB.
 
 Writes bench/out/page_load.json.
 """
@@ -38,7 +39,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tools.demo_server import DemoServer  # noqa: E402  (after the path is set)
+from tools.demo_server import DemoServer
 
 CHROMIUM = os.environ.get("PERKPASS_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -106,7 +107,7 @@ def is_static(path: str) -> bool:
 def one_run(browser, base: str, session: dict, tally: Tally) -> dict:
     ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                               base_url=base, locale="zh-CN", service_workers="allow")
-    ctx.add_init_script("localStorage.setItem('perkpass.session', %s);" % json.dumps(json.dumps(session)))
+    ctx.add_init_script(f"localStorage.setItem('perkpass.session', {json.dumps(json.dumps(session))});")
     ctx.add_init_script(OBSERVE)
     page = ctx.new_page()
     cdp = ctx.new_cdp_session(page)

@@ -24,11 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tools.demo_server import DemoServer  # noqa: E402  (after the path is set)
+from tools.demo_server import DemoServer
 
 CHROMIUM = os.environ.get("PERKPASS_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -36,7 +35,7 @@ NO_ED25519 = """(() => { const s = crypto.subtle, g = s.generateKey.bind(s);
   s.generateKey = (a, ...r) => ((a === "Ed25519" || (a && a.name === "Ed25519"))
     ? Promise.reject(new DOMException("no Ed25519", "NotSupportedError")) : g(a, ...r)); })();"""
 
-MEASURE_SIGNING = """async (n) => {
+MEASURE_SIGNING = r"""async (n) => {
   // the page's own (content-stamped) module: the phone is offline and only stamped files are cached
   const link = [...document.querySelectorAll('link[href], script[src]')].map((e) => e.href || e.src)
     .find((u) => /\/js\/holder\.[0-9a-f]+\.js$/.test(u));

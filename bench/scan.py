@@ -41,10 +41,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from kiosk.scan.camera import CameraWorker  # noqa: E402
-from kiosk.scan.second import SecondReader, available as second_available  # noqa: E402
-from kiosk.scan.sources import CaptureSource  # noqa: E402
-from scan_frames import CONDITIONS, frame_set, scene  # noqa: E402
+from kiosk.scan.camera import CameraWorker
+from kiosk.scan.second import SecondReader, available as second_available
+from kiosk.scan.sources import CaptureSource
+from scan_frames import CONDITIONS, frame_set, scene
 
 GOAL_P95_MS = 15.0
 SECTION = "## Kiosk scanning"

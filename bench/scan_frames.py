@@ -106,7 +106,6 @@ def render(frame: np.ndarray, matrix: np.ndarray, quad: np.ndarray, dark: int, l
 
     Returns the mask of the screen area (for effects that belong to the screen: glare, moire).
     """
-    n = matrix.shape[0]
     k = 8                                                        # source pixels per module
     src = np.where(np.kron(matrix, np.ones((k, k), bool)), dark, light).astype(np.uint8)
     side = src.shape[0]

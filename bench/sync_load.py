@@ -47,7 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.cluster import (Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url,  # noqa: E402
+from tools.cluster import (Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url,
                            pg_user, pp1_redemption)
 
 PERK = "MOLI-METRO20"
@@ -178,8 +178,7 @@ async def run_phases(ports, tokens, phases, args, server_pids, control):
                     status, data = await conn.request("POST", "/api/v1/kiosk/redemptions", body,
                                                       {"Authorization": "Bearer " + tokens[k]}, args.timeout)
                     ok = status == 200
-                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError,
-                        IndexError) as exc:
+                except (TimeoutError, OSError, asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError) as exc:
                     status, data = 0, repr(exc).encode()
                 dt = time.perf_counter() - t0
                 pool.put(conn, ok)
@@ -207,8 +206,7 @@ async def run_phases(ports, tokens, phases, args, server_pids, control):
                                                        {"Authorization": "Bearer " + tokens[k]}, args.timeout)
                             pool.put(conn, st == 200)
                             stats["reports"] += st == 200
-                        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError,
-                                ValueError, IndexError):
+                        except (TimeoutError, OSError, asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
                             pool.put(conn, False)
             else:
                 stats["errors"] += 1
@@ -227,7 +225,7 @@ async def run_phases(ports, tokens, phases, args, server_pids, control):
             try:
                 status, _ = await conn.request("GET", "/api/v1/health", None, {}, args.timeout)
                 ok = status == 200
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ConnectionError, ValueError):
                 ok = False
             dt = time.perf_counter() - t0
             pool.put(conn, ok)
@@ -287,7 +285,7 @@ async def run_phases(ports, tokens, phases, args, server_pids, control):
             try:
                 await asyncio.wait_for(asyncio.gather(*(upload(k, None, dstats, sem) for k in range(len(tokens)))),
                                        args.drain_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 timed_out = True  # counted below: whatever is still queued is reported, not hidden
             drain = {"seconds": round(time.perf_counter() - t, 1), "batches": len(dstats["lat"]),
                      "items": dstats["items"], "errors": dstats["errors"], "timed_out": timed_out,
@@ -314,7 +312,7 @@ async def run_phases(ports, tokens, phases, args, server_pids, control):
         try:
             await asyncio.wait_for(asyncio.gather(*(upload(k, None, dstats, sem) for k in range(len(tokens)))),
                                    args.drain_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass  # whatever is still queued is counted as left in the queues
         print(f"  [final upload] {len(dstats['lat'])} batches, {dstats['items']} items, {dstats['errors']} failed in "
               f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from partner_sdk import MemoryReplayCache, Verifier  # noqa: E402
-from partner_sdk import format as fmt  # noqa: E402
-from partner_sdk.testing import TestIssuer  # noqa: E402
+from partner_sdk import MemoryReplayCache, Verifier
+from partner_sdk import format as fmt
+from partner_sdk.testing import TestIssuer
 
 T0 = 1_795_000_000
 PERKS = ["MOLI-GOV-PRIORITY", "MOLI-GOV-ASSIST", "MOLI-GOV-EXPRESS"]
@@ -122,12 +122,13 @@ def pp2_bench(issuer, store, n: int, rounds: int) -> dict:
             # verifies; the issuer key is loaded once, as a trust list's keys are.
             if kind == "ed25519":
                 dev = (p.certificate.device_key, p.signature, p.signed_input)
-                bare_dev = lambda d: Ed25519PublicKey.from_public_bytes(d[0]).verify(d[1], d[2])  # noqa: E731
+                def bare_dev(d):
+                    return Ed25519PublicKey.from_public_bytes(d[0]).verify(d[1], d[2])
             else:
                 der = encode_dss_signature(int.from_bytes(p.signature[:32], "big"), int.from_bytes(p.signature[32:], "big"))
                 dev = (p.certificate.device_key, der, p.signed_input)
-                bare_dev = lambda d: ec.EllipticCurvePublicKey.from_encoded_point(  # noqa: E731
-                    ec.SECP256R1(), d[0]).verify(d[1], d[2], ecdsa)
+                def bare_dev(d):
+                    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), d[0]).verify(d[1], d[2], ecdsa)
             items.append((text, t, (p.certificate.signature, cert_input), dev))
         # keys stay valid over the whole span of presentation times
         tstore = issuer.trust_store(now=T0 - 60, valid_for=30 * n + 86_400, next_update_in=30 * n + 86_400)
@@ -146,7 +147,7 @@ def pp2_bench(issuer, store, n: int, rounds: int) -> dict:
             sdk.append(s_total / n)
         out[f"pp2_{kind}_verify_us"] = round(statistics.median(sdk) * 1e6, 1)
         out[f"pp2_{kind}_bare_two_verifies_us"] = round(statistics.median(bare) * 1e6, 1)
-        out[f"pp2_{kind}_verify_ratio"] = round(statistics.median(s / b for s, b in zip(sdk, bare)), 3)
+        out[f"pp2_{kind}_verify_ratio"] = round(statistics.median(s / b for s, b in zip(sdk, bare, strict=True)), 3)
         for nperks, (aud, perks) in PP2_PERKS.items():
             cert = issuer.certificate(aud, perks, devices[0].public_key(), now=T0)
             text = pp2.sign_presentation(cert.raw, devices[0], T0)
@@ -195,7 +196,7 @@ def main() -> dict:
         "sdk_verify_per_s": round(1 / med["sdk_verify"]),
         "bare_ed25519_verify_per_s": round(1 / med["bare_verify"]),
         # median of the per-round ratios: each round's pair ran back to back under the same machine load
-        "verify_ratio_sdk_over_bare": round(statistics.median(s / b for s, b in zip(sdk_verify, bare_verify)), 3),
+        "verify_ratio_sdk_over_bare": round(statistics.median(s / b for s, b in zip(sdk_verify, bare_verify, strict=True)), 3),
         "sdk_verify_us": round(med["sdk_verify"] * 1e6, 1),
         "sdk_issue_per_s": round(1 / med["sdk_issue"]),
         "sdk_issue_us": round(med["sdk_issue"] * 1e6, 1),
@@ -212,7 +213,8 @@ def main() -> dict:
     if args.json:
         print(json.dumps(result))
     else:
-        print("== partner SDK: verify and issue (CPU time, median of %d rounds of interleaved batches, n=%d) ==" % (args.rounds, args.n))
+        print(f"== partner SDK: verify and issue (CPU time, median of {args.rounds} rounds of interleaved batches, "
+              f"n={args.n}) ==")
         print(f"bare Ed25519 verify     : {result['bare_ed25519_verify_per_s']:>8} /s")
         print(f"SDK verify (PP1 -> Decision): {result['sdk_verify_per_s']:>8} /s  ({result['sdk_verify_us']} us)")
         print(f"ratio SDK / bare verify : {result['verify_ratio_sdk_over_bare']}x   (goal <= 1.3x)")
