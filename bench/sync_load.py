@@ -432,7 +432,10 @@ def main() -> int:
             "phases": results, "check": check, "load_average": os.getloadavg(),
             "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         }
-        summary["goal_batch_le_5x_trivial"] = summary["cost_ratio_throughput"] <= 5.0
+        # judged both ways: the app server's CPU (what grows with the city's app servers) and throughput (on a
+        # shared machine also PostgreSQL's and the load generator's share of the cores)
+        summary["goal_batch_le_5x_trivial"] = {"server_cpu": summary["cost_ratio_server_cpu"] <= 5.0,
+                                               "throughput": summary["cost_ratio_throughput"] <= 5.0}
         out = ROOT / "bench" / "out"
         out.mkdir(exist_ok=True)
         (out / "sync_load.json").write_text(json.dumps(summary, indent=2))
@@ -444,7 +447,8 @@ def main() -> int:
               f"  server CPU {s['server_cpu_ms_per_request']:.2f} ms/req  errors {s['errors']}")
         print(f"  items/s {s['items_per_s']:.0f}; one batch costs {summary['cost_ratio_throughput']}x a trivial request "
               f"(throughput), {summary['cost_ratio_server_cpu']}x (server CPU), {summary['cost_ratio_p50']}x (p50) "
-              f"- goal <= 5x: {'met' if summary['goal_batch_le_5x_trivial'] else 'NOT met'}")
+              f"- goal <= 5x: {'met' if summary['goal_batch_le_5x_trivial']['server_cpu'] else 'NOT met'} in server CPU, "
+              f"{'met' if summary['goal_batch_le_5x_trivial']['throughput'] else 'NOT met'} in throughput")
         for x in results:
             if x["kind"] == "chaos":
                 print(f"  chaos {x['seconds']} s: {x['ok']} batches, {x['items_per_s']:.0f} items/s, p99 {x['p99_ms']} ms, "
