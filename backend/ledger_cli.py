@@ -127,7 +127,7 @@ def ingest_cmd(path, provider_code):
         data = ProviderBatchIn().load(raw)
     except ValidationError as e:
         fail(f"[validation_error] {json.dumps(e.messages, ensure_ascii=False)}")
-    result = call(ledger.ingest, provider, data["events"], now())
+    result = call(ledger.ingest, provider, data["events"], now(), screened=True)
     for r in result.results:
         click.echo(f"{r['id']}: {r['status']}" + (f" ({r['event_status']})" if r["event_status"] else ""))
     c = result.counts()

@@ -52,7 +52,7 @@ def send_events():
             event(log, "ledger.batch_refused_forbidden", provider=g.provider.code)
             raise
     data = load(ProviderBatchIn, raw)
-    result = ledger.ingest(g.provider, data["events"], now())
+    result = ledger.ingest(g.provider, data["events"], now(), screened=isinstance(raw, dict))
     counts = result.counts()
     event(log, "ledger.batch", provider=g.provider.code, events=len(data["events"]), **counts)
     return {"results": result.results, **counts}

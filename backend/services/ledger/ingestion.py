@@ -157,12 +157,18 @@ def _resolve_citizens(events: list[dict]) -> list[int | None]:
     return [found.get(k) if k is not None else None for k in keys]
 
 
-def ingest(provider: DataProvider, events: list[dict], now: int) -> IngestResult:
+def ingest(provider: DataProvider, events: list[dict], now: int, *, screened: bool = False) -> IngestResult:
     """Record a provider's batch. All-or-nothing for invalid input; per event: ``accepted``,
     ``duplicate`` (same id, same content: nothing changes), ``conflict`` (same id, different
-    content: nothing changes) or ``not_enrolled`` (no such member of the scheme: nothing stored)."""
+    content: nothing changes) or ``not_enrolled`` (no such member of the scheme: nothing stored).
+
+    The batch is screened for forbidden data first, unless ``screened``: the caller passed the raw batch
+    these events were loaded from through :func:`screen_batch` (the screen judges each field on its own, and
+    loading only keeps or refuses fields, never changes a value, so a second screen could find nothing new;
+    it was half of a batch's time)."""
     rules = get_point_rules()
-    check_forbidden(events, rules)
+    if not screened:
+        check_forbidden(events, rules)
     if provider.revoked_at is not None:
         raise Forbidden("This provider's token has been revoked.", code="provider_revoked")
     _validate_semantics(provider, events, rules, now)
