@@ -17,6 +17,9 @@ not, far too slow for every frame. So it runs here, on the side:
 * **in its own thread**, never the UI thread nor the camera thread (OpenCV releases the GIL while it works);
   what it reads goes back to the camera worker (:meth:`take_results`), which makes the decision in its own
   thread with the same one-decision rules, so ``on_code`` is never called from two threads;
+* **then the whole frame**, when a code-like region was found but no crop read it: ``wechat_qrcode``'s own
+  detector on the full frame reads a few more fingertip-covered codes than the crops (slow when it fails,
+  so only then, and still within the budget);
 * **only Perkpass-shaped texts** come back: a foreign symbol was already reported (or not) by the fast path.
 
 Without OpenCV's contrib module (``cv2.wechat_qrcode_WeChatQRCode``) the second reader is simply absent.
@@ -91,7 +94,8 @@ class SecondReader:
     """Runs ``wechat_qrcode`` on code-like regions of offered frames, in a background thread, within a budget."""
 
     def __init__(self, *, duty: float = 0.25, min_interval_s: float = 0.1, max_regions: int = 2,
-                 max_side: int = 640, max_age_s: float = 2.0, clock: Callable[[], float] = time.monotonic):
+                 max_side: int = 640, max_age_s: float = 2.0, whole_frame: bool = True,
+                 clock: Callable[[], float] = time.monotonic):
         if not available():
             raise RuntimeError("OpenCV with the contrib module wechat_qrcode is needed for the second reader")
         if not 0 < duty <= 1:
@@ -101,6 +105,7 @@ class SecondReader:
         self.max_regions = max_regions
         self.max_side = max_side
         self.max_age_s = max_age_s
+        self.whole_frame = whole_frame
         self.clock = clock
         self._reader = cv2.wechat_qrcode_WeChatQRCode()  # type: ignore[attr-defined]  # contrib: not in cv2's stubs
         self._lock = threading.Lock()
@@ -126,7 +131,8 @@ class SecondReader:
             return []
         texts: list[str] = []
         fh, fw = frame.shape[:2]
-        for x, y, w, h in code_regions(frame, self.max_regions):
+        regions = code_regions(frame, self.max_regions)
+        for x, y, w, h in regions:
             pad_x, pad_y = w // 4 + 16, h // 4 + 16            # the quiet zone and finder patterns at the edge
             x0, y0 = max(0, x - pad_x), max(0, y - pad_y)
             x1, y1 = min(fw, x + w + pad_x), min(fh, y + h + pad_y)
@@ -143,6 +149,18 @@ class SecondReader:
                     texts.append(text)
             if texts:
                 break
+        if not texts and regions and self.whole_frame:
+            # Something code-like is in view but no crop read it: the whole frame, as wechat_qrcode reads best
+            # (its own detector sometimes finds a fingertip-covered code the crop cut short). Slow when it
+            # fails (up to ~0.6 s), so only here, in this thread, within the duty budget; an empty scene
+            # (no region) never gets this far.
+            gray = _gray(frame)
+            if gray is not None:
+                found, _points = self._reader.detectAndDecode(np.ascontiguousarray(gray))
+                for raw in found:
+                    text = normalise_scan(raw)
+                    if looks_like_perkpass(text) and text not in texts:
+                        texts.append(text)
         return texts
 
     # -- camera thread side ---------------------------------------------------------------------

@@ -21,7 +21,7 @@ from kiosk.scan.sources import CaptureSource
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
-from scan_frames import make_frame, scene  # noqa: E402 - bench/ joins sys.path just above
+from scan_frames import frame_set, make_frame, scene  # noqa: E402 - bench/ joins sys.path just above
 
 from test_kiosk_scanning import POSTER, Frames, qr_gray  # noqa: E402 - the test folder is on sys.path (rootdir conftest)
 
@@ -58,6 +58,16 @@ def test_fast_path_misses_the_occluded_frames_and_the_second_reader_reads_them(o
         assert code not in decode_frame(frame), f"seed {seed}: the fast path reads it now; pin a harder frame"
         assert code not in [r.text for r in zxingcpp.read_barcodes(frame)], seed
         assert reader.read(frame) == [code], seed
+
+
+def test_whole_frame_reads_what_no_crop_did_when_a_code_is_in_view():
+    # frame 29 of the benchmark's occlusion set (bench/scan.py, seed 2024): the fingertip cuts the code so that
+    # neither the fast path nor wechat_qrcode on the code's region reads it; on the whole frame it does
+    frame = frame_set(40, 2024, conditions=("occlusion",))[29]
+    assert frame.text not in decode_frame(frame.image)
+    assert code_regions(frame.image), "a code-like region is in view"
+    assert SecondReader(whole_frame=False).read(frame.image) == []
+    assert SecondReader().read(frame.image) == [frame.text]
 
 
 def test_camera_worker_with_second_reader_decides_once_in_the_camera_thread(occluded):
