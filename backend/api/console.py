@@ -23,6 +23,7 @@ from ..schemas.console import AccountIn, DecisionIn, EnrolmentCodeIn, LoginIn, P
 from ..services import console as console_service
 from ..services import console_auth
 from ..services import console_charts as charts
+from ..services.ledger import CaseStatus
 from .app_page import SECURITY_HEADERS, TYPES
 from .common import config_limit, json_body, load, now
 
@@ -275,7 +276,7 @@ def unlock_account(t, account_id):
 @bp.get("/console/api/review")
 @console_view("reviewer")
 def review_queue(t):
-    status = "decided" if request.args.get("status") == "decided" else "open"
+    status = CaseStatus.DECIDED if request.args.get("status") == CaseStatus.DECIDED else CaseStatus.OPEN
     cases = console_service.review_queue(t, status=status)
     _audit("console.read", "review_queue", status, {"cases": [c["id"] for c in cases][:200]}, t)
     return _json({"cases": cases, "status": status})

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..models import Device, LedgerCase, Partner, Redemption, TrustListVersion, Venue
 from ..models.console import IssuedDaily, KioskReport, KioskScanCount
 from . import console_stats
+from .ledger import CaseStatus
 from .read_conn import reports_engine
 
 DAY = 86400
@@ -73,7 +74,7 @@ def record_kiosk_report(device: Device, data: dict, now: int) -> dict:
 def _review_summary(now: int) -> dict:
     from .ledger import queue_counts
     counts = queue_counts()
-    oldest = db.session.scalar(select(func.min(LedgerCase.opened_at)).where(LedgerCase.status == "open"))
+    oldest = db.session.scalar(select(func.min(LedgerCase.opened_at)).where(LedgerCase.status == CaseStatus.OPEN))
     return {"disputes": counts["disputes"], "pending_review": counts["pending_review"],
             "open": counts["disputes"] + counts["pending_review"], "oldest_opened_at": oldest,
             "oldest_age_days": None if oldest is None else (now - oldest) // DAY}
@@ -266,7 +267,7 @@ def anomalies(now: int, *, baseline_days: int = 7, min_scans: int = 10, factor: 
 
 # ------------------------------------------------------------------------------------------ review
 
-def review_queue(now: int, status: str = "open", limit: int = 200) -> list[dict]:
+def review_queue(now: int, status: CaseStatus = CaseStatus.OPEN, limit: int = 200) -> list[dict]:
     """The ledger's queue with what a reviewer needs on one screen: the rule and the days left before
     the scheme's review deadline (its dispute window, counted from when the case was opened)."""
     from . import ledger
@@ -286,7 +287,7 @@ def _decorate_case(c: dict, rules, now: int) -> dict:
     start = c["disputed_at"] or c["opened_at"]
     deadline = start + dispute_window(sr)
     c["deadline"] = deadline
-    c["days_left"] = (deadline - now) // DAY if c["status"] == "open" else None
+    c["days_left"] = (deadline - now) // DAY if c["status"] == CaseStatus.OPEN else None
     return c
 
 
