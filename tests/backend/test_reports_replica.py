@@ -47,7 +47,7 @@ def _reports(h, app):
 
 
 def test_report_queries_read_the_replica_when_one_is_configured(make_app, database):
-    from conftest import Helper
+    from tests.backend.conftest import Helper
 
     from backend.extensions import db
     from backend.services.read_conn import reports_engine

@@ -1,4 +1,4 @@
-"""Rules for the browser tests themselves, found the hard way.
+"""Rules for the tests themselves (the browser tests first), found the hard way.
 
 Playwright's ``wait_for_function`` evaluates its string with ``eval`` on every poll unless the string is
 a function, whose first evaluation (inside the DevTools call, where Chromium lets ``eval`` past the CSP)
@@ -42,3 +42,16 @@ def test_the_rule_tells_expressions_from_functions():
     assert _is_function("async () => { await 1; }")
     assert not _is_function("document.title.length > 0")
     assert not _is_function("[...document.images].every(i => i.complete)")
+
+
+def test_no_test_imports_a_bare_conftest():
+    # tests/backend, tests/kiosk, tests/browser each have a conftest.py; "import conftest" gets whichever pytest
+    # put on sys.path first, which depends on the order the suite collects (it broke CI once): name the package
+    bare = []
+    for path in sorted(ROOT.glob("tests/**/*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            from_conftest = isinstance(node, ast.ImportFrom) and node.module == "conftest" and node.level == 0
+            import_conftest = isinstance(node, ast.Import) and any(a.name == "conftest" for a in node.names)
+            if from_conftest or import_conftest:
+                bare.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not bare, f"import from tests.<folder>.conftest instead: {bare}"
