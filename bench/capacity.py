@@ -21,7 +21,6 @@ figure docs/deploy.md multiplies out for a city. Writes bench/out/capacity.json.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing as mp
 import os
@@ -30,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -38,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tools.cluster import (Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url, pg_user,
+from tools.cluster import (Instance, Redis, drop_schema, instance_env, keepalive_load, pg_url, pg_user,
                            sync_batch_body)
 
 SETUP = r"""
@@ -100,67 +98,26 @@ REPORT = json.dumps({"app_version": "1.4.0", "pending": 0,
 def client_proc(port, phases, data, clients, batch, server_pids, q):
     results = []
     for phase in phases:
-        lat = [[] for _ in range(clients)]
-        errs = [0] * clients
-        samples: list[str] = []
-        stop = time.perf_counter() + phase["seconds"]
+        kind = phase["kind"]
 
-        def worker(i: int):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-            n = 0
-            while time.perf_counter() < stop:
-                kind = phase["kind"]
-                headers, body, method = {"Connection": "keep-alive"}, None, "POST"
-                if kind == "trivial":
-                    method, path = "GET", "/api/v1/health"
-                elif kind == "issuance":
-                    tok, _ = data["citizens"][(i * 7919 + n) % len(data["citizens"])]
-                    path, body = "/api/v1/credentials", b'{"audience": "metro"}'
-                    headers["Authorization"] = "Bearer " + tok
-                elif kind == "renewal":
-                    tok, dev = data["citizens"][(i * 7919 + n) % len(data["citizens"])]
-                    path = f"/api/v1/me/devices/{dev}/certificates"
-                    headers["Authorization"] = "Bearer " + tok
-                elif kind == "report":  # a kiosk's self-report after each sync round (every 10 s online)
-                    path, body = "/api/v1/kiosk/report", REPORT
-                    headers["Authorization"] = "Bearer " + data["kiosks"][(i * 31 + n) % len(data["kiosks"])]
-                else:
-                    path, body = "/api/v1/kiosk/redemptions", sync_batch_body(batch, "MOLI-METRO20")
-                    headers["Authorization"] = "Bearer " + data["kiosks"][(i * 31 + n) % len(data["kiosks"])]
-                if body is not None:
-                    headers["Content-Type"] = "application/json"
-                t0 = time.perf_counter()
-                try:
-                    conn.request(method, path, body=body, headers=headers)
-                    resp = conn.getresponse()
-                    text = resp.read()
-                    ok = resp.status in (200, 201)
-                except Exception as exc:  # noqa: BLE001 - any failure is counted as this request's error
-                    ok, text = False, repr(exc).encode()
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-                dt = time.perf_counter() - t0
-                if ok:
-                    lat[i].append(dt)
-                else:
-                    errs[i] += 1
-                    if len(samples) < 3:
-                        samples.append(text[:200].decode("utf-8", "replace"))
-                n += 1
-            conn.close()
+        def request_for(i: int, n: int, kind=kind):
+            if kind == "trivial":
+                return "GET", "/api/v1/health", None, {}
+            json_type = {"Content-Type": "application/json"}
+            if kind == "issuance":
+                tok, _ = data["citizens"][(i * 7919 + n) % len(data["citizens"])]
+                return "POST", "/api/v1/credentials", b'{"audience": "metro"}', {**json_type, "Authorization": "Bearer " + tok}
+            if kind == "renewal":
+                tok, dev = data["citizens"][(i * 7919 + n) % len(data["citizens"])]
+                return "POST", f"/api/v1/me/devices/{dev}/certificates", None, {"Authorization": "Bearer " + tok}
+            kiosk = {**json_type, "Authorization": "Bearer " + data["kiosks"][(i * 31 + n) % len(data["kiosks"])]}
+            if kind == "report":  # a kiosk's self-report after each sync round (every 10 s online)
+                return "POST", "/api/v1/kiosk/report", REPORT, kiosk
+            return "POST", "/api/v1/kiosk/redemptions", sync_batch_body(batch, "MOLI-METRO20"), kiosk
 
-        cpu0 = cpu_seconds(server_pids)
-        t = time.perf_counter()
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        elapsed = time.perf_counter() - t
-        cpu = cpu_seconds(server_pids) - cpu0
-        xs = sorted(x for per in lat for x in per)
-        results.append({"name": phase["name"], "kind": phase["kind"], "ok": len(xs), "errors": sum(errs),
-                        "seconds": elapsed, "cpu": cpu, "lat": xs, "samples": samples})
+        r = keepalive_load(port, request_for, clients, phase["seconds"], server_pids)
+        results.append({"name": phase["name"], "kind": kind, "ok": len(r["lat"]), "errors": r["errors"],
+                        "seconds": r["seconds"], "cpu": r["cpu"], "lat": r["lat"], "samples": r["samples"]})
     q.put(results)
 
 

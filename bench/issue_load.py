@@ -15,7 +15,6 @@ One run moves by about +-0.05 on a shared 2-core machine: ``--repeat 3`` runs ea
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing as mp
 import os
@@ -24,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -36,7 +34,7 @@ VENV_BIN = Path(sys.executable).parent
 # the same helpers the city-scale benches and two-instance tests use: gunicorn instances, a private Redis,
 # PostgreSQL's user and schemas, the server's CPU from /proc
 sys.path.insert(0, str(ROOT))
-from tools.cluster import Instance, Redis, cpu_seconds, drop_schema, instance_env, pg_url, pg_user
+from tools.cluster import Instance, Redis, drop_schema, instance_env, keepalive_load, pg_url, pg_user
 
 
 SETUP = r"""
@@ -71,63 +69,25 @@ def client_proc(port: int, phases: list[dict], tokens: list[str], clients: int, 
     """The load generator (its own process): for each phase, ``clients`` threads with keep-alive."""
     results = []
     for phase in phases:
-        lat: list[list[float]] = [[] for _ in range(clients)]
-        errs = [0] * clients
-        err_samples: list[str] = []
-        stop = time.perf_counter() + phase["seconds"]
+        def request_for(i: int, n: int, phase=phase):
+            if phase["method"] != "POST":
+                return phase["method"], phase["path"], None, {}
+            tok = tokens[(i * 7919 + n) % len(tokens)]
+            return "POST", phase["path"], phase["body"], {"Authorization": "Bearer " + tok,
+                                                          "Content-Type": "application/json"}
 
-        def worker(i: int):
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            n = 0
-            while time.perf_counter() < stop:
-                headers = {"Connection": "keep-alive"}
-                body = None
-                if phase["method"] == "POST":
-                    tok = tokens[(i * 7919 + n) % len(tokens)]
-                    headers.update({"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
-                    body = phase["body"]
-                t0 = time.perf_counter()
-                try:
-                    conn.request(phase["method"], phase["path"], body=body, headers=headers)
-                    resp = conn.getresponse()
-                    data = resp.read()
-                    ok = resp.status == 200 and (phase["check"] is None or phase["check"].encode() in data)
-                    if resp.getheader("Connection", "").lower() == "close":
-                        conn.close()
-                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                except Exception as exc:  # noqa: BLE001 - any failure is counted as this request's error
-                    ok = False
-                    data = repr(exc).encode()
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                dt = time.perf_counter() - t0
-                if ok:
-                    lat[i].append(dt)
-                else:
-                    errs[i] += 1
-                    if len(err_samples) < 3:
-                        err_samples.append(data[:200].decode("utf-8", "replace"))
-                n += 1
-            conn.close()
+        def is_ok(status: int, body: bytes, check=phase["check"]) -> bool:
+            return status == 200 and (check is None or check.encode() in body)
 
-        cpu0 = cpu_seconds(server_pids)
-        t_start = time.perf_counter()
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - t_start
-        server_cpu = cpu_seconds(server_pids) - cpu0
-        all_lat = sorted(x for per in lat for x in per)
-        n_ok = len(all_lat)
+        r = keepalive_load(port, request_for, clients, phase["seconds"], server_pids, is_ok=is_ok, timeout=10)
+        all_lat, n_ok, elapsed = r["lat"], len(r["lat"]), r["seconds"]
         results.append({
-            "name": phase["name"], "requests": n_ok + sum(errs), "ok": n_ok, "errors": sum(errs),
+            "name": phase["name"], "requests": n_ok + r["errors"], "ok": n_ok, "errors": r["errors"],
             "seconds": round(elapsed, 2), "rps": round(n_ok / elapsed, 1),
             "p50_ms": round(statistics.median(all_lat) * 1000, 2) if all_lat else None,
             "p99_ms": round(all_lat[min(len(all_lat) - 1, int(len(all_lat) * 0.99))] * 1000, 2) if all_lat else None,
-            "server_cpu_ms_per_request": round(server_cpu * 1000 / n_ok, 3) if n_ok else None,
-            "error_samples": err_samples,
+            "server_cpu_ms_per_request": round(r["cpu"] * 1000 / n_ok, 3) if n_ok else None,
+            "error_samples": r["samples"],
         })
     q.put(results)
 

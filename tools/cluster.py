@@ -13,7 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,6 +168,60 @@ def cpu_seconds(pids: list[int]) -> float:
         except (OSError, IndexError, ValueError):
             pass
     return total / tick
+
+
+# One request of a load phase: (method, path, body, headers) for client i's n-th request.
+RequestFor = Callable[[int, int], tuple[str, str, bytes | None, dict[str, str]]]
+
+
+def keepalive_load(port: int, request_for: RequestFor, clients: int, seconds: float, server_pids: list[int], *,
+                   is_ok: Callable[[int, bytes], bool] = lambda status, _body: status in (200, 201),
+                   timeout: float = 20.0) -> dict:
+    """``clients`` threads, each on one keep-alive connection, sending ``request_for(i, n)`` for ``seconds``.
+    Returns the sorted latencies of good answers, the error count and up to three error samples, the wall
+    time and the server processes' CPU seconds over the phase (the benches' load loop)."""
+    lat: list[list[float]] = [[] for _ in range(clients)]
+    errs = [0] * clients
+    samples: list[str] = []
+    stop = time.perf_counter() + seconds
+
+    def worker(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        n = 0
+        while time.perf_counter() < stop:
+            method, path, body, headers = request_for(i, n)
+            t0 = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers={"Connection": "keep-alive", **headers})
+                resp = conn.getresponse()
+                data = resp.read()
+                ok = is_ok(resp.status, data)
+                if resp.getheader("Connection", "").lower() == "close":
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - any failure is counted as this request's error
+                ok, data = False, repr(exc).encode()
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            dt = time.perf_counter() - t0
+            if ok:
+                lat[i].append(dt)
+            else:
+                errs[i] += 1
+                if len(samples) < 3:
+                    samples.append(data[:200].decode("utf-8", "replace"))
+            n += 1
+        conn.close()
+
+    cpu0 = cpu_seconds(server_pids)
+    t = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return {"lat": sorted(x for per in lat for x in per), "errors": sum(errs), "samples": samples,
+            "seconds": time.perf_counter() - t, "cpu": cpu_seconds(server_pids) - cpu0}
 
 
 def pp1_redemption(perk: str, scanned_at: int) -> dict:
