@@ -21,6 +21,7 @@ from .demo import print_summary, seed_demo
 from .extensions import db
 from .ledger_cli import ledger_cli
 from .models import Device, Partner
+from .progress import Progress
 from .services import auth as auth_service
 from .services import console as console_service
 from .services import keys as key_service
@@ -87,7 +88,10 @@ def seed_demo_cmd(reset, as_json):
 @with_appcontext
 def purge_cmd():
     """Delete expired access tokens and old log-in codes."""
-    click.echo(f"deleted {auth_service.purge_expired(now())} rows")
+    with Progress(None, "purge-expired") as progress:
+        n = auth_service.purge_expired(now())
+        progress.advance(n)
+    click.echo(f"deleted {n} rows")
 
 
 # ------------------------------------------------------------------ retention (docs/deploy.md)
@@ -106,8 +110,15 @@ def retention_purge(days, batch_size, pause, max_batches, dry_run):
     days = int(current_app.config["PERKPASS_RETENTION_DAYS"]) if days is None else days
     t = now()
     try:
-        out = (retention_service.pending(t, days) if dry_run else
-               retention_service.purge(t, days, batch_size=batch_size, pause=pause, max_batches=max_batches))
+        if dry_run:
+            out = retention_service.pending(t, days)
+        else:
+            progress = Progress(None, "retention purge")
+            if progress.enabled:  # the count costs a scan per table: only for someone watching
+                progress.total = sum(retention_service.pending(t, days).values())
+            with progress:
+                out = retention_service.purge(t, days, batch_size=batch_size, pause=pause, max_batches=max_batches,
+                                              on_batch=progress.advance)
     except ValueError as e:
         fail(str(e))
     verb = "would delete" if dry_run else "deleted"

@@ -21,6 +21,7 @@ never holds many locks or a long snapshot; on PostgreSQL rows a concurrent sync 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -81,10 +82,11 @@ def _delete_batch(target: Target, now: int, days: int, batch_size: int) -> int:
 
 
 def purge(now: int, days: int, *, batch_size: int = 2000, pause: float = 0.0, max_batches: int | None = None,
-          sleep=time.sleep) -> dict[str, int]:
+          sleep=time.sleep, on_batch: Callable[[int], None] | None = None) -> dict[str, int]:
     """Delete everything older than ``days`` before ``now``, ``batch_size`` rows per transaction with
     ``pause`` seconds between batches (to leave the database to the service). Returns rows deleted per table.
-    ``max_batches`` bounds the work of one run (per table); the next run goes on where it stopped."""
+    ``max_batches`` bounds the work of one run (per table); the next run goes on where it stopped.
+    ``on_batch(rows)`` is told each committed batch's size (the command's progress display)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     cutoff(now, days)  # validates days
@@ -94,6 +96,8 @@ def purge(now: int, days: int, *, batch_size: int = 2000, pause: float = 0.0, ma
         while max_batches is None or batches < max_batches:
             n = _delete_batch(target, now, days, batch_size)
             total += n
+            if on_batch is not None:
+                on_batch(n)
             batches += 1
             if n < batch_size:
                 break
