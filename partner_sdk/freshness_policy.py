@@ -47,6 +47,17 @@ class PolicyAnswer(NamedTuple):
     grace_seconds: int
 
 
+# venue type -> seconds a PP2 certificate granted at a gate is refused (REPLAYED) for the same perk. The verifier
+# never uses less than 2 x (presentation window + leeway) (130 s by default), the time any presentation made
+# around the grant stays acceptable: so 0 here means "just that". Longer values are "once per visit/day" rules.
+REUSE_INTERVAL: dict[str, int] = {}
+DEFAULT_REUSE_INTERVAL = 0
+
+
+def reuse_interval_for(audience: str) -> int:
+    return REUSE_INTERVAL.get(audience, DEFAULT_REUSE_INTERVAL)
+
+
 def grace_for(audience: str) -> int:
     return GRACE_AFTER_NEXT_UPDATE.get(audience, DEFAULT_GRACE)
 

@@ -31,8 +31,9 @@ an alphanumeric segment and a numeric one, digits only, so HID scanners type it 
 
 The issuer name is inside the signed input but not in the code: a verifier uses its trust list's issuer, so
 a certificate from another issuer fails its signature check. A verifier refuses a presentation whose time is
-more than the presentation window (default ±60 s) from its own clock and remembers (certificate id, 30-second
-slot) so a presentation - or a second one made in the same slot - passes only once.
+more than the presentation window (default ±60 s) from its own clock, and after a grant refuses the same
+certificate for the same perk for a reuse interval (at least 2 x (window + leeway), 130 s by default; longer
+where the venue type's policy says so), so one certificate is one grant at a gate, not one per 30-second slot.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives import serialization
 
 from . import format as fmt
+from . import keyprofile
 from .errors import IssuanceError
 
 TRANSPORT_VERSION = "2"
@@ -70,6 +72,7 @@ DEFAULT_CERT_LIFETIME = 86_400  # a day: renewed whenever the phone is online, w
 MAX_CERT_LIFETIME = 7 * 86_400  # hard cap, enforced by the issuer *and* the verifier
 DEFAULT_PRESENTATION_WINDOW = 60  # seconds either side of the verifier's clock (CoronaCheck used ±60 s)
 MAX_PRESENTATION_WINDOW = 300
+MAX_REUSE_INTERVAL = 31 * 86_400  # a venue type's "once a month" is the longest a verifier remembers a grant
 SLOT_SECONDS = 30  # one presentation per certificate per slot passes a verifier; phones refresh per slot
 CERT_ID_BYTES = 12
 KID_REF_LEN = 8
@@ -133,6 +136,12 @@ class Presentation(NamedTuple):
     def presentation_id(self) -> str:
         """Certificate id and slot: what a verifier remembers, and the id a kiosk syncs as ``jti``."""
         return f"{self.certificate.cert_id}-{self.slot}"
+
+
+def min_reuse_interval(presentation_window: int, leeway: int) -> int:
+    """The shortest time a verifier must refuse a granted certificate: a presentation dated at the edge of the
+    window around the grant stays acceptable until 2 x (window + leeway) after it (130 s by default)."""
+    return 2 * (presentation_window + leeway)
 
 
 @functools.lru_cache(maxsize=64)
@@ -226,15 +235,27 @@ def parse_qr_text(text: str) -> Presentation:
 
 # ------------------------------------------------------------------------------------- signatures
 
+def device_key_problem(key_type: int, raw: bytes) -> str | None:
+    """Why a certificate's device key breaks the key profile (:mod:`partner_sdk.keyprofile`), or None.
+
+    The checks on the encoded bytes that every verifier runs on every scan; whether Ed25519 bytes are a
+    point at all is left to the signature check (see :func:`partner_sdk.keyprofile.ed25519_decode`).
+    """
+    if key_type == KEY_ED25519:
+        return keyprofile.ed25519_key_bytes_problem(raw)
+    if key_type == KEY_P256:
+        return keyprofile.p256_key_bytes_problem(raw)
+    return "unknown device key type"
+
+
 def load_device_key(key_type: int, raw: bytes) -> Ed25519PublicKey | ec.EllipticCurvePublicKey:
-    """A device public key from its certificate bytes; raises ValueError for a bad point."""
+    """A device public key from its certificate bytes; raises ValueError (with the reason) for a bad key."""
+    problem = device_key_problem(key_type, raw)
+    if problem:
+        raise ValueError(problem)
     if key_type == KEY_ED25519:
         return Ed25519PublicKey.from_public_bytes(raw)
-    if key_type == KEY_P256:
-        if raw[:1] != b"\x04":  # certificates carry the uncompressed point only (one encoding per key)
-            raise ValueError("P-256 device keys are SEC1 uncompressed points")
-        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-    raise ValueError("unknown device key type")
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
 
 
 def device_key_bytes(key: Ed25519PublicKey | ec.EllipticCurvePublicKey) -> tuple[int, bytes]:
@@ -248,20 +269,23 @@ def device_key_bytes(key: Ed25519PublicKey | ec.EllipticCurvePublicKey) -> tuple
 
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _ECDSA_SHA256_RFC6979 = ec.ECDSA(hashes.SHA256(), deterministic_signing=True)  # reproducible test vectors
-_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def device_signature_ok(key: Ed25519PublicKey | ec.EllipticCurvePublicKey, signature: bytes, message: bytes) -> bool:
-    """Check a device signature in the form WebCrypto produces (Ed25519, or P-256 r||s). Never raises."""
-    if len(signature) != fmt.SIGNATURE_LEN:
-        return False
+    """Check a device signature in the form WebCrypto produces (Ed25519, or P-256 r||s). Never raises.
+
+    The components are checked as RFC 8032 (``S < L``, ``R`` canonical) and SEC 1 (``0 < r, s < n``) require
+    before the curve arithmetic: one encoding per signature, whatever the library underneath tolerates.
+    """
     try:
         if isinstance(key, Ed25519PublicKey):
+            if keyprofile.ed25519_signature_problem(signature):
+                return False
             key.verify(signature, message)
         else:
-            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-            if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
+            if keyprofile.p256_signature_problem(signature):
                 return False
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
             key.verify(encode_dss_signature(r, s), message, _ECDSA_SHA256)
     except InvalidSignature:
         return False
@@ -319,20 +343,43 @@ def issue_certificate(
         key_type, key_raw = device_key_bytes(device_public_key)
     except ValueError as exc:
         raise IssuanceError(str(exc)) from None
+    # Never certify a key that breaks the profile: a small-order key voids holder binding for every verifier.
+    problem = device_key_problem(key_type, key_raw)
+    if problem is None and key_type == KEY_ED25519:
+        try:
+            keyprofile.ed25519_decode(key_raw)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem:
+        raise IssuanceError(f"device key refused: {problem}")
     cid = cert_id if cert_id is not None else secrets.token_bytes(CERT_ID_BYTES)
     if len(cid) != CERT_ID_BYTES:
         raise IssuanceError("certificate id must be 12 bytes")
     not_before = int(fmt.to_epoch(now))
+    return _sign_certificate(signing_key, kid, issuer, key_type, key_raw, audience, scheme, band, codes, not_before,
+                             not_before + lifetime, cid)
+
+
+def _sign_certificate(signing_key: Ed25519PrivateKey, kid: str, issuer: str, key_type: int, key_raw: bytes,
+                      audience: str, scheme: str, band: str | None, codes: Sequence[str], not_before: int,
+                      not_after: int, cid: bytes) -> IssuedCertificate:
+    """Lay out and sign a certificate body, checking nothing: :func:`issue_certificate` checks first (and
+    :mod:`partner_sdk.testing` signs hostile certificates for the test vectors with it)."""
     comp = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, PRESET_DICTIONARY)
     plain = "\x00".join((audience, scheme, band or "", ",".join(codes))).encode("ascii")
     block = comp.compress(plain) + comp.flush()
     if len(block) > MAX_CLAIMS_BLOCK:
         raise IssuanceError("claims too long for a certificate")
-    body = (_HEAD.pack((CERT_FORMAT << 4) | key_type, kid_reference(kid), not_before, not_before + lifetime, cid)
+    body = (_HEAD.pack((CERT_FORMAT << 4) | key_type, kid_reference(kid), not_before, not_after, cid)
             + key_raw + bytes((len(block),)) + block)
     signature = signing_key.sign(cert_signed_input(issuer, body))
-    return IssuedCertificate(body + signature, fmt.b64url_encode(cid), not_before, not_before + lifetime, audience,
-                             scheme, tuple(codes))
+    return IssuedCertificate(body + signature, fmt.b64url_encode(cid), not_before, not_after, audience, scheme,
+                             tuple(codes))
+
+
+def pack_presentation(certificate: bytes, presented_at: int, signature: bytes) -> str:
+    """Certificate, time and a device signature as QR text (what :func:`sign_presentation` returns)."""
+    return pack_qr_text(certificate + _TIME.pack(presented_at) + signature)
 
 
 def sign_presentation(certificate: bytes, device_key: Ed25519PrivateKey | ec.EllipticCurvePrivateKey,
@@ -347,7 +394,7 @@ def sign_presentation(certificate: bytes, device_key: Ed25519PrivateKey | ec.Ell
         signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     else:
         raise TypeError("device_key must be an Ed25519 or ECDSA P-256 private key")
-    return pack_qr_text(certificate + _TIME.pack(presented_at) + signature)
+    return pack_presentation(certificate, presented_at, signature)
 
 
 def pack_qr_text(presentation: bytes) -> str:

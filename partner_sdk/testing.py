@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from .format import pairwise_pseudonym
 from .issue import IssuedCredential, issue_credential
 from .keys import public_jwk
-from .pp2 import DEFAULT_CERT_LIFETIME, IssuedCertificate, issue_certificate
+from .pp2 import DEFAULT_CERT_LIFETIME, IssuedCertificate, _sign_certificate, issue_certificate
 from .trust import TrustedKey, TrustStore, build_root_statement, build_trust_list
 
 
@@ -94,3 +94,11 @@ class TestIssuer:
             audience=audience, scheme=scheme, perks=perks, device_public_key=device_public_key, now=now,
             lifetime=lifetime, band=band, cert_id=cert_id,
         )
+
+    def hostile_certificate(self, audience: str, perks: Sequence[str], key_type: int, device_key_bytes: bytes,
+                            not_before: int, not_after: int, scheme: str = "moli",
+                            cert_id: bytes = b"hostile-cert") -> IssuedCertificate:
+        """A certificate the issuer would never sign (any device key bytes, any validity), signed by this
+        issuer's real key: what a verifier must still refuse. For test vectors and hostile tests only."""
+        return _sign_certificate(self.signing_key, self.kid, self.issuer, key_type, device_key_bytes, audience,
+                                 scheme, None, sorted(set(perks)), int(not_before), int(not_after), cert_id)

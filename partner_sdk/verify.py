@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from jwt.algorithms import OKPAlgorithm
 
 from . import format as fmt
-from . import pp2
+from . import freshness_policy, keyprofile, pp2
 from .messages import CATALOGUE
 from .replay import MemoryReplayCache, ReplayCache
 from .status import Status as Status  # re-exported: partner_sdk.verify.Status is public
@@ -72,6 +72,9 @@ class Verifier:
 
     ``leeway`` (seconds) absorbs clock drift between the phone's issuer and this device.
     ``issuer``, when given, must equal the trust list's issuer (defence against a mixed-up store).
+    ``reuse_interval`` (PP2, seconds): how long a granted certificate is refused as ``REPLAYED`` for the same
+    perk; default the venue type's policy (:mod:`partner_sdk.freshness_policy`), never below
+    ``2 x (presentation_window + leeway)``.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class Verifier:
         leeway: int = 5,
         issuer: str | None = None,
         presentation_window: int = pp2.DEFAULT_PRESENTATION_WINDOW,
+        reuse_interval: int | None = None,
     ) -> None:
         if not fmt.AUDIENCE_RE.match(audience or ""):
             raise ValueError(f"bad audience {audience!r}")
@@ -95,6 +99,15 @@ class Verifier:
         if not (type(presentation_window) is int and 5 <= presentation_window <= pp2.MAX_PRESENTATION_WINDOW):
             raise ValueError(f"presentation_window must be 5..{pp2.MAX_PRESENTATION_WINDOW} seconds")
         self.presentation_window = presentation_window
+        # PP2: after a grant, the same certificate (for the same perk) is REPLAYED for this long. Never less
+        # than the time any presentation dated around the grant can still be accepted, 2 x (window + leeway).
+        floor = pp2.min_reuse_interval(presentation_window, leeway)
+        if reuse_interval is None:
+            reuse_interval = max(freshness_policy.reuse_interval_for(audience), floor)
+        if not (type(reuse_interval) is int and floor <= reuse_interval <= pp2.MAX_REUSE_INTERVAL):
+            raise ValueError(f"reuse_interval must be {floor}..{pp2.MAX_REUSE_INTERVAL} seconds "
+                             f"(at least 2 x (presentation window + leeway))")
+        self.reuse_interval = reuse_interval
         self._kid_refs: tuple[object, dict[bytes, list[Any]]] = (None, {})
 
     def verify(self, qr_text: Any, perk: str | None = None, now: int | float | datetime | None = None) -> Decision:
@@ -217,9 +230,16 @@ class Verifier:
             return Decision(Status.UNKNOWN_KEY, *info, detail="certified outside the key's validity window")
         try:
             device_key = pp2.load_device_key(c.key_type, c.device_key)
-        except ValueError:
-            return Decision(Status.MALFORMED, *info, detail="certificate holds no valid device key")
+        except ValueError as exc:
+            return Decision(Status.MALFORMED, *info, detail=f"certificate device key refused: {exc}")
         if not pp2.device_signature_ok(device_key, p.signature, p.signed_input):
+            # Whether the key bytes are a point at all costs a square root, so it is asked only here: the
+            # signature check has already refused such a key, and the answer is MALFORMED, not BAD_SIGNATURE.
+            if c.key_type == pp2.KEY_ED25519:
+                try:
+                    keyprofile.ed25519_decode(c.device_key)
+                except ValueError as exc:
+                    return Decision(Status.MALFORMED, *info, detail=f"certificate device key refused: {exc}")
             return Decision(Status.BAD_SIGNATURE, *info, detail="presentation not signed by the certified device")
         if c.audience != self.audience:
             return Decision(Status.WRONG_AUDIENCE, *info)
@@ -238,10 +258,14 @@ class Verifier:
             return Decision(Status.EXPIRED, *info, detail="presented outside the certificate's validity")
         if not c.perks or (perk is not None and perk not in c.perks):
             return Decision(Status.NOT_ENTITLED, *info)
-        # remembered until no presentation of this slot can be inside any verifier's window any more
-        forget_at = (p.slot + 1) * pp2.SLOT_SECONDS + pp2.MAX_PRESENTATION_WINDOW + 120
-        if not self.replay_cache.check_and_remember(f"{trust.issuer}|pp2|{presentation_id}", forget_at, now):
-            return Decision(Status.REPLAYED, *info)
+        # One grant per certificate and perk per reuse interval: whoever holds the device key can sign a
+        # presentation for every slot of the window, so remembering (certificate, slot) would let one
+        # certificate through a gate several times at once. The key is the certificate, not the presentation.
+        reuse = self.reuse_interval
+        grant_key = f"{trust.issuer}|pp2|{c.cert_id}|{perk or '*'}"
+        if not self.replay_cache.check_and_remember(grant_key, now + reuse, now):
+            return Decision(Status.REPLAYED, *info,
+                            detail=f"this certificate was already granted here within the last {reuse} s")
         return _new_decision((_GRANTED, *info, ""))
 
 

@@ -46,17 +46,50 @@ def test_hid_scanner_case_and_whitespace(issuer, store, device):
     assert Verifier(store, "metro").verify("  pp2" + code[3:] + "\r\n", now=T0).granted
 
 
-def test_new_presentation_each_slot_is_granted_but_a_replay_is_not(issuer, store, device):
+def test_one_grant_per_certificate_for_the_reuse_interval(issuer, store, device):
     cert = _cert(issuer, device)
     v = Verifier(store, "metro")
+    assert v.reuse_interval == 130  # 2 x (window 60 s + leeway 5 s)
     first = pp2.sign_presentation(cert.raw, device, T0 + 5)
     assert v.verify(first, now=T0 + 6).granted
     assert v.verify(first, now=T0 + 20).status is Status.REPLAYED
-    # a second presentation in the same 30-second slot is the same presentation to the gate
-    assert v.verify(pp2.sign_presentation(cert.raw, device, T0 + 9), now=T0 + 10).status is Status.REPLAYED
+    # a fresh presentation in a later slot is the same certificate: refused until the interval has passed
     later = pp2.sign_presentation(cert.raw, device, T0 + 75)
-    assert v.verify(later, now=T0 + 76).granted
-    assert v.verify(first, now=T0 + 76).status is Status.CLOCK_SKEW
+    again = v.verify(later, now=T0 + 76)
+    assert again.status is Status.REPLAYED and "already" in again.message.lower() and "130 s" in again.detail
+    assert v.verify(pp2.sign_presentation(cert.raw, device, T0 + 136), now=T0 + 136).granted
+    assert v.verify(first, now=T0 + 300).status is Status.CLOCK_SKEW
+
+
+@pytest.mark.parametrize("window", [60, 300])
+def test_presentations_signed_for_every_slot_yield_one_grant(issuer, store, device, window):
+    """Issue 18.2: a holder signs a presentation dated into every slot a gate accepts, and hands them to
+    friends at one gate at one moment: exactly one is granted (it used to be 5, or 21 at a 300 s window)."""
+    cert = _cert(issuer, device, now=T0 - 3600)
+    v = Verifier(store, "metro", presentation_window=window)
+    codes = [pp2.sign_presentation(cert.raw, device, T0 + dt) for dt in range(-window, window + 1, 15)]
+    statuses = [v.verify(c, now=T0).status for c in codes]
+    assert statuses.count(Status.GRANTED) == 1 and set(statuses) == {Status.GRANTED, Status.REPLAYED}
+    # each of them, tried again at any later moment while it is still inside the window, is refused too
+    for t in range(T0 + 1, T0 + window + 6, 7):
+        assert not any(v.verify(c, now=t).granted for c in codes)
+
+
+def test_reuse_interval_is_per_perk_and_never_below_the_window(issuer, store, device):
+    cert = _cert(issuer, device, perks=("MOLI-GOV-ASSIST", "MOLI-GOV-EXPRESS"), audience="gov-office")
+    v = Verifier(store, "gov-office")
+    assert v.verify(pp2.sign_presentation(cert.raw, device, T0), perk="MOLI-GOV-ASSIST", now=T0).granted
+    assert v.verify(pp2.sign_presentation(cert.raw, device, T0), perk="MOLI-GOV-EXPRESS", now=T0).granted
+    assert v.verify(pp2.sign_presentation(cert.raw, device, T0 + 30), perk="MOLI-GOV-ASSIST",
+                    now=T0 + 30).status is Status.REPLAYED
+    day = Verifier(store, "gov-office", reuse_interval=86_400)
+    assert day.verify(pp2.sign_presentation(cert.raw, device, T0), perk="MOLI-GOV-ASSIST", now=T0).granted
+    assert not day.verify(pp2.sign_presentation(cert.raw, device, T0 + 7200), perk="MOLI-GOV-ASSIST",
+                          now=T0 + 7200).granted
+    for bad in (129, 0, -1, 32 * 86_400, 130.5):
+        with pytest.raises(ValueError):
+            Verifier(store, "metro", reuse_interval=bad)
+    assert Verifier(store, "metro", presentation_window=300).reuse_interval == 610
 
 
 def test_presentation_window_and_clock_message(issuer, store, device):
