@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.orm import Session
 
-from partner_sdk import pp2
+from partner_sdk import keyprofile, pp2
 
 from ..extensions import db, rows_changed
 from ..models import (CertificateRevocation, Citizen, CitizenScheme, DeviceChallenge, HolderDevice, PerkCertificate,
@@ -54,17 +54,17 @@ def new_challenge(citizen_id: int, now: int) -> dict:
 
 
 def _load_public_key(key_type: int, raw: bytes):
-    """The device key from WebCrypto's raw export: Ed25519 32 bytes; P-256 65 (uncompressed) or 33 bytes."""
-    try:
-        if key_type == pp2.KEY_ED25519 and len(raw) == 32:
+    """The device key from WebCrypto's raw export (Ed25519 32 bytes; P-256 65 bytes, uncompressed), checked
+    against the whole key profile (partner_sdk.keyprofile) before anything is stored or certified: a small-order
+    Ed25519 key would let anyone forge this holder's codes, since its proof of possession can be forged too."""
+    problem = keyprofile.registration_problem(KEY_TYPE_NAMES[key_type], raw)
+    if problem is None:
+        try:
             return pp2.load_device_key(key_type, raw)
-        if key_type == pp2.KEY_P256 and len(raw) in (33, 65) and raw[0] in (2, 3, 4):
-            # WebCrypto exports 65 bytes; a compressed point is accepted and stored uncompressed
-            from cryptography.hazmat.primitives.asymmetric import ec
-            return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-    except ValueError:
-        pass
-    raise InvalidInput("The public key is not a valid key of that type.", {"public_key": ["Not a valid key."]})
+        except ValueError as exc:
+            problem = str(exc)
+    raise InvalidInput(f"The public key is not a valid {KEY_TYPE_NAMES[key_type]} device key: {problem}.",
+                       {"public_key": [problem]}, code="device_key_invalid")
 
 
 def register(citizen: Citizen, *, algorithm: str, public_key: str, challenge: str, signature: str, label: str,

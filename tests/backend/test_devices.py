@@ -129,7 +129,8 @@ def test_proof_of_possession_is_required(h):
 def test_malformed_registrations_get_a_typed_400(h, body):
     token = h.citizen(PHONE, {"moli": 713})
     r = h.client.post("/api/v1/me/devices", headers=h.bearer(token), json=body)
-    assert r.status_code == 400 and r.json["error"]["code"] in ("validation_error", "challenge_invalid"), r.json
+    assert r.status_code == 400 and r.json["error"]["code"] in ("validation_error", "challenge_invalid",
+                                                         "device_key_invalid"), r.json
 
 
 def test_another_citizens_device_is_not_found(h, phone):
@@ -263,3 +264,35 @@ def test_pp2_uploads_are_checked_against_the_certificate(h, phone):
     assert [(x["status"], x.get("reason")) for x in r.json["results"]] == [("rejected", "wrong_audience")]
     hist = h.client.get("/api/v1/me/redemptions", headers=h.bearer(token)).json["redemptions"]
     assert [x["id"] for x in hist] == [good["id"]]
+
+
+def _degenerate_keys():
+    from partner_sdk import keyprofile
+    from tests.sdk.test_keyprofile import _mixed_order, _non_canonical_on_curve, _off_curve, _p256_variants
+    keys = [("Ed25519", f"small_order_{r.hex()[:6]}", r) for r in sorted(keyprofile.SMALL_ORDER_ED25519)]
+    keys += [("Ed25519", "non_canonical", r) for r in _non_canonical_on_curve()[:2]]
+    keys += [("Ed25519", "off_curve", _off_curve()), ("Ed25519", "mixed_order", _mixed_order(Ed25519PrivateKey.generate()))]
+    keys += [("P-256", name, raw) for name, raw in _p256_variants()]
+    p = Phone("P-256").public
+    keys += [("P-256", "compressed", bytes([2 + (p[-1] & 1)]) + p[1:33])]
+    return keys
+
+
+@pytest.mark.parametrize("algorithm,name,raw", _degenerate_keys(), ids=lambda v: v if isinstance(v, str) else "")
+def test_registration_refuses_every_degenerate_key_class_and_stores_nothing(h, algorithm, name, raw):
+    """Issue 18.1: with a small-order key the proof of possession itself can be forged (R = identity, S = 0),
+    so the key must be refused before any signature is looked at, with a reason, and nothing kept."""
+    token = h.citizen(PHONE, {"moli": 713})
+    ch = h.client.post("/api/v1/me/devices/challenge", headers=h.bearer(token)).json["challenge"]
+    forged = bytes([1]) + bytes(63)
+    r = h.client.post("/api/v1/me/devices", headers=h.bearer(token), json={
+        "algorithm": algorithm, "public_key": b64(raw), "challenge": ch, "signature": b64(forged), "label": "x"})
+    assert r.status_code == 400, (name, r.json)
+    assert r.json["error"]["code"] == "device_key_invalid" and r.json["error"]["fields"]["public_key"], r.json
+    assert h.client.get("/api/v1/me/devices", headers=h.bearer(token)).json["devices"] == []
+    # the challenge was not spent on a refused key: a genuine phone registers with it
+    good = Phone(algorithm)
+    sig = good.sign(b"perkpass-device-registration\x00" + unb64(ch) + good.public)
+    r = h.client.post("/api/v1/me/devices", headers=h.bearer(token), json={
+        "algorithm": algorithm, "public_key": b64(good.public), "challenge": ch, "signature": b64(sig), "label": "x"})
+    assert r.status_code == 201, r.json
