@@ -19,6 +19,7 @@ from .errors import (
     TrustListExpiredError,
     TrustListRollbackError,
     TrustListSignatureError,
+    TrustListTooLargeError,
     TrustListUnavailableError,
 )
 from .format import DEFAULT_LIFETIME, MAX_LIFETIME, QR_PREFIX, pairwise_pseudonym, qr_version_m
@@ -34,7 +35,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigurationError", "InvalidClockError", "InvalidKeyError", "IssuanceError", "PerkpassError", "TrustListError",
-    "TrustListExpiredError", "TrustListRollbackError", "TrustListSignatureError", "TrustListUnavailableError",
+    "TrustListExpiredError", "TrustListRollbackError", "TrustListSignatureError", "TrustListTooLargeError",
+    "TrustListUnavailableError",
     "DEFAULT_LIFETIME", "MAX_LIFETIME", "QR_PREFIX", "pairwise_pseudonym", "qr_version_m",
     "IssuedCredential", "issue_credential",
     "generate_key", "jwk_thumbprint", "load_public_key", "private_key_from_pem", "private_key_to_pem", "public_jwk",

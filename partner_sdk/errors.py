@@ -42,6 +42,10 @@ class TrustListExpiredError(TrustListError):
     """The trust list had already expired (``exp``) at the time it was loaded: it is not adopted."""
 
 
+class TrustListTooLargeError(TrustListError):
+    """The trust list is (or, for an issuer building one, would be) over ``MAX_TRUST_LIST_BYTES``."""
+
+
 class TrustListUnavailableError(TrustListError):
     """No trust list could be fetched and none is cached."""
 
