@@ -144,6 +144,13 @@ def certify(citizen: Citizen, device: HolderDevice, now: int) -> list[CertOut]:
     the same perks and more than half its lifetime left is handed out again rather than replaced."""
     cfg = current_app.config
     lifetime = int(cfg["PERKPASS_CERTIFICATE_LIFETIME"])
+    device_key_raw = b64url_decode(device.public_key)
+    problem = keyprofile.registration_problem(KEY_TYPE_NAMES[device.key_type], device_key_raw)
+    if problem:  # registered before the key profile existed: withdraw what it holds, certify nothing more
+        _revoke(db.session.connection(), now, PerkCertificate.device_id == device.id)
+        db.session.commit()
+        raise InvalidInput(f"This phone's key is not accepted any more ({problem}): remove the phone and add it "
+                           "again.", {"device": [problem]}, code="device_key_invalid")
     known = memberships(citizen.id)
     from .perks import get_catalogue
     audiences = sorted({p.audience for code, score in known
@@ -163,7 +170,7 @@ def certify(citizen: Citizen, device: HolderDevice, now: int) -> list[CertOut]:
                 cert = pp2.issue_certificate(
                     signing_key=key.private, kid=key.kid, issuer=cfg["PERKPASS_ISSUER"], audience=audience,
                     scheme=offer.scheme, perks=[p.code for p in offer.perks],
-                    device_public_key=pp2.load_device_key(device.key_type, b64url_decode(device.public_key)),
+                    device_public_key=pp2.load_device_key(device.key_type, device_key_raw),
                     now=now, lifetime=lifetime, band=offer.band)
                 row = PerkCertificate(cert_id=cert.cert_id, citizen_id=citizen.id, device_id=device.id,
                                       audience=audience, scheme=offer.scheme, perks=codes, raw=b64url(cert.raw),

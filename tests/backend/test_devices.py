@@ -296,3 +296,21 @@ def test_registration_refuses_every_degenerate_key_class_and_stores_nothing(h, a
     r = h.client.post("/api/v1/me/devices", headers=h.bearer(token), json={
         "algorithm": algorithm, "public_key": b64(good.public), "challenge": ch, "signature": b64(sig), "label": "x"})
     assert r.status_code == 201, r.json
+
+
+def test_a_degenerate_key_registered_before_the_profile_gets_no_certificate(h, app):
+    """A device stored before issue 18.1 with a small-order key: its live certificates are withdrawn and
+    renewal answers a clear 400 telling the citizen what to do, never a 500."""
+    from backend.extensions import db
+    from backend.models import HolderDevice
+    token = h.citizen(PHONE, {"moli": 713})
+    dev = Phone("Ed25519").register(h, token).json["id"]
+    assert _certs(h, token, dev)["certificates"]
+    with app.app_context():
+        row = db.session.query(HolderDevice).filter_by(public_id=dev).one()
+        row.public_key = b64(bytes([1]) + bytes(31))
+        db.session.commit()
+    r = h.client.post(f"/api/v1/me/devices/{dev}/certificates", headers=h.bearer(token))
+    assert r.status_code == 400 and r.json["error"]["code"] == "device_key_invalid", r.json
+    assert "remove" in r.json["error"]["message"]
+    assert h.trust_store().current.revoked  # the withdrawn certificates are on the next trust list
