@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from partner_sdk import TrustedKey, public_jwk
 from partner_sdk import format as fmt
-from partner_sdk import pp2
+from partner_sdk import keyprofile, pp2
 from partner_sdk.keys import b64url_encode
 from partner_sdk.testing import TestIssuer, derived_key
 
@@ -38,40 +38,132 @@ def _forge(header: dict, payload: bytes, sig: bytes) -> str:
 
 
 def _pp2_cases(iss: TestIssuer, case, tl: str) -> None:
-    """PP2: a certificate for a device key, presentations signed by that key (see partner_sdk.pp2)."""
+    """PP2: a certificate for a device key, presentations signed by that key (see partner_sdk.pp2).
+
+    Every status and every refusal class of the spec, for both device key types (suffix _ed25519 / _p256)."""
     ed = derived_key(b"perkpass-test-vectors-v1", "device-ed25519")
     p256 = ec.derive_private_key(int.from_bytes(hashlib.sha256(b"vector-device-p256").digest(), "big") % (2**255),
                                  ec.SECP256R1())
     metro = ["MOLI-METRO20"]
-    cert = iss.certificate("metro", metro, ed.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-1")
-    cert_ec = iss.certificate("metro", metro, p256.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-2")
-    good = pp2.sign_presentation(cert.raw, ed, NOW)
-    case("pp2_valid_ed25519", good, ["GRANTED"], now=NOW + 10, audience="metro")
-    case("pp2_valid_p256", pp2.sign_presentation(cert_ec.raw, p256, NOW), ["GRANTED"], now=NOW + 10, audience="metro",
-         note="device signature is ECDSA P-256/SHA-256 as r||s (WebCrypto's form)")
-    case("pp2_replayed", good, ["GRANTED", "REPLAYED"], now=NOW + 10, audience="metro")
-    case("pp2_clock_skew_phone_ahead", pp2.sign_presentation(cert.raw, ed, NOW + 120), ["CLOCK_SKEW"], now=NOW,
-         audience="metro", note="presentation window 60 s + leeway 5 s")
-    case("pp2_clock_skew_old_screenshot", good, ["CLOCK_SKEW"], now=NOW + 66, audience="metro")
-    case("pp2_wrong_audience", good, ["WRONG_AUDIENCE"], now=NOW + 10, audience="library")
-    case("pp2_not_entitled", good, ["NOT_ENTITLED"], now=NOW + 10, audience="metro", perk="MOLI-GOV-ASSIST")
-    case("pp2_certificate_expired", pp2.sign_presentation(cert.raw, ed, NOW - 3600 + 86_400 + 10), ["EXPIRED"],
-         now=NOW - 3600 + 86_400 + 10, audience="metro")
-    other_device = derived_key(b"perkpass-test-vectors-v1", "device-thief")
-    case("pp2_other_device_key", pp2.sign_presentation(cert.raw, other_device, NOW), ["BAD_SIGNATURE"], now=NOW + 10,
-         audience="metro")
-    rogue = iss.certificate("metro", metro, ed.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-3",
-                            signing_key=derived_key(b"someone-else", "k"))
-    case("pp2_certificate_other_key", pp2.sign_presentation(rogue.raw, ed, NOW), ["BAD_SIGNATURE"], now=NOW + 10,
-         audience="metro")
-    other = iss.certificate("metro", metro, ed.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-4")
-    spliced = fmt.digits_to_bytes(pp2.sign_presentation(other.raw, ed, NOW)[3:])[len(other.raw):]
-    case("pp2_spliced", pp2.pack_qr_text(cert.raw + spliced), ["BAD_SIGNATURE"], now=NOW + 10, audience="metro",
-         note="certificate of one code, presentation of another")
-    revoked_tl = iss.trust_list(NOW - 1800, sequence=7, revoked=[cert.cert_id])
-    case("pp2_revoked", good, ["REVOKED"], now=NOW + 10, audience="metro", trust_list=revoked_tl)
-    case("pp2_truncated", good[:-20], ["MALFORMED"], now=NOW + 10, audience="metro")
+    devices = {"ed25519": (ed, b"pp2-vector-1", derived_key(b"perkpass-test-vectors-v1", "device-thief")),
+               "p256": (p256, b"pp2-vector-2", ec.derive_private_key(7 ** 70 % (2**255), ec.SECP256R1()))}
+    for kt, (dev, cid, thief) in devices.items():
+        cert = iss.certificate("metro", metro, dev.public_key(), now=NOW - 3600, cert_id=cid)
+        good = pp2.sign_presentation(cert.raw, dev, NOW)
+        n = cid[-1:].decode()
+
+        def c(name: str, qr: str, expected: list[str], kt: str = kt, **kw) -> None:
+            kw.setdefault("now", NOW + 10)
+            kw.setdefault("audience", "metro")
+            case(f"pp2_{name}_{kt}", qr, expected, **kw)
+
+        c("valid", good, ["GRANTED"], note="device signature is ECDSA P-256/SHA-256 as r||s (WebCrypto's form)"
+          if kt == "p256" else "")
+        c("replayed", good, ["GRANTED", "REPLAYED"])
+        c("second_slot_same_certificate", pp2.sign_presentation(cert.raw, dev, NOW + 40), ["REPLAYED"], now=NOW + 40,
+          prior=[{"qr_text": good, "now": NOW + 10, "perk": None}],
+          note="one grant per certificate and perk per reuse interval (2 x (window + leeway) = 130 s): a fresh "
+               "presentation of a certificate granted 30 s ago is refused")
+        c("after_reuse_interval", pp2.sign_presentation(cert.raw, dev, NOW + 145), ["GRANTED"], now=NOW + 145,
+          prior=[{"qr_text": good, "now": NOW + 10, "perk": None}],
+          note="135 s after the grant the same certificate is granted again")
+        c("clock_skew_phone_ahead", pp2.sign_presentation(cert.raw, dev, NOW + 120), ["CLOCK_SKEW"], now=NOW,
+          note="presentation window 60 s + leeway 5 s")
+        c("clock_skew_old_screenshot", good, ["CLOCK_SKEW"], now=NOW + 66)
+        c("wrong_audience", good, ["WRONG_AUDIENCE"], audience="library")
+        c("not_entitled", good, ["NOT_ENTITLED"], perk="MOLI-GOV-ASSIST")
+        c("certificate_expired", pp2.sign_presentation(cert.raw, dev, NOW - 3600 + 86_400 + 10), ["EXPIRED"],
+          now=NOW - 3600 + 86_400 + 10)
+        young = iss.certificate("metro", metro, dev.public_key(), now=NOW + 600, cert_id=b"pp2-youngc-" + n.encode())
+        c("certificate_not_yet_valid", pp2.sign_presentation(young.raw, dev, NOW), ["NOT_YET_VALID"],
+          note="not_before 600 s after the verifier's clock")
+        c("presented_before_certificate", pp2.sign_presentation(young.raw, dev, NOW + 590), ["EXPIRED"],
+          now=NOW + 620, note="presented_at before not_before - leeway: outside the certificate's validity")
+        c("other_device_key", pp2.sign_presentation(cert.raw, thief, NOW), ["BAD_SIGNATURE"])
+        rogue = iss.certificate("metro", metro, dev.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-3",
+                                signing_key=derived_key(b"someone-else", "k"))
+        c("certificate_other_key", pp2.sign_presentation(rogue.raw, dev, NOW), ["BAD_SIGNATURE"])
+        unknown = iss.certificate("metro", metro, dev.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-5",
+                                  signing_key=derived_key(b"someone-else", "k"), kid="not-in-trust-list")
+        c("unknown_key_reference", pp2.sign_presentation(unknown.raw, dev, NOW), ["UNKNOWN_KEY"])
+        old = iss.certificate("metro", metro, dev.public_key(), now=NOW - 2 * 86_400, cert_id=b"pp2-vector-6",
+                              lifetime=7 * 86_400)
+        c("certified_outside_key_window", pp2.sign_presentation(old.raw, dev, NOW), ["UNKNOWN_KEY"],
+          note="not_before lies before the signing key's nbf")
+        other = iss.certificate("metro", metro, dev.public_key(), now=NOW - 3600, cert_id=b"pp2-vector-4")
+        spliced = fmt.digits_to_bytes(pp2.sign_presentation(other.raw, dev, NOW)[3:])[len(other.raw):]
+        c("spliced", pp2.pack_qr_text(cert.raw + spliced), ["BAD_SIGNATURE"],
+          note="certificate of one code, presentation of another")
+        revoked_tl = iss.trust_list(NOW - 1800, sequence=7, revoked=[cert.cert_id])
+        c("revoked", good, ["REVOKED"], trust_list=revoked_tl)
+        late_now = NOW - 3600 + 7 * 86_400 + 60
+        c("trust_list_expired", pp2.sign_presentation(cert.raw, dev, late_now), ["TRUST_LIST_EXPIRED"], now=late_now)
+        c("truncated", good[:-20], ["MALFORMED"])
+        key_type = pp2.KEY_ED25519 if kt == "ed25519" else pp2.KEY_P256
+        dev_raw = pp2.device_key_bytes(dev.public_key())[1]
+        too_long = iss.hostile_certificate("metro", metro, key_type, dev_raw, NOW - 3600, NOW - 3600 + 7 * 86_400 + 1,
+                                           cert_id=b"pp2-vector-7")
+        c("lifetime_over_maximum", pp2.sign_presentation(too_long.raw, dev, NOW), ["MALFORMED"],
+          note="not_after - not_before = 7 days + 1 s")
+        sig = pp2.parse_qr_text(good).signature
+        if kt == "ed25519":
+            s_plus_l = sig[:32] + (int.from_bytes(sig[32:], "little") + keyprofile.ED25519_L).to_bytes(32, "little")
+            c("signature_s_not_reduced", pp2.pack_presentation(cert.raw, NOW, s_plus_l), ["BAD_SIGNATURE"],
+              note="S + L: RFC 8032 requires S < L")
+            r_bad = (int.from_bytes(sig[:32], "little") | (2**255 - 1)).to_bytes(32, "little")
+            c("signature_r_not_canonical", pp2.pack_presentation(cert.raw, NOW, r_bad + sig[32:]), ["BAD_SIGNATURE"],
+              note="R's y >= p")
+        else:
+            order = keyprofile.P256_N.to_bytes(32, "big")
+            c("signature_r_zero", pp2.pack_presentation(cert.raw, NOW, bytes(32) + sig[32:]), ["BAD_SIGNATURE"])
+            c("signature_s_equals_n", pp2.pack_presentation(cert.raw, NOW, sig[:32] + order), ["BAD_SIGNATURE"],
+              note="0 < r, s < n")
+
+    # device keys outside the key profile: MALFORMED whatever the signature (partner_sdk.keyprofile)
+    identity = bytes([1]) + bytes(31)
+    forged = identity + bytes(32)  # R = identity, S = 0: "verifies" under the identity key without any secret
+    small = sorted(keyprofile.SMALL_ORDER_ED25519)
+    ed_bad = {
+        "small_order_identity": identity,
+        "small_order_2": (keyprofile.ED25519_P - 1).to_bytes(32, "little"),
+        "small_order_8": next(e for e in small if e.hex().startswith("c7176a70") and e[31] < 0x80),
+        "small_order_non_canonical": (keyprofile.ED25519_P + 1).to_bytes(32, "little"),
+        "non_canonical": next((y + keyprofile.ED25519_P).to_bytes(32, "little") for y in range(2, 19)
+                              if _is_point(y.to_bytes(32, "little"))),
+        "not_on_curve": next(y.to_bytes(32, "little") for y in range(2, 100) if not _is_point(y.to_bytes(32, "little"))),
+    }
+    for i, (name, raw) in enumerate(ed_bad.items()):
+        bad = iss.hostile_certificate("metro", metro, pp2.KEY_ED25519, raw, NOW - 3600, NOW + 3600,
+                                      cert_id=b"pp2-badkey%02d" % i)
+        case(f"pp2_device_key_{name}_ed25519", pp2.pack_presentation(bad.raw, NOW, forged), ["MALFORMED"],
+             now=NOW + 10, audience="metro")
+    x, y = p256_raw_xy(p256)
+    p_bad = {
+        "not_on_curve": b"\x04" + x + bytes(31) + b"\x05",
+        "compressed": bytes([2 + (y[-1] & 1)]) + x + bytes(32),
+        "hybrid": bytes([6 + (y[-1] & 1)]) + x + y,
+        "infinity": bytes(65),
+        "y_not_reduced": b"\x04" + x + b"\xff" * 32,
+    }
+    for i, (name, raw) in enumerate(p_bad.items()):
+        bad = iss.hostile_certificate("metro", metro, pp2.KEY_P256, raw, NOW - 3600, NOW + 3600,
+                                      cert_id=b"pp2-badkey%02d" % (20 + i))
+        case(f"pp2_device_key_{name}_p256", pp2.pack_presentation(bad.raw, NOW, b"\x01" * 64), ["MALFORMED"],
+             now=NOW + 10, audience="metro")
     case("pp2_garbage_digits", "PP2" + "123456789" * 30, ["MALFORMED"], now=NOW + 10, audience="metro")
+
+
+def _is_point(raw: bytes) -> bool:
+    try:
+        keyprofile.ed25519_decode(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def p256_raw_xy(key: ec.EllipticCurvePrivateKey) -> tuple[bytes, bytes]:
+    raw = pp2.device_key_bytes(key.public_key())[1]
+    return raw[1:33], raw[33:]
 
 
 def build() -> dict:
@@ -84,9 +176,12 @@ def build() -> dict:
     cases: list[dict] = []
 
     def case(name: str, qr_text: str, expected: list[str], *, now: int = NOW, trust_list: str = tl,
-             audience: str = AUD, perk: str | None = None, note: str = "") -> None:
-        cases.append({"name": name, "note": note, "trust_list": trust_list, "now": now, "audience": audience,
-                      "perk": perk, "qr_text": qr_text, "expected": expected})
+             audience: str = AUD, perk: str | None = None, note: str = "", prior: list | None = None) -> None:
+        entry = {"name": name, "note": note, "trust_list": trust_list, "now": now, "audience": audience,
+                 "perk": perk, "qr_text": qr_text, "expected": expected}
+        if prior:
+            entry["prior"] = prior
+        cases.append(entry)
 
     case("valid", good.qr_text, ["GRANTED"], now=NOW + 10)
     case("valid_lowercase_prefix", "pp1" + good.qr_text[3:], ["GRANTED"], now=NOW + 10,
@@ -199,7 +294,9 @@ def build() -> dict:
                        "Verify each case's qr_text at 'now' "
                        "(epoch seconds) for 'audience' (and 'perk' when not null) with a fresh replay cache, "
                        "a trust store pinned to root_public_key and loaded with trust_list, leeway 5 s; "
-                       "verify repeatedly to get every status in 'expected'. Load each trust list as of its own "
+                       "verify repeatedly to get every status in 'expected'; when a case has 'prior', first verify each of "
+                       "its codes (at its 'now', for its 'perk') with the same verifier and replay cache, ignoring "
+                       "their answers. Load each trust list as of its own "
                        "iat. trust_list_cases: load the lists in order into one store; OK, ROLLBACK, "
                        "BAD_SIGNATURE (not signed by the root held) or MALFORMED (any other refusal).",
         "format": fmt.QR_PREFIX,

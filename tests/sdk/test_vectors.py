@@ -25,6 +25,8 @@ def test_vector(case):
     store = TrustStore(VECTORS["root_public_key"])
     store.load_bytes(case["trust_list"], now=fetched_at(case["trust_list"]))
     verifier = Verifier(store, case["audience"], leeway=VECTORS["leeway"])
+    for earlier in case.get("prior", []):
+        verifier.verify(earlier["qr_text"], perk=earlier["perk"], now=earlier["now"])
     got = [verifier.verify(case["qr_text"], perk=case["perk"], now=case["now"]).status.value for _ in case["expected"]]
     assert got == case["expected"]
 
@@ -50,6 +52,15 @@ def test_vectors_cover_every_status():
     from partner_sdk import Status
     seen = {s for c in VECTORS["cases"] for s in c["expected"]}
     assert seen == {s.value for s in Status}
+
+
+def test_pp2_vectors_cover_every_pp2_status_for_both_key_types():
+    from partner_sdk import Status
+    pp1_only = {Status.WRONG_ISSUER, Status.UNSUPPORTED_VERSION}  # PP2 has no iss claim and no version in-band
+    for kt in ("ed25519", "p256"):
+        seen = {s for c in VECTORS["cases"] if c["name"].startswith("pp2_") and c["name"].endswith(kt)
+                for s in c["expected"]}
+        assert seen == {s.value for s in Status} - {s.value for s in pp1_only}, kt
 
 
 def test_vector_file_is_reproducible():
