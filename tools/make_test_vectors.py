@@ -130,7 +130,8 @@ def _pp2_cases(iss: TestIssuer, case, tl: str) -> None:
         "small_order_non_canonical": (keyprofile.ED25519_P + 1).to_bytes(32, "little"),
         "non_canonical": next((y + keyprofile.ED25519_P).to_bytes(32, "little") for y in range(2, 19)
                               if _is_point(y.to_bytes(32, "little"))),
-        "not_on_curve": next(y.to_bytes(32, "little") for y in range(2, 100) if not _is_point(y.to_bytes(32, "little"))),
+        "not_on_curve": next(y.to_bytes(32, "little") for y in range(2, 100)
+                             if not _is_point(y.to_bytes(32, "little"))),
     }
     for i, (name, raw) in enumerate(ed_bad.items()):
         bad = iss.hostile_certificate("metro", metro, pp2.KEY_ED25519, raw, NOW - 3600, NOW + 3600,
@@ -294,9 +295,9 @@ def build() -> dict:
                        "Verify each case's qr_text at 'now' "
                        "(epoch seconds) for 'audience' (and 'perk' when not null) with a fresh replay cache, "
                        "a trust store pinned to root_public_key and loaded with trust_list, leeway 5 s; "
-                       "verify repeatedly to get every status in 'expected'; when a case has 'prior', first verify each of "
-                       "its codes (at its 'now', for its 'perk') with the same verifier and replay cache, ignoring "
-                       "their answers. Load each trust list as of its own "
+                       "verify repeatedly to get every status in 'expected'; when a case has 'prior', first "
+                       "verify each of its codes (at its 'now', for its 'perk') with the same verifier and replay "
+                       "cache, ignoring their answers. Load each trust list as of its own "
                        "iat. trust_list_cases: load the lists in order into one store; OK, ROLLBACK, "
                        "BAD_SIGNATURE (not signed by the root held) or MALFORMED (any other refusal).",
         "format": fmt.QR_PREFIX,
