@@ -8,12 +8,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from partner_sdk import build_trust_list
+from partner_sdk import TrustListTooLargeError, build_trust_list
 
 from ..extensions import db
 from ..models import TrustListVersion
 from . import certificates
 from . import keys as key_service
+from .errors import Conflict
 from .perks import get_catalogue
 
 
@@ -48,12 +49,19 @@ def current(now: int) -> TrustListVersion:
             return latest
         sequence = (latest.sequence + 1) if latest is not None else 1
         root_row, root_priv = key_service.root(now)
-        jws = build_trust_list(root_key=root_priv, issuer=cfg["PERKPASS_ISSUER"], keys=trusted, sequence=sequence,
-                               now=now, next_update_in=next_update,
-                               valid_for=int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
-                               perks=get_catalogue().trust_list_perks(), revoked=revoked,
-                               root_kid=root_row.kid,  # the kid of the root JWK /api/v1/trust-root publishes
-                               root_chain=key_service.root_chain())
+        try:
+            jws = build_trust_list(root_key=root_priv, issuer=cfg["PERKPASS_ISSUER"], keys=trusted, sequence=sequence,
+                                   now=now, next_update_in=next_update,
+                                   valid_for=int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
+                                   perks=get_catalogue().trust_list_perks(), revoked=revoked,
+                                   root_kid=root_row.kid,  # the kid of the root JWK /api/v1/trust-root publishes
+                                   root_chain=key_service.root_chain())
+        except TrustListTooLargeError as exc:
+            # Nothing is published: verifiers would refuse the list and keep the previous one anyway. Dropping
+            # ids to make it fit would silently re-validate withdrawn certificates, so the operator is told.
+            raise Conflict(f"Cannot publish a trust list: {exc}. Withdrawals this large need a key compromise "
+                           f"drill (keys compromise) or shorter certificate lifetimes.",
+                           code="trust_list_over_capacity") from None
         row = TrustListVersion(sequence=sequence, fingerprint=fingerprint, jws=jws, issued_at=now,
                                expires_at=now + int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]))
         db.session.add(row)
