@@ -12,10 +12,12 @@ PYTEST_ARGS ?=
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the project's requirements change.
-$(STAMP): pyproject.toml | $(PY)
+# Reinstall only when the project's requirements change. The whole product for developers: the SDK
+# (perkpass, with every extra) and, from this checkout, the server and the kiosk, which are distributions of
+# their own (packaging/server, packaging/kiosk) so that an integrator's `pip install perkpass` is the SDK alone.
+$(STAMP): pyproject.toml packaging/server/pyproject.toml packaging/kiosk/pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
-	$(PY) -m pip install --quiet -e '.[all]'
+	$(PY) -m pip install --quiet -e '.[all]' -e ./packaging/server -e ./packaging/kiosk
 	touch $(STAMP)
 
 install: $(STAMP)

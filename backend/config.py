@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Schemes and point rules: assets/ in a checkout; an installed perkpass-server wheel carries the same files
+# as backend/bundled_assets (packaging/server), since site-packages has no assets/ folder beside backend/.
+ASSETS_DIR = REPO_ROOT / "assets"
+if not (ASSETS_DIR / "schemes").is_dir():
+    ASSETS_DIR = Path(__file__).resolve().parent / "bundled_assets"
 DEV_SECRET = "perkpass-development-secret-do-not-use-in-production"
 DEV_PASSPHRASE = "perkpass-development-passphrase"
 
@@ -48,7 +53,7 @@ class BaseConfig:
     PERKPASS_ISSUER = "perkpass"  # short: it is inside every QR code (max 64 characters)
     PERKPASS_KEY_PASSPHRASE: str | None = None
     PERKPASS_KDF_COST = 15                     # log2 of scrypt N for keys and secrets at rest
-    PERKPASS_SCHEMES_DIR = str(REPO_ROOT / "assets" / "schemes")
+    PERKPASS_SCHEMES_DIR = str(ASSETS_DIR / "schemes")
     PERKPASS_CREDENTIAL_LIFETIME = 90          # seconds a QR code is valid
     PERKPASS_REFRESH_AFTER = 60                # the phone refreshes after this many seconds
     PERKPASS_CERTIFICATE_LIFETIME = 86400      # PP2 perk certificates (a phone's offline codes); max 7 days
@@ -87,7 +92,7 @@ class BaseConfig:
     PERKPASS_RATE_LIMIT_ENROL = "10 per minute"
 
     # score ledger (docs/ledger.md)
-    PERKPASS_POINT_RULES_DIR = str(REPO_ROOT / "assets" / "point-rules")
+    PERKPASS_POINT_RULES_DIR = str(ASSETS_DIR / "point-rules")
     PERKPASS_DISPUTE_WINDOW_DAYS = 10          # default when a point-rules file sets none
     PERKPASS_RATE_LIMIT_PROVIDER = "120 per minute"
     PERKPASS_RATE_LIMIT_DISPUTE = "20 per hour"

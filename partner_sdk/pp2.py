@@ -244,7 +244,7 @@ def device_key_problem(key_type: int, raw: bytes) -> str | None:
     if key_type == KEY_ED25519:
         return keyprofile.ed25519_key_bytes_problem(raw)
     if key_type == KEY_P256:
-        return keyprofile.p256_key_bytes_problem(raw)
+        return keyprofile.p256_key_bytes_problem(raw, on_curve=False)  # load_device_key's loader checks the curve
     return "unknown device key type"
 
 
@@ -255,7 +255,10 @@ def load_device_key(key_type: int, raw: bytes) -> Ed25519PublicKey | ec.Elliptic
         raise ValueError(problem)
     if key_type == KEY_ED25519:
         return Ed25519PublicKey.from_public_bytes(raw)
-    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    try:
+        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+    except ValueError:
+        raise ValueError("the P-256 key is not a point on the curve") from None
 
 
 def device_key_bytes(key: Ed25519PublicKey | ec.EllipticCurvePublicKey) -> tuple[int, bytes]:
@@ -283,9 +286,10 @@ def device_signature_ok(key: Ed25519PublicKey | ec.EllipticCurvePublicKey, signa
                 return False
             key.verify(signature, message)
         else:
-            if keyprofile.p256_signature_problem(signature):
-                return False
+            # keyprofile.p256_signature_problem's test, inline: r and s are needed for the DER form anyway
             r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            if len(signature) != 64 or not (0 < r < keyprofile.P256_N and 0 < s < keyprofile.P256_N):
+                return False
             key.verify(encode_dss_signature(r, s), message, _ECDSA_SHA256)
     except InvalidSignature:
         return False
