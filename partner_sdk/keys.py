@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -28,11 +29,29 @@ def _raw_public(key: Ed25519PublicKey | Ed25519PrivateKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def jwk_thumbprint(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
-    """RFC 7638 thumbprint, base64url, truncated to 16 characters: a stable default ``kid``."""
+def root_thumbprint(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
+    """The whole RFC 7638 SHA-256 thumbprint, base64url (43 characters): what an integrator pins and reads
+    back to the operator over a second channel (``flask --app backend keys root`` prints it)."""
     x = b64url_encode(_raw_public(key))
     canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
-    return b64url_encode(hashlib.sha256(canonical.encode()).digest())[:16]
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest())
+
+
+def jwk_thumbprint(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
+    """RFC 7638 thumbprint, base64url, truncated to 16 characters: a stable default ``kid``."""
+    return root_thumbprint(key)[:16]
+
+
+def pinned_root(value: Any, thumbprint: str) -> Ed25519PublicKey:
+    """The root key in ``value`` (anything :func:`load_public_key` reads, the backend's trust-root document
+    included) if its :func:`root_thumbprint` is ``thumbprint``; :class:`InvalidKeyError` otherwise."""
+    key = load_public_key(value)
+    pin = thumbprint.strip()
+    if pin.lower().startswith("sha256:"):
+        pin = pin[len("sha256:"):]
+    if not hmac.compare_digest(root_thumbprint(key).encode(), pin.encode()):
+        raise InvalidKeyError(f"root key thumbprint {root_thumbprint(key)} is not the pinned {pin}")
+    return key
 
 
 def public_jwk(key: Ed25519PublicKey | Ed25519PrivateKey, kid: str | None = None) -> dict[str, str]:
@@ -43,7 +62,8 @@ def public_jwk(key: Ed25519PublicKey | Ed25519PrivateKey, kid: str | None = None
 
 
 def load_public_key(value: Any) -> Ed25519PublicKey:
-    """Read an Ed25519 public key from a JWK (dict or JSON text), PEM, raw 32 bytes or a key object.
+    """Read an Ed25519 public key from a JWK (dict or JSON text), PEM, raw 32 bytes or a key object; also
+    the issuer's ``/api/v1/trust-root`` document, ``{"issuer": …, "root_public_key": JWK}``, as published.
 
     Raises :class:`InvalidKeyError` for anything else, including RSA/EC keys and private JWKs
     (a private key handed to a verifier is a configuration mistake worth stopping for).
@@ -65,6 +85,8 @@ def load_public_key(value: Any) -> Ed25519PublicKey:
                     raise InvalidKeyError("PEM key is not Ed25519")
                 return key
             value = json.loads(text)
+        if isinstance(value, dict) and "kty" not in value and isinstance(value.get("root_public_key"), dict):
+            value = value["root_public_key"]  # the trust-root document wraps the JWK
         if isinstance(value, dict):
             if value.get("kty") != "OKP" or value.get("crv") != "Ed25519":
                 raise InvalidKeyError("JWK is not an OKP Ed25519 key")

@@ -67,4 +67,4 @@ def test_cli_reads_stdin_and_reports_refusals(issuer, tmp_path):
 def test_cli_configuration_error_is_exit_2_without_traceback(tmp_path):
     (tmp_path / "trust.jws").write_text("nonsense")
     r = run_cli("--root-key", '{"kty":"RSA"}', "--trust-list", str(tmp_path / "trust.jws"), "--audience", "metro", "PP1")
-    assert r.returncode == 2 and "configuration error" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and r.stderr == "perkpass-verify: error [root_key]: JWK is not an OKP Ed25519 key\n"
