@@ -42,8 +42,8 @@ TEXTS: dict[str, dict[str, str]] = {
                        "zh-CN": "{n} 秒后返回扫码 - 轻触立即返回"},
     # what staff read about a decision: partner_sdk.messages' catalogue (added below); only what the kiosk
     # alone can say is here (when this kiosk accepted a replayed code; its own failure)
-    "reason.REPLAYED_AT": {"en": "Already used here at {time}: ask the citizen to refresh the code.",
-                           "zh-CN": "此码已于 {time} 在本处使用：请市民刷新二维码。"},
+    "reason.REPLAYED_AT": {"en": "Already used here at {time}: the same pass is granted once. Do not grant again.",
+                           "zh-CN": "此码已于 {time} 在本处使用：同一凭证只给予一次，请勿重复给予。"},
     "reason.ERROR": {"en": "The kiosk could not check this code: try again.",
                      "zh-CN": "本机无法核验此码：请重试。"},
     "status.short.ERROR": {"en": "Kiosk error", "zh-CN": "本机错误"},

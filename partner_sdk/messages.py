@@ -56,7 +56,8 @@ CATALOGUE: dict[Status, StatusText] = {
         Text("Code not valid yet: check this device's clock.", "二维码尚未生效：请检查本机时间。"),
         Text("Not valid yet", "尚未生效")),
     Status.REPLAYED: StatusText(
-        Text("Already used here: ask the citizen to refresh the code.", "此码已在本处使用：请市民刷新二维码。"),
+        Text("Already used here just now: this pass was granted a moment ago and is granted once. Do not grant "
+             "again.", "刚刚已在本处使用：此码刚核验通过，同一凭证只给予一次，请勿重复给予。"),
         Text("Already used here", "已在本处使用")),
     Status.BAD_SIGNATURE: StatusText(
         Text("Not a genuine Perkpass code: the signature does not match. Do not grant.",
