@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select, text
 
-from .cli_common import call, fail, now, parse_instant, read_text, when
+from .cli_common import call, fail, guard_commands, now, parse_instant, read_text, when
 from .console_cli import console_cli
 from .demo import print_summary, seed_demo
 from .extensions import db
@@ -145,6 +145,22 @@ def keys_list(as_json):
         click.echo(f"{r['kid']:<24} {r['role']:<8} {r['state']:<11} {when(r['activates_at'], fmt):<20} "
                    f"{when(r['signs_until'], fmt):<20} "
                    f"{when(r['not_after'], fmt) if r['role'] == 'signing' else '-':<20}")
+
+
+@keys.command("root")
+@click.option("--json", "as_json", is_flag=True, help="Print the trust-root document and the thumbprint as JSON.")
+def keys_root(as_json):
+    """The root public key verifiers pin, as GET /api/v1/trust-root publishes it, and its RFC 7638 SHA-256
+    thumbprint: read the thumbprint to integrators over a second channel (perkpass-verify --root-thumbprint)."""
+    from partner_sdk.keys import load_public_key, root_thumbprint
+    doc = {"issuer": current_app.config["PERKPASS_ISSUER"], "root_public_key": trust_service.root_jwk()}
+    thumbprint = root_thumbprint(load_public_key(doc))
+    if as_json:
+        click.echo(json.dumps({**doc, "thumbprint": thumbprint}, indent=2))
+        return
+    click.echo(f"root key {doc['root_public_key']['kid']} of issuer {doc['issuer']}")
+    click.echo(f"thumbprint (RFC 7638, SHA-256): {thumbprint}")
+    click.echo(json.dumps(doc))
 
 
 @keys.command("rotate")
@@ -365,6 +381,9 @@ trust = AppGroup("trust-list", help="The signed trust list.")
               help="Also write the root public key (JWK) verifiers pin.")
 def trust_export(out_path, root_key_out):
     """Write the current signed trust list (and the root public key) for offline distribution."""
+    for target in filter(None, (out_path, root_key_out)):  # both folders checked before either file is written
+        if not Path(target).parent.is_dir():
+            fail(f"[file] {target}: the folder {Path(target).parent} does not exist")
     row = trust_service.current(now())
     Path(out_path).write_text(row.jws, encoding="ascii")
     click.echo(f"wrote trust list #{row.sequence} to {out_path}")
@@ -392,4 +411,5 @@ COMMANDS = (init_db_cmd, seed_demo_cmd, purge_cmd, retention, keys, scores, part
 
 def register_cli(app: Flask) -> None:
     for command in COMMANDS:
+        guard_commands(command)  # a wrong passphrase or a missing folder: one line, never a traceback
         app.cli.add_command(command)

@@ -6,6 +6,7 @@ whose commands call services; ``cli.register_cli`` adds them all to the app. The
 module imports no command module."""
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ from typing import NoReturn, TypeVar
 import click
 
 from .errors import APIError
+from .services.crypto import DecryptionError
 from .services.errors import DomainError
 
 T = TypeVar("T")
@@ -72,3 +74,43 @@ def call(fn: Callable[..., T], *args, **kwargs) -> T:
     """``fn(*args, **kwargs)`` with :func:`service_errors`."""
     with service_errors():
         return fn(*args, **kwargs)
+
+
+def _operator_mistake(exc: BaseException) -> str | None:
+    """The one line for a mistake an operator makes with files or keys, or None for a bug (which keeps its
+    traceback: somebody has to fix it)."""
+    if isinstance(exc, DecryptionError):
+        return ("[wrong_passphrase] cannot decrypt the stored keys: PERKPASS_KEY_PASSPHRASE is not the one they "
+                "were encrypted with (or the database is damaged)")
+    if isinstance(exc, OSError) and exc.filename:
+        where = Path(str(exc.filename))
+        hint = ""
+        if isinstance(exc, FileNotFoundError) and not where.parent.exists():
+            hint = f" (the folder {where.parent} does not exist)"
+        return f"[file] {where}: {exc.strerror or exc}{hint}"
+    return None
+
+
+def operator_errors(callback: Callable[..., T]) -> Callable[..., T]:
+    """Wrap a command: a wrong passphrase or an unusable file ends it with ``Error: [code] …`` (one line,
+    exit 1), whatever the command; ``register_cli`` wraps every command with it."""
+    @functools.wraps(callback)
+    def wrapped(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except (DecryptionError, OSError) as exc:
+            line = _operator_mistake(exc)
+            if line is None:
+                raise
+            raise click.ClickException(line) from None
+    wrapped.perkpass_guarded = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+def guard_commands(command: click.Command) -> None:
+    """Apply :func:`operator_errors` to ``command`` and, for a group, to every command under it."""
+    if command.callback is not None and not getattr(command.callback, "perkpass_guarded", False):
+        command.callback = operator_errors(command.callback)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            guard_commands(sub)
