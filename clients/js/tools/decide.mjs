@@ -1,0 +1,33 @@
+// Decide a batch of cases, for differential tests against another implementation (tests/sdk/test_js_verifier.py).
+// stdin: {"root_public_key": JWK, "cases": [{"trust_list", "audience", "leeway"?, "perk"?, "now", "qr_text",
+//         "repeat"?, "prior"?: [{"qr_text", "perk", "now"}]}]}
+// stdout: [[status, ...], ...] — one list per case, "repeat" answers each (default 1); a trust list that is
+//         refused gives ["LOAD:<error class>"].
+import { TrustStore, Verifier } from "../src/index.js";
+
+const chunks = [];
+for await (const chunk of process.stdin) chunks.push(chunk);
+const input = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+
+const iatOf = (jws) => JSON.parse(Buffer.from(jws.split(".")[1], "base64url").toString("utf8")).iat;
+const out = [];
+const stores = new Map(); // trust list text -> loaded store (verifying a code never changes a store)
+for (const c of input.cases) {
+  let store = stores.get(c.trust_list);
+  if (!store) {
+    store = new TrustStore(input.root_public_key);
+    try {
+      await store.load(c.trust_list, { now: iatOf(c.trust_list) });
+    } catch (err) {
+      out.push([`LOAD:${err.name}`]);
+      continue;
+    }
+    stores.set(c.trust_list, store);
+  }
+  const verifier = new Verifier(store, { audience: c.audience, leeway: c.leeway ?? 5 });
+  for (const p of c.prior ?? []) await verifier.verify(p.qr_text, { perk: p.perk, now: p.now });
+  const got = [];
+  for (let i = 0; i < (c.repeat ?? 1); i++) got.push((await verifier.verify(c.qr_text, { perk: c.perk ?? null, now: c.now })).status);
+  out.push(got);
+}
+process.stdout.write(JSON.stringify(out));

@@ -1,0 +1,347 @@
+"""The JavaScript verifier (clients/js, written from docs/credential-format.md) and the Python SDK give the same
+answer to the same hostile inputs: mutated digits and bytes, crafted headers and claims *signed by the real
+issuer key* (so every claims rule is reached), crafted PP2 certificates and claims blocks, clock boundaries,
+white space and prefix variants. Every disagreement is a spec gap or a bug in one of them.
+
+A missing Node fails the test (as in test_credential_format_spec.py), it never skips."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from partner_sdk import TrustedKey, TrustStore, Verifier
+from partner_sdk import format as fmt
+from partner_sdk import keyprofile, pp2
+from partner_sdk.keys import b64url_encode
+from partner_sdk.testing import TestIssuer, derived_key
+
+ROOT = Path(__file__).resolve().parents[2]
+T = 1_795_000_000
+ISSUER = TestIssuer(issuer="perkpass.diff", seed=b"js-differential", kid="diff-key-1", key_window=(T - 86_400, T + 86_400))
+TRUST_LIST = ISSUER.trust_list(T - 3600, sequence=3)
+ED = derived_key(b"js-differential", "device")
+P256 = ec.derive_private_key(int.from_bytes(hashlib.sha256(b"js-differential-p256").digest(), "big") % 2**255,
+                             ec.SECP256R1())
+HEADER = {"alg": "EdDSA", "kid": ISSUER.kid, "typ": fmt.CREDENTIAL_TYP}
+
+
+def payload(**changes: Any) -> dict[str, Any]:
+    p = {"iss": ISSUER.issuer, "aud": "metro", "iat": T, "exp": T + 90, "jti": "diffjti000000001",
+         "sub": "diffsub000000001", "sch": "moli", "prk": ["MOLI-METRO20"]}
+    p.update(changes)
+    return {k: v for k, v in p.items() if v is not DROP}
+
+
+DROP = object()
+
+
+def signed_pp1(header: bytes | dict[str, Any], body: bytes | dict[str, Any], bare: bool = False) -> str:
+    """A PP1 code over arbitrary header and payload bytes, signed by the issuer's real key."""
+    h = header if isinstance(header, bytes) else fmt.canonical_json(header)
+    p = body if isinstance(body, bytes) else fmt.canonical_json(body)
+    sig = ISSUER.signing_key.sign(fmt.b64url_bytes(h) + b"." + fmt.b64url_bytes(p))
+    if bare or b"\x00" in h or b"\x00" in p:
+        return ".".join((b64url_encode(h), b64url_encode(p), b64url_encode(sig)))
+    return fmt.pack_qr_text(h, p, sig)
+
+
+def pp2_code(plain: bytes | None = None, *, key_type: int = pp2.KEY_ED25519, device_key: bytes | None = None,
+             not_before: int = T - 3600, not_after: int = T + 3600, presented_at: int = T, block: bytes | None = None,
+             sign_with: Any = None) -> str:
+    """A PP2 code with any claims plaintext (or raw block), device key bytes and validity, issuer-signed."""
+    if device_key is None:
+        device_key = pp2.device_key_bytes(ED.public_key() if key_type == pp2.KEY_ED25519 else P256.public_key())[1]
+    if block is None:
+        comp = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, pp2.PRESET_DICTIONARY)
+        block = comp.compress(plain if plain is not None else b"metro\x00moli\x00\x00MOLI-METRO20") + comp.flush()
+    body = (struct.pack(">B8sII12s", 0x20 | key_type, pp2.kid_reference(ISSUER.kid), not_before, not_after,
+                        b"diff-cert-01") + device_key + bytes((len(block),)) + block)
+    cert = body + ISSUER.signing_key.sign(pp2.cert_signed_input(ISSUER.issuer, body))
+    device = sign_with if sign_with is not None else (ED if key_type == pp2.KEY_ED25519 else P256)
+    return pp2.sign_presentation(cert, device, presented_at)
+
+
+def mutations(code: str, rng: random.Random, n: int) -> list[str]:
+    """Digit edits of the text and bit flips, cuts and insertions in the transported bytes."""
+    prefix, digits = code[:3], code[3:]
+    data = fmt.digits_to_bytes(digits)
+    out = []
+    for _ in range(n):
+        kind = rng.randrange(5)
+        if kind == 0:
+            i = rng.randrange(len(digits))
+            out.append(prefix + digits[:i] + str((int(digits[i]) + rng.randrange(1, 10)) % 10) + digits[i + 1:])
+        elif kind == 1:
+            b = bytearray(data)
+            i = rng.randrange(len(b))
+            b[i] ^= 1 << rng.randrange(8)
+            out.append(prefix + fmt.bytes_to_digits(bytes(b)))
+        elif kind == 2:
+            i = rng.randrange(len(data))
+            out.append(prefix + fmt.bytes_to_digits(data[:i] + data[i + rng.randrange(1, 4):]))
+        elif kind == 3:
+            i = rng.randrange(len(data))
+            out.append(prefix + fmt.bytes_to_digits(data[:i] + bytes([rng.randrange(256)]) + data[i:]))
+        else:
+            b = bytearray(data)
+            for _ in range(rng.randrange(1, 6)):
+                b[rng.randrange(min(len(b), 100))] = rng.randrange(256)  # the compressed part, mostly
+            out.append(prefix + fmt.bytes_to_digits(bytes(b)))
+    return out
+
+
+def claims_cases() -> list[str]:
+    """Payloads that reach every claims rule: the signature is valid, so only the claims decide."""
+    raw = fmt.canonical_json
+    bodies: list[bytes | dict[str, Any]] = [
+        payload(), payload(bnd="GOLD"), payload(bnd=None), payload(bnd=""), payload(bnd=5), payload(bnd="a b"),
+        payload(iat=float(T)), payload(exp=T + 90.0), payload(iat=True), payload(iat=-1), payload(iat=2**40),
+        payload(iat=2**40 - 1, exp=2**40 - 1 + 90), payload(exp=T), payload(exp=T + 300), payload(exp=T + 301),
+        payload(exp=T - 1), payload(prk=[]), payload(prk=["MOLI-METRO20"] * 8), payload(prk=["A"] * 9),
+        payload(prk=["moli-metro20"]), payload(prk="MOLI-METRO20"), payload(prk=[1]), payload(prk=["B", "A"]),
+        payload(iss=""), payload(iss="x" * 64), payload(iss="x" * 65), payload(iss="é" * 64), payload(iss="\U0001F600" * 40),
+        payload(iss=5), payload(aud="Metro"), payload(aud="m"), payload(aud="library"), payload(sch="MOLI"),
+        payload(jti="short"), payload(jti="a" * 64), payload(jti="a" * 65), payload(sub="with space000"),
+        payload(extra=1), payload(iss=DROP), payload(prk=DROP), payload(iss="perkpass.other"),
+        payload(iat=T + 200, exp=T + 290), payload(iat=T - 100_000, exp=T - 99_950),
+        raw(payload())[:-1] + b',"prk":["MOLI-GOV-ASSIST"]}',  # duplicate member: the last wins
+        b" " + raw(payload()) + b"\n",
+        json.dumps(payload(), indent=1).encode(),
+        json.dumps(dict(reversed(list(payload().items())))).encode(),
+        raw(payload()).replace(b'"iat":1795000000', b'"iat":1.795e9'),
+        raw(payload()).replace(b'"iat":1795000000', b'"iat":1795000000.0'),
+        raw(payload()).replace(b'"iat":1795000000', b'"iat":NaN'),
+        raw(payload()).replace(b'"iat":1795000000', b'"iat":-0'),
+        raw(payload()).replace(b'"iat":1795000000', b'"iat":01795000000'),
+        raw(payload()).replace(b'"sch":"moli"', b'"sch":"mo\\u006ci"'),
+        raw(payload()).replace(b'"sch":"moli"', b'"sch":"moli\\u0000"'),
+        raw(payload()).replace(b'"iss":"perkpass.diff"', b'"iss":"perkpass.di\\u0066f"'),
+        raw(payload()).replace(b'"iss":"perkpass.diff"', b'"iss":"perkpass\tdiff"'),
+        raw(payload()).replace(b'"prk":["MOLI-METRO20"]', b'"prk":[["MOLI-METRO20"]]'),
+        raw(payload()).replace(b'"prk":["MOLI-METRO20"]', b'"prk":' + b"[" * 17 + b"]" * 17),
+        raw(payload()).replace(b'"prk":["MOLI-METRO20"]', b'"prk":["MOLI-METRO20"],"x":' + b"[" * 14 + b"]" * 14),
+        raw(payload()).replace(b'"sch":"moli"', b'"sch":"moli","x":"[[[[[[[[[[[[[[[[[["'),
+        raw(payload()).replace(b"perkpass.diff", "perkpass.dïff".encode()),
+        b"\xef\xbb\xbf" + raw(payload()),
+        b"[]", b"null", b"", b"{", raw(payload()) + b"x",
+    ]
+    return [signed_pp1(HEADER, b) for b in bodies] + [signed_pp1(HEADER, payload(), bare=True)]
+
+
+def header_cases() -> list[str]:
+    p = payload()
+    headers: list[bytes | dict[str, Any]] = [
+        dict(HEADER, alg="none"), dict(HEADER, alg="HS256"), dict(HEADER, alg=None), dict(HEADER, alg=["EdDSA"]),
+        dict(HEADER, alg=[[["EdDSA"]]]), dict(HEADER, typ="JWT"), dict(HEADER, typ=None), dict(HEADER, kid=""),
+        dict(HEADER, kid=5), dict(HEADER, kid="other"), dict(HEADER, crit=["exp"]), dict(HEADER, x5u="https://x"),
+        {"alg": "EdDSA", "typ": fmt.CREDENTIAL_TYP}, {"kid": ISSUER.kid, "typ": fmt.CREDENTIAL_TYP},
+        {"typ": fmt.CREDENTIAL_TYP, "kid": ISSUER.kid, "alg": "EdDSA"},
+        json.dumps(HEADER, indent=2).encode(), b"[1]", b"{}", b"nul", b"\xef\xbb\xbf" + fmt.canonical_json(HEADER),
+        fmt.canonical_json(HEADER)[:-1] + b',"alg":"none"}', fmt.canonical_json(HEADER)[:-1] + b',"typ":"JWT"}',
+        b"\xff\xfe", "{\"alg\":\"EdDSA\",\"kid\":\"diff-key-1\",\"typ\":\"perkpass-credential+jwt\",\"é\":1}".encode(),
+    ]
+    return [signed_pp1(h, p) for h in headers]
+
+
+def transport_cases(good: str, good_pp2: str) -> list[str]:
+    digits = good[3:]
+    jws = fmt.parse_qr_text(good).jws
+    h, p, s = jws.split(".")
+    return [
+        good, "pp1" + digits, "Pp1" + digits, " \t" + good + "\r\n", "\x1c" + good, good + "\x85", "\u3000" + good,
+        "\ufeff" + good, good + "\ufeff", "\u200b" + good, "PP" + digits, "PP٣" + digits, "PPé" + digits,
+        "PP" + "\U0001D7D9" + digits, "PP-" + digits, "PP 1" + digits, "PP", "P", "", "PP1", "PP10", "PP1" + "0" + digits,
+        "PP1+" + digits, "PP1 " + digits, "PP1" + digits + " 1", "PP1" + digits.replace("7", "٧", 1),
+        "PP1" + "9" * 1497, "PP1" + "9" * 1498, "\U0001F600" * 751, "PP1" + digits + " " * (1500 - len(good)),
+        "PP1" + digits + " " * (1501 - len(good)), jws, " " + jws, jws + ".", jws.replace(".", "..", 1),
+        h + "." + p + "." + s + "A", h + "." + p + "." + s[:-1] + "B", h + "=." + p + "." + s, h + "." + p + ".",
+        "eyJ" + "." * 2, "eyJhbGciOiJIUzI1NiJ9.e30.", h.replace("eyJ", "eyj", 1) + "." + p + "." + s,
+        "PP2" + good_pp2[3:], "pp2" + good_pp2[3:], " PP2" + good_pp2[3:], "\x1cpp2" + good_pp2[3:],
+        good_pp2 + "\u2028", "PP2" + good_pp2[3:] + "0", "PP2", "PP20", "PP2" + "1" * 300, "PP3" + digits,
+        "https://example.com/x", "PP1" + fmt.bytes_to_digits(b""), "PP1" + fmt.bytes_to_digits(bytes(64)),
+        "PP1" + fmt.bytes_to_digits(bytes(65)), "PP1" + fmt.bytes_to_digits(b"\x03" + bytes(70)),
+    ]
+
+
+def pp1_deflate_cases() -> list[str]:
+    """Bodies compressed in odd but valid ways, and invalid streams, with a real signature."""
+    h, p = fmt.canonical_json(HEADER), fmt.canonical_json(payload())
+    plain = h + b"\x00" + p
+    sig = ISSUER.signing_key.sign(fmt.b64url_bytes(h) + b"." + fmt.b64url_bytes(p))
+    bodies = []
+    for level, strategy, dictionary in [(0, zlib.Z_DEFAULT_STRATEGY, fmt.PRESET_DICTIONARY),
+                                        (1, zlib.Z_FIXED, fmt.PRESET_DICTIONARY),
+                                        (9, zlib.Z_HUFFMAN_ONLY, fmt.PRESET_DICTIONARY),
+                                        (9, zlib.Z_RLE, fmt.PRESET_DICTIONARY),
+                                        (9, zlib.Z_DEFAULT_STRATEGY, None),
+                                        (9, zlib.Z_DEFAULT_STRATEGY, pp2.PRESET_DICTIONARY)]:
+        comp = (zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy, dictionary) if dictionary is not None
+                else zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy))
+        bodies.append(comp.compress(plain) + comp.flush())
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, fmt.PRESET_DICTIONARY)
+    split = comp.compress(plain[:50]) + comp.flush(zlib.Z_FULL_FLUSH) + comp.compress(plain[50:]) + comp.flush()
+    bodies += [split, bodies[0] + b"\x00", bodies[0][:-1], b"\x07" + bodies[0][1:]]
+    big = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, fmt.PRESET_DICTIONARY)
+    filler = b" " * (fmt.MAX_INFLATED - len(plain))
+    for extra in (filler, filler + b" "):
+        c = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, fmt.PRESET_DICTIONARY)
+        bodies.append(c.compress(h + b"\x00" + p[:-1] + extra + b"}") + c.flush())
+    bodies.append(big.compress(b"\x00" * 100_000) + big.flush())
+    codes = ["PP1" + fmt.bytes_to_digits(b + sig) for b in bodies]
+    return [c for c in codes if len(c) <= fmt.MAX_QR_TEXT + 100]
+
+
+def pp2_cases() -> list[str]:
+    ed_raw = pp2.device_key_bytes(ED.public_key())[1]
+    p256_raw = pp2.device_key_bytes(P256.public_key())[1]
+    x, y = int.from_bytes(p256_raw[1:33], "big"), int.from_bytes(p256_raw[33:], "big")
+    codes = [pp2_code(), pp2_code(key_type=pp2.KEY_P256)]
+    for plain in [b"metro\x00moli\x00GOLD\x00MOLI-METRO20", b"metro\x00moli\x00\x00MOLI-GOV-ASSIST,MOLI-METRO20",
+                  b"metro\x00moli\x00\x00MOLI-METRO20,MOLI-GOV-ASSIST", b"metro\x00moli\x00\x00A,A",
+                  b"metro\x00moli\x00\x00" + b",".join(b"P%d" % i for i in range(9)),
+                  b"metro\x00moli\x00\x00" + b",".join(b"P%d" % i for i in range(8)), b"metro\x00moli\x00\x00",
+                  b"metro\x00moli\x00\x00MOLI-METRO20,", b"metro\x00moli\x00MOLI-METRO20", b"metro\x00moli\x00\x00X\x00",
+                  b"Metro\x00moli\x00\x00X", b"metro\x00m\x00\x00X", b"metro\x00moli\x00a b\x00X",
+                  "metro\x00moli\x00\x00MOLI-MÉTRO".encode(), b"metro\x00moli\x00\x00" + b"X" * 33,
+                  b"metro\x00moli\x00" + b"B" * 33 + b"\x00X", b"metro\x00moli\x00\x00" + b"Y" * 500]:
+        codes.append(pp2_code(plain))
+    codes += [pp2_code(block=b"\x03\x00"), pp2_code(block=b"\x01\x00\x00\xff\xff"), pp2_code(block=b"\xff" * 20),
+              pp2_code(block=bytes(range(1, 60)))]
+    small = sorted(keyprofile.SMALL_ORDER_ED25519)
+    for key in [*small, (2**255 - 19).to_bytes(32, "little"), (2**255 - 18).to_bytes(32, "little"),
+                bytes(31) + b"\x80", (2).to_bytes(32, "little"), ed_raw[:31] + bytes([ed_raw[31] ^ 0x80]),
+                (keyprofile.ED25519_P + 5).to_bytes(32, "little")]:
+        codes.append(pp2_code(device_key=key))
+    p = keyprofile.P256_P
+    for key in [b"\x02" + p256_raw[1:], b"\x03" + p256_raw[1:], b"\x06" + p256_raw[1:], b"\x07" + p256_raw[1:],
+                bytes(65), b"\x04" + bytes(64), b"\x04" + (x + p).to_bytes(33, "big")[1:] + p256_raw[33:],
+                b"\x04" + p256_raw[1:33] + (y + p).to_bytes(33, "big")[1:],
+                b"\x04" + p256_raw[1:33] + (p - y).to_bytes(32, "big"),
+                b"\x04" + p256_raw[1:33] + ((y + 1) % p).to_bytes(32, "big")]:
+        codes.append(pp2_code(key_type=pp2.KEY_P256, device_key=key))
+    for nb, na in [(T - 3600, T - 3600), (T - 3600, T - 3601), (T - 600_000, T + 4800), (T - 600_000, T + 4801),
+                   (T + 4, T + 90_000), (T + 6, T + 90_000), (T - 90_000, T + 4), (T - 90_000, T - 5),
+                   (T - 90_000, T - 6), (T - 86_400 - 6, T), (T - 86_400 - 5, T)]:
+        codes.append(pp2_code(not_before=nb, not_after=na))
+    for at in (T - 65, T - 66, T + 65, T + 66, 0, 2**32 - 1):
+        codes.append(pp2_code(presented_at=at))
+    codes.append(pp2_code(sign_with=derived_key(b"x", "thief")))
+    return codes
+
+
+def sig_component_cases() -> list[str]:
+    good = fmt.digits_to_bytes(pp2_code()[3:])
+    good_ec = fmt.digits_to_bytes(pp2_code(key_type=pp2.KEY_P256)[3:])
+    s = int.from_bytes(good[-32:], "little")
+    r_ec, s_ec = int.from_bytes(good_ec[-64:-32], "big"), int.from_bytes(good_ec[-32:], "big")
+    n = keyprofile.P256_N
+    variants = [good[:-32] + (s + keyprofile.ED25519_L).to_bytes(32, "little"),
+                good[:-64] + (2**255 - 1).to_bytes(32, "little") + good[-32:],
+                good[:-64] + bytes(64)]
+    for r, s2 in [(0, s_ec), (r_ec, 0), (n, s_ec), (r_ec, n), (r_ec + n, s_ec), (r_ec, n - s_ec), (r_ec, s_ec + n)]:
+        if r < 2**256 and s2 < 2**256:
+            variants.append(good_ec[:-64] + r.to_bytes(32, "big") + s2.to_bytes(32, "big"))
+    return ["PP2" + fmt.bytes_to_digits(v) for v in variants]
+
+
+def python_answers(cases: list[dict[str, Any]]) -> list[list[str]]:
+    out = []
+    stores: dict[str, TrustStore] = {}  # verifying a code never changes a store
+    for c in cases:
+        tl = c["trust_list"]
+        if tl not in stores:
+            stores[tl] = TrustStore(ISSUER.root_public_jwk)
+            stores[tl].load_bytes(tl, now=json.loads(fmt.b64url_decode(tl.split(".")[1]))["iat"])
+        store = stores[tl]
+        v = Verifier(store, c["audience"], leeway=c.get("leeway", 5))
+        for p in c.get("prior", []):
+            v.verify(p["qr_text"], perk=p["perk"], now=p["now"])
+        out.append([v.verify(c["qr_text"], perk=c.get("perk"), now=c["now"]).status.value
+                    for _ in range(c.get("repeat", 1))])
+    return out
+
+
+def js_answers(cases: list[dict[str, Any]]) -> list[list[str]]:
+    node = shutil.which("node")
+    assert node, "Node.js >= 20 is required to test clients/js (the JavaScript verifier): install nodejs"
+    r = subprocess.run([node, str(ROOT / "clients" / "js" / "tools" / "decide.mjs")], capture_output=True,
+                       text=True, timeout=600,
+                       input=json.dumps({"root_public_key": ISSUER.root_public_jwk, "cases": cases}))
+    assert r.returncode == 0, r.stderr[-3000:]
+    answers: list[list[str]] = json.loads(r.stdout)
+    return answers
+
+
+def all_cases() -> list[dict[str, Any]]:
+    rng = random.Random(18_4)
+    good = ISSUER.credential("metro", ["MOLI-METRO20"], now=T, jti="diffjti000000009").qr_text
+    good_pp2 = pp2_code()
+    texts = (claims_cases() + header_cases() + transport_cases(good, good_pp2) + pp1_deflate_cases() + pp2_cases()
+             + sig_component_cases() + mutations(good, rng, 300) + mutations(good_pp2, rng, 300)
+             + mutations(pp2_code(key_type=pp2.KEY_P256), rng, 150))
+    cases: list[dict[str, Any]] = []
+    for text in texts:
+        for now, perk, audience in ((T + 10, None, "metro"), (T + 10, "MOLI-METRO20", "metro")):
+            cases.append({"trust_list": TRUST_LIST, "audience": audience, "perk": perk, "now": now,
+                          "qr_text": text, "repeat": 2})
+    # clock boundaries: PP1 lifetime 90 s and PP2 window 60 s, with leeways 0 and 5 and 120
+    for leeway in (0, 5, 120):
+        for now in (T - leeway - 1, T - leeway, T - leeway + 1, T + 90 + leeway - 1, T + 90 + leeway,
+                    T + 60 + leeway, T + 60 + leeway + 1, T - 60 - leeway - 1):
+            for text in (good, good_pp2):
+                cases.append({"trust_list": TRUST_LIST, "audience": "metro", "now": now, "qr_text": text,
+                              "leeway": leeway})
+    # trust lists: a compromised key, an ignored key, withdrawn certificates, an expired list
+    key = ISSUER.trusted_keys()[0]
+    for tl in (ISSUER.trust_list(T - 60, sequence=4, keys=[TrustedKey(key.kid, key.public_key, *ISSUER.key_window,
+                                                                       revoked_at=T + 5)]),
+               ISSUER.trust_list(T - 60, sequence=4, keys=[TrustedKey(key.kid, key.public_key, *ISSUER.key_window,
+                                                                       revoked_at=T - 3600 + 1)]),
+               ISSUER.trust_list(T - 60, sequence=4, revoked=[b64url_encode(b"diff-cert-01")]),
+               ISSUER.trust_list(T - 60, sequence=4, revoked=[b64url_encode(b"diff-cert-02")]),
+               ISSUER.trust_list(T - 7 * 86_400 + 5, sequence=4)):
+        for text in (good, good_pp2, pp2_code(key_type=pp2.KEY_P256)):
+            for now in (T + 4, T + 10):
+                cases.append({"trust_list": tl, "audience": "metro", "now": now, "qr_text": text})
+    # one grant per certificate and perk: another slot, another perk, no perk after a perk, after the interval
+    later = pp2_code(presented_at=T + 40)
+    for perk, prior_perk, now in (("MOLI-METRO20", "MOLI-METRO20", T + 40), (None, "MOLI-METRO20", T + 40),
+                                  ("MOLI-METRO20", None, T + 40), (None, None, T + 139), (None, None, T + 140),
+                                  (None, None, T + 141)):
+        cases.append({"trust_list": TRUST_LIST, "audience": "metro", "now": now, "qr_text": later, "perk": perk,
+                      "prior": [{"qr_text": good_pp2, "perk": prior_perk, "now": T + 10}]})
+    return cases
+
+
+@pytest.fixture(scope="module")
+def answers() -> tuple[list[dict[str, Any]], list[list[str]], list[list[str]]]:
+    cases = all_cases()
+    return cases, python_answers(cases), js_answers(cases)
+
+
+def test_javascript_and_python_verifiers_agree_on_every_hostile_input(answers):
+    cases, py, js = answers
+    assert len(py) == len(js) == len(cases)
+    disagreements = [(c["qr_text"][:80], c.get("now"), c.get("perk"), c.get("leeway", 5), p, j)
+                     for c, p, j in zip(cases, py, js, strict=True) if p != j]
+    assert not disagreements, f"{len(disagreements)} of {len(cases)} differ, e.g. {disagreements[:5]}"
+
+
+def test_the_hostile_inputs_reach_every_status(answers):
+    """The corpus is worth something only if it exercises every rule, not only MALFORMED."""
+    _, py, _ = answers
+    seen = {s for a in py for s in a}
+    assert seen == {"GRANTED", "NOT_ENTITLED", "EXPIRED", "NOT_YET_VALID", "REPLAYED", "BAD_SIGNATURE",
+                    "UNKNOWN_KEY", "WRONG_AUDIENCE", "WRONG_ISSUER", "MALFORMED", "UNSUPPORTED_VERSION",
+                    "TRUST_LIST_EXPIRED", "REVOKED", "CLOCK_SKEW"}
