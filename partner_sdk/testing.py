@@ -3,7 +3,7 @@
     from partner_sdk.testing import TestIssuer
     issuer = TestIssuer()
     store = issuer.trust_store(now=T)
-    code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=T).qr_text
+    code = issuer.credential("library", ["BAILU-LIB-NODEPOSIT"], now=T).qr_text
     assert Verifier(store, "library").verify(code, now=T).granted
 
 Keys are derived from ``seed`` so the same seed gives the same keys (and, Ed25519 being deterministic,

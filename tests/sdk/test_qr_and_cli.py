@@ -42,16 +42,16 @@ def run_cli(*args, stdin=None):
 
 def test_cli_grants_from_text_and_image_and_refuses_replay(issuer, tmp_path):
     common = _write_setup(issuer, tmp_path)
-    cred = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=T0, scheme="bailu")
+    cred = issuer.credential("library", ["BAILU-LIB-NODEPOSIT"], now=T0, scheme="bailu")
     db = str(tmp_path / "replay.db")
     r = run_cli(*common, "--audience", "library", "--now", str(T0 + 1), "--replay-db", db, cred.qr_text)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["status"] == "GRANTED" and out["perks"] == ["BAILU-LIB-DEPOSIT"] and "fresh" in out["trust_list"]
+    assert out["status"] == "GRANTED" and out["perks"] == ["BAILU-LIB-NODEPOSIT"] and "fresh" in out["trust_list"]
     r = run_cli(*common, "--audience", "library", "--now", str(T0 + 2), "--replay-db", db, cred.qr_text)
     assert r.returncode == 1 and json.loads(r.stdout)["status"] == "REPLAYED"
     img = tmp_path / "c.png"
-    cred2 = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=T0, scheme="bailu")
+    cred2 = issuer.credential("library", ["BAILU-LIB-NODEPOSIT"], now=T0, scheme="bailu")
     img.write_bytes(qr_png(cred2.qr_text))
     r = run_cli(*common, "--audience", "library", "--now", str(T0 + 1), "--image", str(img))
     assert r.returncode == 0 and json.loads(r.stdout)["granted"] is True
