@@ -238,3 +238,38 @@ def frame_set(per_condition: int = 24, seed: int = 2024, conditions: tuple[str, 
         for i in range(per_condition):
             frames.append(make_frame(condition, texts[i % len(texts)], crng))
     return frames
+
+
+def cluttered_scene(rng: np.random.Generator) -> np.ndarray:
+    """A busy counter with no Perkpass code on it: the desk of :func:`scene` plus a product barcode sticker
+    (EAN-13-like bars), a printed notice (rows of small glyph blocks) and a keyboard (a grid of keys). The
+    sticker and the print are dense in sharp edges, which is what the second reader's region search looks for."""
+    img = scene(rng)
+    # the barcode sticker: white label, 95 modules of 2-3 px, 60-90 px tall, slightly rotated
+    module = int(rng.integers(2, 4))
+    bars = rng.integers(0, 2, 95).astype(bool)
+    bars[:3] = bars[-3:] = [True, False, True]
+    strip = np.where(np.repeat(bars, module), 25, 240).astype(np.uint8)
+    label = np.full((int(rng.integers(60, 90)) + 24, strip.size + 24), 240, np.uint8)
+    label[12:-12, 12:-12] = strip[None, :]
+    rot = cv2.getRotationMatrix2D((label.shape[1] / 2, label.shape[0] / 2), rng.uniform(-8, 8), 1.0)
+    label = cv2.warpAffine(label, rot, (label.shape[1], label.shape[0]), borderValue=240)
+    x, y = int(rng.integers(40, W // 2 - label.shape[1])), int(rng.integers(40, H - label.shape[0] - 40))
+    img[y:y + label.shape[0], x:x + label.shape[1]] = label[:, :, None]
+    # the printed notice: a sheet with rows of glyph-sized dark blocks
+    sx, sy = int(rng.integers(W // 2 + 20, W - 320)), int(rng.integers(30, H - 260))
+    img[sy:sy + 230, sx:sx + 300] = 235
+    for row in range(12):
+        gx = sx + 14
+        while gx < sx + 280:
+            w = int(rng.integers(4, 9))
+            if rng.random() < 0.85:
+                img[sy + 14 + row * 17:sy + 24 + row * 17, gx:gx + w] = int(rng.integers(20, 60))
+            gx += w + int(rng.integers(2, 5))
+    # the keyboard: dark body, light keys
+    kx, ky = int(rng.integers(60, W - 560)), H - 150
+    img[ky:ky + 140, kx:kx + 500] = 45
+    for r in range(5):
+        for c in range(14):
+            img[ky + 8 + r * 26:ky + 30 + r * 26, kx + 8 + c * 35:kx + 38 + c * 35] = 200
+    return img

@@ -20,9 +20,10 @@ from collections.abc import Callable
 import numpy as np
 
 from . import decoder
-from .decoder import decode_frame, looks_like_perkpass
+from .decoder import decode_frame, looks_like_perkpass, to_gray
 from .second import SecondReader
 from .sources import CaptureSource
+from .stillness import ViewMemory
 
 log = logging.getLogger("kiosk.scan")
 
@@ -30,14 +31,27 @@ log = logging.getLogger("kiosk.scan")
 class CameraWorker:
     #: a code that stays in view (or comes back within this many seconds) is reported only once
     REPEAT_SUPPRESS_S = 4.0
+    #: a foreign symbol seen this soon after a Perkpass code belongs with the citizen's code (the poster beside
+    #: the phone, uncovered as the phone moves or leaves): part of the scene, never answered
+    SCENE_AFTER_CODE_S = 5.0
+    #: a foreign symbol is answered only once it has stayed in view this long with no Perkpass code read (by the
+    #: fast path or the second reader) meanwhile: a code held up is held up for longer than that
+    FOREIGN_CONFIRM_S = 0.8
+    #: a symbol that leaves the view for longer than this and comes back is a new presentation
+    FOREIGN_GAP_S = 1.0
+    #: what is in view during the camera's first second (after start or after the staff menu) is the scene
+    START_SETTLE_S = 1.0
+    #: a symbol of the scene is forgotten after it has been out of view this long
+    SCENE_FORGET_S = 60.0
 
     def __init__(self, source: CaptureSource, on_code: Callable[[str, float], None],
                  repeat_suppress_s: float | None = None, decode: Callable[..., list[str]] = decode_frame,
-                 second: SecondReader | None = None):
+                 second: SecondReader | None = None, clock: Callable[[], float] = time.monotonic):
         self.source = source
         self.second = second
         self.on_code = on_code
         self.decode = decode
+        self.clock = clock
         self.repeat_suppress_s = self.REPEAT_SUPPRESS_S if repeat_suppress_s is None else repeat_suppress_s
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -46,9 +60,17 @@ class CameraWorker:
         self._latest: np.ndarray | None = None
         self._seq = 0
         self._last_seen: dict[str, float] = {}
+        # foreign symbols (not Perkpass-shaped): the scene's (text -> last seen) and those being presented
+        # (text -> (first seen, last seen)); see choose()
+        self._scene: dict[str, float] = {}
+        self._presented: dict[str, tuple[float, float]] = {}
+        self._last_ours: float | None = None
+        self._opened_at: float | None = None
+        self.view = ViewMemory()
         self._decode_ms: deque[float] = deque(maxlen=120)
         self._frame_times: deque[float] = deque(maxlen=120)
         self.frames = 0
+        self.full_looks = 0
         self.codes = 0
         self.errors = 0
 
@@ -105,6 +127,8 @@ class CameraWorker:
                 if self._paused.is_set():
                     if self.second is not None:
                         self.second.clear()
+                    self._opened_at = None           # the view after the pause settles again
+                    self.view.forget()
                     if opened:
                         self.source.close()
                         opened = False
@@ -130,6 +154,8 @@ class CameraWorker:
         """Capture and decode one frame. Public so benchmarks can drive the exact same path.
 
         Codes the second reader found in earlier frames are decided on first (see :meth:`_second_results`).
+        A view that has not changed since every pass last looked at it gets only the first pass and is not
+        offered to the second reader again (``stillness.py``): they would find the same nothing.
         """
         decided = self._second_results()
         try:
@@ -141,21 +167,31 @@ class CameraWorker:
             return decided
         if frame is None:
             return decided
-        t_frame = time.monotonic()
+        t_frame = self.clock()
         with self._lock:
             self._latest = frame
             self._seq += 1
         self.frames += 1
+        if self._opened_at is None:
+            self._opened_at = t_frame
         self._frame_times.append(t_frame)
         try:
-            texts = self.decode(frame)
+            gray = to_gray(frame) if isinstance(frame, np.ndarray) and frame.size else None
+            thumb = self.view.thumbnail(gray) if gray is not None else None
+            full = self.view.is_new("decoder", thumb)
+            texts = self.decode(frame, gray=gray) if full else self.decode(frame, gray=gray, first_pass_only=True)
         except Exception:
             self.errors += 1
             log.exception("decode failed")
             return decided
-        self._decode_ms.append((time.monotonic() - t_frame) * 1000.0)
-        if self.second is not None and not any(looks_like_perkpass(t) for t in texts):
-            self.second.offer(frame, t_frame)      # returns at once; taken only when the reader is free
+        self._decode_ms.append((self.clock() - t_frame) * 1000.0)
+        if full:
+            self.full_looks += 1
+            self.view.looked("decoder", thumb)
+        # offer returns at once; the frame is taken only when the reader is free (then it has looked at this view)
+        if (self.second is not None and not any(looks_like_perkpass(t) for t in texts)
+                and self.view.is_new("second", thumb) and self.second.offer(frame, t_frame)):
+            self.view.looked("second", thumb)
         chosen = self.choose(texts, t_frame)
         if len(self._last_seen) > 256:
             cutoff = t_frame - self.repeat_suppress_s
@@ -178,8 +214,9 @@ class CameraWorker:
         code was already decided on within the repeat window (the fast path may have read it meanwhile)."""
         if self.second is None:
             return []
-        now = time.monotonic()
+        now = self.clock()
         for text, t_frame in self.second.take_results():
+            self._saw_ours(t_frame)
             last = self._last_seen.get(text)
             self._last_seen[text] = now
             if last is None or now - last >= self.repeat_suppress_s:
@@ -187,24 +224,72 @@ class CameraWorker:
                 return [text]
         return []
 
+    def _saw_ours(self, t: float) -> None:
+        """A Perkpass code was in view at ``t``: foreign symbols in view with it, or just before, are its scene."""
+        self._last_ours = t if self._last_ours is None else max(self._last_ours, t)
+        for text, (_first, last) in list(self._presented.items()):
+            if last >= t - self.SCENE_AFTER_CODE_S:
+                del self._presented[text]
+                self._scene[text] = last
+
     def choose(self, texts: list[str], t_frame: float) -> str | None:
         """The one text of this frame worth a decision, or None.
 
         One frame gives at most one decision: with a poster QR beside the phone, deciding on both would grant
-        the citizen's code and then cover the grant with "Not a Perkpass code". A Perkpass-shaped symbol wins;
-        a foreign symbol is reported only when the frame holds no Perkpass symbol at all (not even one already
-        reported, which is still in view). Every symbol in view counts as seen, so a poster that stays in view
-        is never reported again.
+        the citizen's code and then cover the grant with "Not a Perkpass code". A Perkpass-shaped symbol not
+        decided on within the repeat window wins. A foreign symbol (a poster, a barcode sticker, a payment
+        code) never produces an answer when it is part of the scene:
+
+        * it was in view together with a Perkpass code, or appeared within ``SCENE_AFTER_CODE_S`` of one (the
+          poster beside the phone; the fast path may have read only the phone for a while, or only the poster
+          while the second reader was still reading the phone);
+        * it was in view in the camera's first second (the desk as the kiosk found it);
+        * it was answered once already and has not left the view for ``SCENE_FORGET_S`` since.
+
+        Anything else is a newly presented symbol: it is answered ("Not a Perkpass code") once it has stayed
+        in view for ``FOREIGN_CONFIRM_S`` with no Perkpass code read meanwhile and the second reader has
+        nothing pending (it may be reading the citizen's half-covered code in that very frame).
         """
-        fresh: list[str] = []
+        ours_fresh: list[str] = []
+        foreign: list[str] = []
         for text in texts:
-            last = self._last_seen.get(text)
-            self._last_seen[text] = t_frame
-            if last is None or t_frame - last >= self.repeat_suppress_s:
-                fresh.append(text)
-        ours = [t for t in fresh if looks_like_perkpass(t)]
-        if ours:
-            return ours[0]
-        if fresh and not any(looks_like_perkpass(t) for t in texts):
-            return fresh[0]
+            if looks_like_perkpass(text):
+                last = self._last_seen.get(text)
+                self._last_seen[text] = t_frame
+                if last is None or t_frame - last >= self.repeat_suppress_s:
+                    ours_fresh.append(text)
+            else:
+                foreign.append(text)
+        if len(foreign) < len(texts):
+            self._saw_ours(t_frame)
+        self._forget_old(t_frame)
+        settling = self._opened_at is not None and t_frame - self._opened_at < self.START_SETTLE_S
+        near_code = self._last_ours is not None and t_frame - self._last_ours <= self.SCENE_AFTER_CODE_S
+        ready: list[str] = []
+        for text in foreign:
+            if text in self._scene or settling or near_code:
+                self._presented.pop(text, None)
+                self._scene[text] = t_frame
+                continue
+            first, last = self._presented.get(text, (t_frame, t_frame))
+            if t_frame - last > self.FOREIGN_GAP_S:
+                first = t_frame                      # it left the view: a new presentation starts now
+            self._presented[text] = (first, t_frame)
+            if t_frame - first >= self.FOREIGN_CONFIRM_S:
+                ready.append(text)
+        if ours_fresh:
+            return ours_fresh[0]
+        if ready and (self.second is None or self.second.idle):
+            text = ready[0]
+            del self._presented[text]
+            self._scene[text] = t_frame              # answered once: from now on part of the scene
+            return text
         return None
+
+    def _forget_old(self, now: float) -> None:
+        for text, last in list(self._scene.items()):
+            if now - last > self.SCENE_FORGET_S:
+                del self._scene[text]
+        for text, (_first, last) in list(self._presented.items()):
+            if now - last > self.FOREIGN_GAP_S:
+                del self._presented[text]

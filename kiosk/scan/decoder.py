@@ -53,6 +53,11 @@ def _to_gray(frame: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported frame shape {frame.shape!r}")
 
 
+def to_gray(frame: np.ndarray) -> np.ndarray:
+    """The contiguous grayscale image every pass reads (computed once per frame)."""
+    return np.ascontiguousarray(_to_gray(frame))
+
+
 def _darkest_channel(frame: np.ndarray, gray: np.ndarray) -> np.ndarray:
     """min(B, G, R): a phone shows its code in neutral grey, so this keeps the code as it is in ``gray``
     while anything coloured in front of it (a fingertip, a coloured sticker) turns dark instead of reading
@@ -89,21 +94,28 @@ def _camera_passes():
     )
 
 
-def decode_frame(frame: np.ndarray, *, fast: bool = True, variant: int = 0) -> list[str]:
+def decode_frame(frame: np.ndarray, *, fast: bool = True, variant: int = 0, gray: np.ndarray | None = None,
+                 first_pass_only: bool = False) -> list[str]:
     """Return the texts of all QR codes found in a BGR or grayscale frame (maybe empty), Perkpass codes first.
 
     Camera frames (``fast=True``) go through the passes of :func:`_camera_passes` in turn, stopping at the
     first pass that finds a Perkpass-shaped code (a foreign symbol alone does not stop the search: the
     citizen's code may be beside a poster). A still image (``fast=False``, "open image") also tries the
     other binarizers and a larger upscale. ``variant`` is accepted for compatibility and ignored.
+
+    ``gray``: the frame already converted by :func:`to_gray` (the camera worker needs it too).
+    ``first_pass_only``: only the frame as it is, dark and light; the camera worker asks for this on a view
+    that has not changed since every pass last looked at it (``kiosk/scan/stillness.py``).
     """
     if zxingcpp is None:  # pragma: no cover
         raise RuntimeError("zxing-cpp is not installed: pip install 'perkpass[kiosk]'") from _IMPORT_ERROR
     if frame is None or not hasattr(frame, "ndim") or frame.size == 0:
         return []
-    gray = np.ascontiguousarray(_to_gray(frame))
+    if gray is None:
+        gray = to_gray(frame)
     texts: list[str] = []
-    for _name, run in _passes(fast, max(gray.shape[:2])):
+    passes = _passes(fast, max(gray.shape[:2]))
+    for _name, run in passes[:1] if first_pass_only else passes:
         for r in run(frame, gray):
             text = normalise_scan(r.text)
             if text and text not in texts:

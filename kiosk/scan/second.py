@@ -183,6 +183,13 @@ class SecondReader:
                 out.append((text, t_frame))
         return out
 
+    @property
+    def idle(self) -> bool:
+        """Nothing offered, being read or read and not yet taken: the camera worker may answer a foreign symbol
+        without the citizen's code (read by this reader in the same frames) arriving just after."""
+        with self._lock:
+            return not self._busy and self._slot is None and not self._results
+
     def clear(self) -> None:
         """Forget the pending frame and unread results (camera paused)."""
         with self._lock:

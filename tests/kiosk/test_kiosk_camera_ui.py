@@ -11,7 +11,7 @@ import pytest
 
 from kiosk.colours import RESULT_BG
 from kiosk_harness import camera_kiosk, colour_close
-from test_kiosk_scanning import qr_gray, two_codes_frame
+from test_kiosk_scanning import desk, qr_gray, tilted_away, two_codes_frame
 
 pytestmark = pytest.mark.kivy
 
@@ -100,3 +100,24 @@ def test_result_colours_screenshots(kiosk, issuer, lang):
         kiosk.screenshot(f"kiosk-colours-refused{suffix}.png", settle=0.3)
     finally:
         kiosk.call("set_lang", lang="en")
+
+
+def test_phone_beside_a_far_poster_stays_in_view_after_the_result_and_no_red_follows(kiosk, issuer):
+    """Issue 22 item 8 through the real app: the phone stays in front of the camera beside a far poster (read
+    only by the decoder's third pass) for longer than the result time, then tilts so that only the poster reads.
+    Staff see the grant and then the scan screen, never "Not a Perkpass code"."""
+    wait_back_to_scan(kiosk)
+    time.sleep(6.5)                      # the previous frame has left the camera's view
+    code = issuer.credential("library", ["BAILU-LIB-DEPOSIT"], now=time.time(), citizen="far-poster").qr_text
+    both = desk(code=code, poster_far=True)
+    before = kiosk.results_count()
+    malformed = kiosk.state()["stats"]["refusals"].get("MALFORMED", 0)
+    show_to_camera(kiosk, "far-poster-1-phone.png", both)               # in view for 6 s
+    show_to_camera(kiosk, "far-poster-2-tilted.png", tilted_away(both))  # then 6 s tilted
+    assert kiosk.wait_result(before)["status"] == "GRANTED"
+    kiosk.wait_for(lambda s: s["screen"] == "scan", 6, "back to scan after the result time")
+    time.sleep(9.0)                      # the phone tilts; the poster alone reads for 6 s
+    st = kiosk.state()
+    assert st["shown"] == before + 1, st["results"][-3:]
+    assert st["stats"]["refusals"].get("MALFORMED", 0) == malformed
+    assert st["screen"] == "scan"
