@@ -92,12 +92,15 @@ def _operator_mistake(exc: BaseException) -> str | None:
 
 
 def operator_errors(callback: Callable[..., T]) -> Callable[..., T]:
-    """Wrap a command: a wrong passphrase or an unusable file ends it with ``Error: [code] …`` (one line,
-    exit 1), whatever the command; ``register_cli`` wraps every command with it."""
+    """Wrap a command: a wrong passphrase, an unusable file or a service's refusal that the command did not
+    catch itself (the trust list over capacity, from any command that publishes one) ends it with
+    ``Error: [code] …`` (one line, exit 1), whatever the command; ``register_cli`` wraps every command with it."""
     @functools.wraps(callback)
     def wrapped(*args, **kwargs):
         try:
             return callback(*args, **kwargs)
+        except (DomainError, APIError) as err:
+            raise click.ClickException(describe(err)) from None
         except (DecryptionError, OSError) as exc:
             line = _operator_mistake(exc)
             if line is None:

@@ -58,3 +58,12 @@ def test_past_capacity_no_list_is_signed_and_the_operator_is_told(h, app):
     with app.app_context():  # a list every verifier would refuse is never stored nor served
         assert db.session.query(TrustListVersion.sequence).order_by(TrustListVersion.sequence.desc()).first()[0] \
             == published
+
+
+def test_past_capacity_a_command_that_publishes_says_so_in_one_line(app, tmp_path):
+    withdraw_others(app, 50_000, int(time.time()))
+    out = tmp_path / "trust-list.jws"
+    res = app.test_cli_runner().invoke(args=["trust-list", "export", "--out", str(out)])
+    assert res.exit_code == 1 and not out.exists()
+    assert res.output.startswith("Error: [trust_list_over_capacity] Cannot publish a trust list: trust list would be ")
+    assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
