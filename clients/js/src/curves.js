@@ -68,17 +68,31 @@ export function ed25519Decode(raw) {
   return [x, y];
 }
 
-/** Why an Ed25519 device key breaks the profile (32 bytes, y < p, not small order, a point), or null. */
-export function ed25519KeyProblem(raw) {
+/**
+ * The profile's checks on the encoded bytes (32 bytes, y < p, not a small-order point), or null. Whether the
+ * bytes are a point at all costs a square root (~0.3 ms with BigInt): the verifier asks ed25519PointProblem
+ * only when the device signature failed, since no signature verifies under bytes that are not a point.
+ */
+export function ed25519KeyBytesProblem(raw) {
   if (raw.length !== 32) return "an Ed25519 key is 32 bytes";
   if ((bigFromBytesLE(raw) & Y_MASK) >= ED25519_P) return "the Ed25519 key's encoding is not canonical (y >= p)";
   if (SMALL_ORDER_ED25519.has(bytesToHex(raw))) return "the Ed25519 key is a small-order point";
+  return null;
+}
+
+/** Why 32 bytes do not decode to an Ed25519 point (RFC 8032 §5.1.3), or null. */
+export function ed25519PointProblem(raw) {
   try {
     ed25519Decode(raw);
   } catch (err) {
     return err.message;
   }
   return null;
+}
+
+/** The whole Ed25519 device key profile: the byte checks, then that the bytes are a point; or null. */
+export function ed25519KeyProblem(raw) {
+  return ed25519KeyBytesProblem(raw) ?? ed25519PointProblem(raw);
 }
 
 /** RFC 8032 §5.1.7 on the signature bytes: S < L and R canonical (its y < p), or why not. */

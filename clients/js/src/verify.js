@@ -15,7 +15,9 @@ import {
   PERK_CODE_RE, PP1_PRESET_DICTIONARY, PP2_PRESET_DICTIONARY, PRESENTATION_CONTEXT, SCHEME_RE, SIGNATURE_LEN,
   SLOT_SECONDS,
 } from "./constants.js";
-import { ed25519KeyProblem, ed25519SignatureProblem, p256KeyProblem, p256SignatureProblem } from "./curves.js";
+import {
+  ed25519KeyBytesProblem, ed25519PointProblem, ed25519SignatureProblem, p256KeyProblem, p256SignatureProblem,
+} from "./curves.js";
 import { ConfigurationError } from "./errors.js";
 import { InflateError, inflateRaw } from "./inflate.js";
 import { asTime, parseJsonBounded } from "./json.js";
@@ -109,9 +111,28 @@ function checkHeader(headerBytes) {
 
 const REQUIRED_CLAIMS = ["iss", "aud", "iat", "exp", "jti", "sub", "sch", "prk"];
 
+// The payload every issuer writes (its member order, compact, no escapes): one pattern parses *and* checks it.
+// Anything else takes the general path below, which accepts the same claims.
+const CANONICAL_PAYLOAD = new RegExp(
+  '^\\{"iss":"([^"\\\\\\x00-\\x1f]{1,64})","aud":"([a-z][a-z0-9-]{1,31})","iat":(0|[1-9][0-9]{0,11}),' +
+  '"exp":(0|[1-9][0-9]{0,11}),"jti":"([A-Za-z0-9_-]{8,64})","sub":"([A-Za-z0-9_-]{8,64})",' +
+  '"sch":"([a-z][a-z0-9-]{1,31})","prk":\\[((?:"[A-Z0-9][A-Z0-9-]{0,31}")(?:,"[A-Z0-9][A-Z0-9-]{0,31}"){0,7})?\\]' +
+  '(?:,"bnd":"([A-Za-z0-9+_-]{1,32})")?\\}$',
+);
+
 /** The claims of a PP1 payload (ASCII JSON), or TransportError when any is off. */
 export function claimsFromPayload(payloadBytes) {
-  asciiText(payloadBytes);
+  const text = asciiText(payloadBytes);
+  const m = CANONICAL_PAYLOAD.exec(text);
+  if (m) {
+    const [, iss, aud, iatText, expText, jti, sub, sch, prkText, bnd] = m;
+    const iat = Number(iatText);
+    const exp = Number(expText);
+    if (!(iat < 2 ** 40 && exp < 2 ** 40)) throw new TransportError("bad iat or exp");
+    // the pattern admits only "CODE" items joined by commas, so one split undoes the list
+    const prk = prkText ? prkText.slice(1, -1).split('","') : [];
+    return { iss, aud, iat, exp, jti, sub, sch, prk, bnd: bnd ?? null };
+  }
   const p = parseJsonBounded(payloadBytes, PAYLOAD_MAX_DEPTH);
   if (!(p instanceof Map)) throw new TransportError("payload is not an object");
   if (!REQUIRED_CLAIMS.every((k) => p.has(k)) || [...p.keys()].some((k) => k !== "bnd" && !REQUIRED_CLAIMS.includes(k))) {
@@ -213,7 +234,8 @@ async function deviceSignatureOk(keyType, rawKey, signature, message) {
   }
 }
 
-const deviceKeyProblem = (keyType, raw) => (keyType === KEY_ED25519 ? ed25519KeyProblem(raw) : p256KeyProblem(raw));
+// the checks on the encoded bytes; an Ed25519 key's being a point is asked only after a failed signature
+const deviceKeyProblem = (keyType, raw) => (keyType === KEY_ED25519 ? ed25519KeyBytesProblem(raw) : p256KeyProblem(raw));
 
 // ---------------------------------------------------------------------------------------------- Verifier
 
@@ -364,6 +386,9 @@ export class Verifier {
     const keyProblem = deviceKeyProblem(p.keyType, p.deviceKey);
     if (keyProblem) return decision(Status.MALFORMED, info, `certificate device key refused: ${keyProblem}`);
     if (!(await deviceSignatureOk(p.keyType, p.deviceKey, p.deviceSignature, p.signedInput))) {
+      // bytes that are not a point are refused by the signature check already; the answer is MALFORMED
+      const pointProblem = p.keyType === KEY_ED25519 ? ed25519PointProblem(p.deviceKey) : null;
+      if (pointProblem) return decision(Status.MALFORMED, info, `certificate device key refused: ${pointProblem}`);
       return decision(Status.BAD_SIGNATURE, info, "presentation not signed by the certified device");
     }
     if (p.audience !== audience) return decision(Status.WRONG_AUDIENCE, info);
