@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Schemes and point rules: assets/ in a checkout; an installed perkpass-server wheel carries the same files
 # as backend/bundled_assets (packaging/server), since site-packages has no assets/ folder beside backend/.
@@ -193,8 +195,42 @@ def env_overrides(environ=None) -> dict:
     return out
 
 
-class ConfigError(RuntimeError):
-    """The configuration is unsafe or incomplete."""
+class ConfigError(click.ClickException, RuntimeError):
+    """The configuration is unsafe or incomplete. A click error as well, so that `flask --app backend …`
+    started with it prints ``Error: <why>`` (one line, exit 1) instead of a traceback; gunicorn logs it and
+    refuses to start."""
+
+
+# Secrets a production server refuses to start with unless they look like secrets: a value copied from the
+# documentation ("...", "changeme", "<your secret>"), the development value or anything short or repetitive
+# signs sessions or encrypts the signing keys with something an attacker can guess.
+PRODUCTION_SECRETS = ("SECRET_KEY", "PERKPASS_KEY_PASSPHRASE")
+MIN_SECRET_LENGTH = 32
+_PLACEHOLDER_VALUES = {"changeme", "secret", "password", "passphrase", "todo", "tbd", "none", "null", "test",
+                       "dev", "default", "example", "xxx", "yoursecret", "secretkey"}
+# words no random value of this length contains by chance, and every copied example does
+_PLACEHOLDER_WORDS = ("changeme", "changethis", "placeholder", "example", "replaceme", "yoursecret", "yourkey",
+                      "yourpassphrase", "development", "donotuse", "insecure", "secretkeyhere", "perkpass")
+
+
+def weak_secret(value) -> str | None:
+    """Why ``value`` is no production secret (never quoting it: a short real secret is still a secret), or
+    None. Refused: unset, the development values, placeholders, fewer than MIN_SECRET_LENGTH characters,
+    fewer than 10 different characters."""
+    if value is None or str(value).strip() == "":
+        return "it is not set"
+    text = str(value)
+    if text in (DEV_SECRET, DEV_PASSPHRASE):
+        return "it is the development value"
+    letters = "".join(ch for ch in text.lower() if ch.isalnum())
+    if "..." in text or "…" in text or text.strip().startswith("<") or letters in _PLACEHOLDER_VALUES \
+            or any(word in letters for word in _PLACEHOLDER_WORDS):
+        return "it looks like a placeholder copied from an example"
+    if len(text) < MIN_SECRET_LENGTH:
+        return f"it is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(text)) < 10:
+        return "it repeats too few different characters"
+    return None
 
 
 def validate(config) -> None:
@@ -203,11 +239,12 @@ def validate(config) -> None:
     if env == "production":
         if config.get("PERKPASS_DEV_MODE"):
             raise ConfigError("production configuration refuses PERKPASS_DEV_MODE (it would leak login codes)")
-        if not config.get("SECRET_KEY") or config.get("SECRET_KEY") == DEV_SECRET:
-            raise ConfigError("production configuration needs SECRET_KEY")
-        if not config.get("PERKPASS_KEY_PASSPHRASE") or config.get("PERKPASS_KEY_PASSPHRASE") == DEV_PASSPHRASE:
-            raise ConfigError("production configuration needs PERKPASS_KEY_PASSPHRASE "
-                              "(signing keys are encrypted with it)")
+        for setting in PRODUCTION_SECRETS:
+            why = weak_secret(config.get(setting))
+            if why:
+                raise ConfigError(f"production configuration refuses {setting}: {why}; set a random value of "
+                                  f"{MIN_SECRET_LENGTH} characters or more, e.g. the output of "
+                                  "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`")
         if int(config.get("PERKPASS_KDF_COST", 15)) < 14:
             raise ConfigError("production configuration needs PERKPASS_KDF_COST >= 14")
         if config.get("PERKPASS_SMS_SENDER") == "console" and not config.get("PERKPASS_ALLOW_CONSOLE_SENDER"):

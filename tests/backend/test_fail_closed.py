@@ -27,14 +27,15 @@ def _wsgi(tmp_path, **env) -> subprocess.CompletedProcess:
                           timeout=60)
 
 
-PRODUCTION = {"SECRET_KEY": "s" * 40, "PERKPASS_KEY_PASSPHRASE": "p" * 30, "PERKPASS_SMS_SENDER": "outbox",
+PRODUCTION = {"SECRET_KEY": "kX9vQ2mT7rL4pW8zN3bH6cJ1dF5gS0aY-uE_iOq",
+              "PERKPASS_KEY_PASSPHRASE": "Zt4-wq8Rb2Lm6Nc0Yh3Jd7Ks1Fv5Gx9Pe_Ua", "PERKPASS_SMS_SENDER": "outbox",
               "REDIS_URL": "redis://127.0.0.1:6379/0"}
 
 
 def test_the_production_entry_point_without_perkpass_env_is_production(tmp_path):
     # nothing set: it refuses to start instead of serving with the dev secret and dev codes
     r = _wsgi(tmp_path)
-    assert r.returncode != 0 and "production configuration needs SECRET_KEY" in r.stderr
+    assert r.returncode != 0 and "production configuration refuses SECRET_KEY: it is not set" in r.stderr
     r = _wsgi(tmp_path, **PRODUCTION)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["production", "False", "False"]
@@ -125,7 +126,8 @@ def test_json_answers_say_nosniff_and_production_sends_hsts(tmp_path):
         r = dev.test_client().get(path)
         assert r.headers["X-Content-Type-Options"] == "nosniff" and r.mimetype == "application/json"
         assert "Strict-Transport-Security" not in r.headers
-    prod_cfg = {"ENV_NAME": "production", "SECRET_KEY": "s" * 40, "PERKPASS_KEY_PASSPHRASE": "p" * 30,
+    prod_cfg = {"ENV_NAME": "production", "SECRET_KEY": "kX9vQ2mT7rL4pW8zN3bH6cJ1dF5gS0aY-uE_iOq",
+                "PERKPASS_KEY_PASSPHRASE": "Zt4-wq8Rb2Lm6Nc0Yh3Jd7Ks1Fv5Gx9Pe_Ua",
                 "PERKPASS_SMS_SENDER": "outbox", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"}
     r = create_app(prod_cfg).test_client().get("/api/v1/health")
