@@ -7,7 +7,11 @@ the bits they share (clock, times, service errors) in ``cli_common.py``. ``regis
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,7 +19,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select, text
 
-from .cli_common import call, fail, guard_commands, now, parse_instant, read_text, when
+from .cli_common import call, fail, guard_commands, now, parse_instant, when
 from .console_cli import console_cli
 from .demo import print_summary, seed_demo
 from .extensions import db
@@ -31,6 +35,7 @@ from .services import redemptions as redemption_service
 from .services import retention as retention_service
 from .services import scores as score_service
 from .services import secrets_store
+from .services.import_codes import import_codes
 from .services import trust_list as trust_service
 
 
@@ -232,23 +237,57 @@ scores = AppGroup("scores", help="Citizens' current scores.")
 
 @scores.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--partial", is_flag=True, help="Apply the valid rows even if some rows are invalid.")
-@click.option("--source", default=None, help="Provenance recorded with each change (default: the file name).")
-def scores_import(path, partial, source):
-    """Import FILE.csv with columns phone|citizen_id, scheme, score[, reason]."""
-    try:
-        rows = score_service.parse_csv(read_text(path, encoding="utf-8-sig"))
-    except ValueError as e:
-        fail(str(e))
-    report = score_service.import_rows(rows, now=now(), source=source or f"csv:{Path(path).name}", partial=partial)
-    for err in report.errors:
-        click.echo(f"row {err['row']}: {'; '.join(err['errors'])}", err=True)
+def scores_import(path):
+    """Import FILE.csv (- for standard input) with exactly the columns phone,citizen_id,scheme,score,reason,
+    source_system: codes and numbers only. Any bad row refuses the whole file (its line and field are
+    printed) and nothing is imported; the file is read twice (checked, then applied), never held in memory."""
+    with _reopenable(path) as open_rows:
+        try:
+            with Progress(None, "checking") as progress:
+                total = score_service.check_import(open_rows(), on_rows=progress.advance)
+            with Progress(total, "importing") as progress:
+                report = score_service.apply_import(open_rows(), now=now(), actor="cli", on_rows=progress.advance)
+        except score_service.ImportRefused as refused:
+            for where, problems in refused.details.items():
+                for problem in problems:
+                    click.echo(f"{where}: {problem}", err=True)
+            fail(refused.message)
     click.echo(f"rows {report.rows}: imported {report.imported}, unchanged {report.unchanged}, "
                f"waiting for a reviewer {report.pending_review}, "
-               f"skipped (not enrolled) {report.skipped_not_enrolled}, errors {len(report.errors)}"
-               + ("" if report.applied else " -- nothing applied (use --partial to apply valid rows)"))
-    if not report.applied:
-        sys.exit(1)
+               f"skipped (not enrolled) {report.skipped_not_enrolled}")
+
+
+@contextmanager
+def _reopenable(path: str) -> Iterator[Callable[[], Iterator[tuple[int, dict[str, str]]]]]:
+    """A function giving the file's rows afresh on each call (an import reads its file twice). Standard
+    input is copied to a temporary file first, so memory stays flat whatever its size."""
+    spooled: Path | None = None
+    if path == "-":
+        with tempfile.NamedTemporaryFile(prefix="perkpass-import-", suffix=".csv", delete=False) as spool:
+            spooled = Path(spool.name)
+            shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+        path = str(spooled)
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            yield from score_service.read_csv(f)
+    try:
+        yield rows
+    finally:
+        if spooled is not None:
+            spooled.unlink(missing_ok=True)
+
+
+@scores.command("codes")
+def scores_codes():
+    """The reason codes and source systems an import may name, with their labels."""
+    codes = import_codes()
+    click.echo("reason codes (the reason column):")
+    for r in codes.reasons.values():
+        click.echo(f"  {r.code:<28} {r.label['en']} / {r.label['zh-CN']}")
+    click.echo("source systems (the source_system column) and the schemes each may set:")
+    for s in codes.sources.values():
+        click.echo(f"  {s.code:<28} {s.label['en']} / {s.label['zh-CN']} [{', '.join(sorted(s.schemes))}]")
 
 
 # ------------------------------------------------------------------ partners & venues

@@ -140,11 +140,13 @@ def seed_demo(now: int, reset: bool = False) -> dict:
     for label, phone, scores in CITIZENS:
         c = _citizen(phone, now)
         joined = {m.scheme.code for m in c.memberships}
-        for scheme, score in scores.items():
-            # only a new membership gets the demo score: re-running leaves existing demo data (and what
-            # the ledger demo or a visitor did with it since) as it is
-            if scheme not in joined:
-                score_service.set_score(c, scheme, score, now=now, source="seed-demo", reason="demo data")
+        # only a new membership gets the demo score: re-running leaves existing demo data (and what the
+        # ledger demo or a visitor did with it since) as it is. Through the operator import, so demo events
+        # carry codes like every import (the demo's scores "come from the city's previous system")
+        rows = [{"phone": phone, "scheme": scheme, "score": score, "reason": "legacy-migration",
+                 "source_system": "legacy-score-archive"} for scheme, score in scores.items() if scheme not in joined]
+        if rows:
+            score_service.import_rows(rows, now=now, actor="seed-demo")
         db.session.commit()
         perks = []
         bands = {}

@@ -105,13 +105,15 @@ def revoke_device(device_id):
 
 @endpoint(bp, "/scores", "POST", summary="Import current scores (absolute values) for enrolled citizens.",
           auth="operator", body=ScoreImportIn, response=ImportReportOut, errors=(422,),
-          description="Rows for people who have not opted in are skipped and never stored. Without "
-                      "partial=true any invalid row aborts the whole import (422 with the report).")
+          description="Each row: phone or citizen_id, scheme, score, a registered reason code and source system "
+                      "(codes only; `flask scores codes` lists them). Rows for people who have not opted in are "
+                      "skipped and never stored. Any bad row refuses the whole request (422 import_refused, "
+                      "fields `row N`: `field: problem`) and nothing is stored.")
 def import_scores(data):
-    report = score_service.import_rows(data["scores"], now=now(), source=data["source"], partial=data["partial"])
+    report = score_service.import_rows(data["scores"], now=now(), actor=f"operator:{g.operator.id}")
     event(log, "operator.scores_imported", rows=report.rows, imported=report.imported,
-          skipped=report.skipped_not_enrolled, errors=len(report.errors), operator=g.operator.id)
-    return report.to_dict(), (200 if report.applied else 422)
+          skipped=report.skipped_not_enrolled, pending_review=report.pending_review, operator=g.operator.id)
+    return report.to_dict()
 
 
 @endpoint(bp, "/replays", summary="Codes accepted at more than one venue (cross-venue replay report).",

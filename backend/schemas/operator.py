@@ -1,6 +1,6 @@
 from marshmallow import fields, validate
 
-from .common import Base, Bool, Int, Text
+from .common import Base, Int, Text
 
 
 class PartnerIn(Base):
@@ -66,22 +66,17 @@ class DeviceListOut(Base):
 
 
 class ScoreRowIn(Base):
-    phone = Text(max_length=32)
-    citizen_id = Text(max_length=32)
+    """The columns of an import file (backend/services/scores.py IMPORT_COLUMNS): codes and numbers, no prose."""
+    phone = Text(max_length=32, metadata={"description": "The citizen's phone number; or give citizen_id."})
+    citizen_id = Text(max_length=32, metadata={"description": "The citizen's id (c_ and 24 hexadecimal digits)."})
     scheme = Text(required=True, max_length=32)
     score = Int(required=True)
-    reason = Text(max_length=500)
+    reason = Text(required=True, max_length=48, metadata={"description": "A registered reason code."})
+    source_system = Text(required=True, max_length=48, metadata={"description": "A registered source system."})
 
 
 class ScoreImportIn(Base):
     scores = fields.List(fields.Nested(ScoreRowIn), required=True, validate=validate.Length(min=1, max=5000))
-    partial = Bool(load_default=False)
-    source = Text(max_length=120, load_default="operator-api")
-
-
-class RowError(Base):
-    row = fields.Integer(required=True)
-    errors = fields.List(fields.String(), required=True)
 
 
 class ImportReportOut(Base):
@@ -91,8 +86,6 @@ class ImportReportOut(Base):
     pending_review = fields.Integer(required=True, metadata={
         "description": "Decreases recorded as pending_review: a reviewer decides before they count."})
     skipped_not_enrolled = fields.Integer(required=True)
-    errors = fields.List(fields.Nested(RowError), required=True)
-    applied = fields.Boolean(required=True)
 
 
 class ReplayScan(Base):

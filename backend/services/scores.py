@@ -1,18 +1,20 @@
 """Scheme rows, memberships and current scores (with a ledger entry for every change)."""
 from __future__ import annotations
 
-import time
-
 import csv
-import io
-from dataclasses import dataclass, field
+import re
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from ..extensions import db, rows_changed
 from ..models import Citizen, CitizenScheme, LedgerCase, LoginCode, Redemption, Scheme, ScoreEvent
 from . import auth as auth_service
-from .ledger import CaseReason, CaseStatus, Decision, EventKind, EventStatus, get_point_rules
+from .errors import Refused
+from .import_codes import import_codes
+from .ledger import CaseReason, CaseStatus, Decision, EventKind, EventStatus, append
 from .perks import Catalogue, get_catalogue
 
 
@@ -125,6 +127,25 @@ def join(citizen: Citizen, scheme_code: str, now: int) -> CitizenScheme:
     return m
 
 
+# ------------------------------------------------------------------ operator imports (issue 19)
+# An import row is codes, numbers and registered identifiers only: who (a phone or a citizen id), which scheme,
+# the score, a registered reason code and a registered source system (backend/services/import_codes.py). There
+# is no field for prose, so no prose can be stored, shown or audited; an unknown column refuses the file.
+IMPORT_COLUMNS = ("phone", "citizen_id", "scheme", "score", "reason", "source_system")
+IMPORT_BATCH_ROWS = 5000    # rows per transaction: one round of bulk statements, short locks on a live system
+MAX_LISTED_PROBLEMS = 20    # a refusal lists this many bad rows (enough to fix a file; bounded memory)
+CITIZEN_ID_RE = re.compile(r"^c_[0-9a-f]{24}\Z")
+SCORE_RE = re.compile(r"^-?[0-9]{1,9}\Z")
+SUPERSEDED = "Superseded by a later import from the city platform."
+
+
+class ImportRefused(Refused):
+    """An import refused as a whole: nothing of it was stored. ``details`` maps ``line N`` (a CSV file) or
+    ``row N`` (an API request) to ``["field: problem", …]``; a problem never repeats the value it refuses."""
+
+    code = "import_refused"
+
+
 @dataclass
 class ImportReport:
     rows: int = 0
@@ -132,106 +153,343 @@ class ImportReport:
     unchanged: int = 0
     pending_review: int = 0  # decreases waiting for a reviewer (a computer never lowers a score alone)
     skipped_not_enrolled: int = 0
-    errors: list = field(default_factory=list)
-    applied: bool = False
 
     def to_dict(self) -> dict:
         return {"rows": self.rows, "imported": self.imported, "unchanged": self.unchanged,
-                "pending_review": self.pending_review,
-                "skipped_not_enrolled": self.skipped_not_enrolled, "errors": self.errors, "applied": self.applied}
+                "pending_review": self.pending_review, "skipped_not_enrolled": self.skipped_not_enrolled}
 
 
-def _forbidden_in(record: dict) -> list[str]:
-    """The one screen of every entry path (backend.services.screening), over a row's column names and text:
-    a CSV column named ``religion`` or a reason "worships at the mosque" is refused like a provider event."""
-    from .screening import screen_record
-    hits = screen_record(record, get_point_rules().forbidden)
-    return [f"{name} {msg[0].lower()}{msg[1:-1]}; such data is never ingested"
-            for name, msgs in hits.items() for msg in msgs]
+@dataclass(frozen=True)
+class ImportRow:
+    """A checked row. ``phone`` is the normalised number, kept only while its batch is applied (hashed to
+    find the citizen, never stored)."""
+    line: int
+    scheme: str
+    score: int
+    reason: str
+    source_system: str
+    phone: str | None = None
+    citizen_id: str | None = None
 
 
-def import_rows(rows: list[dict], *, now: int, source: str, partial: bool = False) -> ImportReport:
-    """Import absolute scores. Each row: ``phone`` or ``citizen_id``, ``scheme``, ``score``, optional
-    ``reason``. Rows for people who have not opted in are skipped and never stored. Unless
-    ``partial``, any invalid row aborts the whole import (nothing is applied). Every column name and text
-    value, and ``source``, go through the forbidden-data screen; a forbidden ``source`` aborts even a
-    partial import (it would be recorded with every row)."""
-    catalogue = get_catalogue()
-    report = ImportReport(rows=len(rows))
-    bad_source = _forbidden_in({"source": source})
-    if bad_source:  # row 0: the import as a whole
-        report.errors.append({"row": 0, "errors": bad_source})
-    plan = []
-    by_phone: dict[str, Citizen | None] = {}
-    by_public: dict[str, Citizen | None] = {}
-    for i, r in enumerate(rows, start=1):
-        line_errors = []
-        scheme = (r.get("scheme") or "").strip()
-        cfg = catalogue.schemes.get(scheme)
-        if cfg is None:
-            line_errors.append(f"unknown scheme {scheme!r}")
-        raw_score = r.get("score")
-        try:
-            is_int = isinstance(raw_score, int) and not isinstance(raw_score, bool)
-            score = raw_score if is_int else int(str(raw_score).strip())
-            if isinstance(raw_score, bool):
-                raise ValueError
-        except (TypeError, ValueError):
-            score = None
-            line_errors.append("score must be an integer")
-        if cfg is not None and score is not None and not cfg.min <= score <= cfg.max:
-            line_errors.append(f"score must be within {cfg.min}..{cfg.max} for {scheme}")
-        reason = r.get("reason") or None
-        if reason is not None and len(reason) > 500:
-            line_errors.append("reason is longer than 500 characters")
-        line_errors.extend(_forbidden_in(r))
-        citizen = None
-        phone, cid = (r.get("phone") or "").strip(), (r.get("citizen_id") or "").strip()
-        if cid:
-            if cid not in by_public:
-                by_public[cid] = db.session.scalars(select(Citizen).where(Citizen.public_id == cid)).first()
-            citizen = by_public[cid]
+def _text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+class RowChecker:
+    """Checks one row against the configured schemes and the registered codes. Problems name the field
+    and what is wrong, never the value (a refused value might be exactly what must not be kept, and
+    refusals end up on screens and in logs)."""
+
+    def __init__(self) -> None:
+        self.codes = import_codes()
+        self.schemes = get_catalogue().schemes
+
+    def check(self, line: int, values: Mapping) -> tuple[ImportRow | None, list[str]]:
+        problems: list[str] = []
+        phone, cid = _text(values.get("phone")), _text(values.get("citizen_id"))
+        norm = None
+        if phone and cid:
+            problems.append("citizen_id: give a phone or a citizen_id, not both")
+        elif cid:
+            if not CITIZEN_ID_RE.match(cid):
+                problems.append("citizen_id: not a citizen id (c_ and 24 hexadecimal digits)")
         elif phone:
             norm = auth_service.normalise_phone(phone)
             if norm is None:
-                line_errors.append("phone is not a valid phone number")
-            else:
-                if norm not in by_phone:
-                    by_phone[norm] = db.session.scalars(select(Citizen).where(
-                        Citizen.phone_hash == auth_service.phone_hash(norm))).first()
-                citizen = by_phone[norm]
+                problems.append("phone: not a valid phone number")
         else:
-            line_errors.append("each row needs a phone or a citizen_id")
-        if line_errors:
-            report.errors.append({"row": i, "errors": line_errors})
-            continue
-        if citizen is None:
-            report.skipped_not_enrolled += 1
-            continue
-        assert score is not None  # else line_errors said so above
-        plan.append((citizen, scheme, score, reason))
-    if report.errors and (not partial or bad_source):
-        return report
-    for citizen, scheme, score, reason in plan:
-        _m, changed = set_score(citizen, scheme, score, now=now, source=source, reason=reason)
-        if changed == "pending":
-            report.pending_review += 1
-        elif changed:
-            report.imported += 1
-        else:
-            report.unchanged += 1
-    db.session.commit()
-    report.applied = True
+            problems.append("phone: each row needs a phone or a citizen_id")
+        scheme = _text(values.get("scheme"))
+        cfg = self.schemes.get(scheme)
+        if cfg is None:
+            problems.append("scheme: not a configured scheme")
+        raw = values.get("score")
+        score: int | None = None
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            score = raw
+        elif isinstance(raw, str) and SCORE_RE.match(raw.strip()):
+            score = int(raw.strip())
+        if score is None:
+            problems.append("score: not a whole number")
+        elif cfg is not None and not cfg.min <= score <= cfg.max:
+            problems.append(f"score: must be within {cfg.min}..{cfg.max} for {scheme}")
+        reason = _text(values.get("reason"))
+        if reason not in self.codes.reasons:
+            problems.append("reason: not a registered reason code (flask scores codes lists them)")
+        source = _text(values.get("source_system"))
+        system = self.codes.sources.get(source)
+        if system is None:
+            problems.append("source_system: not a registered source system (flask scores codes lists them)")
+        elif cfg is not None and scheme not in system.schemes:
+            problems.append(f"source_system: does not serve scheme {scheme}")
+        if problems:
+            return None, problems
+        assert score is not None
+        return ImportRow(line, scheme, score, reason, source, phone=norm, citizen_id=cid or None), []
+
+
+def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of an import file, streamed: ``(line number, {column: text})``. The header must be exactly
+    :data:`IMPORT_COLUMNS`, in that order; a header that is not, or a line with another number of fields,
+    refuses the file (:class:`ImportRefused`) with its line number."""
+    reader = csv.reader(lines)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ImportRefused("The file is empty.", {"line 1": ["header: missing"]})
+        header = [h.strip() for h in header]
+        if header != list(IMPORT_COLUMNS):
+            problems = [f"column {i}: not one of the documented columns" for i, h in enumerate(header, 1)
+                        if h not in IMPORT_COLUMNS]
+            problems += [f"{c}: missing column" for c in IMPORT_COLUMNS if c not in header]
+            raise ImportRefused("The header must be exactly: " + ",".join(IMPORT_COLUMNS) + ".",
+                                {"line 1": problems or ["header: columns in another order"]})
+        width = len(IMPORT_COLUMNS)
+        for fields in reader:
+            line = reader.line_num
+            if not fields:
+                continue  # a blank line
+            if len(fields) != width:
+                raise ImportRefused("Nothing was imported: a line has the wrong number of fields.",
+                                    {f"line {line}": [f"fields: {len(fields)}, the header has {width}"]})
+            yield line, dict(zip(IMPORT_COLUMNS, fields, strict=True))
+    except csv.Error:
+        raise ImportRefused("Nothing was imported: the file is not valid CSV.",
+                            {f"line {reader.line_num}": ["csv: malformed quoting"]}) from None
+    except UnicodeDecodeError:
+        raise ImportRefused("Nothing was imported: the file is not UTF-8 text.",
+                            {f"line {reader.line_num + 1}": ["encoding: not UTF-8"]}) from None
+
+
+def check_import(rows: Iterable[tuple[int, Mapping]], *, where: str = "line",
+                 on_rows: Callable[[int], None] | None = None) -> int:
+    """The first pass: check every row, store nothing. Returns the number of rows; raises
+    :class:`ImportRefused` listing up to :data:`MAX_LISTED_PROBLEMS` bad rows, each ``{where} N``."""
+    checker = RowChecker()
+    problems: dict[str, list[str]] = {}
+    n = bad = 0
+    for line, values in rows:
+        n += 1
+        _row, errs = checker.check(line, values)
+        if errs:
+            bad += 1
+            if len(problems) < MAX_LISTED_PROBLEMS:
+                problems[f"{where} {line}"] = errs
+        if on_rows is not None and n % 1000 == 0:
+            on_rows(1000)
+    if on_rows is not None:
+        on_rows(n % 1000)
+    if problems:
+        raise ImportRefused(f"Nothing was imported: {bad} of {n} rows have problems"
+                            + (f" (the first {len(problems)} are listed)." if bad > len(problems) else "."),
+                            problems)
+    if n == 0:
+        raise ImportRefused("Nothing was imported: there are no rows.", {f"{where} 1": ["rows: none"]})
+    return n
+
+
+def apply_import(rows: Iterable[tuple[int, Mapping]], *, now: int, actor: str, where: str = "line",
+                 on_rows: Callable[[int], None] | None = None) -> ImportReport:
+    """The second pass over rows :func:`check_import` accepted: apply them in batches of
+    :data:`IMPORT_BATCH_ROWS`, each one transaction of bulk statements (no statement per row) with one audit
+    entry. Rows for people who have not opted in are skipped and never stored. Re-running an import that was
+    interrupted is safe: absolute scores already applied come back unchanged."""
+    checker = RowChecker()
+    report = ImportReport()
+    scheme_ids = {code: sid for sid, code in db.session.execute(select(Scheme.id, Scheme.code))}
+    batch: list[ImportRow] = []
+    for line, values in rows:
+        row, errs = checker.check(line, values)
+        if row is None:  # the rows changed since check_import (a file rewritten in between)
+            raise ImportRefused("The rows changed after they were checked; the import stopped at this row "
+                                "(batches before it were applied; re-run the import).", {f"{where} {line}": errs})
+        batch.append(row)
+        if len(batch) >= IMPORT_BATCH_ROWS:
+            _apply_batch(batch, scheme_ids, report, now=now, actor=actor)
+            if on_rows is not None:
+                on_rows(len(batch))
+            batch = []
+    if batch:
+        _apply_batch(batch, scheme_ids, report, now=now, actor=actor)
+        if on_rows is not None:
+            on_rows(len(batch))
     return report
 
 
-def parse_csv(text: str) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "scheme" not in reader.fieldnames or "score" not in reader.fieldnames:
-        raise ValueError("the CSV needs a header with scheme, score and phone or citizen_id columns")
-    if "phone" not in reader.fieldnames and "citizen_id" not in reader.fieldnames:
-        raise ValueError("the CSV needs a phone or a citizen_id column")
-    return [{k: (v or "") for k, v in row.items() if k} for row in reader]
+def import_rows(rows: list[dict], *, now: int, actor: str) -> ImportReport:
+    """An import given as a list (the operator API): every row checked, then applied; ``row N`` counts from 1."""
+    numbered = list(enumerate(rows, start=1))
+    check_import(numbered, where="row")
+    return apply_import(numbered, now=now, actor=actor, where="row")
+
+
+def _lookup(conn, table: str, key: str, value: str, keys: Collection[str]) -> dict:
+    """``{key: value}`` for the rows of ``table`` whose ``key`` is one of ``keys``, in one statement."""
+    if not keys:
+        return {}
+    if conn.dialect.name == "postgresql":
+        return dict(conn.execute(text(f"SELECT {key}, {value} FROM {table} WHERE {key} = ANY(:keys)"),
+                                 {"keys": list(keys)}).all())
+    out: dict = {}
+    items = list(keys)
+    for i in range(0, len(items), 900):  # SQLite: bound parameters per statement are limited
+        chunk = items[i:i + 900]
+        out.update(conn.execute(text(f"SELECT {key}, {value} FROM {table} WHERE {key} IN "
+                                     f"({', '.join(f':k{j}' for j in range(len(chunk)))})"),
+                                {f"k{j}": v for j, v in enumerate(chunk)}).all())
+    return out
+
+
+def _apply_batch(batch: list[ImportRow], scheme_ids: dict[str, int], report: ImportReport, *, now: int,
+                 actor: str) -> None:
+    conn = db.session.connection()
+    hashes = {r.phone: auth_service.phone_hash(r.phone) for r in batch if r.phone}
+    by_hash = _lookup(conn, "citizens", "phone_hash", "id", set(hashes.values()))
+    by_public = _lookup(conn, "citizens", "public_id", "id", {r.citizen_id for r in batch if r.citizen_id})
+    # (citizen, scheme) -> row; a pair given twice is applied in order, in rounds of distinct pairs
+    rounds: list[dict[tuple[int, int], ImportRow]] = []
+    for r in batch:
+        report.rows += 1
+        cid = by_hash.get(hashes[r.phone]) if r.phone else by_public.get(r.citizen_id)
+        if cid is None:
+            report.skipped_not_enrolled += 1
+            continue
+        key = (cid, scheme_ids[r.scheme])
+        for rnd in rounds:
+            if key not in rnd:
+                rnd[key] = r
+                break
+        else:
+            rounds.append({key: r})
+    events = 0
+    for rnd in rounds:
+        events += _apply_round(conn, rnd, report, now)
+    if events:
+        reasons = sorted({r.reason for rnd in rounds for r in rnd.values()})
+        sources = sorted({r.source_system for rnd in rounds for r in rnd.values()})
+        # one entry per batch: codes and counts only (never a citizen, a phone or a score)
+        append(conn, [("operator", actor, "scores.imported", "import_batch", f"{now}",
+                       {"events": events, "reasons": reasons, "source_systems": sources})], now)
+    db.session.commit()
+
+
+def _apply_round(conn, rows: dict[tuple[int, int], ImportRow], report: ImportReport, now: int) -> int:
+    """Apply rows with distinct (citizen, scheme) pairs. Same rules as :func:`_import_into`, in bulk."""
+    pg = conn.dialect.name == "postgresql"
+    citizen_ids = {c for c, _s in rows}
+    members: dict[tuple[int, int], tuple[int, int]] = {}  # (citizen, scheme) -> (membership, score)
+    for mid, c, s, score in _select_in(conn, "SELECT id, citizen_id, scheme_id, score FROM citizen_schemes",
+                                       "citizen_id", citizen_ids):
+        if (c, s) in rows:
+            members[(c, s)] = (mid, score)
+    waiting: dict[int, list[tuple[int, int]]] = {}  # membership -> [(event, delta)] of imports waiting
+    for eid, mid, delta in _select_in(
+            conn, f"SELECT id, membership_id, delta FROM score_events WHERE status = '{EventStatus.PENDING_REVIEW}' "
+                  f"AND kind = '{EventKind.IMPORT}'", "membership_id", {m for m, _ in members.values()}):
+        waiting.setdefault(mid, []).append((eid, delta))
+    new_members: list[tuple[tuple[int, int], ImportRow]] = []
+    events: list[tuple[int, int, int, ImportRow]] = []          # (membership, delta, score after, row)
+    pending_events: list[tuple[int, int, int, ImportRow]] = []  # decreases waiting for a reviewer
+    score_updates: list[tuple[int, int]] = []                   # (membership, new score)
+    superseded: list[int] = []                                  # waiting import events a newer row replaces
+    for key, r in rows.items():
+        if key not in members:
+            new_members.append((key, r))
+            continue
+        mid, current = members[key]
+        waits = waiting.get(mid, [])
+        if any(current + d == r.score for _e, d in waits) or (current == r.score and not waits):
+            report.unchanged += 1
+            continue
+        superseded.extend(e for e, _d in waits)
+        if current == r.score:
+            report.imported += 1
+        elif r.score < current:  # a computer never lowers a score alone: a reviewer decides (Suzhou)
+            pending_events.append((mid, r.score - current, current, r))
+            report.pending_review += 1
+        else:
+            events.append((mid, r.score - current, r.score, r))
+            score_updates.append((mid, r.score))
+            report.imported += 1
+    if superseded:
+        _execute_in(conn, "UPDATE score_events SET status = :status", "id", superseded,
+                    {"status": EventStatus.WITHDRAWN})
+        _execute_in(conn, "UPDATE ledger_cases SET status = :decided, decision = :decision, decided_at = :now, "
+                          "decision_reason = :why WHERE status = :open", "event_id", superseded,
+                    {"decided": CaseStatus.DECIDED, "decision": Decision.WITHDRAW, "now": now, "why": SUPERSEDED,
+                     "open": CaseStatus.OPEN})
+    if new_members:
+        table = CitizenScheme.__table__
+        rows_in = [{"citizen_id": c, "scheme_id": s, "score": r.score, "joined_at": now, "updated_at": now}
+                   for (c, s), r in new_members]
+        returned = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows_in).all()
+        for (_key, r), (mid,) in zip(new_members, returned, strict=True):
+            events.append((mid, r.score, r.score, r))
+        report.imported += len(new_members)
+    _insert_events(conn, events, now, EventStatus.CONFIRMED)
+    if pending_events:
+        ids = _insert_events(conn, pending_events, now, EventStatus.PENDING_REVIEW)
+        conn.execute(LedgerCase.__table__.insert(), [
+            {"event_id": eid, "reason": CaseReason.PENDING_REVIEW, "status": CaseStatus.OPEN, "opened_at": now}
+            for eid in ids])
+    if score_updates:
+        if pg:
+            conn.execute(text("UPDATE citizen_schemes AS m SET score = v.score, updated_at = :now "
+                              "FROM unnest(CAST(:ids AS integer[]), CAST(:scores AS integer[])) AS v(id, score) "
+                              "WHERE m.id = v.id"),
+                         {"ids": [m for m, _ in score_updates], "scores": [s for _, s in score_updates], "now": now})
+        else:
+            conn.execute(text("UPDATE citizen_schemes SET score = :score, updated_at = :now WHERE id = :id"),
+                         [{"id": m, "score": s, "now": now} for m, s in score_updates])
+    return len(events) + len(pending_events)
+
+
+def _insert_events(conn, events: list[tuple[int, int, int, ImportRow]], now: int, status: str) -> list[int]:
+    """Insert import events ``(membership, delta, score_after, row)``; their ids (in no particular order:
+    the caller only opens one identical review case per id)."""
+    if not events:
+        return []
+    table = ScoreEvent.__table__
+    confirmed_at = now if status == EventStatus.CONFIRMED else None
+    values = [{"membership_id": mid, "kind": EventKind.IMPORT, "delta": delta, "score_after": after,
+               "source": r.source_system, "reason": r.reason, "occurred_at": now, "recorded_at": now,
+               "status": status, "confirmed_at": confirmed_at} for mid, delta, after, r in events]
+    if conn.dialect.name == "postgresql":
+        cols = list(values[0])
+        types = {"membership_id": "integer", "kind": "varchar", "delta": "integer", "score_after": "integer",
+                 "source": "varchar", "reason": "text", "occurred_at": "bigint", "recorded_at": "bigint",
+                 "status": "varchar", "confirmed_at": "bigint"}
+        sql = (f"INSERT INTO score_events ({', '.join(cols)}) SELECT * FROM unnest("
+               + ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in cols) + ") RETURNING id")
+        return [i for (i,) in conn.execute(text(sql), {c: [v[c] for v in values] for c in cols})]
+    return [i for (i,) in conn.execute(table.insert().returning(table.c.id), values)]
+
+
+def _select_in(conn, sql: str, column: str, keys: Collection[int]) -> list:
+    """``sql`` restricted to rows whose ``column`` is one of ``keys`` (``WHERE``/``AND`` added), in one
+    statement on PostgreSQL."""
+    if not keys:
+        return []
+    glue = " AND " if " WHERE " in sql else " WHERE "
+    if conn.dialect.name == "postgresql":
+        return conn.execute(text(f"{sql}{glue}{column} = ANY(:keys)"), {"keys": list(keys)}).all()
+    out: list = []
+    items = list(keys)
+    for i in range(0, len(items), 900):
+        chunk = items[i:i + 900]
+        out += conn.execute(text(f"{sql}{glue}{column} IN ({', '.join(str(int(k)) for k in chunk)})")).all()
+    return out
+
+
+def _execute_in(conn, sql: str, column: str, keys: list[int], params: dict) -> None:
+    """``sql`` (an UPDATE) restricted to rows whose ``column`` is one of ``keys``."""
+    glue = " AND " if " WHERE " in sql else " WHERE "
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"{sql}{glue}{column} = ANY(:keys)"), {**params, "keys": list(keys)})
+        return
+    for i in range(0, len(keys), 900):
+        conn.execute(text(f"{sql}{glue}{column} IN ({', '.join(str(int(k)) for k in keys[i:i + 900])})"), params)
 
 
 def opt_out(citizen: Citizen) -> dict:

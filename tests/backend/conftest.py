@@ -141,7 +141,8 @@ class Helper:
 
     def citizen(self, phone: str, scores: dict[str, int]) -> str:
         token = self.login(phone)
-        rows = [{"phone": phone, "scheme": s, "score": v} for s, v in scores.items()]
+        rows = [{"phone": phone, "scheme": s, "score": v, "reason": "annual-recalculation",
+                 "source_system": "perkpass-operator"} for s, v in scores.items()]
         r = self.client.post("/api/v1/operator/scores", json={"scores": rows}, headers=self.op())
         assert r.status_code == 200 and r.json["imported"] == len(rows), r.json
         return token

@@ -87,9 +87,11 @@ def test_wrong_types(client, auth_headers):
         ("/api/v1/auth/login", {"phone": PHONE, "code": "12345a"}, {}, "code"),
         ("/api/v1/auth/login", {"phone": PHONE, "code": "123456", "consent": {"version": "x", "accepted": "yes"}}, {},
          "consent"),
-        ("/api/v1/operator/scores", {"scores": [{"phone": PHONE, "scheme": "moli", "score": "713"}]},
+        ("/api/v1/operator/scores", {"scores": [{"phone": PHONE, "scheme": "moli", "score": "713",
+            "reason": "annual-recalculation", "source_system": "perkpass-operator"}]},
          auth_headers["operator"], "scores"),
-        ("/api/v1/operator/scores", {"scores": [{"phone": PHONE, "scheme": "moli", "score": True}]},
+        ("/api/v1/operator/scores", {"scores": [{"phone": PHONE, "scheme": "moli", "score": True,
+            "reason": "annual-recalculation", "source_system": "perkpass-operator"}]},
          auth_headers["operator"], "scores"),
         ("/api/v1/operator/venues", {"partner_id": "1", "name": "x", "audience": "metro"}, auth_headers["operator"],
          "partner_id"),
@@ -151,9 +153,11 @@ def test_out_of_range_integers(client, auth_headers):
         _assert_json_error(client.get(path, headers=op), 404)
     r = client.post("/api/v1/operator/venues/99999999999999999999/enrolment-codes", json={}, headers=op)
     _assert_json_error(r, 404)
-    r = client.post("/api/v1/operator/scores", json={"scores": [{"phone": PHONE, "scheme": "moli",
-                                                                  "score": 10**40}]}, headers=op)
-    assert r.status_code == 422 and r.json["applied"] is False
+    r = client.post("/api/v1/operator/scores", json={"scores": [{"phone": PHONE, "scheme": "moli", "score": 10**40,
+                                                                  "reason": "annual-recalculation",
+                                                                  "source_system": "perkpass-operator"}]}, headers=op)
+    _assert_json_error(r, 422)
+    assert r.json["error"]["fields"] == {"row 1": ["score: must be within 0..1000 for moli"]}
 
 
 @pytest.mark.parametrize("audience", ["metro\n", "metro\r\n"])

@@ -76,7 +76,8 @@ class Cluster:
     def citizen(self, phone: str, ip: str) -> dict:
         token = self.login(self.a, phone, ip)
         r = requests.post(self.b + "/api/v1/operator/scores", headers=self.op,
-                          json={"scores": [{"phone": phone, "scheme": "moli", "score": 713}]})
+                          json={"scores": [{"phone": phone, "scheme": "moli", "score": 713,
+                              "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
         assert r.status_code == 200, r.text
         return {"Authorization": "Bearer " + token}
 

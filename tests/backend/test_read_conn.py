@@ -39,7 +39,8 @@ def test_logout_and_new_scores_count_on_the_very_next_request(engine, h, client)
     assert h.issue(token, "metro")["eligible"] is True  # the read connection now exists
     assert read_conn.for_engine(engine).open_connections()
     # a score drop committed through the ORM is seen at once: no snapshot is held between requests
-    r = client.post("/api/v1/operator/scores", json={"scores": [{"phone": CITIZEN, "scheme": "moli", "score": 350}]},
+    r = client.post("/api/v1/operator/scores", json={"scores": [{"phone": CITIZEN, "scheme": "moli", "score": 350,
+        "reason": "annual-recalculation", "source_system": "perkpass-operator"}]},
                     headers=h.op())
     assert r.status_code == 200 and r.json["pending_review"] == 1  # a decrease waits for a person
     from tests.backend.test_ledger import Ledger

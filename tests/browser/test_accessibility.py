@@ -107,7 +107,8 @@ def test_names_and_sources_read_in_chinese(make_page, server):
     page, _ = make_page(locale="zh-CN")
     phone = new_phone()
     sign_up(page, phone)
-    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 690}]})
+    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 690,
+        "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     suffix = phone[-6:]
     prov = operator(server, "POST", "/api/v1/operator/ledger/providers", json={
         "code": f"fz-civil-{suffix}", "name": "Fuzhou Civil Affairs Bureau", "name_zh": "福州市民政局",

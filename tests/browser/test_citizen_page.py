@@ -244,7 +244,8 @@ def test_code_refreshes_and_verifies_offline(make_page, server, shoot, shot_dir)
     sign_up(page, phone)
     # the city's data provider imports a Moli score of 713: metro 20% and the Gulou office perks
     report = operator(server, "POST", "/api/v1/operator/scores",
-                      json={"scores": [{"phone": phone, "scheme": "moli", "score": 713}]})
+                      json={"scores": [{"phone": phone, "scheme": "moli", "score": 713,
+                          "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     assert report["imported"] == 1
     page.click("#logout")
     page.wait_for_selector("#send-code")
@@ -407,7 +408,10 @@ def test_two_schemes_at_one_venue_type_let_the_citizen_choose(make_page, server,
     page, _ = make_page(locale="en-US")
     sign_up(page, phone)
     operator(server, "POST", "/api/v1/operator/scores", json={"scores": [
-        {"phone": phone, "scheme": "moli", "score": 713}, {"phone": phone, "scheme": "osmanthus", "score": 120}]})
+        {"phone": phone, "scheme": "moli", "score": 713, "reason": "annual-recalculation",
+         "source_system": "perkpass-operator"},
+        {"phone": phone, "scheme": "osmanthus", "score": 120, "reason": "annual-recalculation",
+         "source_system": "perkpass-operator"}]})
     page.reload()
     page.wait_for_selector(".venue-has[data-audience=metro]")
     metro = page.locator(".venue-has[data-audience=metro]")

@@ -146,7 +146,8 @@ def test_a_reviewer_decides_a_dispute_and_the_citizen_sees_the_outcome(server, c
     phone = new_phone()
     sign_up(citizen_page, phone)
     token = citizen_page.evaluate("JSON.parse(localStorage.getItem('perkpass.session')).token")
-    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685}]})
+    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685,
+        "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     suffix = phone[-6:]
     prov = operator(server, "POST", "/api/v1/operator/ledger/providers",
                     json={"code": f"fz-vol-{suffix}", "name": "Gulou Volunteer Centre", "schemes": ["moli"]})["token"]

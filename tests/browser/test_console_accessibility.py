@@ -30,7 +30,8 @@ def _disputed_case(server) -> str:
     code = requests.post(server.base + "/api/v1/auth/request-code", json={"phone": phone}, timeout=10).json()["dev_code"]
     token = requests.post(server.base + "/api/v1/auth/login", json={"phone": phone, "code": code},
                           timeout=10).json()["access_token"]
-    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685}]})
+    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685,
+        "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     suffix = uuid.uuid4().hex[:8]
     reference = "A11Y-" + suffix.upper()
     prov = operator(server, "POST", "/api/v1/operator/ledger/providers",

@@ -34,7 +34,8 @@ def test_why_is_my_score_this_and_a_dispute_decided_by_a_person(server, make_pag
     page, _watch = make_page("en")
     phone = new_phone()
     sign_up(page, phone)
-    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685}]})
+    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685,
+        "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     suffix = phone[-6:]
     prov = _provider(server, f"fz-police-{suffix}")
     rev = _reviewer(server, f"Reviewer {suffix}")

@@ -63,7 +63,8 @@ def metro_citizen(page, server) -> str:
     page holds its certificates (the home screen says until when its codes work without signal)."""
     phone = new_phone()
     sign_up(page, phone)
-    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 713}]})
+    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 713,
+        "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     page.reload()
     page.wait_for_selector("#quick-codes #offline-ready")
     return phone

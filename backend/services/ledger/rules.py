@@ -16,6 +16,8 @@ from .statuses import REVIEW_POLICIES, ReviewPolicy
 
 RULE_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,47}\Z")
 CATEGORY_CODE_RE = re.compile(r"^[a-z][a-z0-9-]{1,47}\Z")
+# files of the folder that seed other catalogue entries (reason codes, source systems), not a scheme's rules
+NOT_SCHEME_FILES = ("reason-codes.json", "withdrawal-reasons.json", "source-systems.json")
 
 
 class PointRulesError(ValueError):
@@ -103,7 +105,7 @@ def load_point_rules(directory: str | Path, catalogue: Catalogue, default_window
         out.categories[c["code"]] = DataCategory(c["code"], {"en": label["en"], "zh-CN": label["zh-CN"]})
     _need(bool(out.categories), "categories.json", "lists no categories")
     for f in sorted(directory.glob("*.json")):
-        if f.name in ("forbidden.json", "categories.json"):
+        if f.name in ("forbidden.json", "categories.json") or f.name in NOT_SCHEME_FILES:
             continue
         where = f.name
         try:
