@@ -121,8 +121,8 @@ def build_trust_list(
         # without these withdrawals, until it expires
         raise TrustListTooLargeError(
             f"trust list would be {len(jws):,} bytes, over the {MAX_TRUST_LIST_BYTES:,} verifiers read: "
-            f"{len(revoked_text) // REVOKED_ID_CHARS:,} withdrawn certificate ids, each "
-            f"{REVOKED_ID_CHARS * 4 / 3:.1f} bytes of the list")
+            f"{len(revoked_text) // REVOKED_ID_CHARS:,} withdrawn certificate ids, at most "
+            f"{revoked_capacity(jws):,} fit with these keys and perks")
     return jws
 
 
@@ -179,6 +179,20 @@ def _sorted_unique(ids: list[str]) -> frozenset[str]:
     if len(unique) != len(ids) or ids != sorted(ids):
         raise _malformed("revoked certificate ids are not in strictly ascending order (unsorted or repeated)")
     return unique
+
+
+def revoked_capacity(trust_list: str) -> int:
+    """How many withdrawn certificate ids a list like ``trust_list`` (a list this issuer signed: the same
+    header and other members, whatever it withdraws now) can carry within ``MAX_TRUST_LIST_BYTES``. For an
+    issuer's monitor, to warn before a list it must publish would be refused."""
+    header, payload, signature = trust_list.split(".")
+    members = json.loads(fmt.b64url_decode(payload))
+    members.pop("revoked", None)
+    others = len(fmt.canonical_json(members))  # the builder's serialization: "revoked" comes last
+    member = len(',"revoked":""')
+    # the payload segment is ceil(4x/3) characters for x bytes, and ceil(4x/3) <= room <=> x <= floor(3 room / 4)
+    room = MAX_TRUST_LIST_BYTES - len(header) - len(signature) - 2
+    return max(0, (room * 3 // 4 - others - member) // REVOKED_ID_CHARS)
 
 
 class FreshnessState(str, enum.Enum):

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from partner_sdk import Status, TrustListError, TrustListSignatureError, TrustListTooLargeError, TrustStore, Verifier
 from partner_sdk import format as fmt
 from partner_sdk import pp2
-from partner_sdk.trust import MAX_TRUST_LIST_BYTES, build_trust_list
+from partner_sdk.trust import MAX_TRUST_LIST_BYTES, build_trust_list, revoked_capacity
 
 from .conftest import T0
 
@@ -81,8 +81,21 @@ def test_the_largest_list_holds_the_promised_ids_and_revokes_exactly_those(issue
 
 
 def test_an_issuer_refuses_to_sign_a_list_verifiers_would_refuse(issuer):
-    with pytest.raises(TrustListTooLargeError, match=r"would be [\d,]+ bytes, over the 1,000,000 verifiers read: 50,000 "):
+    fit = revoked_capacity(issuer.trust_list(T0))
+    with pytest.raises(TrustListTooLargeError, match=rf"would be [\d,]+ bytes, over the 1,000,000 verifiers read: "
+                                                     rf"50,000 withdrawn certificate ids, at most {fit:,} fit"):
         issuer.trust_list(T0, revoked=random_ids(50_000))
+
+
+@pytest.mark.parametrize("withdrawn_now", [0, 10, 40_000])
+def test_the_capacity_an_issuer_is_told_is_exact(issuer, withdrawn_now):
+    """revoked_capacity(a list) = the most ids a list with its other members can carry, whatever it withdraws."""
+    ids = random_ids(50_000, seed=withdrawn_now)
+    fit = revoked_capacity(issuer.trust_list(T0, revoked=ids[:withdrawn_now]))
+    assert fit >= PROMISED_IDS
+    assert len(issuer.trust_list(T0, revoked=ids[:fit])) <= MAX_TRUST_LIST_BYTES
+    with pytest.raises(TrustListTooLargeError):
+        issuer.trust_list(T0, revoked=ids[:fit + 1])
 
 
 def test_a_list_over_the_limit_is_refused_and_the_held_one_kept(issuer):
