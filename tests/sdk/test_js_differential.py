@@ -20,11 +20,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from partner_sdk import TrustedKey, TrustStore, Verifier
+from partner_sdk import TrustedKey, TrustListError, TrustStore, Verifier
 from partner_sdk import format as fmt
 from partner_sdk import keyprofile, pp2
 from partner_sdk.keys import b64url_encode
 from partner_sdk.testing import TestIssuer, derived_key
+from partner_sdk.trust import build_root_statement
 
 ROOT = Path(__file__).resolve().parents[2]
 T = 1_795_000_000
@@ -255,10 +256,110 @@ def sig_component_cases() -> list[str]:
     return ["PP2" + fmt.bytes_to_digits(v) for v in variants]
 
 
+def signed_list(payload_obj: Any, *, header: dict[str, Any] | None = None, key: Any = None,
+                raw_payload: bytes | None = None) -> str:
+    """A trust list JWS over any payload, signed by the root (or ``key``)."""
+    h = fmt.canonical_json(header if header is not None else {"alg": "EdDSA", "kid": "root", "typ": fmt.TRUST_LIST_TYP})
+    p = raw_payload if raw_payload is not None else fmt.canonical_json(payload_obj)
+    signing_input = fmt.b64url_bytes(h) + b"." + fmt.b64url_bytes(p)
+    return (signing_input + b"." + fmt.b64url_bytes((key or ISSUER.root_key).sign(signing_input))).decode()
+
+
+def list_payload(**changes: Any) -> dict[str, Any]:
+    jwk = TrustedKey(ISSUER.kid, ISSUER.signing_key.public_key(), *ISSUER.key_window).to_jwk()
+    p = {"iss": ISSUER.issuer, "seq": 5, "iat": T - 60, "next_update": T + 3600, "exp": T + 86_400, "keys": [jwk],
+         "perks": {}}
+    p.update(changes)
+    return {k: v for k, v in p.items() if v is not DROP}
+
+
+def trust_list_cases() -> list[dict[str, Any]]:
+    """Lists that reach every loading rule, each signed by the root so that only the rule decides."""
+    jwk = list_payload()["keys"][0]
+    ids = sorted(b64url_encode(bytes([i]) * 12) for i in range(3))
+    good = signed_list(list_payload())
+    lists = [
+        good, signed_list(list_payload(revoked="".join(ids))), signed_list(list_payload(revoked=ids)),
+        signed_list(list_payload(revoked="".join(reversed(ids)))), signed_list(list_payload(revoked=ids[0] * 2)),
+        signed_list(list_payload(revoked=ids[0][:15])), signed_list(list_payload(revoked=ids[0][:15] + "+")),
+        signed_list(list_payload(revoked="")), signed_list(list_payload(revoked=[])), signed_list(list_payload(revoked=None)),
+        signed_list(list_payload(revoked=5)), signed_list(list_payload(revoked=[ids[0] + "A"])),
+        signed_list(list_payload(keys=[jwk, jwk])), signed_list(list_payload(keys=[dict(jwk, kid="")])),
+        signed_list(list_payload(keys=[{k: v for k, v in jwk.items() if k != "kid"}])),
+        signed_list(list_payload(keys=[dict(jwk, nbf=jwk["not_after"] + 1)])),
+        signed_list(list_payload(keys=[dict(jwk, nbf=float(jwk["nbf"]))])),
+        signed_list(list_payload(keys=[dict(jwk, nbf=True)])),
+        signed_list(list_payload(keys=[dict(jwk, revoked_at=None)])), signed_list(list_payload(keys=[dict(jwk, revoked_at=T)])),
+        signed_list(list_payload(keys=[dict(jwk, revoked_at=1.5)])), signed_list(list_payload(keys=[dict(jwk, d="AAAA")])),
+        signed_list(list_payload(keys=[dict(jwk, alg="RS256", kty="RSA")])), signed_list(list_payload(keys=[dict(jwk, alg=None)])),
+        signed_list(list_payload(keys=[dict(jwk, kty="EC")])), signed_list(list_payload(keys=[dict(jwk, x=jwk["x"][:-1])])),
+        signed_list(list_payload(keys=[dict(jwk, x=jwk["x"][:-1] + "B")])), signed_list(list_payload(keys=[dict(jwk, x=None)])),
+        signed_list(list_payload(keys=[5])), signed_list(list_payload(keys={})), signed_list(list_payload(keys=DROP)),
+        signed_list(list_payload(keys=[])), signed_list(list_payload(perks=None)), signed_list(list_payload(perks=[])),
+        signed_list(list_payload(perks=DROP)), signed_list(list_payload(perks={"X": [float("nan")]})),
+        signed_list(list_payload(iss="")), signed_list(list_payload(iss="i" * 65)), signed_list(list_payload(iss="\U0001F600" * 64)),
+        signed_list(list_payload(iss=None)), signed_list(list_payload(seq=5.0)), signed_list(list_payload(seq=True)),
+        signed_list(list_payload(seq=-1)), signed_list(list_payload(iat=T + 3601)), signed_list(list_payload(next_update=T + 86_401)),
+        signed_list(list_payload(exp=T - 30, next_update=T - 40, iat=T - 50)), signed_list(list_payload(extra={"a": [[[[[[[[1]]]]]]]]})),
+        signed_list(list_payload(extra={"a": [[[[[[1]]]]]]})), signed_list(None, raw_payload=b"[1]"),
+        signed_list(None, raw_payload=b"{"), signed_list(None, raw_payload=fmt.canonical_json(list_payload())[:-1] + b',"seq":6}'),
+        signed_list(list_payload(), header={"alg": "EdDSA", "typ": fmt.TRUST_LIST_TYP}),
+        signed_list(list_payload(), header={"alg": "EdDSA", "kid": "r", "typ": "JWT"}),
+        signed_list(list_payload(), header={"alg": "none", "kid": "r", "typ": fmt.TRUST_LIST_TYP}),
+        signed_list(list_payload(), header={"alg": "EdDSA", "kid": "r", "typ": fmt.TRUST_LIST_TYP, "crit": []}),
+        signed_list(list_payload(), key=derived_key(b"x", "other-root")), signed_list(list_payload(), key=ISSUER.signing_key),
+        " \n" + good + "\r\n", good + ".", good.replace(".", "..", 1), good[:-1] + "B", good[:-2],
+        good.split(".")[0] + "=." + good.split(".", 1)[1], "é" + good, "", "not a jws", "x" * 1_000_001,
+        signed_list(list_payload(roots=None)), signed_list(list_payload(roots=[])), signed_list(list_payload(roots="x")),
+        signed_list(list_payload(roots=[5])), signed_list(list_payload(roots=["a.b.c"])),
+    ]
+    new_root = derived_key(b"js-differential", "root-2")
+    third = derived_key(b"js-differential", "root-3")
+    st2 = build_root_statement(old_root=ISSUER.root_key, new_root=new_root.public_key(), issuer=ISSUER.issuer, version=2, now=T - 100)
+    st3 = build_root_statement(old_root=new_root, new_root=third.public_key(), issuer=ISSUER.issuer, version=3, now=T - 90)
+    forged3 = build_root_statement(old_root=derived_key(b"x", "y"), new_root=third.public_key(), issuer=ISSUER.issuer,
+                                   version=3, now=T - 90)
+    other_iss = build_root_statement(old_root=new_root, new_root=third.public_key(), issuer="perkpass.other", version=3, now=T - 90)
+    lists += [signed_list(list_payload(roots=[st2]), key=new_root), signed_list(list_payload(roots=[st2, st3]), key=third),
+              signed_list(list_payload(roots=[st2, st3]), key=new_root), signed_list(list_payload(roots=[st2, forged3]), key=third),
+              signed_list(list_payload(roots=[st2, other_iss]), key=third), signed_list(list_payload(roots=[st3]), key=third),
+              signed_list(list_payload(roots=[st2] * 65), key=new_root), signed_list(list_payload(roots=[st3, st2]), key=new_root),
+              signed_list(list_payload(roots=[st2], iss="perkpass.other"), key=new_root)]
+    cases: list[dict[str, Any]] = [{"loads": [tl], "now": T} for tl in lists]
+    # sequences: rollback, the same sequence with other content, another issuer, expired at load, retired root
+    rotated = signed_list(list_payload(roots=[st2], seq=7), key=new_root)
+    cases += [
+        {"loads": [good, signed_list(list_payload(seq=4))], "now": T},
+        {"loads": [good, signed_list(list_payload(perks={"A": 1}))], "now": T},
+        {"loads": [good, good, signed_list(list_payload(seq=6))], "now": T},
+        {"loads": [good, signed_list(list_payload(seq=6, iss="perkpass.other"))], "now": T},
+        {"loads": [good], "now": T + 86_400}, {"loads": [good], "now": T + 86_399},
+        {"loads": [rotated, signed_list(list_payload(seq=8))], "now": T},
+        {"loads": [rotated, signed_list(list_payload(seq=8, roots=[st2]), key=new_root)], "now": T},
+        {"loads": [signed_list(list_payload(seq=9)), rotated], "now": T},
+    ]
+    return cases
+
+
+def python_loads(case: dict[str, Any]) -> list[str]:
+    store = TrustStore(ISSUER.root_public_jwk)
+    got = []
+    for tl in case["loads"]:
+        try:
+            store.load_bytes(tl, now=case["now"])
+            got.append("OK")
+        except TrustListError as exc:
+            got.append(type(exc).__name__)
+    return got
+
+
 def python_answers(cases: list[dict[str, Any]]) -> list[list[str]]:
     out = []
     stores: dict[str, TrustStore] = {}  # verifying a code never changes a store
     for c in cases:
+        if "loads" in c:
+            out.append(python_loads(c))
+            continue
         tl = c["trust_list"]
         if tl not in stores:
             stores[tl] = TrustStore(ISSUER.root_public_jwk)
@@ -321,7 +422,7 @@ def all_cases() -> list[dict[str, Any]]:
                                   (None, None, T + 141)):
         cases.append({"trust_list": TRUST_LIST, "audience": "metro", "now": now, "qr_text": later, "perk": perk,
                       "prior": [{"qr_text": good_pp2, "perk": prior_perk, "now": T + 10}]})
-    return cases
+    return cases + trust_list_cases()
 
 
 @pytest.fixture(scope="module")
@@ -333,15 +434,18 @@ def answers() -> tuple[list[dict[str, Any]], list[list[str]], list[list[str]]]:
 def test_javascript_and_python_verifiers_agree_on_every_hostile_input(answers):
     cases, py, js = answers
     assert len(py) == len(js) == len(cases)
-    disagreements = [(c["qr_text"][:80], c.get("now"), c.get("perk"), c.get("leeway", 5), p, j)
+    disagreements = [(c.get("qr_text", "")[:80] or c["loads"][-1][-80:], c.get("now"), c.get("perk"), c.get("leeway", 5), p, j)
                      for c, p, j in zip(cases, py, js, strict=True) if p != j]
     assert not disagreements, f"{len(disagreements)} of {len(cases)} differ, e.g. {disagreements[:5]}"
 
 
 def test_the_hostile_inputs_reach_every_status(answers):
     """The corpus is worth something only if it exercises every rule, not only MALFORMED."""
-    _, py, _ = answers
-    seen = {s for a in py for s in a}
+    cases, py, _ = answers
+    seen = {s for c, a in zip(cases, py, strict=True) if "loads" not in c for s in a}
+    loads = {s for c, a in zip(cases, py, strict=True) if "loads" in c for s in a}
+    assert loads == {"OK", "TrustListError", "TrustListSignatureError", "TrustListRollbackError", "TrustListExpiredError",
+                     "TrustListTooLargeError"}
     assert seen == {"GRANTED", "NOT_ENTITLED", "EXPIRED", "NOT_YET_VALID", "REPLAYED", "BAD_SIGNATURE",
                     "UNKNOWN_KEY", "WRONG_AUDIENCE", "WRONG_ISSUER", "MALFORMED", "UNSUPPORTED_VERSION",
                     "TRUST_LIST_EXPIRED", "REVOKED", "CLOCK_SKEW"}

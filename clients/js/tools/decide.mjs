@@ -2,7 +2,8 @@
 // stdin: {"root_public_key": JWK, "cases": [{"trust_list", "audience", "leeway"?, "perk"?, "now", "qr_text",
 //         "repeat"?, "prior"?: [{"qr_text", "perk", "now"}]}]}
 // stdout: [[status, ...], ...] — one list per case, "repeat" answers each (default 1); a trust list that is
-//         refused gives ["LOAD:<error class>"].
+//         refused gives ["LOAD:<error class>"]. A case {"loads": [trust list, ...]} instead loads the lists in
+//         order into one store and answers one "OK" or error class name per list.
 import { TrustStore, Verifier } from "../src/index.js";
 
 const chunks = [];
@@ -13,6 +14,20 @@ const iatOf = (jws) => JSON.parse(Buffer.from(jws.split(".")[1], "base64url").to
 const out = [];
 const stores = new Map(); // trust list text -> loaded store (verifying a code never changes a store)
 for (const c of input.cases) {
+  if (c.loads) {
+    const store = new TrustStore(input.root_public_key);
+    const got = [];
+    for (const tl of c.loads) {
+      try {
+        await store.load(tl, { now: c.now });
+        got.push("OK");
+      } catch (err) {
+        got.push(err.name);
+      }
+    }
+    out.push(got);
+    continue;
+  }
   let store = stores.get(c.trust_list);
   if (!store) {
     store = new TrustStore(input.root_public_key);
