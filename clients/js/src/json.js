@@ -13,7 +13,7 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true }); // strips a leading UTF-
 /** Refuse nesting deeper than maxDepth, counting brackets outside strings (spec "JSON depth"). */
 export function checkDepth(bytes, maxDepth) {
   let opens = 0;
-  for (const b of bytes) if (b === 0x5b || b === 0x7b) opens++;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x5b || bytes[i] === 0x7b) opens++;
   if (opens <= maxDepth) return;
   const text = bytesToLatin1(bytes).replace(STRING, '""');
   let depth = 0;
