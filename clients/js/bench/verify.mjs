@@ -1,4 +1,5 @@
-// How much the JavaScript verifier adds to the signature checks a code needs, measured in one run:
+// How much the JavaScript verifier adds to the signature checks a code needs, and what loading the largest
+// trust list costs, measured in one run:
 //   node clients/js/bench/verify.mjs
 // Baseline per code type: the bare WebCrypto calls on the same bytes (PP1: one Ed25519 verify with an imported
 // key; PP2: the issuer's Ed25519 verify plus importing the device key and verifying its signature), interleaved
@@ -6,7 +7,7 @@
 import { readFileSync } from "node:fs";
 
 import { TrustStore, Verifier } from "../src/index.js";
-import { b64urlDecode, concatBytes, digitsToBytes, latin1Bytes, utf8Bytes } from "../src/bytes.js";
+import { b64urlDecode, b64urlEncode, concatBytes, digitsToBytes, latin1Bytes, utf8Bytes } from "../src/bytes.js";
 import { CERT_CONTEXT } from "../src/constants.js";
 import { parsePp1, parsePp2 } from "../src/verify.js";
 
@@ -72,3 +73,39 @@ for (const name of ["valid", "pp2_valid_ed25519", "pp2_valid_p256"]) {
   }
   console.log(`| ${name} | ${median(bare).toFixed(0)} | ${median(full).toFixed(0)} | ${median(ratio).toFixed(2)}x |`);
 }
+
+// Trust lists signed here with a fresh root (WebCrypto): none withdrawn (the baseline) and the largest a verifier
+// accepts (as many 16-character ids as fit in 1,000,000 bytes). Load = TrustStore.load (root signature, JSON,
+// every check, the id set); median of interleaved rounds.
+const root = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+const rootJwk = { ...(await crypto.subtle.exportKey("jwk", root.publicKey)), kid: "bench-root" };
+async function signedList(ids) {
+  const payload = { iss: "perkpass.bench", seq: 1, iat: 1_795_000_000, next_update: 1_795_086_400, exp: 1_795_604_800,
+    keys: VECTORS.issuer_keys, perks: {} };
+  if (ids.length) payload.revoked = ids.join("");
+  const input = `${b64urlEncode(utf8Bytes(JSON.stringify({ alg: "EdDSA", kid: "bench-root", typ: "perkpass-trust-list+jwt" })))}.` +
+    b64urlEncode(utf8Bytes(JSON.stringify(payload)));
+  return `${input}.${b64urlEncode(new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, root.privateKey, latin1Bytes(input))))}`;
+}
+const ids = Array.from({ length: 47_000 }, () => b64urlEncode(crypto.getRandomValues(new Uint8Array(12)))).sort();
+let largest = await signedList(ids);
+while (largest.length > 1_000_000) {
+  ids.length -= Math.ceil((largest.length - 1_000_000) / 21); // 21 1/3 bytes of the signed list per id
+  largest = await signedList(ids);
+}
+const empty = await signedList([]);
+const loadMs = async (text) => {
+  const t0 = performance.now();
+  await new TrustStore(rootJwk).load(text, { now: 1_795_000_000 });
+  return performance.now() - t0;
+};
+for (let i = 0; i < 2; i++) { await loadMs(empty); await loadMs(largest); }
+const small = [];
+const big = [];
+for (let r = 0; r < 9; r++) {
+  small.push(await loadMs(empty));
+  big.push(await loadMs(largest));
+}
+console.log(`\n| trust list | ids / bytes | load ms (median of 9) |\n|---|---|---|`);
+console.log(`| none withdrawn | 0 / ${empty.length} | ${median(small).toFixed(2)} |`);
+console.log(`| largest accepted | ${ids.length} / ${largest.length} | ${median(big).toFixed(1)} (${(median(big) / median(small)).toFixed(0)}x) |`);
