@@ -154,6 +154,18 @@ def _pp2_cases(iss: TestIssuer, case, tl: str) -> None:
     case("pp2_garbage_digits", "PP2" + "123456789" * 30, ["MALFORMED"], now=NOW + 10, audience="metro")
 
 
+def _resigned(iss: TestIssuer, trust_list: str, **changes) -> str:
+    """The same trust list with payload members replaced, signed again by the root: hostile but genuine."""
+    import jwt
+    header_b64, payload_b64, _ = trust_list.split(".")
+    header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+    payload = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
+    payload.update(changes)
+    return jwt.PyJWS(algorithms=[fmt.ALGORITHM]).encode(
+        fmt.canonical_json(payload), iss.root_key, algorithm=fmt.ALGORITHM,
+        headers={"kid": header["kid"], "typ": header["typ"]})
+
+
 def _is_point(raw: bytes) -> bool:
     try:
         keyprofile.ed25519_decode(raw)
@@ -290,6 +302,16 @@ def build() -> dict:
          "load": [iss.trust_list(NOW - 60, sequence=30, keys=[
              dup, TrustedKey(dup.kid, derived_key(b"x", "y").public_key(), *iss.key_window)])]},
     ]
+    # issue 18.3: a malformed `revoked` member makes the whole list invalid, never "no revocations"
+    ok_ids = sorted(b64url_encode(bytes([i]) * 12) for i in (1, 2, 3))
+    for name, member in (("revoked_length_not_multiple_of_16", "".join(ok_ids)[:-1]),
+                         ("revoked_unsorted", ok_ids[1] + ok_ids[0]),
+                         ("revoked_duplicate", ok_ids[0] * 2),
+                         ("revoked_padding_character", ok_ids[0][:-1] + "="),
+                         ("revoked_empty_string", ""),
+                         ("revoked_sorted_by_bytes_not_text", "A" * 16 + "0" + "A" * 15)):
+        trust_list_cases.append({"name": name, "expected": ["MALFORMED"],
+                                 "load": [_resigned(iss, iss.trust_list(NOW - 60, sequence=40), revoked=member)]})
     return {
         "description": "Perkpass credential formats PP1 and PP2 (cases named pp2_*) test vectors. "
                        "Verify each case's qr_text at 'now' "
