@@ -13,6 +13,7 @@ import random
 import shutil
 import struct
 import subprocess
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -449,3 +450,37 @@ def test_the_hostile_inputs_reach_every_status(answers):
     assert seen == {"GRANTED", "NOT_ENTITLED", "EXPIRED", "NOT_YET_VALID", "REPLAYED", "BAD_SIGNATURE",
                     "UNKNOWN_KEY", "WRONG_AUDIENCE", "WRONG_ISSUER", "MALFORMED", "UNSUPPORTED_VERSION",
                     "TRUST_LIST_EXPIRED", "REVOKED", "CLOCK_SKEW"}
+
+
+def test_json_depth_bound_agrees_and_is_linear():
+    """The depth bound on untrusted JSON, read before any signature (a trust list's payload): the JavaScript
+    one-pass scan answers as the Python SDK's string-removal does, on random bytes of quotes, backslashes and
+    brackets; and it takes linear time on a hostile 1 MB text (unclosed strings full of escaped quotes)."""
+    import base64
+
+    rng = random.Random(7)
+    cases = []
+    for _ in range(3000):
+        text = bytes(rng.choice(b'"\\[]{}a') for _ in range(rng.randrange(1, 40)))
+        cases.append((text, rng.randrange(0, 4)))
+    expected = []
+    for text, limit in cases:
+        depth, ok = 0, True
+        for m in fmt._JSON_BRACKET.finditer(fmt._JSON_STRING.sub(b'""', text)):
+            depth += 1 if m.group() in (b"[", b"{") else -1
+            ok = ok and depth <= limit
+        expected.append(ok)
+    hostile = b'"' + b'\\"' * 400_000 + b"[" * 20  # the brackets after the unclosed string count
+    assert 0.2 < sum(expected) / len(expected) < 0.8
+    node = shutil.which("node")
+    assert node, "Node.js >= 20 is required to test clients/js (the JavaScript verifier): install nodejs"
+    payload = {"depth_cases": [[base64.b64encode(t).decode(), m] for t, m in cases]
+               + [[base64.b64encode(hostile).decode(), 8]]}
+    started = time.monotonic()
+    r = subprocess.run([node, str(ROOT / "clients" / "js" / "tools" / "decide.mjs")], capture_output=True, text=True,
+                       timeout=120, input=json.dumps(payload))
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout)
+    assert got[:-1] == expected
+    assert got[-1] is False
+    assert time.monotonic() - started < 60  # quadratic would be hours

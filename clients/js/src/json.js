@@ -4,22 +4,36 @@
 // duplicate key wins, "__proto__" is just a key), NaN/Infinity/-Infinity are accepted as non-integers,
 // control characters inside strings are refused, and nesting is bounded *before* parsing.
 
-import { TransportError, bytesToLatin1 } from "./bytes.js";
+import { TransportError } from "./bytes.js";
 
-const STRING = /"(?:[^"\\]|\\[\s\S])*"/g;
-const BRACKET = /[[\]{}]/g;
 const UTF8 = new TextDecoder("utf-8", { fatal: true }); // strips a leading UTF-8 BOM, as Python's json does
 
-/** Refuse nesting deeper than maxDepth, counting brackets outside strings (spec "JSON depth"). */
+/**
+ * Refuse nesting deeper than maxDepth, counting brackets outside strings (spec "JSON depth"): string literals
+ * (a quote, then anything with a backslash escaping the next byte, up to a closing quote) are skipped, and each
+ * [ or { counts +1, each ] or } -1. In one pass: an unclosed quote makes the rest plain text, because every
+ * later quote is escaped as seen from it (removing string literals with a regular expression, which retries at
+ * each later quote, takes time quadratic in the length: hours for a hostile 1 MB trust list).
+ */
 export function checkDepth(bytes, maxDepth) {
   let opens = 0;
   for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x5b || bytes[i] === 0x7b) opens++;
   if (opens <= maxDepth) return;
-  const text = bytesToLatin1(bytes).replace(STRING, '""');
+  const n = bytes.length;
   let depth = 0;
-  for (const m of text.matchAll(BRACKET)) {
-    depth += m[0] === "[" || m[0] === "{" ? 1 : -1;
-    if (depth > maxDepth) throw new TransportError("JSON nested too deeply");
+  let strings = true; // false after an unclosed quote
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i];
+    if (b === 0x22 && strings) {
+      let j = i + 1;
+      while (j < n && bytes[j] !== 0x22) j += bytes[j] === 0x5c ? 2 : 1;
+      if (j < n) i = j;
+      else strings = false;
+    } else if (b === 0x5b || b === 0x7b) {
+      if (++depth > maxDepth) throw new TransportError("JSON nested too deeply");
+    } else if (b === 0x5d || b === 0x7d) {
+      depth--;
+    }
   }
 }
 

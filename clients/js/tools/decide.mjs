@@ -5,12 +5,26 @@
 //         refused gives ["LOAD:<error class>"]. A case {"loads": [trust list, ...]} instead loads the lists in
 //         order into one store and answers one "OK" or error class name per list.
 import { TrustStore, Verifier } from "../src/index.js";
+import { checkDepth } from "../src/json.js";
 
 const chunks = [];
 for await (const chunk of process.stdin) chunks.push(chunk);
 const input = JSON.parse(Buffer.concat(chunks).toString("utf8"));
 
 const iatOf = (jws) => JSON.parse(Buffer.from(jws.split(".")[1], "base64url").toString("utf8")).iat;
+if (input.depth_cases) {
+  // [[base64 bytes, max depth], ...] -> [true when within the depth, ...]
+  const answers = input.depth_cases.map(([b64, max]) => {
+    try {
+      checkDepth(Buffer.from(b64, "base64"), max);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  process.stdout.write(JSON.stringify(answers));
+  process.exit(0);
+}
 const out = [];
 const stores = new Map(); // trust list text -> loaded store (verifying a code never changes a store)
 for (const c of input.cases) {
