@@ -28,8 +28,7 @@ from partner_sdk import (
     Verifier,
 )
 
-from partner_sdk import freshness_policy
-from partner_sdk.freshness_policy import PolicyState
+from partner_sdk.venue_policy import PolicyState
 
 from . import i18n
 from .pin_rule import PIN_MAX_DIGITS, PIN_MIN_DIGITS, is_valid_pin
@@ -289,11 +288,16 @@ class KioskCore:
         return self.trust_store.freshness(self.now())
 
     def trust_policy(self):
-        """Where this kiosk stands in its venue type's freshness policy (None without a trust list)."""
-        fr = self.freshness()
-        if self.enrolment is None or fr.next_update is None or fr.expires_at is None:
+        """Where this kiosk stands in its venue type's policy, learned from the trust list (None without one)."""
+        if self.verifier is None:
             return None
-        return freshness_policy.evaluate(self.enrolment.audience, fr.next_update, fr.expires_at, self.now())
+        return self.verifier.policy_answer(self.now())
+
+    def venue_type_label(self, language: str) -> str:
+        """This venue's type as the trust list names it (the audience code until a list names it)."""
+        if self.verifier is None:
+            return ""
+        return self.verifier.policy.label_in(language)
 
     def report(self) -> dict[str, Any]:
         """What the kiosk tells the backend about itself after a sync round (counts only, no codes)."""
@@ -347,7 +351,7 @@ class KioskCore:
             return ScanResult(status=KIOSK_ERROR, kind="attention", source=source, at=now, detail="not enrolled")
         pol = self.trust_policy()
         if pol is not None and pol.state is PolicyState.STOPPED:
-            # the venue type's freshness policy (partner_sdk.freshness_policy): too long without a newer
+            # the venue type's policy from the trust list (partner_sdk.venue_policy): too long without a newer
             # trust list to keep granting; refuse before verifying so the code is not marked as used
             self.store.record_scan(status=Status.TRUST_LIST_EXPIRED.value, source=source, now=now)
             return ScanResult(status=Status.TRUST_LIST_EXPIRED.value, kind=i18n.result_kind(Status.TRUST_LIST_EXPIRED),

@@ -63,11 +63,11 @@ class TestIssuer:
 
     def trust_list(self, now: int | float | datetime, sequence: int = 1, keys: Sequence[TrustedKey] | None = None,
                    next_update_in: int = 86_400, valid_for: int = 7 * 86_400, perks: dict[str, Any] | None = None,
-                   revoked: Sequence[str] = ()) -> str:
+                   revoked: Sequence[str] = (), venue_types: dict[str, Any] | None = None) -> str:
         return build_trust_list(root_key=self.root_key, issuer=self.issuer,
                                 keys=self.trusted_keys() if keys is None else keys, sequence=sequence, now=now,
                                 next_update_in=next_update_in, valid_for=valid_for, perks=perks, revoked=revoked,
-                                root_chain=self.root_chain)
+                                root_chain=self.root_chain, venue_types=venue_types)
 
     def trust_store(self, now: int | float | datetime, **kwargs: Any) -> TrustStore:
         store = TrustStore(self.root_public_jwk)

@@ -4,7 +4,8 @@ A trust list is a compact JWS (EdDSA, ``typ: perkpass-trust-list+jwt``) signed b
 key, which the partner pins once at set-up. Its payload::
 
     {"iss": issuer id, "seq": sequence number, "iat": issued at, "next_update": when to fetch a newer one,
-     "exp": after this the list must not be used, "keys": [JWK + "nbf" + "not_after"], "perks": {code: …}}
+     "exp": after this the list must not be used, "keys": [JWK + "nbf" + "not_after"], "perks": {code: …},
+     "venue_types": {audience: policy} (optional, :mod:`partner_sdk.venue_policy`)}
 
 A verifier refuses a list with a bad root signature and a list older (lower ``seq``) than the one it
 holds, so an attacker cannot bring back a retired key by replaying an old list.
@@ -33,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from . import format as fmt
+from . import venue_policy
 from .errors import (
     InvalidKeyError,
     TrustListError,
@@ -83,6 +85,7 @@ def build_trust_list(
     revoked: Iterable[str] = (),
     root_kid: str | None = None,
     root_chain: Sequence[str] = (),
+    venue_types: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """Sign a trust list with the root key. Returns the compact JWS text.
 
@@ -92,6 +95,8 @@ def build_trust_list(
     oldest first, so a verifier that still pins an older root follows them to this one.
 
     ``revoked``: ids of PP2 perk certificates that verifiers must refuse (only those not yet expired).
+    ``venue_types``: each venue type's policy (:func:`partner_sdk.venue_policy.encode_member`); verifiers apply
+    their audience's from this list on.
     """
     if not isinstance(root_key, Ed25519PrivateKey):
         raise InvalidKeyError("root_key must be an Ed25519 private key")
@@ -109,6 +114,11 @@ def build_trust_list(
     }
     if root_chain:  # absent when empty: lists stay byte-identical for verifiers that predate rotation
         payload["roots"] = list(root_chain)
+    if venue_types is not None:  # absent when not given: lists stay byte-identical for verifiers that predate it
+        try:
+            payload["venue_types"] = venue_policy.encode_member(venue_types)
+        except ValueError as exc:
+            raise TrustListError(f"venue type policy: {exc}") from None
     revoked_text = encode_revoked(revoked)
     if revoked_text:  # absent when empty: lists stay byte-identical for verifiers that predate PP2
         payload["revoked"] = revoked_text
@@ -250,6 +260,9 @@ class TrustList:
     revoked: frozenset[str] = frozenset()
     # which root signed it: 0 = a pinned root, N = the root announced by the chain's statement of version N
     root_version: int = 0
+    # each venue type's policy (grace, reuse intervals, labels); None when the list publishes none (v1 lists):
+    # a verifier asks venue_policy.policy_for(list.venue_types, audience)
+    venue_types: Mapping[str, venue_policy.VenuePolicy] | None = None
 
 
 _TRUST_LIST_HEADER_KEYS = frozenset({"alg", "kid", "typ"})
@@ -420,6 +433,10 @@ def _trust_list_content(payload_bytes: bytes, raw: bytes, root_version: int = 0)
     if type(perks) is not dict:
         raise _malformed("perks must be an object")
     revoked = decode_revoked(p["revoked"]) if "revoked" in p else frozenset()
+    try:
+        venue_types = venue_policy.decode_member(p["venue_types"]) if "venue_types" in p else None
+    except ValueError as exc:
+        raise _malformed(str(exc)) from None
     keys: dict[str, TrustedKey] = {}
     kids: set[str] = set()
     for jwk in jwks:
@@ -443,7 +460,7 @@ def _trust_list_content(payload_bytes: bytes, raw: bytes, root_version: int = 0)
         except InvalidKeyError as exc:
             raise _malformed(f"key {kid[:40]!r}: {exc}") from None
         keys[kid] = TrustedKey(kid, public_key, nbf, not_after, revoked_at)
-    return TrustList(iss, seq, iat, next_update, exp, keys, perks, raw, revoked, root_version)
+    return TrustList(iss, seq, iat, next_update, exp, keys, perks, raw, revoked, root_version, venue_types)
 
 
 class TrustStore:

@@ -11,11 +11,11 @@ from typing import Any, NamedTuple
 from jwt.algorithms import OKPAlgorithm
 
 from . import format as fmt
-from . import freshness_policy, keyprofile, pp2
+from . import keyprofile, pp2, venue_policy
 from .messages import CATALOGUE
 from .replay import MemoryReplayCache, ReplayCache
 from .status import Status as Status  # re-exported: partner_sdk.verify.Status is public
-from .trust import TrustStore
+from .trust import TrustList, TrustStore
 
 log = logging.getLogger("partner_sdk.verify")
 
@@ -73,8 +73,12 @@ class Verifier:
     ``leeway`` (seconds) absorbs clock drift between the phone's issuer and this device.
     ``issuer``, when given, must equal the trust list's issuer (defence against a mixed-up store).
     ``reuse_interval`` (PP2, seconds): how long a granted certificate is refused as ``REPLAYED`` for the same
-    perk; default the venue type's policy (:mod:`partner_sdk.freshness_policy`), never below
-    ``2 x (presentation_window + leeway)``.
+    perk; default the venue type's policy in the trust list (:mod:`partner_sdk.venue_policy`), never below
+    ``2 x (presentation_window + leeway)``. A perk's own usage rule in the list ("once a day") lengthens it.
+
+    The venue type's policy comes from the trust list held at each scan (:attr:`policy`): its grace after
+    ``next_update``, its reuse intervals. A venue type the list has no policy for gets the safest answer, and
+    the verifier logs that once per list.
     """
 
     def __init__(
@@ -102,13 +106,50 @@ class Verifier:
         # PP2: after a grant, the same certificate (for the same perk) is REPLAYED for this long. Never less
         # than the time any presentation dated around the grant can still be accepted, 2 x (window + leeway).
         floor = pp2.min_reuse_interval(presentation_window, leeway)
-        if reuse_interval is None:
-            reuse_interval = max(freshness_policy.reuse_interval_for(audience), floor)
-        if not (type(reuse_interval) is int and floor <= reuse_interval <= pp2.MAX_REUSE_INTERVAL):
+        if reuse_interval is not None and not (
+                type(reuse_interval) is int and floor <= reuse_interval <= pp2.MAX_REUSE_INTERVAL):
             raise ValueError(f"reuse_interval must be {floor}..{pp2.MAX_REUSE_INTERVAL} seconds "
                              f"(at least 2 x (presentation window + leeway))")
-        self.reuse_interval = reuse_interval
+        self._reuse_floor = floor
+        self._reuse_override = reuse_interval
         self._kid_refs: tuple[object, dict[bytes, list[Any]]] = (None, {})
+        # the trust list these were worked out for: (list, policy, stop granting at, venue type's reuse interval)
+        self._policy_state: tuple[object, venue_policy.VenuePolicy, float, int] = (None, *self._policy_of(None))
+
+    def _policy_of(self, trust: TrustList | None) -> tuple[venue_policy.VenuePolicy, float, int]:
+        policy = venue_policy.policy_for(trust.venue_types if trust is not None else None, self.audience)
+        stop = venue_policy.stop_at(policy, trust.next_update, trust.expires_at) if trust is not None else 0.0
+        reuse = self._reuse_override if self._reuse_override is not None else max(policy.reuse_interval,
+                                                                                  self._reuse_floor)
+        return policy, stop, reuse
+
+    def _policy_for(self, trust: TrustList) -> tuple[object, venue_policy.VenuePolicy, float, int]:
+        state = self._policy_state
+        if state[0] is not trust:  # a newly loaded list: once per list, not per scan
+            state = self._policy_state = (trust, *self._policy_of(trust))
+            if state[1].source is venue_policy.PolicySource.NOT_LISTED:
+                log.warning("%s (trust list #%s)", state[1].describe(), trust.sequence)
+        return state
+
+    @property
+    def policy(self) -> venue_policy.VenuePolicy:
+        """This venue type's policy under the trust list held now (says where it came from: ``source``)."""
+        trust = self.trust_store.current
+        return self._policy_for(trust)[1] if trust is not None else self._policy_state[1]
+
+    @property
+    def reuse_interval(self) -> int:
+        """Seconds a granted PP2 certificate is refused for the same perk (a perk's own rule may lengthen it)."""
+        trust = self.trust_store.current
+        return self._policy_for(trust)[3] if trust is not None else self._policy_state[3]
+
+    def policy_answer(self, now: int | float | datetime | None = None) -> venue_policy.PolicyAnswer | None:
+        """Fresh, grace or stopped under this venue type's policy (None without a trust list)."""
+        trust = self.trust_store.current
+        if trust is None:
+            return None
+        t = time.time() if now is None else fmt.to_epoch(now)
+        return venue_policy.evaluate(self._policy_for(trust)[1], trust.next_update, trust.expires_at, t)
 
     def verify(self, qr_text: Any, perk: str | None = None, now: int | float | datetime | None = None) -> Decision:
         """Decide on one scanned code. ``perk`` asks for one specific perk; None accepts any perk in the code.
@@ -149,8 +190,13 @@ class Verifier:
             return Decision(Status.MALFORMED, detail=str(exc))
 
         trust = self.trust_store.current
-        if trust is None or now >= trust.expires_at:
+        if trust is None:
             return Decision(Status.TRUST_LIST_EXPIRED, detail=self.trust_store.freshness(now).describe())
+        policy_state = self._policy_state
+        if policy_state[0] is not trust:
+            policy_state = self._policy_for(trust)
+        if now >= policy_state[2]:
+            return self._stopped(trust, policy_state[1], now)
 
         bad_header, kid, detail = _check_header(raw.header_json)
         if bad_header is not None or kid is None:
@@ -192,7 +238,22 @@ class Verifier:
         # more lenient verifier must not forget the code while that verifier would still accept it.
         if not self.replay_cache.check_and_remember(f"{iss}|{jti}", exp + fmt.MAX_LEEWAY, now):
             return Decision(Status.REPLAYED, *info)
+        policy = policy_state[1]
+        if policy.perk_reuse or policy.reuse_interval:
+            # A usage rule ("once a day here") needs someone to count: a PP1 code's pseudonym is that citizen's
+            # at this venue type for one UTC day, so the rule holds until the pseudonym changes at midnight UTC,
+            # never across days (no stable identifier reaches a verifier; docs/partner-sdk.md).
+            usage = policy.usage_interval((perk,) if perk is not None else prk)
+            if usage and not self.replay_cache.check_and_remember(f"{iss}|pp1|{sub}|{perk or '*'}", now + usage, now):
+                return Decision(Status.REPLAYED, *info,
+                                detail=f"this pseudonym was already granted here within the last {usage} s")
         return _new_decision((_GRANTED, *info, ""))
+
+    def _stopped(self, trust: TrustList, policy: venue_policy.VenuePolicy, now: float) -> Decision:
+        if now >= trust.expires_at:
+            return Decision(Status.TRUST_LIST_EXPIRED, detail=self.trust_store.freshness(now).describe())
+        return Decision(Status.TRUST_LIST_EXPIRED,
+                        detail=f"trust list past next_update + the venue type's grace: {policy.describe()}")
 
 
     def _verify_pp2(self, qr_text: str, perk: str | None, now: float) -> Decision:
@@ -202,8 +263,13 @@ class Verifier:
         except fmt.TransportError as exc:
             return Decision(Status.MALFORMED, detail=str(exc))
         trust = self.trust_store.current
-        if trust is None or now >= trust.expires_at:
+        if trust is None:
             return Decision(Status.TRUST_LIST_EXPIRED, detail=self.trust_store.freshness(now).describe())
+        policy_state = self._policy_state
+        if policy_state[0] is not trust:
+            policy_state = self._policy_for(trust)
+        if now >= policy_state[2]:
+            return self._stopped(trust, policy_state[1], now)
         c = p.certificate
         # the certificate names its key by an 8-byte reference; two kids sharing one is possible, so try each
         if self._kid_refs[0] is not trust:
@@ -261,7 +327,10 @@ class Verifier:
         # One grant per certificate and perk per reuse interval: whoever holds the device key can sign a
         # presentation for every slot of the window, so remembering (certificate, slot) would let one
         # certificate through a gate several times at once. The key is the certificate, not the presentation.
-        reuse = self.reuse_interval
+        reuse = policy_state[3]
+        policy = policy_state[1]
+        if policy.perk_reuse:  # a perk's own usage rule ("once a day") lengthens the venue type's interval
+            reuse = max(reuse, policy.usage_interval((perk,) if perk is not None else c.perks))
         grant_key = f"{trust.issuer}|pp2|{c.cert_id}|{perk or '*'}"
         if not self.replay_cache.check_and_remember(grant_key, now + reuse, now):
             return Decision(Status.REPLAYED, *info,

@@ -26,6 +26,7 @@ from marshmallow import fields
 from ..schemas.common import Base, I18nText
 from ..services import app_assets
 from ..services.perks import get_catalogue
+from ..services.venue_types import get_venue_types
 from .common import endpoint
 
 bp = Blueprint("app_page", __name__)
@@ -149,6 +150,10 @@ class CataloguePerk(Base):
     min_score = fields.Integer(required=True,
                                metadata={"description": "The published rule: lowest score that gets it."})
     min_band = fields.String(allow_none=True, metadata={"description": "The band the rule names, if it names one."})
+    max_score = fields.Integer(allow_none=True, metadata={
+        "description": "A band range's highest score (inclusive); null when the rule has no upper bound."})
+    usage = fields.String(required=True, metadata={
+        "description": "How often at one venue: visit (once per visit), day (once a day), month (once a month)."})
 
 
 class CatalogueRange(Base):
@@ -166,10 +171,19 @@ class CatalogueScheme(Base):
     perks = fields.List(fields.Nested(CataloguePerk), required=True)
 
 
+class CatalogueVenueType(Base):
+    code = fields.String(required=True, metadata={"description": "The venue type (credential audience)."})
+    label = fields.Nested(I18nText, required=True)
+    icon = fields.List(fields.String(), required=True, metadata={
+        "description": "SVG path data on a 24x24 grid, drawn as 1.8-wide round strokes in the text colour."})
+
+
 class CatalogueOut(Base):
     schemes = fields.List(fields.Nested(CatalogueScheme), required=True)
     audiences = fields.List(fields.String(), required=True, metadata={
         "description": "Every venue type (credential audience) some perk is offered at."})
+    venue_types = fields.List(fields.Nested(CatalogueVenueType), required=True, metadata={
+        "description": "The city's venue types in display order (assets/venue-types.json)."})
 
 
 def catalogue_dict() -> dict:
@@ -180,10 +194,11 @@ def catalogue_dict() -> dict:
         for i, b in enumerate(s.bands):
             upper = s.bands[i + 1].min - 1 if i + 1 < len(s.bands) else s.max
             bands.append({"code": b.code, "min": b.min, "max": upper, "label": b.label})
-        perks = [dict(p.public(), min_score=p.min_score, min_band=p.rule.get("min_band")) for p in s.perks]
+        perks = [dict(p.public(), min_score=p.min_score, min_band=p.rule.get("min_band"), max_score=p.max_score,
+                      usage=p.usage) for p in s.perks]
         schemes.append({"code": s.code, "name": s.name, "city": s.city, "range": {"min": s.min, "max": s.max},
                         "base": s.base, "bands": bands, "perks": perks})
-    return {"schemes": schemes, "audiences": cat.audiences}
+    return {"schemes": schemes, "audiences": cat.audiences, "venue_types": get_venue_types().public()}
 
 
 @endpoint(bp, "/api/v1/catalogue", summary="Public: schemes, what each band means, perks and venue types.",

@@ -24,6 +24,7 @@ from ..services import console as console_service
 from ..services import console_auth
 from ..services import console_charts as charts
 from ..services.ledger import CaseStatus
+from ..services.venue_types import get_venue_types
 from .app_page import SECURITY_HEADERS, TYPES
 from .common import config_limit, json_body, load, now
 
@@ -188,9 +189,13 @@ def chart(t, name):
     elif name == "refusals-by-reason":
         svg = charts.hbars(list(ov["refusals"]["by_reason"].items()), title=tx["reason"], empty=tx["empty"])
     elif name == "refusals-by-venue-type":
-        svg = charts.hbars(list(ov["refusals"]["by_audience"].items()), title=tx["venue_type"], empty=tx["empty"])
+        label = get_venue_types().label  # the registry's names, not the audience codes
+        svg = charts.hbars([(label(a, _lang()), n) for a, n in ov["refusals"]["by_audience"].items()],
+                           title=tx["venue_type"], empty=tx["empty"])
     elif name == "grants-by-venue-type":
-        items = sorted(((a, sum(v)) for a, v in ov["grants"]["by_audience"].items()), key=lambda kv: -kv[1])
+        label = get_venue_types().label
+        items = sorted(((label(a, _lang()), sum(v)) for a, v in ov["grants"]["by_audience"].items()),
+                       key=lambda kv: -kv[1])
         svg = charts.hbars(items, title=tx["grants_venue_type"], empty=tx["empty"])
     else:
         raise APIError(404, "not_found", "No such chart.", {})

@@ -11,7 +11,7 @@ import time
 from flask import current_app
 from sqlalchemy import func, select
 
-from partner_sdk import freshness_policy
+from partner_sdk import venue_policy
 
 from ..extensions import db
 from ..models import Device, LedgerCase, Partner, Redemption, TrustListVersion, Venue
@@ -19,6 +19,7 @@ from ..models.console import IssuedDaily, KioskReport, KioskScanCount
 from . import console_stats
 from .ledger import CaseStatus
 from .read_conn import reports_engine
+from .venue_types import get_venue_types
 
 DAY = 86400
 
@@ -156,7 +157,8 @@ def kiosk_list(now: int) -> list[dict]:
         tl = None
         if rep is not None and rep.trust_list_issued_at:
             nu = rep.trust_list_next_update or rep.trust_list_issued_at + DAY
-            pol = freshness_policy.evaluate(v.audience, nu, rep.trust_list_issued_at + tl_exp, now)
+            pol = venue_policy.evaluate(get_venue_types().policy(v.audience), nu, rep.trust_list_issued_at + tl_exp,
+                                        now)
             tl = {"seq": rep.trust_list_seq, "issued_at": rep.trust_list_issued_at, "next_update": nu,
                   "age_seconds": now - rep.trust_list_issued_at, "policy_state": pol.state.value,
                   "grants_until": pol.stop_at}
@@ -187,9 +189,9 @@ def trust_monitor(now: int) -> dict:
     if latest is None:
         return {"level": "critical", "message": "No trust list has ever been published.", "sequence": None}
     next_update = latest.issued_at + _cfg("PERKPASS_TRUST_LIST_NEXT_UPDATE", DAY)
-    audiences = sorted(set(freshness_policy.GRACE_AFTER_NEXT_UPDATE) |
-                       {a for (a,) in db.session.execute(select(Venue.audience).distinct())})
-    stops = {a: freshness_policy.stop_at(a, next_update, latest.expires_at) for a in audiences}
+    registry = get_venue_types()
+    audiences = sorted(set(registry.codes) | {a for (a,) in db.session.execute(select(Venue.audience).distinct())})
+    stops = {a: venue_policy.stop_at(registry.policy(a), next_update, latest.expires_at) for a in audiences}
     first_aud = min(stops, key=lambda a: (stops[a], a))
     first_stop = stops[first_aud]
     critical_margin = _cfg("PERKPASS_TRUST_MONITOR_CRITICAL_SECONDS", DAY // 2)
@@ -222,7 +224,8 @@ def keys_view(now: int) -> dict:
         "retired": [k for k in signing if k["state"] in ("retiring", "expired", "superseded")],
         "root": [k for k in keys if k["role"] == "root"],
         "monitor": trust_monitor(now),
-        "policy": freshness_policy.table(),
+        "policy": [{"audience": t.code, "label": t.label, "grace_seconds": t.grace_after_next_update,
+                    "reuse_seconds": t.reuse_interval} for t in get_venue_types().types],
         "versions": [{"sequence": r.sequence, "issued_at": r.issued_at, "expires_at": r.expires_at}
                      for r in db.session.scalars(select(TrustListVersion)
                                                  .order_by(TrustListVersion.sequence.desc()).limit(10))],

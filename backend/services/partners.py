@@ -35,7 +35,7 @@ def create_venue(partner_id: int, name: str, audience: str, perks: list[str] | N
         raise NotFound("unknown partner", {"partner_id": ["Unknown partner."]})
     catalogue = get_catalogue()
     if not AUDIENCE_RE.match(audience):
-        raise InvalidInput("bad audience", {"audience": ["Lower-case, like 'metro'."]})
+        raise InvalidInput("bad audience", {"audience": ["A venue type code (lower-case) of the registry."]})
     offered = [p.code for p in catalogue.perks.values() if p.audience == audience]
     if perks is None:
         perks = offered

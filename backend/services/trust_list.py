@@ -16,6 +16,12 @@ from . import certificates
 from . import keys as key_service
 from .errors import Conflict
 from .perks import get_catalogue
+from .venue_types import get_venue_types
+
+
+def venue_types_member() -> dict:
+    """Each venue type's policy and its perks' usage rules, as verifiers learn them (partner_sdk.venue_policy)."""
+    return get_venue_types().trust_list_member(get_catalogue().usage_rules())
 
 
 def _fingerprint(now: int) -> tuple[str, list, list[str]]:
@@ -27,6 +33,7 @@ def _fingerprint(now: int) -> tuple[str, list, list[str]]:
                   k.revoked_at] for k in trusted],
         "root": key_service.root(now)[0].kid,  # a root rotation publishes a list signed by the new root at once
         "perks": get_catalogue().trust_list_perks(),
+        "venue_types": venue_types_member(),
         "next_update_in": int(cfg["PERKPASS_TRUST_LIST_NEXT_UPDATE"]),
         "valid_for": int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
         "revoked": certificates.revoked_ids(now),
@@ -55,7 +62,7 @@ def current(now: int) -> TrustListVersion:
                                    valid_for=int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
                                    perks=get_catalogue().trust_list_perks(), revoked=revoked,
                                    root_kid=root_row.kid,  # the kid of the root JWK /api/v1/trust-root publishes
-                                   root_chain=key_service.root_chain())
+                                   root_chain=key_service.root_chain(), venue_types=venue_types_member())
         except TrustListTooLargeError as exc:
             # Nothing is published: verifiers would refuse the list and keep the previous one anyway. Dropping
             # ids to make it fit would silently re-validate withdrawn certificates, so the operator is told.

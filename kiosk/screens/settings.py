@@ -74,7 +74,7 @@ class SettingsScreen(Screen):
         fr = core.freshness()
         ts = core.trust_store
         lines = [
-            f"{app.tr('settings.venue')}: {e.venue_name} ({e.audience})",
+            f"{app.tr('settings.venue')}: {e.venue_name} ({core.venue_type_label(app.lang)})",
             f"{app.tr('settings.device')}: {e.device_id}",
             f"{app.tr('settings.backend')}: {e.backend_url or '-'}",
         ]

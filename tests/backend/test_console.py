@@ -283,10 +283,11 @@ def test_anomalies_flag_a_kiosk_whose_refusal_rate_jumps(app, con, h):
 def test_trust_list_check_exit_codes_at_each_level(app, runner, monkeypatch):
     import backend.cli as cli
     from backend.models import TrustListVersion
-    from partner_sdk.freshness_policy import DEFAULT_GRACE, grace_for
+    from backend.services.venue_types import get_venue_types
     latest = TrustListVersion.query.order_by(TrustListVersion.sequence.desc()).first()
     nu = latest.issued_at + app.config["PERKPASS_TRUST_LIST_NEXT_UPDATE"]
-    first_stop = nu + min(min(grace_for(a) for a in ("metro", "bank", "gov-office")), DEFAULT_GRACE)
+    # the venue type of the registry with the shortest grace stops first
+    first_stop = nu + min(t.grace_after_next_update for t in get_venue_types(app).types)
     for at, code, level in [(nu - 1, 0, "OK"), (nu, 1, "WARNING"), (first_stop - 43200 - 1, 1, "WARNING"),
                             (first_stop - 43200, 2, "CRITICAL"), (first_stop, 2, "EXPIRED")]:
         monkeypatch.setattr(cli, "now", lambda at=at: at)

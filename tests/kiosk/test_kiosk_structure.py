@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 from partner_sdk import Freshness, FreshnessState
-from partner_sdk.freshness_policy import PolicyAnswer, PolicyState
+from partner_sdk.venue_policy import PolicyAnswer, PolicyState
 
 from kiosk.core import status_bar
 from kiosk.pin_rule import could_be_pin, is_valid_pin
