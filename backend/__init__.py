@@ -82,8 +82,13 @@ def create_app(config=None) -> Flask:
     'production'), a config class, or a dict of overrides."""
     app = Flask(__name__, instance_relative_config=True)
     _resolve_config(app, config)
-    from .config import validate
+    from .config import ConfigError, validate
     validate(app.config)
+    from .services.senders import SenderConfigError, load_sender
+    try:  # built now: a sender that cannot be loaded refuses to start instead of failing every log-in
+        app.extensions["perkpass_sender"] = load_sender(app.config["PERKPASS_SMS_SENDER"])
+    except SenderConfigError as exc:
+        raise ConfigError(str(exc)) from exc
 
     from .extensions import db, limiter, migrate
     from .logging_setup import configure_logging

@@ -60,6 +60,7 @@ def _flatten_messages(messages) -> dict:
 DOMAIN_STATUS: tuple[tuple[type[domain.DomainError], int], ...] = (
     (domain.InvalidInput, 400), (domain.Unauthenticated, 401), (domain.Forbidden, 403), (domain.NotFound, 404),
     (domain.Conflict, 409), (domain.Refused, 422), (domain.Locked, 423), (domain.TryLater, 429),
+    (domain.Unavailable, 503),
 )
 
 
@@ -101,6 +102,41 @@ def register_error_handlers(app: Flask) -> None:
             if retry:
                 resp.headers["Retry-After"] = str(retry)
         return resp
+
+    # A dependency failing while a request runs answers 503 with what is down, never a 500: the database
+    # unreachable (or not initialised), the rate-limit store (Redis) unreachable, the keys undecryptable.
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from .services.crypto import DecryptionError
+
+    def _dependency_down(dependency: str, code: str, message: str, err: Exception, retry_after: int):
+        log.warning("dependency_unavailable", extra={"fields": {"dependency": dependency, "type": type(err).__name__}})
+        return error_response(503, code, message, {}, {"Retry-After": str(retry_after)})
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_down(err: Exception):
+        from .extensions import db
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection is already gone; the answer is the same
+            pass
+        return _dependency_down("database", "database_unavailable",
+                                "The database is not available; try again shortly.", err, 5)
+
+    @app.errorhandler(RedisConnectionError)
+    @app.errorhandler(RedisTimeoutError)
+    def _rate_limit_store_down(err: Exception):
+        return _dependency_down("redis", "rate_limit_store_unavailable",
+                                "The rate-limit store is not available; try again shortly.", err, 5)
+
+    @app.errorhandler(DecryptionError)
+    def _keys_locked(err: Exception):
+        return _dependency_down("keys", "keys_unavailable",
+                                "The signing keys cannot be used (PERKPASS_KEY_PASSPHRASE); the operator is needed.",
+                                err, 60)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):  # pragma: no cover - exercised only by bugs

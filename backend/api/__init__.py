@@ -17,3 +17,4 @@ BLUEPRINT_MODULES = (
 def register_blueprints(app: Flask) -> None:
     for module in BLUEPRINT_MODULES:
         app.register_blueprint(module.bp)
+    app.register_blueprint(meta.probes)  # /healthz and /readyz, outside /api/v1 where probes look for them

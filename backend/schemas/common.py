@@ -75,3 +75,9 @@ class JWKSchema(Base):
 
 class StatusSchema(Base):
     status = fields.String(required=True)
+
+
+class ReadinessSchema(Base):
+    status = fields.String(required=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
+        "description": "Each dependency and 'ok'; a failing one answers 503 not_ready with the reason per check."})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import secrets
 import uuid
@@ -17,8 +18,10 @@ from .. import consent as consent_texts
 from ..extensions import db, rows_changed
 from ..models import AccessToken, Citizen, Consent, LoginCode
 from . import crypto, read_conn
-from .errors import Conflict, InvalidInput, TryLater
+from .errors import Conflict, InvalidInput, TryLater, Unavailable
 from .secrets_store import CODE_PEPPER, PHONE_PEPPER, get_secret
+
+log = logging.getLogger("perkpass.auth")
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
 CN_MOBILE = re.compile(r"^1[3-9][0-9]{9}\Z")
@@ -108,10 +111,18 @@ def request_code(phone: str, now: int, locale: str = "zh-CN") -> str:
     except TryLater:
         db.session.rollback()  # the old code stays valid: nothing was sent
         raise
-    db.session.add(LoginCode(phone_hash=p_hash, code_hash=_code_hash(p_hash, code), created_at=now,
-                             expires_at=now + int(current_app.config["PERKPASS_OTP_TTL"]), attempts=0))
+    row = LoginCode(phone_hash=p_hash, code_hash=_code_hash(p_hash, code), created_at=now,
+                    expires_at=now + int(current_app.config["PERKPASS_OTP_TTL"]), attempts=0)
+    db.session.add(row)
     db.session.commit()
-    sender().send_code(phone, code, locale)
+    try:
+        sender().send_code(phone, code, locale)
+    except Exception as exc:  # a city's gateway class may fail in any way: the code was not sent
+        log.warning("sms_send_failed", extra={"fields": {"type": type(exc).__name__}})
+        db.session.delete(row)  # an unsent code neither works nor counts toward the phone's limits
+        db.session.commit()
+        raise Unavailable("The text-message service is not available; try again in a minute.",
+                          code="sms_unavailable", retry_after=60) from exc
     return code
 
 

@@ -93,6 +93,17 @@ class TryLater(DomainError):
         self.retry_after = int(retry_after)
 
 
+class Unavailable(DomainError):
+    """A dependency this request needs is down or misconfigured (the SMS gateway, the database, the rate-limit
+    store): not the caller's fault; retry after ``retry_after`` seconds."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str, details: dict | None = None, *, code: str | None = None, retry_after: int = 30):
+        super().__init__(message, details, code=code)
+        self.retry_after = int(retry_after)
+
+
 class Locked(TryLater):
     """Locked after failed attempts (it lifts after ``retry_after`` seconds, or an operator unlocks it)."""
 
