@@ -81,3 +81,44 @@ def test_the_documented_javascript_example_runs_as_written(tmp_path):
     r = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "OPEN MOLI-METRO20"
+
+
+def test_constants_json_is_the_sdks():
+    """assets/credential-format/constants.json, the spec's constants for other languages, says what the SDK does
+    (clients/js checks its own constants against the same file)."""
+    c = json.loads((ASSETS / "constants.json").read_text())
+    whole = {name: regex.pattern.removeprefix("^").removesuffix("\\Z") for name, regex in
+             (("audience", fmt.AUDIENCE_RE), ("scheme", fmt.SCHEME_RE), ("perk_code", fmt.PERK_CODE_RE),
+              ("band", fmt.BAND_RE), ("id", fmt.ID_RE))}
+    assert {k: v for k, v in c["patterns"].items() if k in whole} == whole
+    assert c["patterns"]["withdrawn_certificate_id"] == f"[A-Za-z0-9_-]{{{trust.REVOKED_ID_CHARS}}}"
+    assert (c["transport"]["max_qr_text_characters"], c["transport"]["signature_bytes"]) == (fmt.MAX_QR_TEXT,
+                                                                                            fmt.SIGNATURE_LEN)
+    assert (c["pp1"]["alg"], c["pp1"]["typ"], set(c["pp1"]["header_members"])) == (
+        fmt.ALGORITHM, fmt.CREDENTIAL_TYP, fmt.ALLOWED_HEADER_KEYS)
+    assert (c["pp1"]["max_inflated_bytes"], c["pp1"]["max_lifetime_seconds"], c["pp1"]["max_perks"],
+            c["pp1"]["payload_max_depth"]) == (fmt.MAX_INFLATED, fmt.MAX_LIFETIME, fmt.MAX_PERKS, fmt.MAX_JSON_DEPTH)
+    for name, dictionary in (("pp1", fmt.PRESET_DICTIONARY), ("pp2", pp2.PRESET_DICTIONARY)):
+        d = c[name]["preset_dictionary"]
+        assert (ASSETS / d["file"]).read_bytes() == dictionary
+        assert (d["bytes"], d["sha256"]) == (len(dictionary), hashlib.sha256(dictionary).hexdigest())
+    p = c["pp2"]
+    assert (p["certificate_format"], p["kid_reference_bytes"], p["certificate_id_bytes"]) == (
+        pp2.CERT_FORMAT, pp2.KID_REF_LEN, pp2.CERT_ID_BYTES)
+    assert {int(k): v["bytes"] for k, v in p["key_types"].items()} == pp2.DEVICE_KEY_LEN
+    assert (p["max_certificate_lifetime_seconds"], p["max_claims_block_bytes"], p["max_claims_inflated_bytes"],
+            p["max_presentation_window_seconds"], p["slot_seconds"], p["max_reuse_interval_seconds"]) == (
+        pp2.MAX_CERT_LIFETIME, pp2.MAX_CLAIMS_BLOCK, pp2.MAX_CLAIMS_INFLATED, pp2.MAX_PRESENTATION_WINDOW,
+        pp2.SLOT_SECONDS, pp2.MAX_REUSE_INTERVAL)
+    assert (p["certificate_context"].encode(), p["presentation_context"].encode()) == (pp2.CERT_CONTEXT,
+                                                                                     pp2.PRESENTATION_CONTEXT)
+    assert pp2.min_reuse_interval(60, 5) == 130 and p["min_reuse_interval"] == "2 * (presentation window + leeway)"
+    t = c["trust_list"]
+    assert (t["typ"], t["root_statement_typ"], t["max_bytes"], t["max_root_chain"], t["revoked_id_characters"]) == (
+        fmt.TRUST_LIST_TYP, trust.ROOT_STATEMENT_TYP, trust.MAX_TRUST_LIST_BYTES, trust.MAX_ROOT_CHAIN,
+        trust.REVOKED_ID_CHARS)
+    assert (c["verifier"]["max_leeway_seconds"], c["verifier"]["max_epoch"]) == (fmt.MAX_LEEWAY, fmt.MAX_EPOCH)
+    k = c["curves"]
+    assert [int(k[n]) for n in ("ed25519_p", "ed25519_l", "p256_p", "p256_n")] == [
+        keyprofile.ED25519_P, keyprofile.ED25519_L, keyprofile.P256_P, keyprofile.P256_N]
+    assert {bytes.fromhex(h) for h in k["ed25519_small_order_encodings"]} == keyprofile.SMALL_ORDER_ED25519
