@@ -1,4 +1,5 @@
 // Strings of the citizen page in zh-CN and en. Keys are stable; {name} placeholders are filled by t().
+import { venueLabel } from "./venues.js";
 
 const STRINGS = {
   "en": {
@@ -164,14 +165,6 @@ const STRINGS = {
     "err.generic": "That did not work. Please try again.",
     "loading": "Loading…",
 
-    "venue.library": "Library",
-    "venue.metro": "Metro & transit",
-    "venue.hospital": "Hospital",
-    "venue.gov-office": "Government service office",
-    "venue.culture": "Culture & tourism",
-    "venue.utility": "Utilities",
-    "venue.bank": "Bank",
-    "venue.rental": "Rentals",
   },
 
   "zh-CN": {
@@ -337,14 +330,6 @@ const STRINGS = {
     "err.generic": "操作未成功，请重试。",
     "loading": "加载中…",
 
-    "venue.library": "图书馆",
-    "venue.metro": "地铁与公交",
-    "venue.hospital": "医院",
-    "venue.gov-office": "政务服务中心",
-    "venue.culture": "文化旅游场馆",
-    "venue.utility": "公用事业",
-    "venue.bank": "银行",
-    "venue.rental": "租赁服务",
   },
 };
 
@@ -404,9 +389,9 @@ export function localName(x) {
   return (lang() === "zh-CN" && x.name_zh) || x.name || "";
 }
 
+// A venue type's name from the registry (js/venues.js); its code, readable, before the registry is known
 export function venueName(audience) {
-  const key = "venue." + audience;
-  return has(key) ? t(key) : audience.replace(/-/g, " ").replace(/^./, (c) => c.toUpperCase());
+  return venueLabel(audience, lang()) || audience.replace(/-/g, " ").replace(/^./, (c) => c.toUpperCase());
 }
 
 export function formatTime(epochSeconds, withDate = true) {

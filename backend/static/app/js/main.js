@@ -9,6 +9,7 @@
 // DOM is built with createElement/textContent only (no innerHTML), so API text can never inject markup.
 import { api, ApiError, getSession, loadSession, onSessionLost, setSession } from "./api.js";
 import { venueIcon } from "./icons.js";
+import { setVenueTypes, venueRank } from "./venues.js";
 import { formatDate, formatDuration, formatTime, lang, localName, pick, setLang, detectLang, t, venueName } from "./i18n.js";
 import * as holder from "./holder.js";
 import { takeEarly } from "./early.js";
@@ -23,7 +24,6 @@ function loadQr() {
   return qrLoading;
 }
 
-const VENUE_ORDER = ["library", "metro", "hospital", "gov-office"];
 const RESEND_SECONDS = 60;
 
 const app = {
@@ -95,13 +95,13 @@ async function catalogue() {
   if (!app.catalogue) {
     const early = takeEarly("catalogue");
     app.catalogue = (early && await early.catch(() => null)) || await api("/api/v1/catalogue", { auth: false });
+    setVenueTypes(app.catalogue.venue_types);  // names, icons and order of the city's venue types
   }
   return app.catalogue;
 }
 
 function sortVenues(list) {
-  const rank = (a) => (VENUE_ORDER.includes(a) ? VENUE_ORDER.indexOf(a) : VENUE_ORDER.length);
-  return [...list].sort((a, b) => rank(a) - rank(b) || venueName(a).localeCompare(venueName(b), lang()));
+  return [...list].sort((a, b) => venueRank(a) - venueRank(b) || venueName(a).localeCompare(venueName(b), lang()));
 }
 
 // ---- shell: top bar, language, offline banner, router -----------------------------------------
@@ -481,6 +481,7 @@ function homeView() {
       const cat = await catLoading;
       if (!alive) return;
       body.replaceChildren(...homeContent(me, cat, load));
+      paint();  // again with the venue types' names and icons, now known (a first visit's paint had codes)
       syncHolder(false);
     } catch (e) {
       if (!alive || (e instanceof ApiError && e.kind === "session")) return;
