@@ -7,9 +7,9 @@ Durability rules (see docs/kiosk.md, "What survives a crash"):
 * A grant is written (redemption rows + statistics row, one transaction) **before** the green
   screen is shown; a kill before the commit means the staff never saw green, so nothing was given.
 * Each redemption carries a client-generated UUID. Sync sends pending rows and marks them synced
-  only after the backend acknowledged them (``accepted`` or ``duplicate``). A kill at any point
-  therefore leads at worst to the same ids being sent again, which the backend answers with
-  ``duplicate``: nothing is lost, nothing is counted twice.
+  only after the backend answered them (``accepted``, ``duplicate`` or ``rejected``: partner_sdk.upload).
+  A kill at any point therefore leads at worst to the same ids being sent again, which the backend
+  answers with ``duplicate``: nothing is lost, nothing is counted twice.
 
 Every thread gets its own connection (SQLite connections are not shared across threads).
 The replay memory lives in a separate file owned by ``partner_sdk.SQLiteReplayCache``.
@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from partner_sdk.status import Status
+from partner_sdk.upload import Outcome, RedemptionItem
 
 from .pin_rule import PIN_MAX_DIGITS, PIN_MIN_DIGITS, is_valid_pin
 
@@ -52,7 +53,7 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
             perk          TEXT NOT NULL,
             scanned_at    INTEGER NOT NULL,          -- epoch seconds
             synced_at     INTEGER,                   -- NULL while pending
-            server_status TEXT                       -- accepted | duplicate | rejected
+            server_status TEXT                       -- the backend's answer: a partner_sdk.upload.Outcome
         )""",
         "CREATE INDEX IF NOT EXISTS redemptions_pending ON redemptions (scanned_at) WHERE synced_at IS NULL",
         "CREATE INDEX IF NOT EXISTS redemptions_jti ON redemptions (jti)",
@@ -105,15 +106,16 @@ def local_day(ts: float) -> str:
 
 @dataclass(frozen=True)
 class Redemption:
+    """One row of the log: an upload item (partner_sdk.upload.RedemptionItem) and what became of it."""
     id: str
     jti: str
     pseudonym: str
     perk: str
     scanned_at: int
     synced_at: int | None = None
-    server_status: str | None = None
+    server_status: str | None = None  # an Outcome's value once the backend answered
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> RedemptionItem:
         return {"id": self.id, "jti": self.jti, "pseudonym": self.pseudonym,
                 "perk": self.perk, "scanned_at": int(self.scanned_at)}
 
@@ -226,8 +228,8 @@ class Store:
         return int(self._conn().execute(
             "SELECT COUNT(*) FROM redemptions WHERE synced_at IS NULL").fetchone()[0])
 
-    def mark_synced(self, results: Iterable[tuple[str, str]], now: float) -> int:
-        """Mark ids acknowledged by the backend. ``results``: (id, "accepted"|"duplicate")."""
+    def mark_synced(self, results: Iterable[tuple[str, Outcome]], now: float) -> int:
+        """Mark ids the backend answered as done. ``results``: (id, its outcome); every outcome is final."""
         n = 0
         with self._tx() as c:
             for rid, status in results:

@@ -22,13 +22,16 @@ from dataclasses import dataclass, replace
 from collections.abc import Callable
 from typing import Any
 
+from partner_sdk import upload
+from partner_sdk.upload import Outcome, RedemptionItem
+
 from .store import Store
 
 log = logging.getLogger("kiosk.sync")
 
 APP_VERSION = "0.1"
 USER_AGENT = "perkpass-kiosk/" + APP_VERSION
-MAX_BATCH = 500  # the backend's limit per request (docs/contracts.md)
+MAX_BATCH = upload.MAX_ITEMS  # the backend's limit per request
 
 
 class BackendError(Exception):
@@ -126,9 +129,9 @@ class BackendClient:
         if status != 200:
             raise self._error(status, payload)
 
-    def upload(self, redemptions: list[dict[str, Any]]) -> dict[str, Any]:
-        status, _, payload = self._request("POST", "/api/v1/kiosk/redemptions",
-                                           {"redemptions": redemptions}, auth=True)
+    def upload(self, redemptions: list[RedemptionItem]) -> dict[str, Any]:
+        """POST the batch (partner_sdk.upload); the backend's answer as it came (read it with upload.acknowledged)."""
+        status, _, payload = self._request("POST", upload.PATH, {"redemptions": redemptions}, auth=True)
         if status != 200:
             raise self._error(status, payload)
         return json.loads(payload)
@@ -244,7 +247,7 @@ class SyncService:
                                   last_error=str(exc), pending=self.store.pending_count())
                     return None
                 log.error("backend rejected redemption %s (%s): kept locally as rejected", r.id, exc.fields)
-                results.append({"id": r.id, "status": "rejected"})
+                results.append({"id": r.id, "status": Outcome.REJECTED})
             except BackendUnreachable as exc:
                 self._publish(mode=SyncMode.OFFLINE, last_error=str(exc), pending=self.store.pending_count())
                 return None
@@ -331,14 +334,11 @@ class SyncService:
                                   pending=self.store.pending_count())
                     return self.status
             acked = []
-            sent = {r.id for r in batch}
-            for item in answer.get("results", []):
-                rid, st = item.get("id"), item.get("status")
-                if rid in sent and st in ("accepted", "duplicate", "rejected"):
-                    # a rejected item (wrong venue, impossible time...) is done: it is kept locally, never re-sent
-                    acked.append((rid, st))
-                    if st == "rejected":
-                        log.warning("backend rejected redemption %s: %s", rid, item.get("reason", "no reason given"))
+            for rid, outcome, reason in upload.acknowledged(answer, (r.id for r in batch)):
+                # a rejected item (wrong venue, impossible time...) is done: it is kept locally, never re-sent
+                acked.append((rid, outcome))
+                if outcome is Outcome.REJECTED:
+                    log.warning("backend rejected redemption %s: %s", rid, reason or "no reason given")
             marked = self.store.mark_synced(acked, self.clock())
             uploaded += marked
             if marked == 0:  # the backend acknowledged nothing: do not spin

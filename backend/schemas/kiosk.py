@@ -1,8 +1,8 @@
 from marshmallow import fields, validate
 
-from .common import Base, Int, JWKSchema, PerkSchema, Text
+from partner_sdk import upload
 
-UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z"
+from .common import Base, Int, JWKSchema, PerkSchema, Text
 
 
 class EnrolIn(Base):
@@ -30,27 +30,33 @@ class EnrolOut(VenueConfigOut):
     device_token = fields.String(required=True, metadata={"description": "Bearer token; shown once, stored hashed."})
 
 
+# The upload's shape is partner_sdk.upload's (the kiosk builds its body from the same module): these schemas
+# give it marshmallow's field-by-field errors and the OpenAPI document, with the limits taken from there.
+_LONGEST = upload.MAX_LENGTHS
+
+
 class RedemptionIn(Base):
-    """The shape of one item. What it says (formats, venue, perk, time) is checked per item by
-    backend.services.redemptions.check_item, so one implausible item is answered 'rejected' and does not
-    block the rest of the batch."""
-    id = Text(required=True, max_length=36, validate=[validate.Regexp(UUID_RE)])
-    jti = Text(required=True, max_length=64)
-    pseudonym = Text(required=True, max_length=64)
-    perk = Text(required=True, max_length=32)
+    """The shape of one item (partner_sdk.upload.RedemptionItem). What it says (formats, venue, perk, time) is
+    checked per item by backend.services.redemptions.check_items, so one implausible item is answered
+    'rejected' and does not block the rest of the batch."""
+    id = Text(required=True, max_length=_LONGEST["id"], validate=[validate.Regexp(upload.UUID_PATTERN)])
+    jti = Text(required=True, max_length=_LONGEST["jti"])
+    pseudonym = Text(required=True, max_length=_LONGEST["pseudonym"])
+    perk = Text(required=True, max_length=_LONGEST["perk"])
     scanned_at = Int(required=True, metadata={"description": "Epoch seconds, the kiosk's clock."})
 
 
 class RedemptionBatchIn(Base):
     redemptions = fields.List(fields.Nested(RedemptionIn), required=True,
-                              validate=validate.Length(min=1, max=500))
+                              validate=validate.Length(min=1, max=upload.MAX_ITEMS))
 
 
 class RedemptionResult(Base):
     id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["accepted", "duplicate", "rejected"]))
-    reason = fields.String(metadata={"description": "Only with 'rejected': a stable code such as wrong_audience, "
-                                                    "perk_not_offered, unknown_certificate, scanned_in_future."})
+    status = fields.String(required=True, validate=validate.OneOf([o.value for o in upload.Outcome]))
+    reason = fields.String(metadata={"description": "Only with 'rejected': a stable code (a client must accept one "
+                                                    "it does not know): "
+                                                    + ", ".join(f"{r.value} ({r.text})" for r in upload.Reason)})
 
 
 class RedemptionBatchOut(Base):

@@ -1,69 +1,72 @@
-"""Redemption batches from kiosks, the cross-venue replay report and a citizen's own history."""
+"""Redemption batches from kiosks, the cross-venue replay report and a citizen's own history.
+
+A batch is handled in one way whatever the database (:func:`ingest`): the venue's facts and the certificates the
+batch names are read, every item is checked (:func:`check_items`), the batch is written by a :class:`Storage`,
+and each item's answer follows from what the write found (:func:`_answer`). Only the statements differ between
+the two storages: :class:`PostgresStorage` sends the batch as one statement, :class:`SessionStorage` (SQLite, and
+the reference the PostgreSQL statements are tested against) goes through the session. The wire format, the
+outcomes and the refusal reasons are :mod:`partner_sdk.upload`'s, which the kiosk imports too.
+"""
 from __future__ import annotations
 
 import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, text, tuple_, update
+from sqlalchemy import bindparam, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from partner_sdk import pp2
 from partner_sdk.format import MAX_LEEWAY
+from partner_sdk.upload import (
+    PP1_JTI_RE, PP1_PSEUDONYM_RE, PP2_JTI_RE, BatchAnswer, ItemResult, Outcome, Reason, RedemptionItem,
+    certificate_named,
+)
 
 from ..extensions import db
 from ..models import Device, PerkCertificate, Redemption, RedemptionRejection, SigningKey, Venue
 from .perks import Catalogue, get_catalogue
 
-# What a kiosk can truthfully report (partner_sdk.Decision.jti / .pseudonym):
-#   PP1 code: jti = 12 random bytes in base64url (16 chars), pseudonym = 14-byte pairwise HMAC in base32 (23 chars)
-#   PP2 code: pseudonym = certificate id (12 bytes, 16 base64url chars), jti = "<certificate id>-<30 s slot>"
-PP1_JTI_RE = re.compile(r"[A-Za-z0-9_-]{16}\Z")
-PP1_PSEUDONYM_RE = re.compile(r"[A-Z2-7]{22}[AIQY]\Z")  # 112 bits in 23 chars: the last one's 3 low bits are 0
-PP2_JTI_RE = re.compile(r"([A-Za-z0-9_-]{16})-(0|[1-9][0-9]{0,10})\Z")
+log = logging.getLogger("perkpass.kiosk")
+
 # A PP2 presentation is accepted within the verifier's window (at most this much) of the kiosk's clock
 PRESENTATION_TOLERANCE = pp2.MAX_PRESENTATION_WINDOW + MAX_LEEWAY
-
-# Why an item was refused: stable codes a kiosk can log and an operator can look up (docs/contracts.md)
-REASONS = {
-    "malformed_jti": "The jti is neither a PP1 code id nor a PP2 '<certificate id>-<slot>'.",
-    "malformed_pseudonym": "The pseudonym does not have the form the code type gives it.",
-    "unknown_perk": "No perk has this code.",
-    "wrong_audience": "The perk or certificate is for another venue type than this kiosk's venue.",
-    "perk_not_offered": "This kiosk's venue does not offer the perk.",
-    "perk_not_certified": "The certificate does not carry the perk.",
-    "unknown_certificate": "No certificate has this id.",
-    "outside_certificate_validity": "The code's time slot lies outside its certificate's validity.",
-    "scanned_in_future": "scanned_at is later than the server's clock allows.",
-    "scanned_before_possible": "scanned_at is earlier than such a code could exist at this venue.",
-    "scan_time_mismatch": "scanned_at is too far from the time the code was made.",
-}
 
 
 @dataclass(frozen=True)
 class VenueFacts:
     """What every item of one batch is checked against, read once per batch."""
     audience: str
-    perks: frozenset
+    perks: frozenset[str]
     earliest: int  # nothing could be scanned here before the venue and the issuer's first key existed
     latest: int    # the server clock plus the kiosk clock skew allowed
 
-
-def venue_facts(device: Device, now: int) -> VenueFacts:
-    venue = device.venue
-    first_key = db.session.scalar(select(func.min(SigningKey.created_at)).where(SigningKey.role == "signing"))
-    skew = int(current_app.config["PERKPASS_KIOSK_CLOCK_SKEW"])
-    return VenueFacts(audience=venue.audience, perks=frozenset(venue.perk_codes or ()),
-                      earliest=max(venue.created_at, first_key or 0) - skew, latest=now + skew)
+    @classmethod
+    def read(cls, audience: str, perk_codes: Sequence[str] | None, venue_created_at: int, first_key_at: int | None,
+             now: int, skew: int) -> VenueFacts:
+        return cls(audience=audience, perks=frozenset(perk_codes or ()),
+                   earliest=max(int(venue_created_at), int(first_key_at or 0)) - skew, latest=now + skew)
 
 
-def check_item(item: dict, facts: VenueFacts, certificates: Mapping[str, PerkCertificate | _Certificate],
-               catalogue: Catalogue | None = None) -> str | None:
+@dataclass(frozen=True)
+class Certificate:
+    """The fields of a PP2 perk certificate the checks read (either storage reads these, no ORM object)."""
+    cert_id: str
+    audience: str
+    perks: str  # comma-separated
+    not_before: int
+    not_after: int
+
+
+def check_item(item: RedemptionItem, facts: VenueFacts, certificates: Mapping[str, Certificate],
+               catalogue: Catalogue | None = None) -> Reason | None:
     """The reason an uploaded redemption is refused, or None when it is plausible at this venue.
 
     ``certificates``: the PP2 certificates the batch names, by id (absent = unknown). ``catalogue``: the perk
@@ -71,96 +74,162 @@ def check_item(item: dict, facts: VenueFacts, certificates: Mapping[str, PerkCer
     return check_items([item], facts, certificates, catalogue)[0]
 
 
-def check_items(items: list[dict], facts: VenueFacts, certificates: Mapping[str, PerkCertificate | _Certificate],
-                catalogue: Catalogue | None = None) -> list[str | None]:
+def check_items(items: Sequence[RedemptionItem], facts: VenueFacts, certificates: Mapping[str, Certificate],
+                catalogue: Catalogue | None = None) -> list[Reason | None]:
     """:func:`check_item` for each item of a batch, in order. The catalogue is read once and a PP1 code's perk
     (the same for most of a batch) judged once per perk: ~1 µs per item instead of ~2."""
     catalogue = catalogue or get_catalogue()
     latest, earliest, audience, offered = facts.latest, facts.earliest, facts.audience, facts.perks
     pp2_match, pp1_jti, pp1_pseudonym = PP2_JTI_RE.match, PP1_JTI_RE.match, PP1_PSEUDONYM_RE.match
-    pp1_perk: dict[str, str | None] = {}  # a PP1 code's perk -> its reason (it depends on nothing else)
-    out: list[str | None] = []
+    pp1_perk: dict[str, Reason | None] = {}  # a PP1 code's perk -> its reason (it depends on nothing else)
+    out: list[Reason | None] = []
     for item in items:
         jti, perk, at = item["jti"], item["perk"], item["scanned_at"]
         if at > latest:
-            out.append("scanned_in_future")
+            out.append(Reason.SCANNED_IN_FUTURE)
             continue
         if at < earliest:
-            out.append("scanned_before_possible")
+            out.append(Reason.SCANNED_BEFORE_POSSIBLE)
             continue
         pp2_id = pp2_match(jti)
         if pp2_id is None:
             if not pp1_jti(jti):
-                out.append("malformed_jti")
+                out.append(Reason.MALFORMED_JTI)
             elif not pp1_pseudonym(item["pseudonym"]):
-                out.append("malformed_pseudonym")
+                out.append(Reason.MALFORMED_PSEUDONYM)
             elif perk in pp1_perk:
                 out.append(pp1_perk[perk])
             else:
                 known = catalogue.perks.get(perk)
-                reason = ("unknown_perk" if known is None else "wrong_audience" if known.audience != audience
-                          else "perk_not_offered" if perk not in offered else None)
+                reason = (Reason.UNKNOWN_PERK if known is None else Reason.WRONG_AUDIENCE
+                          if known.audience != audience else Reason.PERK_NOT_OFFERED if perk not in offered else None)
                 out.append(pp1_perk.setdefault(perk, reason))
             continue
         out.append(_pp2_reason(item, pp2_id, facts, certificates))
     return out
 
 
-def _pp2_reason(item: dict, pp2_id: re.Match, facts: VenueFacts,
-                certificates: Mapping[str, PerkCertificate | _Certificate]) -> str | None:
+def _pp2_reason(item: RedemptionItem, pp2_id: re.Match[str], facts: VenueFacts,
+                certificates: Mapping[str, Certificate]) -> Reason | None:
     perk, at = item["perk"], item["scanned_at"]
     cert_id, slot = pp2_id.group(1), int(pp2_id.group(2))
     if item["pseudonym"] != cert_id:
-        return "malformed_pseudonym"
+        return Reason.MALFORMED_PSEUDONYM
     cert = certificates.get(cert_id)
     if cert is None:
-        return "unknown_certificate"
+        return Reason.UNKNOWN_CERTIFICATE
     if cert.audience != facts.audience:
-        return "wrong_audience"
+        return Reason.WRONG_AUDIENCE
     if perk not in cert.perks.split(","):
-        return "perk_not_certified"
+        return Reason.PERK_NOT_CERTIFIED
     if perk not in facts.perks:
-        return "perk_not_offered"
+        return Reason.PERK_NOT_OFFERED
     slot_start = slot * pp2.SLOT_SECONDS
     if slot_start + pp2.SLOT_SECONDS <= cert.not_before - MAX_LEEWAY or slot_start >= cert.not_after + MAX_LEEWAY:
-        return "outside_certificate_validity"
+        return Reason.OUTSIDE_CERTIFICATE_VALIDITY
     if not slot_start - PRESENTATION_TOLERANCE <= at < slot_start + pp2.SLOT_SECONDS + PRESENTATION_TOLERANCE:
-        return "scan_time_mismatch"
+        return Reason.SCAN_TIME_MISMATCH
     return None
 
 
-def _certificates_named(items: list[dict]) -> dict[str, PerkCertificate]:
-    ids = sorted({m.group(1) for it in items if (m := PP2_JTI_RE.match(it["jti"]))})
-    if not ids:
-        return {}
-    return {c.cert_id: c for c in db.session.scalars(select(PerkCertificate).where(PerkCertificate.cert_id.in_(ids)))}
+# ---------------------------------------------------------------- one batch, whatever the database
+
+@dataclass(frozen=True)
+class Written:
+    """What a storage found while writing a batch: the exceptions to "stored as checked". A plain new batch
+    finds nothing."""
+    stored_before: frozenset[str]         # client ids this kiosk sent and had stored before
+    refused_before: Mapping[str, str]     # client ids refused before, with the reason they got then
+    stored_meanwhile: frozenset[str]      # accepted here, but a concurrent attempt stored them first
+    refused_meanwhile: Mapping[str, str]  # refused here, but refused first by a concurrent attempt: its reason
 
 
-def ingest(device: Device, items: list[dict], now: int) -> dict:
+class Storage(Protocol):
+    """Where a batch is read and written. The two implementations answer every batch alike (a test sends random
+    batches through both); the checks and the answers are :func:`ingest`'s, not theirs."""
+
+    def venue_facts(self, venue_id: int, now: int, skew: int) -> VenueFacts: ...
+
+    def certificates(self, cert_ids: list[str]) -> dict[str, Certificate]: ...
+
+    def write(self, device_id: int, venue_id: int, audience: str, items: list[RedemptionItem],
+              reasons: Mapping[str, Reason | None], now: int) -> Written:
+        """Store the new accepted items and the new refusals (``reasons[id]`` None = accepted), each client id at
+        most once per device even against a concurrent attempt, stamp the kiosk's last_seen_at, and commit."""
+        ...
+
+    def flag_replays(self, jtis: list[str]) -> None:
+        """After the batch committed: flag every row of these jtis now stored at more than one venue (why after:
+        of two syncs racing with one copied code, the one that commits second then sees both rows). A failure
+        is logged, never raised: the batch is stored, and a citizen's history computes replays when read."""
+        ...
+
+
+def storage() -> Storage:
+    """The storage of the session's database."""
+    return POSTGRES if db.session.get_bind().dialect.name == "postgresql" else SESSION
+
+
+def ingest(device: Device, items: list[RedemptionItem], now: int, *, store: Storage | None = None) -> BatchAnswer:
     """Check and store a batch; answer per item accepted / duplicate / rejected (with a reason).
 
     Each item is checked against the kiosk's venue (audience, perks it offers), the certificate a PP2 code
-    names, a plausible time and strict identifier formats (:func:`check_item`). Idempotent by (device, client
+    names, a plausible time and strict identifier formats (:func:`check_items`). Idempotent by (device, client
     id): a re-sent item gets its first answer again (an accepted one keeps its original scan time, a rejected
     one its reason, even if the check would now pass). A rejected item is not stored as a redemption, so no
-    citizen ever sees it. A jti also redeemed at another venue is flagged as a replay.
+    citizen ever sees it. A jti also redeemed at another venue is flagged as a replay. Two attempts of one batch
+    racing each other (a kiosk retrying after a timeout) store each item once; the later one answers the
+    earlier one's items as that one decided them."""
+    store = store or storage()
+    device_id, venue_id = device.id, device.venue_id  # read before the write commits (it expires ORM objects)
+    facts = store.venue_facts(venue_id, now, int(current_app.config["PERKPASS_KIOSK_CLOCK_SKEW"]))
+    first: dict[str, RedemptionItem] = {}  # each client id's first item (a later one in the batch is a re-send)
+    for it in items:
+        first.setdefault(it["id"], it)
+    unique = list(first.values())
+    cert_ids = sorted({c for it in unique if (c := certificate_named(it["jti"])) is not None})
+    certificates = store.certificates(cert_ids) if cert_ids else {}
+    reasons = dict(zip(first, check_items(unique, facts, certificates), strict=True))
+    written = store.write(device_id, venue_id, facts.audience, unique, reasons, now)
+    answer, accepted_ids = _answer(items, reasons, written)
+    if accepted_ids:
+        store.flag_replays(sorted({first[cid]["jti"] for cid in accepted_ids}))
+    return answer
 
-    Two syncs of the same batch racing each other (a kiosk retrying after a timeout) meet at the unique
-    constraint; the loser starts again and reports the winner's rows as duplicates.
 
-    On PostgreSQL the batch is one statement on the autocommit connection (:func:`_ingest_pg`)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _ingest_pg(device, items, now)
-    device_id = device.id
-    for attempt in range(3):
-        try:
-            return _ingest(device, items, now)
-        except IntegrityError:
-            db.session.rollback()
-            if attempt == 2:
-                raise
-            device = db.session.get_one(Device, device_id)
-    raise AssertionError("unreachable")
+def _answer(items: list[RedemptionItem], reasons: Mapping[str, Reason | None],
+            written: Written) -> tuple[BatchAnswer, list[str]]:
+    """Each item's answer, in the batch's order, and the client ids stored now."""
+    answers: dict[str, ItemResult] = {}  # each client id's answer
+    for cid, reason in reasons.items():
+        if cid in written.stored_before or cid in written.stored_meanwhile:
+            answers[cid] = {"id": cid, "status": Outcome.DUPLICATE}
+        elif (earlier := written.refused_before.get(cid) or written.refused_meanwhile.get(cid)) is not None:
+            answers[cid] = {"id": cid, "status": Outcome.REJECTED, "reason": earlier}
+        elif reason is not None:
+            answers[cid] = {"id": cid, "status": Outcome.REJECTED, "reason": reason}
+        else:
+            answers[cid] = {"id": cid, "status": Outcome.ACCEPTED}
+    accepted_ids = [cid for cid, a in answers.items() if a["status"] is Outcome.ACCEPTED]
+    accepted = len(accepted_ids)
+    duplicates = sum(1 for a in answers.values() if a["status"] is Outcome.DUPLICATE)
+    if len(answers) == len(items):  # no id twice: the answers in the batch's order
+        results = list(answers.values())
+    else:  # the same id again in one batch is a re-send of the first: a stored one is a duplicate now
+        results, seen = [], set()
+        for it in items:
+            one = answers[it["id"]]
+            if it["id"] not in seen:
+                seen.add(it["id"])
+                results.append(one)
+            elif one["status"] is Outcome.ACCEPTED:
+                results.append({"id": one["id"], "status": Outcome.DUPLICATE})
+                duplicates += 1  # a repeat of an accepted item adds to the duplicates ...
+            else:
+                results.append(one)
+    # ... and of a rejected one to the rejected; a repeat of a duplicate adds to neither
+    rejected = sum(1 for r in results if r["status"] is Outcome.REJECTED)
+    return {"results": results, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}, accepted_ids
 
 
 def _among(column, values, name: str):
@@ -172,96 +241,74 @@ def _among(column, values, name: str):
     return column.in_(list(values))
 
 
-def _store(rows: list[dict], device: Device, audience: str, now: int) -> None:
-    """Insert accepted redemptions. On PostgreSQL one INSERT ... SELECT FROM unnest(arrays): one short
-    statement whatever the batch size (the ORM's unit of work cost ~30 ms per 100 rows)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        db.session.add_all([Redemption(client_id=r["id"], device_id=device.id, venue_id=device.venue_id,
-                                       audience=audience, jti=r["jti"], pseudonym=r["pseudonym"], perk=r["perk"],
-                                       scanned_at=r["scanned_at"], received_at=now) for r in rows])
-        db.session.flush()
-        return
-    db.session.execute(text(
-        "INSERT INTO redemptions (client_id, device_id, venue_id, audience, jti, pseudonym, perk, scanned_at, "
-        "received_at, cross_venue_replay) SELECT c, :device, :venue, :audience, j, p, k, s, :now, false "
-        "FROM unnest(CAST(:c AS varchar[]), CAST(:j AS varchar[]), CAST(:p AS varchar[]), CAST(:k AS varchar[]), "
-        "CAST(:s AS bigint[])) AS t(c, j, p, k, s)"),
-        {"device": device.id, "venue": device.venue_id, "audience": audience, "now": now,
-         "c": [r["id"] for r in rows], "j": [r["jti"] for r in rows], "p": [r["pseudonym"] for r in rows],
-         "k": [r["perk"] for r in rows], "s": [r["scanned_at"] for r in rows]})
+# ---------------------------------------------------------------- through the session (SQLite; the reference)
 
+class SessionStorage:
+    """The batch through the SQLAlchemy session, in one transaction: what SQLite runs. It mirrors the PostgreSQL
+    statement step by step (read what this kiosk sent before, insert the rest with ON CONFLICT DO NOTHING, stamp
+    last_seen_at), so a concurrent attempt is met the same way: a row it stored first is not inserted again."""
 
-def _flag_replays(jtis: list[str]) -> None:
-    """Flag every row of a jti accepted at more than one venue, in its own transaction *after* the batch
-    committed: of two syncs racing with one copied code, the one that commits second checks after the
-    first committed, so it sees both rows (checked inside each transaction, neither would)."""
-    try:
-        _flag(jtis)
-    except DBAPIError:  # the batch is stored; a citizen's history still computes replays when it is read
-        db.session.rollback()
-        logging.getLogger("perkpass.kiosk").warning("replay flagging failed; the report may miss this batch",
-                                                    exc_info=True)
+    def venue_facts(self, venue_id: int, now: int, skew: int) -> VenueFacts:
+        venue = db.session.get_one(Venue, venue_id)
+        first_key = db.session.scalar(select(func.min(SigningKey.created_at)).where(SigningKey.role == "signing"))
+        return VenueFacts.read(venue.audience, venue.perk_codes, venue.created_at, first_key, now, skew)
 
+    def certificates(self, cert_ids: list[str]) -> dict[str, Certificate]:
+        pc = PerkCertificate
+        rows = db.session.execute(select(pc.cert_id, pc.audience, pc.perks, pc.not_before, pc.not_after)
+                                  .where(pc.cert_id.in_(cert_ids)))
+        return {r[0]: Certificate(*r) for r in rows}
 
-def _flag(jtis: list[str]) -> None:
-    multi = sorted(db.session.scalars(
-        select(Redemption.jti).where(_among(Redemption.jti, jtis, "jtis")).group_by(Redemption.jti)
-        .having(func.count(func.distinct(Redemption.venue_id)) > 1)))
-    if multi:
-        db.session.execute(update(Redemption).where(_among(Redemption.jti, multi, "multi"),
-                                                    Redemption.cross_venue_replay.is_(False))
-                           .values(cross_venue_replay=True))
-    db.session.commit()
+    def write(self, device_id: int, venue_id: int, audience: str, items: list[RedemptionItem],
+              reasons: Mapping[str, Reason | None], now: int) -> Written:
+        ids = list(reasons)
+        rejection = RedemptionRejection
+        stored = frozenset(db.session.scalars(select(Redemption.client_id).where(
+            Redemption.device_id == device_id, _among(Redemption.client_id, ids, "ids"))))
+        refused = {cid: reason for cid, reason in db.session.execute(select(rejection.client_id, rejection.reason)
+                   .where(rejection.device_id == device_id, _among(rejection.client_id, ids, "ids")))}
+        fresh = [it for it in items if it["id"] not in stored and it["id"] not in refused]
+        accept = [it for it in fresh if reasons[it["id"]] is None]
+        refuse = [it["id"] for it in fresh if reasons[it["id"]] is not None]
+        insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        inserted: set[str] = set()
+        if accept:
+            table = Redemption.__table__
+            inserted = set(db.session.scalars(insert(table).values([
+                {"client_id": it["id"], "device_id": device_id, "venue_id": venue_id, "audience": audience,
+                 "jti": it["jti"], "pseudonym": it["pseudonym"], "perk": it["perk"], "scanned_at": it["scanned_at"],
+                 "received_at": now, "cross_venue_replay": False} for it in accept])
+                .on_conflict_do_nothing(index_elements=["device_id", "client_id"]).returning(table.c.client_id)))
+        refused_here: set[str] = set()
+        if refuse:
+            table = rejection.__table__
+            refused_here = set(db.session.scalars(insert(table).values([
+                {"client_id": cid, "device_id": device_id, "reason": str(reasons[cid]), "received_at": now}
+                for cid in refuse])
+                .on_conflict_do_nothing(index_elements=["device_id", "client_id"]).returning(table.c.client_id)))
+        db.session.execute(update(Device).where(Device.id == device_id).values(last_seen_at=now))
+        db.session.commit()
+        late = [cid for cid in refuse if cid not in refused_here]
+        refused_meanwhile = {cid: reason for cid, reason in db.session.execute(
+            select(rejection.client_id, rejection.reason).where(
+                rejection.device_id == device_id, _among(rejection.client_id, late, "ids")))} if late else {}
+        return Written(stored_before=stored, refused_before=refused,
+                       stored_meanwhile=frozenset(it["id"] for it in accept if it["id"] not in inserted),
+                       refused_meanwhile=refused_meanwhile)
 
-
-def _ingest(device: Device, items: list[dict], now: int) -> dict:
-    ids = sorted({it["id"] for it in items})
-    existing = set(db.session.scalars(select(Redemption.client_id).where(
-        Redemption.device_id == device.id, _among(Redemption.client_id, ids, "ids")))) if ids else set()
-    refused = dict(db.session.execute(select(RedemptionRejection.client_id, RedemptionRejection.reason).where(
-        RedemptionRejection.device_id == device.id, _among(RedemptionRejection.client_id, ids, "ids"))).all()) \
-        if ids else {}
-    facts = venue_facts(device, now)
-    certificates = _certificates_named(items)
-    catalogue = get_catalogue()
-    results, accepted, duplicates, rejected = [], 0, 0, 0
-    answered: dict[str, dict] = {}
-    new_rows, new_rejections = [], []
-    for it in items:
-        cid = it["id"]
-        if cid in answered:  # the same id twice in one batch: the second is a re-send of the first
-            first = answered[cid]
-            results.append(dict(first, status="duplicate") if first["status"] == "accepted" else dict(first))
-            duplicates += first["status"] == "accepted"
-            rejected += first["status"] == "rejected"
-            continue
-        if cid in existing:
-            out = {"id": cid, "status": "duplicate"}
-            duplicates += 1
-        elif cid in refused:
-            out = {"id": cid, "status": "rejected", "reason": refused[cid]}
-            rejected += 1
-        elif (reason := check_item(it, facts, certificates, catalogue)) is not None:
-            new_rejections.append(RedemptionRejection(client_id=cid, device_id=device.id, reason=reason,
-                                                      received_at=now))
-            out = {"id": cid, "status": "rejected", "reason": reason}
-            rejected += 1
-        else:
-            new_rows.append(it)
-            out = {"id": cid, "status": "accepted"}
-            accepted += 1
-        answered[cid] = out
-        results.append(out)
-    if new_rejections:
-        db.session.add_all(new_rejections)
-        db.session.flush()
-    if new_rows:
-        _store(new_rows, device, facts.audience, now)
-    device.last_seen_at = now
-    db.session.commit()
-    if new_rows:
-        _flag_replays(sorted({r["jti"] for r in new_rows}))
-    return {"results": results, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+    def flag_replays(self, jtis: list[str]) -> None:
+        try:
+            multi = sorted(db.session.scalars(
+                select(Redemption.jti).where(_among(Redemption.jti, jtis, "jtis")).group_by(Redemption.jti)
+                .having(func.count(func.distinct(Redemption.venue_id)) > 1)))
+            if multi:
+                db.session.execute(update(Redemption).where(_among(Redemption.jti, multi, "multi"),
+                                                            Redemption.cross_venue_replay.is_(False))
+                                   .values(cross_venue_replay=True))
+            db.session.commit()
+        except DBAPIError:
+            db.session.rollback()
+            log.warning("replay flagging failed; the report may miss this batch", exc_info=True)
 
 
 # ---------------------------------------------------------------- PostgreSQL: the batch in one statement
@@ -274,7 +321,7 @@ def _ingest(device: Device, items: list[dict], now: int) -> dict:
 #      already sent (stored or refused), inserts the new accepted ones and the new refusals (ON CONFLICT DO
 #      NOTHING: a retry racing its own first attempt), stamps the kiosk's last_seen_at, and returns what it
 #      found and did, from which each item's answer follows;
-#   3. after it committed, the cross-venue replay flag (why after: _flag_replays).
+#   3. after it committed, the cross-venue replay flag (why after: Storage.flag_replays).
 # Statements 2 and 3 are not prepared: PostgreSQL plans them for each batch (~0.1 ms of its CPU). Prepared, they
 # kept the plan chosen while the table was empty, a sequential scan of redemptions per batch, until autovacuum
 # analyzed it (a new deployment; every benchmark run). 1 and the certificates are primary-key lookups.
@@ -333,17 +380,6 @@ _PG_FLAG = ("UPDATE redemptions SET cross_venue_replay = true WHERE jti = ANY(AR
             "WHERE (SELECT count(DISTINCT r.venue_id) FROM redemptions r WHERE r.jti = a.jti) > 1"
             ")) AND NOT cross_venue_replay")
 
-
-@dataclass(frozen=True)
-class _Certificate:
-    """The fields of a perk certificate :func:`check_item` reads (the PostgreSQL path reads no ORM objects)."""
-    cert_id: str
-    audience: str
-    perks: str
-    not_before: int
-    not_after: int
-
-
 _PLAIN = re.compile(r"[A-Za-z0-9_-]*\Z")
 
 
@@ -355,79 +391,57 @@ def _pg_array(values: list[str]) -> str:
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
-def _ingest_pg(device: Device, items: list[dict], now: int) -> dict:
-    from . import read_conn
-    engine = db.engine
-    device_id, venue_id = device.id, device.venue_id
-    facts_row = read_conn.fetch_prepared(engine, "perkpass_kiosk_facts", _PG_FACTS, (str(venue_id),))
-    audience, perk_codes, created_at, first_key = facts_row[0]
-    skew = int(current_app.config["PERKPASS_KIOSK_CLOCK_SKEW"])
-    facts = VenueFacts(audience=audience, perks=frozenset(json.loads(perk_codes) or ()),
-                       earliest=max(int(created_at), int(first_key or 0)) - skew, latest=now + skew)
-    first: dict[str, dict] = {}  # each client id's first item in the batch (a later one is a re-send of it)
-    for it in items:
-        first.setdefault(it["id"], it)
-    unique = list(first.values())
-    # a PP2 jti is "<16 chars>-<slot>", longer than a PP1 one (16): only those are matched for a certificate id
-    cert_ids = sorted({m.group(1) for it in unique if len(it["jti"]) > 17 and (m := PP2_JTI_RE.match(it["jti"]))})
-    certificates = {}
-    if cert_ids:
-        certificates = {r[0]: _Certificate(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in read_conn.fetch_prepared(
-            engine, "perkpass_kiosk_certs", _PG_CERTS, (_pg_array(cert_ids),))}
-    reasons = dict(zip(first, check_items(unique, facts, certificates), strict=True))
-    rows = json.dumps([[it["id"], it["jti"], it["pseudonym"], it["perk"], it["scanned_at"], reasons[it["id"]]]
-                       for it in unique], separators=(",", ":"))
-    found = read_conn.fetch_prepared(engine, None, _PG_INGEST,  # planned each time: see _ingest_pg's comment
-                                     (rows, str(device_id), str(venue_id), audience, str(now)), retry=False)
-    existing, refused, stored_meanwhile, refused_meanwhile = set(), {}, set(), []
-    for kind, cid, reason in found:
-        if kind == "d":
-            existing.add(cid)
-        elif kind == "r":
-            refused[cid] = reason
-        elif kind == "a":
-            stored_meanwhile.add(cid)
-        else:
-            refused_meanwhile.append(cid)
-    if refused_meanwhile:
-        refused.update(read_conn.fetch_prepared(engine, None, _PG_REFUSED,
-                                                (str(device_id), _pg_array(refused_meanwhile))))
-    answers: dict[str, dict] = {}  # each client id's answer
-    for cid, reason in reasons.items():
-        if cid in existing or cid in stored_meanwhile:  # stored before, or meanwhile by a concurrent attempt
-            answers[cid] = {"id": cid, "status": "duplicate"}
-        elif cid in refused:
-            answers[cid] = {"id": cid, "status": "rejected", "reason": refused[cid]}
-        elif reason is not None:
-            answers[cid] = {"id": cid, "status": "rejected", "reason": reason}
-        else:
-            answers[cid] = {"id": cid, "status": "accepted"}
-    if len(answers) == len(items):  # no id twice: the answers in the batch's order
-        results = list(answers.values())
-    else:  # the same id again in one batch is a re-send of the first: a stored one is a duplicate now
-        results, seen = [], set()
-        for it in items:
-            one = answers[it["id"]]
-            if it["id"] not in seen:
-                seen.add(it["id"])
-                results.append(one)
+class PostgresStorage:
+    """The batch as single statements on this thread's autocommit connection (the comment above)."""
+
+    def venue_facts(self, venue_id: int, now: int, skew: int) -> VenueFacts:
+        from . import read_conn
+        audience, perk_codes, created_at, first_key = read_conn.fetch_prepared(
+            db.engine, "perkpass_kiosk_facts", _PG_FACTS, (str(venue_id),))[0]
+        return VenueFacts.read(audience, json.loads(perk_codes), int(created_at),
+                               None if first_key is None else int(first_key), now, skew)
+
+    def certificates(self, cert_ids: list[str]) -> dict[str, Certificate]:
+        from . import read_conn
+        return {r[0]: Certificate(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in read_conn.fetch_prepared(
+            db.engine, "perkpass_kiosk_certs", _PG_CERTS, (_pg_array(cert_ids),))}
+
+    def write(self, device_id: int, venue_id: int, audience: str, items: list[RedemptionItem],
+              reasons: Mapping[str, Reason | None], now: int) -> Written:
+        from . import read_conn
+        engine = db.engine
+        rows = json.dumps([[it["id"], it["jti"], it["pseudonym"], it["perk"], it["scanned_at"], reasons[it["id"]]]
+                           for it in items], separators=(",", ":"))
+        found = read_conn.fetch_prepared(engine, None, _PG_INGEST,  # planned each time: see the comment above
+                                         (rows, str(device_id), str(venue_id), audience, str(now)), retry=False)
+        stored: set[str] = set()
+        refused: dict[str, str] = {}
+        stored_meanwhile: set[str] = set()
+        late: list[str] = []
+        for kind, cid, reason in found:
+            if kind == "d":
+                stored.add(cid)
+            elif kind == "r":
+                refused[cid] = reason
+            elif kind == "a":
+                stored_meanwhile.add(cid)
             else:
-                results.append(dict(one, status="duplicate") if one["status"] == "accepted" else dict(one))
-    # counted as _ingest counts: a repeated id adds to the duplicates when its first was accepted, to the
-    # rejected when its first was rejected, to neither when its first was a duplicate
-    accepted = sum(1 for a in answers.values() if a["status"] == "accepted")
-    rejected = sum(1 for r in results if r["status"] == "rejected")
-    duplicates = sum(1 for a in answers.values() if a["status"] == "duplicate") + (
-        sum(1 for it in items if answers[it["id"]]["status"] == "accepted") - accepted if len(results) > len(answers)
-        else 0)
-    new_jtis = sorted({first[cid]["jti"] for cid, a in answers.items() if a["status"] == "accepted"})
-    if new_jtis:
+                late.append(cid)
+        refused_meanwhile: dict[str, str] = {cid: reason for cid, reason in read_conn.fetch_prepared(
+            engine, None, _PG_REFUSED, (str(device_id), _pg_array(late)))} if late else {}
+        return Written(stored_before=frozenset(stored), refused_before=refused,
+                       stored_meanwhile=frozenset(stored_meanwhile), refused_meanwhile=refused_meanwhile)
+
+    def flag_replays(self, jtis: list[str]) -> None:
+        from . import read_conn
         try:
-            read_conn.fetch_prepared(engine, None, _PG_FLAG, (_pg_array(new_jtis),), retry=False)
+            read_conn.fetch_prepared(db.engine, None, _PG_FLAG, (_pg_array(jtis),), retry=False)
         except Exception:  # the batch is stored; a citizen's history computes replays itself
-            logging.getLogger("perkpass.kiosk").warning("replay flagging failed; the report may miss this batch",
-                                                        exc_info=True)
-    return {"results": results, "accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+            log.warning("replay flagging failed; the report may miss this batch", exc_info=True)
+
+
+SESSION = SessionStorage()
+POSTGRES = PostgresStorage()
 
 
 def replay_report(limit: int = 200) -> list[dict]:

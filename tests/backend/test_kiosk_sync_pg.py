@@ -1,6 +1,7 @@
-"""The kiosk upload's PostgreSQL path (issue 14 item 2): one statement on the autocommit connection instead of the
-ORM's transaction. It must answer every item exactly as the general path does (``redemptions._ingest``, which
-SQLite uses) and keep exactly-once storage when a retry races its own first attempt."""
+"""The kiosk upload's PostgreSQL storage (issue 14 item 2): one statement on the autocommit connection instead of
+the session's transaction. It must answer and store every item exactly as the session storage does
+(``redemptions.SessionStorage``, which SQLite uses) and keep exactly-once storage when a retry races its own first
+attempt."""
 from __future__ import annotations
 
 import random
@@ -40,7 +41,7 @@ def _stored(db, device_id):
 
 def test_one_statement_answers_as_the_general_path(h, app, pg):
     """Random batches (new, re-sent, refused before, implausible, the same id twice in a batch), each sent by
-    two kiosks of one venue: one through the PostgreSQL path, one through the general ORM path. Every answer,
+    two kiosks of one venue: one through the PostgreSQL storage, one through the session storage. Every answer,
     every count and every stored row agree."""
     from backend.services import redemptions
     vid = h.venue("Gate", "metro", [PERK])
@@ -70,8 +71,8 @@ def test_one_statement_answers_as_the_general_path(h, app, pg):
     for size in [1, 3, 10, 40, 100, 7, 100, 25, 60, 100]:
         batch = [item() for _ in range(size)]
         with app.test_request_context():
-            a = redemptions._ingest_pg(fast, [dict(i) for i in batch], now)
-            b = redemptions._ingest(general, [dict(i) for i in batch], now)
+            a = redemptions.ingest(fast, [dict(i) for i in batch], now, store=redemptions.POSTGRES)
+            b = redemptions.ingest(general, [dict(i) for i in batch], now, store=redemptions.SESSION)
         pg.session.rollback()
         assert a == b
         kinds |= {r["status"] for r in a["results"]}

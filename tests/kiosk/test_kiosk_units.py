@@ -29,6 +29,18 @@ def test_store_is_wal_with_full_sync(tmp_path):
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
+def test_a_kiosk_log_row_is_an_upload_item(tmp_path):
+    """The kiosk's log produces what partner_sdk.upload defines (and so what the backend loads)."""
+    from partner_sdk import upload
+    store = Store(tmp_path / "k.sqlite", now=1_796_000_000)
+    made = store.record_scan(status="GRANTED", source="manual", now=1_796_000_000, jti="abcdEFGH1234_-xy",
+                             pseudonym="ABCDEFGHIJKLMNOPQRSTUVA", perks=["MOLI-METRO20", "MOLI-METRO-PRIORITY"])
+    wire = [r.to_wire() for r in made]
+    assert upload.plain_batch({"redemptions": wire}) == wire
+    assert [set(w) for w in wire] == [set(upload.FIELDS)] * 2
+    store.close()
+
+
 def test_grant_is_logged_with_uuid_and_sync_marking_is_idempotent(tmp_path):
     s = Store(tmp_path / "k.sqlite")
     made = s.record_scan(status="GRANTED", source="camera", now=1_795_000_000, jti="J" * 16,
