@@ -326,6 +326,24 @@ def trust_list_cases() -> list[dict[str, Any]]:
               signed_list(list_payload(roots=[st2, other_iss]), key=third), signed_list(list_payload(roots=[st3]), key=third),
               signed_list(list_payload(roots=[st2] * 65), key=new_root), signed_list(list_payload(roots=[st3, st2]), key=new_root),
               signed_list(list_payload(roots=[st2], iss="perkpass.other"), key=new_root)]
+    label = {"en": "Metro", "zh-CN": "地铁"}
+    metro = {"label": label, "grace_after_next_update": 3600, "reuse_interval": 0}
+    for member in [{"metro": metro}, {"metro": dict(metro, perks={"MOLI-METRO20": {"reuse_interval": 86_400}})},
+                   {"metro": dict(metro, perks={})}, None, {}, [], {"Metro": metro}, {"metro": {}},
+                   {"metro": dict(metro, extra=1)}, {"metro": {k: v for k, v in metro.items() if k != "label"}},
+                   {"metro": dict(metro, grace_after_next_update=31 * 86_400)},
+                   {"metro": dict(metro, grace_after_next_update=31 * 86_400 + 1)},
+                   {"metro": dict(metro, grace_after_next_update=-1)}, {"metro": dict(metro, reuse_interval=1.0)},
+                   {"metro": dict(metro, reuse_interval=True)}, {"metro": dict(metro, reuse_interval=31 * 86_400 + 1)},
+                   {"metro": dict(metro, label={"en": "Metro"})}, {"metro": dict(metro, label=dict(label, fr="Métro"))},
+                   {"metro": dict(metro, label=dict(label, en=""))}, {"metro": dict(metro, label=dict(label, en="é" * 64))},
+                   {"metro": dict(metro, label=dict(label, en="x" * 65))}, {"metro": dict(metro, label=dict(label, en=5))},
+                   {"metro": dict(metro, perks=None)}, {"metro": dict(metro, perks={"M": {"reuse_interval": 1}})},
+                   {"metro": dict(metro, perks={"1X": {"reuse_interval": 1}})},
+                   {"metro": dict(metro, perks={"MX": {"reuse_interval": 1, "x": 2}})},
+                   {"metro": dict(metro, perks={"MX": {}})}, {"metro": dict(metro, perks={"MX": 5})},
+                   {f"v{i:03d}": metro for i in range(256)}, {f"v{i:03d}": metro for i in range(257)}]:
+        lists.append(signed_list(list_payload(venue_types=member)))
     cases: list[dict[str, Any]] = [{"loads": [tl], "now": T} for tl in lists]
     # sequences: rollback, the same sequence with other content, another issuer, expired at load, retired root
     rotated = signed_list(list_payload(roots=[st2], seq=7), key=new_root)
@@ -416,6 +434,30 @@ def all_cases() -> list[dict[str, Any]]:
         for text in (good, good_pp2, pp2_code(key_type=pp2.KEY_P256)):
             for now in (T + 4, T + 10):
                 cases.append({"trust_list": tl, "audience": "metro", "now": now, "qr_text": text})
+    # venue-type policies: grace after next_update, a type the list does not name, usage rules (PP1 and PP2)
+    label = {"en": "x", "zh-CN": "x"}
+    policies = ISSUER.trust_list(T - 3600, sequence=5, next_update_in=1800, venue_types={
+        "metro": {"label": label, "grace_after_next_update": 600, "reuse_interval": 300,
+                  "perks": {"MOLI-METRO20": {"reuse_interval": 86_400}}},
+        "library": {"label": label, "grace_after_next_update": 0, "reuse_interval": 0}})
+    other_types = ISSUER.trust_list(T - 3600, sequence=5, next_update_in=1800, venue_types={
+        "museum": {"label": label, "grace_after_next_update": 0, "reuse_interval": 0}})
+    for tl in (policies, other_types):
+        for now in (T - 1801, T - 1800, T - 1201, T - 1200, T + 10):  # next_update T - 1800, metro's grace 600 s
+            for text in (ISSUER.credential("metro", ["MOLI-METRO20"], now=now - 5, jti="diffjti000000066").qr_text,
+                         pp2_code(presented_at=now - 5)):
+                for audience in ("metro", "library"):
+                    cases.append({"trust_list": tl, "audience": audience, "now": now, "qr_text": text, "repeat": 2})
+        for perk, prior_perk, now in [(p, q, t) for t in (T - 1300, T - 2000) for p, q in
+                                      (("MOLI-METRO20", "MOLI-METRO20"), (None, None), (None, "MOLI-METRO20"))]:
+            text = pp2_code(presented_at=now)
+            cases.append({"trust_list": tl, "audience": "metro", "now": now + 5, "qr_text": text, "perk": perk,
+                          "prior": [{"qr_text": pp2_code(presented_at=now - 400), "perk": prior_perk, "now": now - 395}]})
+            pp1_now = ISSUER.credential("metro", ["MOLI-METRO20"], now=now, jti="diffjti000000077").qr_text
+            cases.append({"trust_list": tl, "audience": "metro", "now": now + 5, "qr_text": pp1_now, "perk": perk,
+                          "prior": [{"qr_text": ISSUER.credential("metro", ["MOLI-METRO20"], now=now - 400,
+                                                                  jti="diffjti000000078").qr_text,
+                                     "perk": prior_perk, "now": now - 395}]})
     # one grant per certificate and perk: another slot, another perk, no perk after a perk, after the interval
     later = pp2_code(presented_at=T + 40)
     for perk, prior_perk, now in (("MOLI-METRO20", "MOLI-METRO20", T + 40), (None, "MOLI-METRO20", T + 40),

@@ -3,6 +3,7 @@
 export { Status, Verifier, parsePp1, parsePp2, claimsFromPayload, parsePresentationBytes } from "./verify.js";
 export { TrustStore, TrustList, loadPublicKey, parseTrustList, decodeRevoked } from "./trust.js";
 export { MemoryReplayCache } from "./replay.js";
+export { PolicySource, decodeVenueTypes, policyFor } from "./venue.js";
 export {
   PerkpassError, ConfigurationError, InvalidClockError, InvalidKeyError, TrustListError, TrustListSignatureError,
   TrustListRollbackError, TrustListExpiredError, TrustListTooLargeError,

@@ -15,6 +15,7 @@ import {
   TrustListTooLargeError,
 } from "./errors.js";
 import { asTime, parseJsonBounded } from "./json.js";
+import { decodeVenueTypes } from "./venue.js";
 
 const HEADER_KEYS = new Set(["alg", "kid", "typ"]);
 const malformed = (why) => new TrustListError(`trust list content malformed: ${why}`);
@@ -233,6 +234,14 @@ function trustListContent(p, raw, rootVersion) {
   if (!Array.isArray(jwks) || !jwks.every((j) => j instanceof Map)) throw malformed("keys must be a list of JWK objects");
   if (!(perks instanceof Map)) throw malformed("perks must be an object");
   const revoked = p.has("revoked") ? decodeRevoked(p.get("revoked")) : new Set();
+  let venueTypes = null; // no member: the v1 rules
+  if (p.has("venue_types")) {
+    try {
+      venueTypes = decodeVenueTypes(p.get("venue_types"));
+    } catch (err) {
+      throw malformed(err.message);
+    }
+  }
   const keys = new Map();
   const kids = new Set();
   for (const jwk of jwks) {
@@ -262,7 +271,7 @@ function trustListContent(p, raw, rootVersion) {
   }
   return new TrustList({
     issuer: iss, sequence: seq, issuedAt: iat, nextUpdate, expiresAt: exp, keys, perks, raw,
-    revoked, rootVersion,
+    revoked, rootVersion, venueTypes,
   });
 }
 

@@ -22,6 +22,7 @@ import { ConfigurationError } from "./errors.js";
 import { InflateError, inflateRaw } from "./inflate.js";
 import { asTime, parseJsonBounded } from "./json.js";
 import { MemoryReplayCache } from "./replay.js";
+import { policyFor, stopAt, usageInterval } from "./venue.js";
 
 /** The answers, with the Python SDK's names. */
 export const Status = Object.freeze({
@@ -237,6 +238,11 @@ async function deviceSignatureOk(keyType, rawKey, signature, message) {
 // the checks on the encoded bytes; an Ed25519 key's being a point is asked only after a failed signature
 const deviceKeyProblem = (keyType, raw) => (keyType === KEY_ED25519 ? ed25519KeyBytesProblem(raw) : p256KeyProblem(raw));
 
+function stopped(trust, policy, now) {
+  if (now >= trust.expiresAt) return decision(Status.TRUST_LIST_EXPIRED, {}, "trust list expired");
+  return decision(Status.TRUST_LIST_EXPIRED, {}, `trust list past next_update + the venue type's grace (policy: ${policy.source})`);
+}
+
 // ---------------------------------------------------------------------------------------------- Verifier
 
 function checkAudience(audience) {
@@ -248,7 +254,8 @@ export class Verifier {
    * @param trustStore a TrustStore
    * @param options {audience, leeway = 5, issuer, presentationWindow = 60, reuseInterval, replayCache}
    *   reuseInterval (PP2, seconds): how long a granted certificate answers REPLAYED for the same perk;
-   *   at least and by default 2 x (presentationWindow + leeway), 130 s; at most 31 days.
+   *   default the venue type's policy in the trust list held, never below 2 x (presentationWindow + leeway)
+   *   (130 s); at most 31 days. A perk's own usage rule in the list lengthens it.
    */
   constructor(trustStore, { audience, leeway = DEFAULT_LEEWAY, issuer = null, presentationWindow = DEFAULT_PRESENTATION_WINDOW,
     reuseInterval = null, replayCache = new MemoryReplayCache() } = {}) {
@@ -262,17 +269,38 @@ export class Verifier {
     }
     // never less than the time a presentation dated around the grant stays acceptable
     const floor = 2 * (presentationWindow + leeway);
-    if (reuseInterval === null) reuseInterval = floor;
-    if (!(Number.isInteger(reuseInterval) && reuseInterval >= floor && reuseInterval <= MAX_REUSE_INTERVAL)) {
+    if (reuseInterval !== null &&
+        !(Number.isInteger(reuseInterval) && reuseInterval >= floor && reuseInterval <= MAX_REUSE_INTERVAL)) {
       throw new ConfigurationError(`reuseInterval must be ${floor}..${MAX_REUSE_INTERVAL} seconds (at least 2 x (window + leeway))`);
     }
-    this.reuseInterval = reuseInterval;
+    this.reuseFloor = floor;
+    this._reuseOverride = reuseInterval; // null: the venue type's policy from the trust list held
     this.trustStore = trustStore;
     this.audience = audience;
     this.leeway = leeway;
     this.issuer = issuer;
     this.presentationWindow = presentationWindow;
     this.replayCache = replayCache;
+  }
+
+  /** Seconds a granted PP2 certificate is refused for the same perk under the list held now (a perk's rule may lengthen it). */
+  get reuseInterval() {
+    if (this._reuseOverride !== null) return this._reuseOverride;
+    const trust = this.trustStore.current;
+    return Math.max(trust ? policyFor(trust.venueTypes, this.audience).reuseInterval : 0, this.reuseFloor);
+  }
+
+  /**
+   * This venue type's policy under the trust list held now, and at `now` whether the verifier grants:
+   * {policy, state: "fresh" | "grace" | "stopped", stopAt} (null without a trust list).
+   */
+  policyAnswer(now) {
+    const t = toEpoch(now);
+    const trust = this.trustStore.current;
+    if (!trust) return null;
+    const policy = policyFor(trust.venueTypes, this.audience);
+    const stop = stopAt(policy, trust);
+    return { policy, stopAt: stop, state: t < trust.nextUpdate ? "fresh" : t < stop ? "grace" : "stopped" };
   }
 
   /**
@@ -307,7 +335,9 @@ export class Verifier {
       throw err;
     }
     const trust = this.trustStore.current;
-    if (!trust || now >= trust.expiresAt) return decision(Status.TRUST_LIST_EXPIRED, {}, "no usable trust list");
+    if (!trust) return decision(Status.TRUST_LIST_EXPIRED, {}, "no trust list");
+    const policy = policyFor(trust.venueTypes, audience);
+    if (now >= stopAt(policy, trust)) return stopped(trust, policy, now);
 
     const [badHeader, kid, detail] = checkHeader(raw.header);
     if (badHeader) return decision(badHeader, { kid }, detail);
@@ -343,6 +373,14 @@ export class Verifier {
     if (!c.prk.length || (perk !== null && !c.prk.includes(perk))) return decision(Status.NOT_ENTITLED, info);
     // remembered until exp plus the largest leeway any verifier may use, so a shared memory covers them all
     if (!this.replayCache.checkAndRemember(`${c.iss}|${c.jti}`, c.exp + MAX_LEEWAY, now)) return decision(Status.REPLAYED, info);
+    if (policy.perkReuse.size || policy.reuseInterval) {
+      // a usage rule ("once a day here") counts by the pseudonym, which is this citizen's at this venue type
+      // for one UTC day: the rule holds until it changes at midnight UTC, never across days
+      const usage = usageInterval(policy, perk !== null ? [perk] : c.prk);
+      if (usage && !this.replayCache.checkAndRemember(`${c.iss}|pp1|${c.sub}|${perk || "*"}`, now + usage, now)) {
+        return decision(Status.REPLAYED, info, `this pseudonym was already granted here within the last ${usage} s`);
+      }
+    }
     return decision(Status.GRANTED, info);
   }
 
@@ -355,7 +393,9 @@ export class Verifier {
       throw err;
     }
     const trust = this.trustStore.current;
-    if (!trust || now >= trust.expiresAt) return decision(Status.TRUST_LIST_EXPIRED, {}, "no usable trust list");
+    if (!trust) return decision(Status.TRUST_LIST_EXPIRED, {}, "no trust list");
+    const policy = policyFor(trust.venueTypes, audience);
+    if (now >= stopAt(policy, trust)) return stopped(trust, policy, now);
     const candidates = await trust.keysForReference(p.kidRef);
     if (!candidates.length) return decision(Status.UNKNOWN_KEY, { pseudonym: p.certId }, "certificate key not in trust list");
     const signed = concatBytes(CERT_CONTEXT, utf8Bytes(trust.issuer), new Uint8Array([0]), p.body);
@@ -406,7 +446,10 @@ export class Verifier {
     if (!p.perks.length || (perk !== null && !p.perks.includes(perk))) return decision(Status.NOT_ENTITLED, info);
     // One grant per certificate and perk per reuse interval: whoever holds the device key can sign a
     // presentation dated into every slot of the window, so the key is the certificate, not the presentation.
-    const reuse = this.reuseInterval;
+    // the venue type's interval (never below the floor) unless the integrator set one; a perk's own usage
+    // rule ("once a day") lengthens either
+    let reuse = this._reuseOverride ?? Math.max(policy.reuseInterval, this.reuseFloor);
+    if (policy.perkReuse.size) reuse = Math.max(reuse, usageInterval(policy, perk !== null ? [perk] : p.perks));
     if (!this.replayCache.checkAndRemember(`${trust.issuer}|pp2|${p.certId}|${perk || "*"}`, now + reuse, now)) {
       return decision(Status.REPLAYED, info, `this certificate was already granted here within the last ${reuse} s`);
     }
