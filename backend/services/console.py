@@ -12,9 +12,10 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from partner_sdk import venue_policy
+from partner_sdk.trust import revoked_capacity
 
 from ..extensions import db
-from ..models import Device, LedgerCase, Partner, Redemption, TrustListVersion, Venue
+from ..models import CertificateRevocation, Device, LedgerCase, Partner, Redemption, TrustListVersion, Venue
 from ..models.console import IssuedDaily, KioskReport, KioskScanCount
 from . import console_stats
 from .ledger import CaseStatus
@@ -206,9 +207,23 @@ def trust_monitor(now: int) -> dict:
                                  "It should have been re-signed.")
     else:
         level, msg = "ok", f"Trust list #{latest.sequence} is fresh."
+    # Withdrawn PP2 certificates against what one list can carry (issue 18.3): past capacity the issuer signs
+    # no new list (the kiosks keep the old one and go stale), so say so before it happens.
+    withdrawn = db.session.scalar(select(func.count()).select_from(CertificateRevocation)
+                                  .where(CertificateRevocation.expires_at > now)) or 0
+    capacity = revoked_capacity(latest.jws)
+    if withdrawn > capacity:
+        level, msg = ("expired" if level == "expired" else "critical"), (
+            f"{withdrawn:,} withdrawn certificates are live, more than the {capacity:,} a trust list can carry: "
+            "no new list can be signed until some expire (at most one certificate lifetime). " + msg)
+    elif withdrawn >= 0.8 * capacity:
+        level = level if level in ("critical", "expired") else "warning"
+        msg = (f"{withdrawn:,} withdrawn certificates are live, {withdrawn / capacity:.0%} of the {capacity:,} a "
+               "trust list can carry. " + msg)
     return {"level": level, "message": msg, "sequence": latest.sequence, "issued_at": latest.issued_at,
             "next_update": next_update, "expires_at": latest.expires_at, "first_stop": first_stop,
-            "first_stop_audience": first_aud, "stops": stops, "checked_at": now}
+            "first_stop_audience": first_aud, "stops": stops, "checked_at": now,
+            "withdrawn_certificates": withdrawn, "withdrawn_capacity": capacity}
 
 
 MONITOR_EXIT = {"ok": 0, "warning": 1, "critical": 2, "expired": 2}
