@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, func, or_, select, update
 
-from ..extensions import db
+from ..extensions import db, rows_changed
 from ..models.console import ConsoleAccount, ConsoleSession
 from . import crypto
 from .errors import Conflict, InvalidInput, Locked, NotFound, Unauthenticated
@@ -220,6 +220,30 @@ def _bad_credentials() -> Unauthenticated:
     return Unauthenticated("Wrong username, password or code.", code="invalid_credentials")
 
 
+def _claim_step(account_id: int, step: int, now: int) -> bool:
+    """Sign in with TOTP step ``step``: True for the one request whose UPDATE moves the account's last used
+    step forward (and clears its failures), False when that step or a later one was used already or the
+    account was locked meanwhile."""
+    t = ConsoleAccount.__table__
+    return rows_changed(
+        update(t).where(t.c.id == account_id, or_(t.c.totp_last_step.is_(None), t.c.totp_last_step < step),
+                        or_(t.c.locked_until.is_(None), t.c.locked_until <= now))
+        .values(totp_last_step=step, failed_attempts=0, locked_until=None, last_login_at=now)) == 1
+
+
+def _count_failure(account_id: int, now: int) -> bool:
+    """Count one failed sign-in in the database (an increment, not a read and a write); the failure that
+    reaches MAX_FAILURES locks the account for LOCK_SECONDS. True when this one locked it."""
+    t = ConsoleAccount.__table__
+    reaches = func.coalesce(t.c.failed_attempts, 0) + 1 >= MAX_FAILURES
+    failures, locked_until = db.session.execute(
+        update(t).where(t.c.id == account_id)
+        .values(failed_attempts=case((reaches, 0), else_=func.coalesce(t.c.failed_attempts, 0) + 1),
+                locked_until=case((reaches, now + LOCK_SECONDS), else_=t.c.locked_until))
+        .returning(t.c.failed_attempts, t.c.locked_until)).one()
+    return failures == 0 and locked_until == now + LOCK_SECONDS
+
+
 def sign_in(username: str, password: str, code: str, now: int) -> Session:
     """Check password and TOTP code. Five failures in a row lock the account for 15 minutes; a locked
     account is refused even with the right password (and the attempt does not extend the lock)."""
@@ -242,20 +266,20 @@ def sign_in(username: str, password: str, code: str, now: int) -> Session:
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     step = totp_match(account_totp_secret(acc), code, now) if ok else None
-    if step is not None and acc.totp_last_step is not None and step <= acc.totp_last_step:
-        step = None  # a code already used (seen over a shoulder, replayed): refused
+    # Both outcomes are single conditional UPDATEs on the account row, so they hold across every worker and
+    # instance: a code signs in once (the row's totp_last_step only moves forward, and only the statement
+    # that moves it signs in), and every failure is counted even when several arrive at once.
+    if step is not None and not _claim_step(acc.id, step, now):
+        step = None  # used already, perhaps a moment ago by a parallel request: refused like a wrong code
     if not ok or step is None:
-        acc.failed_attempts = (acc.failed_attempts or 0) + 1
-        locked = acc.failed_attempts >= MAX_FAILURES
-        if locked:
-            acc.locked_until, acc.failed_attempts = now + LOCK_SECONDS, 0
+        locked = _count_failure(acc.id, now)
         _audit(f"{acc.role}:{acc.username}", "console.sign_in_failed", acc.id,
                {"why": "password" if not ok else "code", "locked": locked}, now)
         db.session.commit()
         raise _bad_credentials()
+    db.session.refresh(acc)
     if _hasher.check_needs_rehash(acc.password_hash):
         acc.password_hash = _hasher.hash(password)
-    acc.failed_attempts, acc.locked_until, acc.totp_last_step, acc.last_login_at = 0, None, step, now
     token, csrf = crypto.random_token("pp_cs_"), secrets.token_urlsafe(24)
     row = ConsoleSession(account_id=acc.id, token_hash=crypto.sha256_hex(token), csrf_hash=crypto.sha256_hex(csrf),
                          created_at=now, last_seen_at=now, expires_at=now + _max_age())
