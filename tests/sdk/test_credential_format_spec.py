@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from partner_sdk import format as fmt
-from partner_sdk import keyprofile, pp2, trust
+from partner_sdk import keyprofile, pp2, trust, venue_policy
 from partner_sdk.testing import TestIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,3 +122,14 @@ def test_constants_json_is_the_sdks():
     assert [int(k[n]) for n in ("ed25519_p", "ed25519_l", "p256_p", "p256_n")] == [
         keyprofile.ED25519_P, keyprofile.ED25519_L, keyprofile.P256_P, keyprofile.P256_N]
     assert {bytes.fromhex(h) for h in k["ed25519_small_order_encodings"]} == keyprofile.SMALL_ORDER_ED25519
+    v = c["venue_types"]
+    assert (v["max_venue_types"], v["max_perks_per_venue_type"], v["max_label_characters"], tuple(v["label_languages"]),
+            v["max_grace_seconds"], v["max_reuse_interval_seconds"], v["fallback_grace_seconds"],
+            v["fallback_reuse_interval_seconds"]) == (
+        venue_policy.MAX_VENUE_TYPES, venue_policy.MAX_PERKS_PER_VENUE_TYPE, venue_policy.MAX_LABEL_CHARS,
+        venue_policy.LANGUAGES, venue_policy.MAX_GRACE, venue_policy.MAX_REUSE_INTERVAL, venue_policy.FALLBACK_GRACE,
+        venue_policy.FALLBACK_REUSE_INTERVAL)
+    assert v["perk_rule_pattern"] == venue_policy._PERK.__self__.pattern
+    v1 = venue_policy.policy_for(None, "metro")
+    assert (v["without_member"]["grace_seconds"], v["without_member"]["reuse_interval_seconds"]) == (
+        v1.grace_after_next_update, v1.reuse_interval)

@@ -13,7 +13,7 @@ export const MAX_LABEL_CHARS = 64;
 export const LANGUAGES = ["en", "zh-CN"];
 export const FALLBACK_GRACE = 0; // a venue type the list does not name: grant only while the list is fresh
 export const FALLBACK_REUSE_INTERVAL = DAY; // ... and one grant per certificate (PP1: pseudonym) per day
-const POLICY_PERK_RE = /^[A-Z][A-Z0-9-]{1,31}$/;
+export const POLICY_PERK_RE = /^[A-Z][A-Z0-9-]{1,31}$/;
 const VENUE_KEYS = new Set(["label", "grace_after_next_update", "reuse_interval", "perks"]);
 
 /** Where a verifier's policy came from. */

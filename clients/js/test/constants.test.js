@@ -7,6 +7,7 @@ import { test } from "node:test";
 
 import * as k from "../src/constants.js";
 import { ED25519_L, ED25519_P, P256_N, P256_P, SMALL_ORDER_ED25519 } from "../src/curves.js";
+import * as venue from "../src/venue.js";
 
 const ASSETS = new URL("../../../assets/credential-format/", import.meta.url);
 const C = JSON.parse(readFileSync(new URL("constants.json", ASSETS), "utf8"));
@@ -49,3 +50,15 @@ test("patterns, limits, contexts and curve numbers are the published ones", () =
     C.curves.p256_p, C.curves.p256_n]);
   assert.deepEqual([...SMALL_ORDER_ED25519].sort(), C.curves.ed25519_small_order_encodings);
 });
+
+test("venue-type policy limits and fallbacks are the published ones", () => {
+  const v = C.venue_types;
+  assert.deepEqual([venue.MAX_VENUE_TYPES, venue.MAX_PERKS_PER_VENUE_TYPE, venue.MAX_LABEL_CHARS, venue.LANGUAGES,
+    venue.MAX_GRACE, k.MAX_REUSE_INTERVAL, venue.FALLBACK_GRACE, venue.FALLBACK_REUSE_INTERVAL],
+  [v.max_venue_types, v.max_perks_per_venue_type, v.max_label_characters, v.label_languages, v.max_grace_seconds,
+    v.max_reuse_interval_seconds, v.fallback_grace_seconds, v.fallback_reuse_interval_seconds]);
+  const v1 = venue.policyFor(null, "metro");
+  assert.deepEqual([v1.graceAfterNextUpdate, v1.reuseInterval], [v.without_member.grace_seconds, v.without_member.reuse_interval_seconds]);
+  assert.equal(venue.POLICY_PERK_RE.source.replace(/^\^/, "").replace(/\$$/, ""), v.perk_rule_pattern);
+});
+
