@@ -1,7 +1,8 @@
 // Decide a batch of cases, for differential tests against another implementation (tests/sdk/test_js_verifier.py).
 // stdin: {"root_public_key": JWK, "cases": [{"trust_list", "audience", "leeway"?, "perk"?, "now", "qr_text",
 //         "repeat"?, "prior"?: [{"qr_text", "perk", "now"}]}]}
-// stdout: [[status, ...], ...] — one list per case, "repeat" answers each (default 1); a trust list that is
+// stdout: [[status, ...], ...] — one list per case, "repeat" answers each (default 1), then with "fields": true
+//         the last decision's fields; a trust list that is
 //         refused gives ["LOAD:<error class>"]. A case {"loads": [trust list, ...]} instead loads the lists in
 //         order into one store and answers one "OK" or error class name per list.
 import { TrustStore, Verifier } from "../src/index.js";
@@ -56,7 +57,16 @@ for (const c of input.cases) {
   const verifier = new Verifier(store, { audience: c.audience, leeway: c.leeway ?? 5 });
   for (const p of c.prior ?? []) await verifier.verify(p.qr_text, { perk: p.perk, now: p.now });
   const got = [];
-  for (let i = 0; i < (c.repeat ?? 1); i++) got.push((await verifier.verify(c.qr_text, { perk: c.perk ?? null, now: c.now })).status);
+  let last = null;
+  for (let i = 0; i < (c.repeat ?? 1); i++) {
+    last = await verifier.verify(c.qr_text, { perk: c.perk ?? null, now: c.now });
+    got.push(last.status);
+  }
+  if (input.fields) { // the last decision's fields, in the Python SDK's names
+    got.push({ perks: [...last.perks], pseudonym: last.pseudonym, jti: last.jti, issuer: last.issuer,
+      audience: last.audience, scheme: last.scheme, band: last.band, issued_at: last.issuedAt,
+      expires_at: last.expiresAt, kid: last.kid });
+  }
   out.push(got);
 }
 process.stdout.write(JSON.stringify(out));
