@@ -88,7 +88,14 @@ export function inflateRaw(input, dictionary, maxOutput) {
     let first = 0;
     let index = 0;
     for (let len = 1; len < 16; len++) {
-      code |= bits(1);
+      if (bitCnt === 0) { // one bit at a time, without a call per bit
+        if (pos >= input.length) throw new InflateError("stream ends early");
+        bitBuf = input[pos++];
+        bitCnt = 8;
+      }
+      code |= bitBuf & 1;
+      bitBuf >>>= 1;
+      bitCnt--;
       const count = h.count[len];
       if (code - count < first) return h.symbol[index + (code - first)];
       index += count;
