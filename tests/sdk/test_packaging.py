@@ -152,7 +152,8 @@ def test_integrator_install_is_the_sdk_and_its_cli_alone(wheels, tmp_path):
     sdk = wheels["perkpass"]
     assert _top_level(sdk) == {"partner_sdk"}
     assert _scripts(sdk) == {"perkpass-verify"}
-    assert {canonicalize_name(r.name) for r in _requires(_metadata(sdk)) if r.marker is None} == {"pyjwt", "cryptography"}
+    assert {canonicalize_name(r.name) for r in _requires(_metadata(sdk)) if r.marker is None} == {"pyjwt", "cryptography",
+                                                                                     "py-arkworks-bls12381"}
 
     py = fresh_venv(tmp_path / "venv", wheels, ["perkpass"])
     bin_dir = py.parent
