@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import delete, select, text
 
@@ -15,7 +16,7 @@ from . import auth as auth_service
 from .errors import Refused
 from .import_codes import import_codes
 from .ledger import CaseReason, CaseStatus, Decision, EventKind, EventStatus, append
-from .perks import Catalogue, get_catalogue
+from .perks import Catalogue, SchemeConfig, get_catalogue
 
 
 def sync_schemes(now: int, catalogue: Catalogue | None = None) -> dict:
@@ -159,8 +160,7 @@ class ImportReport:
                 "pending_review": self.pending_review, "skipped_not_enrolled": self.skipped_not_enrolled}
 
 
-@dataclass(frozen=True)
-class ImportRow:
+class ImportRow(NamedTuple):
     """A checked row. ``phone`` is the normalised number, kept only while its batch is applied (hashed to
     find the citizen, never stored)."""
     line: int
@@ -181,13 +181,39 @@ class RowChecker:
     and what is wrong, never the value (a refused value might be exactly what must not be kept, and
     refusals end up on screens and in logs)."""
 
+    CODE_MEMO = 1000  # (scheme, reason, source system) triples remembered: a file repeats a few of them
+
     def __init__(self) -> None:
         self.codes = import_codes()
         self.schemes = get_catalogue().schemes
+        self._triples: dict[tuple[str, str, str], tuple[SchemeConfig | None, list[str]]] = {}
+
+    def _codes(self, scheme: str, reason: str, source: str) -> tuple[SchemeConfig | None, list[str]]:
+        """The scheme's configuration (None if unknown) and the problems of the three codes together."""
+        known = self._triples.get((scheme, reason, source))
+        if known is not None:
+            return known
+        problems = []
+        cfg = self.schemes.get(scheme)
+        if cfg is None:
+            problems.append("scheme: not a configured scheme")
+        if reason not in self.codes.reasons:
+            problems.append("reason: not a registered reason code (flask scores codes lists them)")
+        system = self.codes.sources.get(source)
+        if system is None:
+            problems.append("source_system: not a registered source system (flask scores codes lists them)")
+        elif cfg is not None and scheme not in system.schemes:
+            problems.append(f"source_system: does not serve scheme {scheme}")
+        if len(self._triples) < self.CODE_MEMO:
+            self._triples[(scheme, reason, source)] = (cfg, problems)
+        return cfg, problems
 
     def check(self, line: int, values: Mapping) -> tuple[ImportRow | None, list[str]]:
+        get = values.get
+        scheme, reason, source = _text(get("scheme")), _text(get("reason")), _text(get("source_system"))
+        cfg, code_problems = self._codes(scheme, reason, source)
         problems: list[str] = []
-        phone, cid = _text(values.get("phone")), _text(values.get("citizen_id"))
+        phone, cid = _text(get("phone")), _text(get("citizen_id"))
         norm = None
         if phone and cid:
             problems.append("citizen_id: give a phone or a citizen_id, not both")
@@ -200,33 +226,20 @@ class RowChecker:
                 problems.append("phone: not a valid phone number")
         else:
             problems.append("phone: each row needs a phone or a citizen_id")
-        scheme = _text(values.get("scheme"))
-        cfg = self.schemes.get(scheme)
-        if cfg is None:
-            problems.append("scheme: not a configured scheme")
-        raw = values.get("score")
+        raw = get("score")
         score: int | None = None
-        if isinstance(raw, int) and not isinstance(raw, bool):
+        if type(raw) is int:  # the API's strict integer (never a bool)
             score = raw
         elif isinstance(raw, str) and SCORE_RE.match(raw.strip()):
-            score = int(raw.strip())
+            score = int(raw)
         if score is None:
             problems.append("score: not a whole number")
         elif cfg is not None and not cfg.min <= score <= cfg.max:
             problems.append(f"score: must be within {cfg.min}..{cfg.max} for {scheme}")
-        reason = _text(values.get("reason"))
-        if reason not in self.codes.reasons:
-            problems.append("reason: not a registered reason code (flask scores codes lists them)")
-        source = _text(values.get("source_system"))
-        system = self.codes.sources.get(source)
-        if system is None:
-            problems.append("source_system: not a registered source system (flask scores codes lists them)")
-        elif cfg is not None and scheme not in system.schemes:
-            problems.append(f"source_system: does not serve scheme {scheme}")
-        if problems:
-            return None, problems
+        if problems or code_problems:
+            return None, problems + code_problems
         assert score is not None
-        return ImportRow(line, scheme, score, reason, source, phone=norm, citizen_id=cid or None), []
+        return ImportRow(line, scheme, score, reason, source, norm, cid or None), []
 
 
 def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -324,13 +337,19 @@ def import_rows(rows: list[dict], *, now: int, actor: str) -> ImportReport:
     return apply_import(numbered, now=now, actor=actor, where="row")
 
 
+def _pg_array(values: Iterable) -> str:
+    """A PostgreSQL array literal of integers or of identifiers that need no quoting (hex digests, checked
+    citizen ids): one string parameter instead of a list the driver adapts element by element."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def _lookup(conn, table: str, key: str, value: str, keys: Collection[str]) -> dict:
     """``{key: value}`` for the rows of ``table`` whose ``key`` is one of ``keys``, in one statement."""
     if not keys:
         return {}
     if conn.dialect.name == "postgresql":
-        return dict(conn.execute(text(f"SELECT {key}, {value} FROM {table} WHERE {key} = ANY(:keys)"),
-                                 {"keys": list(keys)}).all())
+        sql = f"SELECT {key}, {value} FROM {table} WHERE {key} = ANY(CAST(:keys AS varchar[]))"
+        return dict(conn.execute(text(sql), {"keys": _pg_array(keys)}).all())
     out: dict = {}
     items = list(keys)
     for i in range(0, len(items), 900):  # SQLite: bound parameters per statement are limited
@@ -374,13 +393,15 @@ def _apply_batch(batch: list[ImportRow], scheme_ids: dict[str, int], report: Imp
     db.session.commit()
 
 
+Change = tuple[int, int, int, ImportRow]  # (membership, delta, score after, row): one import event
+
+
 def _apply_round(conn, rows: dict[tuple[int, int], ImportRow], report: ImportReport, now: int) -> int:
-    """Apply rows with distinct (citizen, scheme) pairs. Same rules as :func:`_import_into`, in bulk."""
-    pg = conn.dialect.name == "postgresql"
-    citizen_ids = {c for c, _s in rows}
+    """Apply rows with distinct (citizen, scheme) pairs: the rules of :func:`_import_into`, in bulk. Returns
+    the number of events written."""
     members: dict[tuple[int, int], tuple[int, int]] = {}  # (citizen, scheme) -> (membership, score)
     for mid, c, s, score in _select_in(conn, "SELECT id, citizen_id, scheme_id, score FROM citizen_schemes",
-                                       "citizen_id", citizen_ids):
+                                       "citizen_id", {c for c, _s in rows}):
         if (c, s) in rows:
             members[(c, s)] = (mid, score)
     waiting: dict[int, list[tuple[int, int]]] = {}  # membership -> [(event, delta)] of imports waiting
@@ -389,10 +410,10 @@ def _apply_round(conn, rows: dict[tuple[int, int], ImportRow], report: ImportRep
                   f"AND kind = '{EventKind.IMPORT}'", "membership_id", {m for m, _ in members.values()}):
         waiting.setdefault(mid, []).append((eid, delta))
     new_members: list[tuple[tuple[int, int], ImportRow]] = []
-    events: list[tuple[int, int, int, ImportRow]] = []          # (membership, delta, score after, row)
-    pending_events: list[tuple[int, int, int, ImportRow]] = []  # decreases waiting for a reviewer
-    score_updates: list[tuple[int, int]] = []                   # (membership, new score)
-    superseded: list[int] = []                                  # waiting import events a newer row replaces
+    confirmed: list[Change] = []
+    pending: list[Change] = []                # decreases: a reviewer decides (a computer never lowers a score)
+    score_updates: list[tuple[int, int]] = []  # (membership, new score)
+    superseded: list[int] = []                 # waiting import events a newer row replaces
     for key, r in rows.items():
         if key not in members:
             new_members.append((key, r))
@@ -405,11 +426,11 @@ def _apply_round(conn, rows: dict[tuple[int, int], ImportRow], report: ImportRep
         superseded.extend(e for e, _d in waits)
         if current == r.score:
             report.imported += 1
-        elif r.score < current:  # a computer never lowers a score alone: a reviewer decides (Suzhou)
-            pending_events.append((mid, r.score - current, current, r))
+        elif r.score < current:
+            pending.append((mid, r.score - current, current, r))
             report.pending_review += 1
         else:
-            events.append((mid, r.score - current, r.score, r))
+            confirmed.append((mid, r.score - current, r.score, r))
             score_updates.append((mid, r.score))
             report.imported += 1
     if superseded:
@@ -420,50 +441,84 @@ def _apply_round(conn, rows: dict[tuple[int, int], ImportRow], report: ImportRep
                     {"decided": CaseStatus.DECIDED, "decision": Decision.WITHDRAW, "now": now, "why": SUPERSEDED,
                      "open": CaseStatus.OPEN})
     if new_members:
-        table = CitizenScheme.__table__
-        rows_in = [{"citizen_id": c, "scheme_id": s, "score": r.score, "joined_at": now, "updated_at": now}
-                   for (c, s), r in new_members]
-        returned = conn.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows_in).all()
-        for (_key, r), (mid,) in zip(new_members, returned, strict=True):
-            events.append((mid, r.score, r.score, r))
+        ids = _insert_members(conn, [(c, s, r.score) for (c, s), r in new_members], now)
+        confirmed += [(ids[key], r.score, r.score, r) for key, r in new_members]
         report.imported += len(new_members)
-    _insert_events(conn, events, now, EventStatus.CONFIRMED)
-    if pending_events:
-        ids = _insert_events(conn, pending_events, now, EventStatus.PENDING_REVIEW)
-        conn.execute(LedgerCase.__table__.insert(), [
-            {"event_id": eid, "reason": CaseReason.PENDING_REVIEW, "status": CaseStatus.OPEN, "opened_at": now}
-            for eid in ids])
-    if score_updates:
-        if pg:
-            conn.execute(text("UPDATE citizen_schemes AS m SET score = v.score, updated_at = :now "
-                              "FROM unnest(CAST(:ids AS integer[]), CAST(:scores AS integer[])) AS v(id, score) "
-                              "WHERE m.id = v.id"),
-                         {"ids": [m for m, _ in score_updates], "scores": [s for _, s in score_updates], "now": now})
-        else:
-            conn.execute(text("UPDATE citizen_schemes SET score = :score, updated_at = :now WHERE id = :id"),
-                         [{"id": m, "score": s, "now": now} for m, s in score_updates])
-    return len(events) + len(pending_events)
+    _insert_events(conn, confirmed, now, EventStatus.CONFIRMED)
+    _open_review_cases(conn, _insert_events(conn, pending, now, EventStatus.PENDING_REVIEW), now)
+    _set_scores(conn, score_updates, now)
+    return len(confirmed) + len(pending)
 
 
-def _insert_events(conn, events: list[tuple[int, int, int, ImportRow]], now: int, status: str) -> list[int]:
-    """Insert import events ``(membership, delta, score_after, row)``; their ids (in no particular order:
-    the caller only opens one identical review case per id)."""
-    if not events:
-        return []
-    table = ScoreEvent.__table__
-    confirmed_at = now if status == EventStatus.CONFIRMED else None
-    values = [{"membership_id": mid, "kind": EventKind.IMPORT, "delta": delta, "score_after": after,
-               "source": r.source_system, "reason": r.reason, "occurred_at": now, "recorded_at": now,
-               "status": status, "confirmed_at": confirmed_at} for mid, delta, after, r in events]
+def _insert_members(conn, members: list[tuple[int, int, int]], now: int) -> dict[tuple[int, int], int]:
+    """New memberships ``(citizen, scheme, score)``; their ids by (citizen, scheme)."""
     if conn.dialect.name == "postgresql":
-        cols = list(values[0])
-        types = {"membership_id": "integer", "kind": "varchar", "delta": "integer", "score_after": "integer",
-                 "source": "varchar", "reason": "text", "occurred_at": "bigint", "recorded_at": "bigint",
-                 "status": "varchar", "confirmed_at": "bigint"}
-        sql = (f"INSERT INTO score_events ({', '.join(cols)}) SELECT * FROM unnest("
-               + ", ".join(f"CAST(:{c} AS {types[c]}[])" for c in cols) + ") RETURNING id")
-        return [i for (i,) in conn.execute(text(sql), {c: [v[c] for v in values] for c in cols})]
-    return [i for (i,) in conn.execute(table.insert().returning(table.c.id), values)]
+        returned = conn.execute(text(
+            "INSERT INTO citizen_schemes (citizen_id, scheme_id, score, joined_at, updated_at) "
+            "SELECT c, s, v, :now, :now FROM unnest(CAST(:c AS integer[]), CAST(:s AS integer[]), "
+            "CAST(:v AS integer[])) AS t(c, s, v) RETURNING id, citizen_id, scheme_id"),
+            {"c": _pg_array(m[0] for m in members), "s": _pg_array(m[1] for m in members),
+             "v": _pg_array(m[2] for m in members), "now": now})
+    else:
+        table = CitizenScheme.__table__
+        returned = conn.execute(table.insert().returning(table.c.id, table.c.citizen_id, table.c.scheme_id),
+                                [{"citizen_id": c, "scheme_id": s, "score": v, "joined_at": now, "updated_at": now}
+                                 for c, s, v in members])
+    return {(c, s): mid for mid, c, s in returned}
+
+
+def _insert_events(conn, changes: list[Change], now: int, status: str) -> list[int]:
+    """Insert import events with ``status``; their ids (in no particular order: the caller only opens one
+    identical review case per id). One statement per (source system, reason) pair, usually one."""
+    by_codes: dict[tuple[str, str], list[Change]] = {}
+    for ch in changes:
+        by_codes.setdefault((ch[3].source_system, ch[3].reason), []).append(ch)
+    ids: list[int] = []
+    confirmed_at = now if status == EventStatus.CONFIRMED else None
+    for (source, reason), group in by_codes.items():
+        fixed = {"kind": EventKind.IMPORT, "source": source, "reason": reason, "now": now, "status": status,
+                 "confirmed_at": confirmed_at}
+        if conn.dialect.name == "postgresql":
+            ids += [i for (i,) in conn.execute(text(
+                "INSERT INTO score_events (membership_id, kind, delta, score_after, source, reason, occurred_at, "
+                "recorded_at, status, confirmed_at) SELECT m, :kind, d, a, :source, :reason, :now, :now, :status, "
+                "CAST(:confirmed_at AS bigint) FROM unnest(CAST(:m AS integer[]), CAST(:d AS integer[]), "
+                "CAST(:a AS integer[])) AS t(m, d, a) RETURNING id"),
+                {**fixed, "m": _pg_array(c[0] for c in group), "d": _pg_array(c[1] for c in group),
+                 "a": _pg_array(c[2] for c in group)})]
+        else:
+            table = ScoreEvent.__table__
+            ids += [i for (i,) in conn.execute(table.insert().returning(table.c.id), [
+                {"membership_id": m, "kind": EventKind.IMPORT, "delta": d, "score_after": a, "source": source,
+                 "reason": reason, "occurred_at": now, "recorded_at": now, "status": status,
+                 "confirmed_at": confirmed_at} for m, d, a, _r in group])]
+    return ids
+
+
+def _open_review_cases(conn, event_ids: list[int], now: int) -> None:
+    if not event_ids:
+        return
+    fixed = {"reason": CaseReason.PENDING_REVIEW, "status": CaseStatus.OPEN, "now": now}
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("INSERT INTO ledger_cases (event_id, reason, status, opened_at) "
+                          "SELECT e, :reason, :status, :now FROM unnest(CAST(:e AS integer[])) AS t(e)"),
+                     {**fixed, "e": _pg_array(event_ids)})
+    else:
+        conn.execute(text("INSERT INTO ledger_cases (event_id, reason, status, opened_at) "
+                          "VALUES (:e, :reason, :status, :now)"), [{**fixed, "e": e} for e in event_ids])
+
+
+def _set_scores(conn, updates: list[tuple[int, int]], now: int) -> None:
+    if not updates:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("UPDATE citizen_schemes AS m SET score = v.score, updated_at = :now "
+                          "FROM unnest(CAST(:ids AS integer[]), CAST(:scores AS integer[])) AS v(id, score) "
+                          "WHERE m.id = v.id"),
+                     {"ids": _pg_array(m for m, _ in updates), "scores": _pg_array(s for _, s in updates), "now": now})
+    else:
+        conn.execute(text("UPDATE citizen_schemes SET score = :score, updated_at = :now WHERE id = :id"),
+                     [{"id": m, "score": s, "now": now} for m, s in updates])
 
 
 def _select_in(conn, sql: str, column: str, keys: Collection[int]) -> list:
@@ -473,7 +528,8 @@ def _select_in(conn, sql: str, column: str, keys: Collection[int]) -> list:
         return []
     glue = " AND " if " WHERE " in sql else " WHERE "
     if conn.dialect.name == "postgresql":
-        return conn.execute(text(f"{sql}{glue}{column} = ANY(:keys)"), {"keys": list(keys)}).all()
+        return conn.execute(text(f"{sql}{glue}{column} = ANY(CAST(:keys AS integer[]))"),
+                            {"keys": _pg_array(keys)}).all()
     out: list = []
     items = list(keys)
     for i in range(0, len(items), 900):
@@ -486,7 +542,7 @@ def _execute_in(conn, sql: str, column: str, keys: list[int], params: dict) -> N
     """``sql`` (an UPDATE) restricted to rows whose ``column`` is one of ``keys``."""
     glue = " AND " if " WHERE " in sql else " WHERE "
     if conn.dialect.name == "postgresql":
-        conn.execute(text(f"{sql}{glue}{column} = ANY(:keys)"), {**params, "keys": list(keys)})
+        conn.execute(text(f"{sql}{glue}{column} = ANY(CAST(:keys AS integer[]))"), {**params, "keys": _pg_array(keys)})
         return
     for i in range(0, len(keys), 900):
         conn.execute(text(f"{sql}{glue}{column} IN ({', '.join(str(int(k)) for k in keys[i:i + 900])})"), params)
