@@ -147,9 +147,15 @@ class KioskApp(App):
         root = Builder.load_file(str(HERE / "screens" / "root.kv"))
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()
-        for cls in (enrol.EnrolScreen, scan.ScanScreen, result.ResultScreen, pin.PinScreen,
-                    settings.SettingsScreen, stats.StatsScreen):
-            sm.add_widget(cls())
+        core = self.core
+        # each screen gets what it needs here; the app is their look (language, texts) and navigator
+        for screen in (
+                enrol.EnrolScreen(), scan.ScanScreen(),
+                result.ResultScreen(look=self, nav=self, colours=self.colours, text_on=self.text_on,
+                                    seconds=self.result_seconds),
+                pin.PinScreen(look=self, nav=self, store=core.store, now=core.now, on_accepted=self.pin_accepted),
+                settings.SettingsScreen(), stats.StatsScreen(look=self, nav=self, core=core)):
+            sm.add_widget(screen)
         self.sm = sm
         sm.bind(current=self._on_screen)
         Window.bind(size=self._on_window_size, on_key_down=self._on_key_down,

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line
 from kivy.properties import ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from . import load_kv
+from . import Look, Navigator, load_kv
 
 
 class ResultIcon(Widget):
@@ -57,38 +58,39 @@ class ResultScreen(Screen):
     result = ObjectProperty(None, allownone=True)
     remaining = NumericProperty(0)
 
-    def __init__(self, **kw):
+    def __init__(self, *, look: Look, nav: Navigator, colours: Mapping[str, Sequence[float]],
+                 text_on: Mapping[str, Sequence[float]], seconds: float, **kw: Any):
+        """``colours`` and ``text_on``: background and text colour per result kind (kiosk/colours.py);
+        ``seconds``: how long a result stays before the kiosk goes back to scanning by itself."""
+        self.look, self.nav, self.colours, self.text_on, self.seconds = look, nav, colours, text_on, seconds
         super().__init__(**kw)
         self._tick_event = None
         self._shown_at = 0.0
-        App.get_running_app().bind(lang=lambda *_: self.refresh())
+        look.bind(lang=lambda *_: self.refresh())
 
     def show(self, result) -> None:
-        app = App.get_running_app()
         self.result = result
         self.kind = result.kind
-        self.bg = list(app.colours[result.kind])
-        self.fg = list(app.text_on[result.kind])
+        self.bg = list(self.colours[result.kind])
+        self.fg = list(self.text_on[result.kind])
         self._shown_at = time.monotonic()
         self.refresh()
         if self._tick_event is None:
             self._tick_event = Clock.schedule_interval(self._tick, 0.25)
 
     def refresh(self) -> None:
-        app = App.get_running_app()
-        r = self.result
+        look, r = self.look, self.result
         if r is None:
             return
-        self.heading = app.tr("result." + r.kind)
-        self.perk_line = "\n".join(app.perk_title(p) for p in r.perks) if r.perks else ""
-        self.reason = r.reason(app.lang)
+        self.heading = look.tr("result." + r.kind)
+        self.perk_line = "\n".join(look.perk_title(p) for p in r.perks) if r.perks else ""
+        self.reason = r.reason(look.lang)
         self._tick(0)
 
     def _tick(self, _dt) -> None:
-        app = App.get_running_app()
-        left = max(0, int(round(app.result_seconds - (time.monotonic() - self._shown_at) + 0.49)))
+        left = max(0, int(round(self.seconds - (time.monotonic() - self._shown_at) + 0.49)))
         self.remaining = left
-        self.countdown = app.tr("result.back_in", n=left)
+        self.countdown = self.look.tr("result.back_in", n=left)
 
     def on_leave(self, *args):
         if self._tick_event is not None:
@@ -97,7 +99,7 @@ class ResultScreen(Screen):
 
     def on_touch_down(self, touch):
         if self.collide_point(*touch.pos):
-            App.get_running_app().go_scan()
+            self.nav.go_scan()
             return True
         return super().on_touch_down(touch)
 

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from . import load_kv
+from . import Look, Navigator, load_kv
+
+if TYPE_CHECKING:
+    from ..core import KioskCore
 
 
 class StatsScreen(Screen):
@@ -18,10 +21,11 @@ class StatsScreen(Screen):
     grant_total = NumericProperty(0)
     refusal_total = NumericProperty(0)
 
-    def __init__(self, **kw):
+    def __init__(self, *, look: Look, nav: Navigator, core: KioskCore, **kw: Any):
+        self.look, self.nav, self.core = look, nav, core
         super().__init__(**kw)
         self._event = None
-        App.get_running_app().bind(lang=lambda *_: self.refresh())
+        look.bind(lang=lambda *_: self.refresh())
 
     def on_pre_enter(self, *args):
         self.refresh()
@@ -33,19 +37,19 @@ class StatsScreen(Screen):
             self._event = None
 
     def refresh(self) -> None:
-        app = App.get_running_app()
-        if app.core is None or not app.core.enrolled:
+        look, core = self.look, self.core
+        if not core.enrolled:
             return
-        stats = app.core.stats_today()
-        day = time.strftime("%Y-%m-%d", time.localtime(app.core.now()))
-        self.title = f"{app.tr('stats.title')} · {day}"
+        stats = core.stats_today()
+        day = time.strftime("%Y-%m-%d", time.localtime(core.now()))
+        self.title = f"{look.tr('stats.title')} · {day}"
         g, r = stats["grants"], stats["refusals"]
         self.grant_total = sum(g.values())
         self.refusal_total = sum(r.values())
-        self.grants_text = "\n".join(f"{n:>4}   {app.perk_title(code)}" for code, n in g.items()) \
-            or app.tr("stats.none")
-        self.refusals_text = "\n".join(f"{n:>4}   {app.tr('status.short.' + st)}" for st, n in r.items()) \
-            or app.tr("stats.none")
+        self.grants_text = "\n".join(f"{n:>4}   {look.perk_title(code)}" for code, n in g.items()) \
+            or look.tr("stats.none")
+        self.refusals_text = "\n".join(f"{n:>4}   {look.tr('status.short.' + st)}" for st, n in r.items()) \
+            or look.tr("stats.none")
 
     def describe(self) -> dict:
         return {"title": self.title, "grants": self.grants_text, "refusals": self.refusals_text,
