@@ -2,7 +2,7 @@
 // certificates are withdrawn. A TrustStore holds the pinned root(s) and the newest verified list.
 
 import {
-  TransportError, b64urlDecode, bytesEqual, codePointLength, sha256, stripSpace, utf8Bytes,
+  TransportError, b64urlDecode, b64urlEncode, bytesEqual, codePointLength, sha256, stripSpace, utf8Bytes,
 } from "./bytes.js";
 import { toEpoch } from "./clock.js";
 import {
@@ -359,6 +359,46 @@ export class TrustStore {
     this._rootVersion = version;
     this._highWater = Math.max(held, tl.sequence);
     return tl;
+  }
+
+  /**
+   * What a restarted verifier needs to keep working offline and to keep refusing rollbacks, as plain JSON
+   * (store it in localStorage, IndexedDB or a file): the list held, the highest sequence seen, and the root a
+   * root chain led to. Give it back to restoreState() after a restart.
+   */
+  exportState() {
+    const state = { trustList: this._current ? this._current.raw : null, highWater: this._highWater, rootVersion: Number(this._rootVersion) };
+    if (this._rootVersion > 0n) state.root = { kty: "OKP", crv: "Ed25519", x: b64urlEncode(this._roots[0].raw) };
+    return state;
+  }
+
+  /**
+   * Take back an exportState() after a restart (before loading anything newer): the rollback mark and the
+   * root are restored, and the saved list is adopted if it verifies against that root and is not older than
+   * the mark. A damaged state is ignored rather than trusted; an expired list is kept (codes then answer
+   * TRUST_LIST_EXPIRED until a newer list is loaded), as the Python TrustStore's cache directory does.
+   */
+  async restoreState(state) {
+    if (state === null || typeof state !== "object") return;
+    if (Number.isSafeInteger(state.highWater) && state.highWater > this._highWater) this._highWater = state.highWater;
+    if (Number.isSafeInteger(state.rootVersion) && state.rootVersion > 0 && state.root) {
+      try {
+        const root = loadPublicKey(state.root);
+        [this._roots, this._rootVersion] = [[root], BigInt(state.rootVersion)];
+      } catch {
+        // a damaged root: keep the pinned one (lists signed by a newer root then follow the chain again)
+      }
+    }
+    if (typeof state.trustList !== "string") return;
+    try {
+      const [tl, roots, version] = await parseTrustList(state.trustList, this._roots, this._rootVersion);
+      if (tl.sequence >= this._highWater) {
+        [this._current, this._roots, this._rootVersion] = [tl, roots, version];
+        this._highWater = Math.max(this._highWater, tl.sequence);
+      }
+    } catch (err) {
+      if (!(err instanceof TrustListError)) throw err;
+    }
   }
 
   /** {state: fresh|stale|expired|missing, ageSeconds, nextUpdate, expiresAt} at `now`. */

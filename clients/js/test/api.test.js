@@ -131,3 +131,33 @@ test("the core runs in a browser: src/ imports no Node module and uses no Node g
     for (const m of source.matchAll(/from\s+["']([^"']+)["']/g)) assert.match(m[1], /^\.\/[a-z0-9]+\.js$/, `${name}: ${m[1]}`);
   }
 });
+
+test("a restarted store restores its list, its rollback mark and its root from exportState()", async () => {
+  const byName = (name) => VECTORS.trust_list_cases.find((c) => c.name === name);
+  const iatOf = (jws) => JSON.parse(Buffer.from(jws.split(".")[1], "base64url").toString("utf8")).iat;
+  const [older, newer] = byName("newer_accepted").load;
+  const first = new TrustStore(VECTORS.root_public_key);
+  await first.load(newer, { now: iatOf(newer) });
+  const saved = JSON.parse(JSON.stringify(first.exportState()));
+  const restarted = new TrustStore(VECTORS.root_public_key);
+  await restarted.restoreState(saved);
+  assert.equal(restarted.current.sequence, first.current.sequence);
+  await assert.rejects(restarted.load(older, { now: iatOf(older) }), (err) => err.name === "TrustListRollbackError");
+  // a rotated root survives the restart: a list signed by the retired root is still refused
+  const [, rotated] = byName("root_chain_followed").load;
+  const [, byRetired] = byName("retired_root_refused_after_rotation").load;
+  const r1 = new TrustStore(VECTORS.root_public_key);
+  await r1.load(rotated, { now: iatOf(rotated) });
+  const r2 = new TrustStore(VECTORS.root_public_key);
+  await r2.restoreState(JSON.parse(JSON.stringify(r1.exportState())));
+  assert.equal(r2.rootVersion, r1.rootVersion);
+  assert.ok(r2.rootVersion > 0);
+  await assert.rejects(r2.load(byRetired, { now: iatOf(byRetired) }), (err) => err.name === "TrustListSignatureError");
+  // a damaged or hostile state is ignored, never trusted
+  const r3 = new TrustStore(VECTORS.root_public_key);
+  const tampered = newer.slice(0, -10) + (newer.at(-10) === "B" ? "C" : "B") + newer.slice(-9);
+  await r3.restoreState({ trustList: tampered, highWater: "x", rootVersion: 9, root: { kty: "EC" } });
+  assert.equal(r3.current, null);
+  assert.equal(r3.rootVersion, 0);
+  await r3.restoreState(null);
+});
