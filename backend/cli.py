@@ -57,6 +57,8 @@ def init_database(quiet: bool = False) -> dict:
     upgrade(directory=current_app.extensions["migrate"].directory)
     t = now()
     schemes = score_service.sync_schemes(t)
+    from .services.ledger import seed_catalogue
+    seed_catalogue(t)  # a fresh catalogue: the point-rule files as approved entries; later file edits: proposals
     created = key_service.ensure_keys(t)
     secrets_store.ensure_all(t)
     tl = trust_service.current(t)

@@ -100,6 +100,10 @@ class BaseConfig:
     PERKPASS_RATE_LIMIT_DISPUTE = "20 per hour"
     PERKPASS_RATE_LIMIT_LEDGER_READ = "120 per minute"
     PERKPASS_RATE_LIMIT_REVIEWER = "300 per minute"
+    # HMAC key of providers' references (the ledger stores a keyed digest, never the readable reference).
+    # In production the provider path refuses to work without it (fail closed); elsewhere a development key
+    PERKPASS_REFERENCE_KEY: str | None = None
+    PERKPASS_DISPUTE_STATEMENT_DAYS = 180      # a decided dispute's statement is deleted this long after the decision
 
 
 class DevelopmentConfig(BaseConfig):
@@ -183,6 +187,8 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PERKPASS_RATE_LIMIT_LEDGER_READ": ("PERKPASS_RATE_LIMIT_LEDGER_READ", str),
     "PERKPASS_RATE_LIMIT_REVIEWER": ("PERKPASS_RATE_LIMIT_REVIEWER", str),
     "PERKPASS_RETENTION_DAYS": ("PERKPASS_RETENTION_DAYS", int),
+    "PERKPASS_REFERENCE_KEY": ("PERKPASS_REFERENCE_KEY", str),
+    "PERKPASS_DISPUTE_STATEMENT_DAYS": ("PERKPASS_DISPUTE_STATEMENT_DAYS", int),
 }
 
 

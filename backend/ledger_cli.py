@@ -15,7 +15,7 @@ from .cli_common import call, fail, now, read_text, when
 from .extensions import db
 from .ledger_demo import seed_ledger_demo
 from .models import DataProvider, Reviewer
-from .schemas.ledger import ProviderBatchIn
+from .schemas.ledger import ProviderEventIn
 from .services import ledger
 
 ledger_cli = AppGroup("ledger", help="Score ledger: point rules, data providers, reviewers, review queue, audit log.")
@@ -44,13 +44,18 @@ ledger_cli.add_command(providers)
 
 @providers.command("create")
 @click.argument("code")
-@click.option("--name", required=True)
+@click.option("--name", required=True, help="English name (proposed for the catalogue).")
+@click.option("--name-zh", default=None, help="Chinese name (proposed for the catalogue).")
+@click.option("--reference-format", required=True, help="Its references: fixed capitals, digits, - and /, # for "
+                                                        "each digit that varies (FZ-TP-####-######).")
 @click.option("--scheme", "schemes", multiple=True, required=True, help="Scheme it may send events for (repeat).")
 @click.option("--category", "categories", multiple=True, help="Restrict to these point-rule codes (repeat).")
-def providers_create(code, name, schemes, categories):
-    """Create a provider and print its token (shown once, stored hashed)."""
-    p, token = call(ledger.create_provider, code, name, list(schemes), now(), categories=list(categories) or None)
-    click.echo(f"provider {p.code} ({p.name}) for {', '.join(p.schemes)}")
+def providers_create(code, name, name_zh, reference_format, schemes, categories):
+    """Create a provider, print its token (shown once, stored hashed) and propose its catalogue entry; it
+    sends nothing until a second operator approves the entry in the console."""
+    p, token = call(ledger.create_provider, code, name, list(schemes), now(), categories=list(categories) or None,
+                    name_zh=name_zh, reference_format=reference_format)
+    click.echo(f"provider {p.code} for {', '.join(p.schemes)}: its catalogue entry waits for approval in the console")
     click.echo(token)
 
 
@@ -59,6 +64,7 @@ def providers_list():
     """Data providers, their schemes and categories, when each was last seen."""
     for p in db.session.scalars(select(DataProvider).order_by(DataProvider.id)):
         click.echo(f"{p.code:<28} {p.name} [{', '.join(p.schemes)}]"
+                   + ("" if ledger.catalogue_entry("provider", p.code) else " (catalogue entry not approved)")
                    + (f" categories {', '.join(p.categories)}" if p.categories else "")
                    + f" last seen {when(p.last_seen_at)}" + (" REVOKED" if p.revoked_at else ""))
 
@@ -110,42 +116,117 @@ def reviewers_revoke(reviewer):
 
 
 # ------------------------------------------------------------------ ingestion
+INGEST_BATCH = 1000  # events per transaction, as the API's largest batch
+
+
+def _field_errors(messages: dict) -> str:
+    """``line N field: problem`` for a strict-schema refusal (``events.N.field``), without the refused values."""
+    out = []
+    for i, per in sorted(((k, v) for k, v in (messages.get("events") or {}).items() if isinstance(v, dict)),
+                         key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0):
+        for name, msgs in per.items():
+            what = "unknown field" if msgs == ["Unknown field."] else "; ".join(map(str, msgs))
+            out.append(f"event {int(i) + 1} field {name if what != 'unknown field' else '(not allowed)'}: {what}")
+    for k, v in messages.items():
+        if k != "events":
+            out.append(f"{k}: {'; '.join(map(str, v)) if isinstance(v, list) else 'invalid'}")
+    return "; ".join(out[:20]) or "invalid batch"
+
+
 @ledger_cli.command("ingest")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--provider", "provider_code", required=True, help="The provider the events come from.")
 def ingest_cmd(path, provider_code):
-    """Ingest a JSON batch ({"events": [...]}) as PROVIDER, exactly like POST /api/v1/provider/events."""
+    """Ingest a JSON batch ({"events": [...]}) as PROVIDER, exactly like POST /api/v1/provider/events: the
+    whole file is checked first (nothing stored when an event is refused), then recorded in batches."""
+    from .progress import Progress
     try:
         raw = json.loads(read_text(path))
     except ValueError as e:
-        fail(f"not JSON: {e}")
+        fail(f"not JSON: {e.msg} (line {e.lineno})" if hasattr(e, "lineno") else "not JSON")
     if isinstance(raw, list):
         raw = {"events": raw}
+    if not isinstance(raw, dict) or set(raw) != {"events"} or not isinstance(raw["events"], list) or not raw["events"]:
+        fail('[validation_error] the file is {"events": [...]} (or a list of events) and nothing else; '
+             "nothing was stored")
     provider = call(ledger.provider_by_code, provider_code)
-    call(ledger.screen_batch, provider, raw.get("events") if isinstance(raw, dict) else None, now())
     try:
-        data = ProviderBatchIn().load(raw)
+        events = ProviderEventIn(many=True).load(raw["events"])
     except ValidationError as e:
-        fail(f"[validation_error] {json.dumps(e.messages, ensure_ascii=False)}")
-    result = call(ledger.ingest, provider, data["events"], now(), screened=True)
-    for r in result.results:
-        click.echo(f"{r['id']}: {r['status']}" + (f" ({r['event_status']})" if r["event_status"] else ""))
-    c = result.counts()
+        fail(f"[validation_error] {_field_errors({'events': e.messages})}; nothing was stored")
+    call(ledger.check_events, provider, events, now())  # all of the file, before anything is stored
+    progress = Progress(len(events), "ingest", unit="events")
+    results = []
+    for i in range(0, len(events), INGEST_BATCH):
+        part = events[i:i + INGEST_BATCH]
+        results.extend(call(ledger.ingest, provider, part, now()).results)
+        progress.advance(len(part))
+    progress.done()
+    c = ledger.IngestResult(results).counts()
+    for r in results:
+        click.echo(f"{r['reference']}: {r['status']}" + (f" ({r['event_status']})" if r["event_status"] else ""))
     click.echo(f"accepted {c['accepted']}, duplicate {c['duplicate']}, conflict {c['conflict']}, "
                f"not enrolled {c['not_enrolled']}")
 
 
 @ledger_cli.command("withdraw")
-@click.argument("provider_event_id")
+@click.argument("reference")
 @click.option("--provider", "provider_code", required=True)
-@click.option("--reason", required=True, help="Shown to the citizen (at least 10 characters).")
-def withdraw_cmd(provider_event_id, provider_code, reason):
-    """Withdraw a provider's event on its behalf (it stops counting at once)."""
-    if len(reason.strip()) < 10:
-        fail("write a reason of at least 10 characters")
+@click.option("--reason", required=True, help="An approved withdrawal reason code (ledger catalogue list "
+                                              "--kind reason_code); the citizen reads its label.")
+def withdraw_cmd(reference, provider_code, reason):
+    """Withdraw a provider's event, by its reference, on its behalf (it stops counting at once)."""
     provider = call(ledger.provider_by_code, provider_code)
-    out = call(ledger.withdraw, provider, provider_event_id, reason, now())
-    click.echo(f"{out['id']}: {out['status']}")
+    out = call(ledger.withdraw, provider, reference, reason, now())
+    click.echo(f"{out['reference']}: {out['status']}")
+
+
+# ------------------------------------------------------------------ catalogue
+catalogue_cli = AppGroup("catalogue", help="The catalogue: rules, categories, providers, source systems and reason "
+                                          "codes with their labels; changes take effect when a second operator "
+                                          "approves them in the console.")
+ledger_cli.add_command(catalogue_cli)
+
+
+@catalogue_cli.command("list")
+@click.option("--kind", type=click.Choice(list(ledger.CATALOGUE_KINDS)), default=None)
+def catalogue_list(kind):
+    """Approved entries."""
+    for e in ledger.catalogue_entries(kind):
+        scope = f"{e.scope}/" if e.scope else ""
+        click.echo(f"{e.kind:<14} {scope}{e.code:<32} {e.labels['en']} / {e.labels['zh-CN']}"
+                   + (f"  {json.dumps(e.data, ensure_ascii=False)}" if e.data else ""))
+
+
+@catalogue_cli.command("pending")
+def catalogue_pending():
+    """Changes waiting for a second operator."""
+    rows = ledger.catalogue_changes()
+    if not rows:
+        click.echo("no pending changes")
+    for c in rows:
+        click.echo(f"change {c.id:<5} {c.kind:<14} {(c.scope + '/') if c.scope else ''}{c.code:<32} "
+                   f"{c.labels['en']} / {c.labels['zh-CN']}  proposed by {c.proposed_by} {when(c.proposed_at)}")
+
+
+@catalogue_cli.command("propose")
+@click.argument("kind", type=click.Choice(list(ledger.CATALOGUE_KINDS)))
+@click.argument("code")
+@click.option("--en", "label_en", required=True, help="English label.")
+@click.option("--zh", "label_zh", required=True, help="Chinese label.")
+@click.option("--scheme", default="", help="A rule's scheme.")
+@click.option("--data", "data_json", default="{}", help='The kind\'s data as JSON, e.g. {"category": "traffic", '
+                                                       '"min": -5, "max": -5} for a rule.')
+@click.option("--by", "proposer", required=True, help="Your name (recorded; a different operator approves).")
+def catalogue_propose(kind, code, label_en, label_zh, scheme, data_json, proposer):
+    """Propose an entry or a change; it takes effect when a different operator approves it in the console."""
+    try:
+        data = json.loads(data_json)
+    except ValueError:
+        fail("--data is not JSON")
+    c = call(ledger.propose, kind, code, {"en": label_en, "zh-CN": label_zh}, data, f"cli:{proposer}"[:64], now(),
+             scope=scheme)
+    click.echo(f"change {c.id} proposed: waits for a second operator's approval (console, Catalogue)")
 
 
 # ------------------------------------------------------------------ review
@@ -153,7 +234,7 @@ def _case_line(c: dict) -> str:
     e = c["event"]
     kind = "DISPUTE" if c["disputed"] else "PENDING"
     return (f"case {c['id']:<5} {kind:<8} {e['scheme'] or '-':<10} {e['category'] or e['kind']:<24} "
-            f"{e['points']:+5d}  from {e['source']['name']}  ref {e['reference'] or '-'}  "
+            f"{e['points']:+5d}  from {e['source']['name']}  "
             f"opened {when(c['opened_at'])}")
 
 
@@ -234,7 +315,10 @@ def audit_cmd(after, limit, as_json, verify):
 @ledger_cli.command("recompute")
 def recompute_cmd():
     """Rebuild every cached score from the ledger (after changing a scheme's base or rules)."""
-    out = ledger.recompute_all(now())
+    from .progress import Progress
+    progress = Progress(None, "recompute", unit="memberships")
+    out = ledger.recompute_all(now(), on_progress=progress.advance)
+    progress.done()
     click.echo(f"checked {out['checked']} memberships, changed {out['changed']}")
 
 

@@ -307,3 +307,42 @@ def decide(t, case_id):
     event(log, "console.case_decided", case_id=case_id, decision=data["decision"], account=g.console.account.id)
     return _json(console_service.review_case(case_id, t))
 
+
+
+# ------------------------------------------------------------------------------------------ catalogue (four eyes)
+
+def _catalogue_actor() -> str:
+    """The person, as the catalogue's four-eyes check and its audit entries name them."""
+    return f"console:{g.console.account.username}"
+
+
+@bp.get("/console/api/catalogue")
+@console_view("operator")
+def catalogue(t):
+    from ..services import ledger
+    me = _catalogue_actor()
+    decided = [c for c in ledger.catalogue_changes(None, limit=40) if c.status != "pending"][:20]
+    return _json({"pending": [ledger.change_dict(c, me) for c in ledger.catalogue_changes()],
+                  "decided": [ledger.change_dict(c, me) for c in decided],
+                  "kinds": list(ledger.CATALOGUE_KINDS), "me": me})
+
+
+@bp.post("/console/api/catalogue/changes")
+@console_view("operator", write=True)
+def catalogue_propose(t):
+    from ..schemas.ledger import CatalogueChangeIn
+    from ..services import ledger
+    data = _body(CatalogueChangeIn)
+    c = ledger.propose(data["kind"], data["code"], data["labels"], data["data"], _catalogue_actor(), t,
+                       scope=data.get("scope") or "")
+    event(log, "console.catalogue_proposed", change=c.id, kind=c.kind, account=g.console.account.id)
+    return _json(ledger.change_dict(c, _catalogue_actor()), 201)
+
+
+@bp.post("/console/api/catalogue/changes/<int:change_id>/<any(approve, reject):verb>")
+@console_view("operator", write=True)
+def catalogue_decide(t, change_id, verb):
+    from ..services import ledger
+    c = ledger.decide_change(change_id, verb == "approve", _catalogue_actor(), t)
+    event(log, "console.catalogue_decided", change=c.id, status=c.status, account=g.console.account.id)
+    return _json(ledger.change_dict(c, _catalogue_actor()))

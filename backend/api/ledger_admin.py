@@ -1,11 +1,13 @@
-"""Operator administration of the ledger: data providers, reviewers, the audit log."""
+"""Operator administration of the ledger: data providers, reviewers, the catalogue (four eyes), the audit log."""
 import logging
 
 from flask import Blueprint, g
 
 from ..logging_setup import event
-from ..schemas.ledger import (AuditOut, AuditQuery, AuditVerifyOut, ProviderCreatedOut, ProviderIn, ProviderListOut,
-                              ProviderOut, ReviewerCreatedOut, ReviewerIn, ReviewerListOut, ReviewerOut)
+from ..schemas.ledger import (AuditOut, AuditQuery, AuditVerifyOut, CatalogueChangeIn, CatalogueChangeOut,
+                              CatalogueChangesOut, CatalogueChangesQuery, CatalogueOut, CatalogueQuery,
+                              ProviderCreatedOut, ProviderIn, ProviderListOut, ProviderOut, ReviewerCreatedOut,
+                              ReviewerIn, ReviewerListOut, ReviewerOut)
 from ..services import ledger
 from .common import endpoint, now, query
 
@@ -30,7 +32,8 @@ def list_providers():
           body=ProviderIn, response=ProviderCreatedOut, status=201, errors=(409,))
 def create_provider(data):
     p, token = ledger.create_provider(data["code"], data["name"], data["schemes"], now(),
-                                      categories=data.get("categories"), actor=_actor(), name_zh=data.get("name_zh"))
+                                      categories=data.get("categories"), actor=_actor(), name_zh=data.get("name_zh"),
+                                      reference_format=data["reference_format"])
     event(log, "ledger.provider_created", provider=p.code, operator=g.operator.id)
     return dict(ledger.provider_dict(p), token=token)
 
@@ -78,3 +81,47 @@ def audit_log():
 @endpoint(bp, "/audit/verify", summary="Check the audit log's hash chain.", auth="operator", response=AuditVerifyOut)
 def audit_verify():
     return ledger.verify_audit()
+
+
+# ------------------------------------------------------------------ catalogue (four eyes)
+
+@endpoint(bp, "/catalogue", summary="Approved catalogue entries (rules, categories, providers, source systems, "
+                                    "reason codes).", auth="operator", response=CatalogueOut)
+def catalogue_entries():
+    q = query(CatalogueQuery)
+    return {"entries": [ledger.entry_dict(e) for e in ledger.catalogue_entries(q.get("kind"))]}
+
+
+@endpoint(bp, "/catalogue/changes", summary="Catalogue changes (pending by default, oldest first).", auth="operator",
+          response=CatalogueChangesOut)
+def catalogue_changes():
+    q = query(CatalogueChangesQuery)
+    return {"changes": [ledger.change_dict(c, _actor()) for c in ledger.catalogue_changes(q["status"])]}
+
+
+@endpoint(bp, "/catalogue/changes", "POST", summary="Propose a catalogue entry or a change to one.", auth="operator",
+          body=CatalogueChangeIn, response=CatalogueChangeOut, status=201, errors=(409, 422),
+          description="It takes effect when a different operator approves it (four eyes). A code, label or format "
+                      "naming a forbidden category of personal data is refused with 422 forbidden_data and nothing "
+                      "is stored.")
+def propose_change(data):
+    c = ledger.propose(data["kind"], data["code"], data["labels"], data["data"], _actor(), now(),
+                       scope=data.get("scope") or "")
+    event(log, "ledger.catalogue_proposed", change=c.id, kind=c.kind, operator=g.operator.id)
+    return ledger.change_dict(c, _actor())
+
+
+@endpoint(bp, "/catalogue/changes/<int:change_id>/approve", "POST", summary="Approve a pending catalogue change "
+          "(not your own).", auth="operator", response=CatalogueChangeOut, errors=(403, 404, 409))
+def approve_change(change_id):
+    c = ledger.decide_change(change_id, True, _actor(), now())
+    event(log, "ledger.catalogue_approved", change=c.id, operator=g.operator.id)
+    return ledger.change_dict(c, _actor())
+
+
+@endpoint(bp, "/catalogue/changes/<int:change_id>/reject", "POST", summary="Reject a pending catalogue change "
+          "(not your own).", auth="operator", response=CatalogueChangeOut, errors=(403, 404, 409))
+def reject_change(change_id):
+    c = ledger.decide_change(change_id, False, _actor(), now())
+    event(log, "ledger.catalogue_rejected", change=c.id, operator=g.operator.id)
+    return ledger.change_dict(c, _actor())

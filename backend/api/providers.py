@@ -1,5 +1,6 @@
-"""Data providers send score events: batches, idempotent by their own event id. Forbidden categories of
-personal data are refused with error code forbidden_data; negative events may wait for a reviewer."""
+"""Data providers send score events: batches, idempotent by their reference. An event carries no prose (a
+rule code, numbers, a date, identifiers; strict schema, unknown fields refused); negative events may wait for
+a reviewer; withdrawals name a reason code."""
 import logging
 
 from flask import Blueprint, g
@@ -7,16 +8,15 @@ from flask import Blueprint, g
 from ..logging_setup import event
 from ..schemas.ledger import ProviderBatchIn, ProviderBatchOut, ProviderEventStatusOut, ProviderRulesOut, WithdrawIn
 from ..services import ledger
-from ..services.errors import ForbiddenData
-from .common import config_limit, endpoint, json_body, load, now, token_key
+from .common import config_limit, endpoint, now, token_key
 
 bp = Blueprint("providers", __name__, url_prefix="/api/v1/provider")
 log = logging.getLogger("perkpass.ledger")
 _LIMIT = [(config_limit("PERKPASS_RATE_LIMIT_PROVIDER", "120 per minute"), token_key)]
 
 
-@endpoint(bp, "/rules", summary="The point rules this provider may use, and the forbidden data categories.",
-          auth="provider", response=ProviderRulesOut, limits=_LIMIT)
+@endpoint(bp, "/rules", summary="The point rules this provider may use, its reference format and the withdrawal "
+                                "reasons.", auth="provider", response=ProviderRulesOut, limits=_LIMIT)
 def rules():
     p = g.provider
     pr = ledger.get_point_rules()
@@ -28,31 +28,22 @@ def rules():
         schemes.append({"scheme": code, "review": sr.review, "dispute_window_days": sr.dispute_window_days,
                         "while_disputed": sr.while_disputed,
                         "rules": [r.public() for r in sr.rules.values() if not p.categories or r.code in p.categories]})
-    return {"provider": ledger.provider_dict(p), "schemes": schemes,
+    reasons = [{"code": c, "label": lab} for c, lab in sorted(ledger.reason_codes("withdrawal").items())]
+    return {"provider": ledger.provider_dict(p), "schemes": schemes, "withdrawal_reasons": reasons,
             "forbidden": [{"code": c.code, "label": c.label} for c in pr.forbidden]}
 
 
-@endpoint(bp, "/events", "POST", summary="Send a batch of score events (idempotent by the provider's event id).",
-          auth="provider", body=ProviderBatchIn, load_body=False, response=ProviderBatchOut,
-          errors=(403, 422, 429), limits=_LIMIT,
-          description="Each event: id (yours), phone or citizen_id, scheme, category (a point-rule code), points "
-                      "(omit for fixed rules), occurred_at, reference, description. Results per event: accepted, "
-                      "duplicate (same id and content: nothing changes), conflict (same id, other content: "
-                      "nothing changes) or not_enrolled (not a member of the scheme: nothing stored). A batch "
-                      "naming a forbidden category of data (religious belief, genetics, fingerprints, blood "
-                      "type, medical history) in a category, field name or text is refused whole with 422 "
-                      "forbidden_data; an invalid event refuses the batch with 422 invalid_events.")
-def send_events():
-    raw = json_body()
-    # forbidden data first, on the raw JSON: a field like "blood_type" gets the typed refusal, not "unknown field"
-    if isinstance(raw, dict):
-        try:
-            ledger.screen_batch(g.provider, raw.get("events"), now())
-        except ForbiddenData:
-            event(log, "ledger.batch_refused_forbidden", provider=g.provider.code)
-            raise
-    data = load(ProviderBatchIn, raw)
-    result = ledger.ingest(g.provider, data["events"], now(), screened=isinstance(raw, dict))
+@endpoint(bp, "/events", "POST", summary="Send a batch of score events (idempotent by the provider's reference).",
+          auth="provider", body=ProviderBatchIn, response=ProviderBatchOut, errors=(403, 422, 429), limits=_LIMIT,
+          description="Each event: reference (matching your registered format), phone or citizen_id, scheme, rule "
+                      "(an approved point-rule code), points (omit for fixed rules), occurred_at. Nothing else: an "
+                      "unknown field, a nested object or a description refuses the batch (422 validation_error). "
+                      "Results per event: accepted, duplicate (same reference and content: nothing changes), "
+                      "conflict (same reference, other content: nothing changes) or not_enrolled (not a member of "
+                      "the scheme: nothing stored). An invalid event refuses the batch with 422 invalid_events; a "
+                      "provider whose catalogue entry is not approved yet gets 403 provider_not_approved.")
+def send_events(data):
+    result = ledger.ingest(g.provider, data["events"], now())
     counts = result.counts()
     event(log, "ledger.batch", provider=g.provider.code, events=len(data["events"]), **counts)
     return {"results": result.results, **counts}
@@ -60,15 +51,16 @@ def send_events():
 
 @endpoint(bp, "/withdrawals", "POST", summary="Withdraw one of this provider's events (it stops counting at once).",
           auth="provider", body=WithdrawIn, response=ProviderEventStatusOut, errors=(404, 409), limits=_LIMIT,
-          description="For a record sent in error (a cancelled ticket, the wrong person). The reason is shown to "
-                      "the citizen; an open review case is closed. 409 not_withdrawable when it no longer counts.")
+          description="For a record sent in error (a cancelled decision, the wrong person): the event's reference "
+                      "and an approved withdrawal reason code (GET /rules); the citizen reads the reason's label. An "
+                      "open review case is closed. 409 not_withdrawable when it no longer counts.")
 def withdraw(data):
-    out = ledger.withdraw(g.provider, data["id"], data["reason"], now())
-    event(log, "ledger.event_withdrawn", provider=g.provider.code)
+    out = ledger.withdraw(g.provider, data["reference"], data["reason"], now())
+    event(log, "ledger.event_withdrawn", provider=g.provider.code, reason=data["reason"])
     return out
 
 
-@endpoint(bp, "/events/<path:provider_event_id>", summary="The status of one of this provider's events.",
-          auth="provider", response=ProviderEventStatusOut, errors=(404,), limits=_LIMIT)
-def event_status(provider_event_id):
-    return ledger.provider_event_status(g.provider, provider_event_id[:64])
+@endpoint(bp, "/events/<reference>", summary="The status of one of this provider's events, by its reference.",
+          auth="provider", response=ProviderEventStatusOut, errors=(400, 404), limits=_LIMIT)
+def event_status(reference):
+    return ledger.provider_event_status(g.provider, reference[:40])

@@ -4,7 +4,7 @@ from .scores import CitizenScheme, Scheme, ScoreEvent
 from .keys import IssuerSecret, SigningKey, TrustListVersion
 from .partners import Device, EnrolmentCode, OperatorToken, Partner, Venue
 from .redemptions import Redemption, RedemptionRejection
-from .ledger import AuditEntry, DataProvider, LedgerCase, Reviewer
+from .ledger import AuditEntry, CatalogueChange, CatalogueEntry, DataProvider, LedgerCase, Reviewer
 from .holder import CertificateRevocation, DeviceChallenge, HolderDevice, PerkCertificate
 from .console import ConsoleAccount, ConsoleSession, IssuedDaily, KioskReport, KioskScanCount
 
@@ -27,6 +27,8 @@ __all__ = [
     "Redemption",
     "RedemptionRejection",
     "AuditEntry",
+    "CatalogueChange",
+    "CatalogueEntry",
     "DataProvider",
     "LedgerCase",
     "Reviewer",

@@ -6,7 +6,7 @@ reviewer, operator).
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..extensions import db
@@ -63,11 +63,56 @@ class LedgerCase(db.Model):
     decision: Mapped[str | None] = mapped_column(String(8), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id", ondelete="SET NULL"), nullable=True)
+    # a provider's withdrawal: a catalogue reason code (kind reason_code), never free text
+    reason_code: Mapped[str | None] = mapped_column(String(48), nullable=True)
     decided_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     event = relationship("ScoreEvent", backref=backref("cases", cascade="all, delete-orphan", passive_deletes=True,
                                                        order_by="LedgerCase.id"))
     reviewer = relationship("Reviewer")
+
+
+class CatalogueEntry(db.Model):
+    """An approved catalogue entry: the only place prose lives (labels in Chinese and English). ``kind``:
+    ``category`` (a category of data rules may be about), ``rule`` (a point rule of the scheme ``scope``:
+    data has ``category``, ``min``, ``max``), ``provider`` (a data provider's name; data has the registered
+    ``reference_format``), ``source_system`` (where an operator import comes from) or ``reason_code`` (why a
+    record is withdrawn or imported; data has ``applies_to``). Written only by an approval
+    (backend/services/ledger/catalogue.py): a second, different operator approved :class:`CatalogueChange`
+    ``change_id``."""
+
+    __tablename__ = "catalogue_entries"
+    __table_args__ = (UniqueConstraint("kind", "scope", "code", name="uq_catalogue_entries_kind_scope_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    scope: Mapped[str] = mapped_column(String(32), nullable=False, default="")  # a rule's scheme; else ""
+    code: Mapped[str] = mapped_column(String(48), nullable=False)
+    labels: Mapped[dict] = mapped_column(JSON, nullable=False)
+    data: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    change_id: Mapped[int] = mapped_column(ForeignKey("catalogue_changes.id", ondelete="RESTRICT"), nullable=False)
+    approved_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class CatalogueChange(db.Model):
+    """A proposed catalogue entry or change to one, and how it ended: ``pending`` until a second operator
+    (not ``proposed_by``) approves or rejects it. Rows are kept: they are the catalogue's history (who
+    proposed what, who decided), next to the hash-chained audit log entries that point at them."""
+
+    __tablename__ = "catalogue_changes"
+    __table_args__ = (Index("ix_catalogue_changes_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    scope: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+    code: Mapped[str] = mapped_column(String(48), nullable=False)
+    labels: Mapped[dict] = mapped_column(JSON, nullable=False)
+    data: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    proposed_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    proposed_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class AuditEntry(db.Model):

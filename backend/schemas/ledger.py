@@ -29,7 +29,10 @@ class CasePublicOut(Base):
     decision = fields.String(allow_none=True,
                              metadata={"description": "confirm | reverse (a reviewer) | withdraw (the provider)"})
     decision_reason = fields.String(allow_none=True,
-                                    metadata={"description": "The reviewer's (or provider's) written reason."})
+                                    metadata={"description": "The reviewer's written reason."})
+    reason_code = fields.String(allow_none=True, metadata={
+        "description": "A withdrawal's reason code (catalogue); its label is reason_title."})
+    reason_title = fields.Nested(I18nText, allow_none=True)
     decided_at = fields.Integer(allow_none=True)
 
 
@@ -96,28 +99,30 @@ class DisputeIn(Base):
 # ------------------------------------------------------------------ provider
 
 class ProviderEventIn(Base):
-    id = Text(required=True, max_length=64, metadata={"description": "The provider's own event id (idempotency key)."})
-    phone = Text(max_length=32, metadata={"description": "The citizen's phone number (or citizen_id)."})
-    citizen_id = Text(max_length=32)
-    scheme = Text(required=True, max_length=32)
-    category = Text(required=True, max_length=48, metadata={"description": "A point-rule code of the scheme."})
+    """A provider's event carries no prose: a rule code, numbers, a date and identifiers. Unknown fields are
+    refused (there is no description field), nested objects are refused (every field is a string or an
+    integer)."""
+    reference = Text(required=True, max_length=40, validate=[validate.Regexp(r"^[A-Z0-9/-]{4,40}\Z")], metadata={
+        "description": "Your identifier of the event (a ticket or file number); it must match your registered "
+                       "reference format (GET /api/v1/provider/rules), and is the idempotency key. Perkpass stores "
+                       "only its keyed digest: send it again to withdraw the event or ask about it."})
+    phone = Text(max_length=32, validate=[validate.Regexp(r"^\+?[0-9][0-9 ()-]{5,24}\Z")], metadata={
+        "description": "The citizen's phone number (or citizen_id); used to find them, never stored."})
+    citizen_id = Text(max_length=32, validate=[validate.Regexp(r"^c_[0-9a-f]{24}\Z")])
+    scheme = Text(required=True, max_length=32, validate=[validate.Regexp(r"^[a-z][a-z0-9-]{1,31}\Z")])
+    rule = Text(required=True, max_length=48, validate=[validate.Regexp(r"^[A-Z][A-Z0-9-]{1,47}\Z")], metadata={
+        "description": "An approved point-rule code of the scheme; the citizen reads its title from the catalogue."})
     points = Int(validate=validate.Range(min=-10000, max=10000), metadata={
         "description": "Signed points; may be omitted when the rule has a fixed value."})
     occurred_at = Int(required=True, validate=validate.Range(min=0, max=2 ** 40))
-    reference = Text(max_length=64, metadata={
-        "description": "The source document's number: capital letters and digits in up to 6 groups joined by - or "
-                       "/, with at least one digit (FZ-TP-2026-118204)."})
-    description = Text(max_length=500, metadata={
-        "description": "Free text for the reviewer and the citizen, screened for forbidden data after Unicode "
-                       "normalisation; the title the citizen reads comes from the rule."})
 
 
 class ProviderBatchIn(Base):
-    events = fields.List(fields.Nested(ProviderEventIn), required=True, validate=validate.Length(min=1, max=500))
+    events = fields.List(fields.Nested(ProviderEventIn), required=True, validate=validate.Length(min=1, max=1000))
 
 
 class ProviderResultOut(Base):
-    id = fields.String(required=True)
+    reference = fields.String(required=True)
     status = fields.String(required=True, metadata={"description": "accepted | duplicate | conflict | not_enrolled"})
     event_status = fields.String(allow_none=True, metadata={"description": STATUS_DOC})
 
@@ -153,8 +158,12 @@ class ForbiddenOut(Base):
 
 class ProviderOut(Base):
     code = fields.String(required=True)
-    name = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "From the approved catalogue entry (else the code)."})
     name_zh = fields.String(allow_none=True)
+    approved = fields.Boolean(required=True, metadata={
+        "description": "Whether a second operator approved its catalogue entry; until then it can send nothing."})
+    reference_format = fields.String(allow_none=True, metadata={
+        "description": "The approved format of its references (# is a digit)."})
     schemes = fields.List(fields.String(), required=True)
     categories = fields.List(fields.String(), allow_none=True)
     created_at = fields.Integer(required=True)
@@ -162,20 +171,27 @@ class ProviderOut(Base):
     revoked_at = fields.Integer(allow_none=True)
 
 
+class ReasonCodeOut(Base):
+    code = fields.String(required=True)
+    label = fields.Nested(I18nText, required=True)
+
+
 class ProviderRulesOut(Base):
     provider = fields.Nested(ProviderOut, required=True)
     schemes = fields.List(fields.Nested(SchemeRulesOut), required=True)
+    withdrawal_reasons = fields.List(fields.Nested(ReasonCodeOut), required=True)
     forbidden = fields.List(fields.Nested(ForbiddenOut), required=True)
 
 
 class WithdrawIn(Base):
-    id = Text(required=True, max_length=64, metadata={"description": "The provider's own event id."})
-    reason = Text(required=True, min_length=10, max_length=500, metadata={
-        "description": "Why it is withdrawn; shown to the citizen."})
+    reference = Text(required=True, max_length=40, validate=[validate.Regexp(r"^[A-Z0-9/-]{4,40}\Z")], metadata={
+        "description": "The event's reference, as sent."})
+    reason = Text(required=True, max_length=48, validate=[validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,47}\Z")], metadata={
+        "description": "An approved withdrawal reason code (GET /api/v1/provider/rules); the citizen reads its label."})
 
 
 class ProviderEventStatusOut(Base):
-    id = fields.String(required=True)
+    reference = fields.String(required=True)
     status = fields.String(required=True, metadata={"description": STATUS_DOC})
     recorded_at = fields.Integer(required=True)
     decided_at = fields.Integer(allow_none=True)
@@ -241,8 +257,11 @@ class DecisionIn(Base):
 
 class ProviderIn(Base):
     code = Text(required=True, max_length=48)
-    name = Text(required=True, max_length=200)
-    name_zh = Text(max_length=200, metadata={"description": "The name citizens reading Chinese see."})
+    name = Text(required=True, max_length=200, metadata={"description": "Proposed for the catalogue (English)."})
+    name_zh = Text(max_length=200, metadata={"description": "The name citizens reading Chinese see (catalogue)."})
+    reference_format = Text(required=True, max_length=40, metadata={
+        "description": "The format of its references: capital letters, digits, - and / fixed, # for each digit "
+                       "that varies (FZ-TP-####-######). Takes effect when a second operator approves."})
     schemes = fields.List(Text(max_length=32), required=True, validate=validate.Length(min=1, max=16))
     categories = fields.List(Text(max_length=48), validate=validate.Length(min=1, max=64))
 
@@ -313,3 +332,67 @@ class AuditVerifyOut(Base):
     broken_at = fields.Integer(allow_none=True)
     problem = fields.String(allow_none=True)
     head = fields.String()
+
+
+# ------------------------------------------------------------------ catalogue
+
+CATALOGUE_KINDS = ["category", "rule", "provider", "source_system", "reason_code"]
+
+
+class CatalogueLabelsIn(Base):
+    en = Text(required=True, max_length=200)
+    zh_CN = Text(required=True, max_length=200, data_key="zh-CN", attribute="zh-CN")
+
+
+class CatalogueChangeIn(Base):
+    kind = fields.String(required=True, validate=validate.OneOf(CATALOGUE_KINDS))
+    code = Text(required=True, max_length=48)
+    scope = Text(max_length=32, metadata={"description": "A rule's scheme; empty for other kinds."})
+    labels = fields.Nested(CatalogueLabelsIn, required=True)
+    data = fields.Dict(keys=fields.String(), load_default=dict, metadata={
+        "description": "rule: {category, min, max}; provider: {reference_format}; reason_code: {applies_to}; "
+                       "source_system: {schemes}; category: {}. Unknown keys are refused."})
+
+
+class CatalogueEntryOut(Base):
+    kind = fields.String(required=True)
+    scope = fields.String(required=True)
+    code = fields.String(required=True)
+    labels = fields.Nested(I18nText, required=True)
+    data = fields.Dict(required=True)
+    change_id = fields.Integer(required=True)
+    approved_at = fields.Integer(required=True)
+
+
+class CatalogueChangeOut(Base):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    scope = fields.String(required=True)
+    code = fields.String(required=True)
+    labels = fields.Nested(I18nText, required=True)
+    data = fields.Dict(required=True)
+    status = fields.String(required=True, metadata={"description": "pending | approved | rejected"})
+    proposed_by = fields.String(required=True)
+    proposed_at = fields.Integer(required=True)
+    decided_by = fields.String(allow_none=True)
+    decided_at = fields.Integer(allow_none=True)
+    current = fields.Nested(CatalogueEntryOut, allow_none=True, metadata={
+        "description": "The entry in effect now (what the change would replace), if any."})
+    can_decide = fields.Boolean(required=True, metadata={
+        "description": "False for the proposer: a different operator must approve (four eyes)."})
+
+
+class CatalogueOut(Base):
+    entries = fields.List(fields.Nested(CatalogueEntryOut), required=True)
+
+
+class CatalogueChangesOut(Base):
+    changes = fields.List(fields.Nested(CatalogueChangeOut), required=True)
+
+
+class CatalogueQuery(Base):
+    kind = fields.String(validate=validate.OneOf(CATALOGUE_KINDS))
+
+
+class CatalogueChangesQuery(Base):
+    status = fields.String(load_default="pending", validate=validate.OneOf(["pending", "approved", "rejected"]))

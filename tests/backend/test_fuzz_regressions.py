@@ -18,9 +18,13 @@ def test_control_characters_in_string_path_parameters_are_404_not_500(h, client,
     operator device revoke, operator provider revoke and a provider's event status."""
     op = h.op()
     r = client.post("/api/v1/operator/ledger/providers", headers=op,
-                    json={"code": "fuzz-prov", "name": "Fuzz provider", "schemes": ["moli"]})
+                    json={"code": "fuzz-prov", "name": "Fuzz provider", "schemes": ["moli"],
+                          "reference_format": "FZ-####"})
     assert r.status_code == 201, r.json
     provider = h.bearer(r.json["token"])
+    from backend.services import ledger
+    change = next(c for c in ledger.catalogue_changes() if c.code == "fuzz-prov")
+    ledger.decide_change(change.id, True, "operator:second", 1_700_000_000)
 
     _assert_json_error(client.post(f"/api/v1/operator/devices/{segment}/revoke", headers=op), 404, "not_found")
     _assert_json_error(client.post(f"/api/v1/operator/ledger/providers/{segment}/revoke", headers=op),

@@ -17,20 +17,47 @@ def _ok(result):
     return result.output
 
 
+def _approve(kind: str, code: str) -> None:
+    """A second operator approves the pending catalogue change of this entry."""
+    from backend.services import ledger
+    change = next(c for c in ledger.catalogue_changes() if c.kind == kind and c.code == code)
+    ledger.decide_change(change.id, True, "operator:second", int(time.time()))
+
+
+def _provider(code: str, schemes: list[str], reference_format: str = "FZ-TP-####-####") -> tuple:
+    from backend.services import ledger
+    provider, token = ledger.create_provider(code, code.title(), schemes, int(time.time()),
+                                             reference_format=reference_format)
+    _approve("provider", code)
+    return provider, token
+
+
 def test_cli_provider_ingest_review_decide_audit(h, runner, tmp_path):
     phone = "+8613800002001"
     tok = h.citizen(phone, {"moli": 684})
     out = _ok(runner.invoke(args=["ledger", "rules", "--scheme", "moli"]))
     assert "OFFENCE-MINOR" in out and "-10..-5" in out and "forbidden: religious-belief" in out
 
-    out = _ok(runner.invoke(args=["ledger", "providers", "create", "fuzhou-traffic-police", "--name",
-                                  "Fuzhou Traffic Police", "--scheme", "moli"]))
+    create = ["ledger", "providers", "create", "fuzhou-traffic-police", "--name", "Fuzhou Traffic Police",
+              "--name-zh", "福州市交警支队", "--reference-format", "FZ-TP-####-####", "--scheme", "moli"]
+    out = _ok(runner.invoke(args=create))
     token = out.strip().splitlines()[-1]
-    assert token.startswith("pp_dp_")
-    bad = runner.invoke(args=["ledger", "providers", "create", "fuzhou-traffic-police", "--name", "x", "--scheme", "moli"])
+    assert token.startswith("pp_dp_") and "waits for approval" in out
+    assert "not approved" in _ok(runner.invoke(args=["ledger", "providers", "list"]))
+    assert "fuzhou-traffic-police" in _ok(runner.invoke(args=["ledger", "catalogue", "pending"]))
+    bad = runner.invoke(args=create)
     assert bad.exit_code != 0 and "[conflict]" in bad.output
-    bad = runner.invoke(args=["ledger", "providers", "create", "sesame-co", "--name", "x", "--scheme", "sesame"])
+    bad = runner.invoke(args=["ledger", "providers", "create", "sesame-co", "--name", "x", "--reference-format",
+                              "SC-####", "--scheme", "sesame"])
     assert bad.exit_code != 0 and "point rules" in bad.output
+    for name, fmt, code in (("Clinic records office", "CR-####", "[forbidden_data]"),   # a name naming forbidden data
+                            ("Records office", "DNA-####", "[forbidden_data]"),           # so does the format's prefix
+                            ("Records office", "REF-[0-9]+", "[validation_error]")):      # not a template
+        bad = runner.invoke(args=["ledger", "providers", "create", "records", "--name", name, "--reference-format",
+                                  fmt, "--scheme", "moli"])
+        assert bad.exit_code == 1 and code in bad.output and "Traceback" not in bad.output, bad.output
+    assert "records" not in _ok(runner.invoke(args=["ledger", "providers", "list"])), "nothing of a refusal stored"
+    _approve("provider", "fuzhou-traffic-police")
 
     out = _ok(runner.invoke(args=["ledger", "reviewers", "create", "Chen Jing"]))
     assert out.strip().splitlines()[-1].startswith("pp_rv_")
@@ -38,20 +65,26 @@ def test_cli_provider_ingest_review_decide_audit(h, runner, tmp_path):
 
     batch = tmp_path / "batch.json"
     batch.write_text(json.dumps({"events": [
-        {"id": "FZ-1", "phone": phone, "scheme": "moli", "category": "OFFENCE-MINOR", "points": -5,
-         "occurred_at": int(time.time()) - 60, "reference": "FZ-TP-1"},
-        {"id": "FZ-2", "phone": "+8613899990000", "scheme": "moli", "category": "OFFENCE-MINOR", "points": -5,
-         "occurred_at": int(time.time()) - 60}]}))
+        {"reference": "FZ-TP-2026-0001", "phone": phone, "scheme": "moli", "rule": "OFFENCE-MINOR", "points": -5,
+         "occurred_at": int(time.time()) - 60},
+        {"reference": "FZ-TP-2026-0002", "phone": "+8613899990000", "scheme": "moli", "rule": "OFFENCE-MINOR",
+         "points": -5, "occurred_at": int(time.time()) - 60}]}))
     out = _ok(runner.invoke(args=["ledger", "ingest", str(batch), "--provider", "fuzhou-traffic-police"]))
-    assert "FZ-1: accepted (pending_review)" in out and "FZ-2: not_enrolled" in out
+    assert "FZ-TP-2026-0001: accepted (pending_review)" in out and "FZ-TP-2026-0002: not_enrolled" in out
     out = _ok(runner.invoke(args=["ledger", "ingest", str(batch), "--provider", "fuzhou-traffic-police"]))
-    assert "FZ-1: duplicate" in out and "accepted 0" in out
+    assert "FZ-TP-2026-0001: duplicate" in out and "accepted 0" in out
 
-    forbidden = tmp_path / "forbidden.json"
-    forbidden.write_text(json.dumps([{"id": "FZ-3", "phone": phone, "scheme": "moli", "category": "medical_history",
-                                      "points": -5, "occurred_at": int(time.time())}]))
-    res = runner.invoke(args=["ledger", "ingest", str(forbidden), "--provider", "fuzhou-traffic-police"])
-    assert res.exit_code != 0 and "[forbidden_data]" in res.output
+    refused = tmp_path / "refused.json"
+    good = {"reference": "FZ-TP-2026-0003", "phone": phone, "scheme": "moli", "rule": "OFFENCE-MINOR", "points": -5,
+            "occurred_at": int(time.time())}
+    for bad, says in ((dict(good, rule="medical_history"), "event 2 field rule"),
+                      (dict(good, medical_history="asthma"), "event 2 field (not allowed): unknown field"),
+                      (dict(good, reference="FZ-TP-2026-00003"), "events.1.reference")):
+        refused.write_text(json.dumps([good, bad]))
+        res = runner.invoke(args=["ledger", "ingest", str(refused), "--provider", "fuzhou-traffic-police"])
+        assert res.exit_code == 1 and says in res.output and "nothing" in res.output, res.output
+        assert "asthma" not in res.output and "medical_history" not in res.output.split("rule")[0]
+    assert db.session.scalar(select(func.count()).select_from(ScoreEvent).where(ScoreEvent.kind == "point")) == 1
 
     out = _ok(runner.invoke(args=["ledger", "queue"]))
     assert "PENDING" in out and "OFFENCE-MINOR" in out and "Fuzhou Traffic Police" in out
@@ -76,16 +109,20 @@ def test_cli_provider_ingest_review_decide_audit(h, runner, tmp_path):
     assert "Chen Jing" in _ok(runner.invoke(args=["ledger", "queue", "--decided"]))
 
     out = _ok(runner.invoke(args=["ledger", "audit"]))
-    assert "reviewer:Chen Jing" in out and "case.decided" in out and "batch.refused_forbidden" in out
+    assert "reviewer:Chen Jing" in out and "case.decided" in out and "catalogue.approved" in out
     assert "intact" in _ok(runner.invoke(args=["ledger", "audit", "--verify"]))
     show = json.loads(_ok(runner.invoke(args=["ledger", "show", str(case_id)])))
     assert show["decision"] == "confirm" and show["reviewer"] == "Chen Jing"
 
-    out = _ok(runner.invoke(args=["ledger", "withdraw", "FZ-1", "--provider", "fuzhou-traffic-police",
-                                  "--reason", "Ticket cancelled by the issuing officer."]))
-    assert "FZ-1: withdrawn" in out
+    res = runner.invoke(args=["ledger", "withdraw", "FZ-TP-2026-0001", "--provider", "fuzhou-traffic-police",
+                              "--reason", "Ticket cancelled by the issuing officer."])
+    assert res.exit_code == 1 and "[validation_error]" in res.output and "sent-in-error" in res.output
+    out = _ok(runner.invoke(args=["ledger", "withdraw", "FZ-TP-2026-0001", "--provider", "fuzhou-traffic-police",
+                                  "--reason", "decision-cancelled"]))
+    assert "FZ-TP-2026-0001: withdrawn" in out
     assert h.client.get("/api/v1/me/score/moli", headers=h.bearer(tok)).json["score"] == 684
-    res = runner.invoke(args=["ledger", "withdraw", "FZ-1", "--provider", "fuzhou-traffic-police", "--reason", "again, again"])
+    res = runner.invoke(args=["ledger", "withdraw", "FZ-TP-2026-0001", "--provider", "fuzhou-traffic-police",
+                              "--reason", "sent-in-error"])
     assert res.exit_code != 0 and "[not_withdrawable]" in res.output
     out = _ok(runner.invoke(args=["ledger", "providers", "rotate-token", "fuzhou-traffic-police"]))
     new_token = out.strip().splitlines()[-1]
@@ -104,10 +141,10 @@ def test_recompute_rebuilds_cached_scores_from_the_ledger(h, runner):
     from backend.models import CitizenScheme
     phone = "+8613800002002"
     tok = h.citizen(phone, {"osmanthus": 110})
-    out = _ok(runner.invoke(args=["ledger", "providers", "create", "blood", "--name", "Blood", "--scheme", "osmanthus"]))
-    token = out.strip().splitlines()[-1]
+    _p, token = _provider("blood", ["osmanthus"], "SZ-B-#####")
     r = h.client.post("/api/v1/provider/events", headers=h.bearer(token), json={"events": [
-        {"id": "B1", "phone": phone, "scheme": "osmanthus", "category": "BLOOD-DONATION", "occurred_at": int(time.time())}]})
+        {"reference": "SZ-B-00001", "phone": phone, "scheme": "osmanthus", "rule": "BLOOD-DONATION",
+         "occurred_at": int(time.time())}]})
     assert r.status_code == 200
     m = db.session.scalars(select(CitizenScheme)).one()
     assert m.score == 115
@@ -124,8 +161,8 @@ def test_concurrent_identical_batches_record_each_event_once(h, app):
     phones = [f"+86138000030{i:02d}" for i in range(4)]
     for p in phones:
         h.citizen(p, {"moli": 600})
-    _p, token = ledger.create_provider("city", "City", ["moli"], int(time.time()))
-    events = [{"id": f"C-{i}-{j}", "phone": p, "scheme": "moli", "category": "VOLUNTEER-SERVICE", "points": 2,
+    _p, token = _provider("city", ["moli"], "C-####")
+    events = [{"reference": f"C-{i}{j:03d}", "phone": p, "scheme": "moli", "rule": "VOLUNTEER-SERVICE", "points": 2,
                "occurred_at": int(time.time()) - 10} for i, p in enumerate(phones) for j in range(3)]
     statuses, errors = [], []
     barrier = threading.Barrier(4)
@@ -163,8 +200,8 @@ def test_disputes_are_rate_limited(h, make_app):
     with app2.app_context():
         phone = "+8613800002003"
         tok = h2.citizen(phone, {"moli": 650})
-        provider, _token = ledger.create_provider("civil", "Civil", ["moli"], int(time.time()))
-        ledger.ingest(provider, [{"id": f"V{i}", "phone": phone, "scheme": "moli", "category": "VOLUNTEER-SERVICE",
+        provider, _token = _provider("civil", ["moli"], "V-####")
+        ledger.ingest(provider, [{"reference": f"V-000{i}", "phone": phone, "scheme": "moli", "rule": "VOLUNTEER-SERVICE",
                                   "points": 1, "occurred_at": int(time.time())} for i in range(3)], int(time.time()))
         ids = [e["id"] for e in h2.client.get("/api/v1/me/score/moli", headers=h2.bearer(tok)).json["events"]
                if e["kind"] == "point"]
@@ -176,7 +213,7 @@ def test_disputes_are_rate_limited(h, make_app):
 def test_demo_ledger(app, runner):
     _ok(runner.invoke(args=["seed-demo"]))
     out = _ok(runner.invoke(args=["ledger", "seed-demo"]))
-    assert "DEMO-FZ-TP-0001: accepted" in out and "review queue: 2 pending" in out
+    assert "FZ-TP-2026-118204: accepted" in out and "review queue: 2 pending" in out
     out = _ok(runner.invoke(args=["ledger", "seed-demo"]))
     assert "accepted" not in out and out.count("duplicate") == 6
     assert "intact" in _ok(runner.invoke(args=["ledger", "audit", "--verify"]))

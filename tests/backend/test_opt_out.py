@@ -40,7 +40,7 @@ def test_after_opt_out_no_table_holds_anything_that_links_to_the_person(h):
     lg = Ledger(h)
     token = h.citizen(PHONE, {"moli": 700})
     prov, rev = lg.provider(), lg.reviewer()
-    sent = lg.one(prov, PHONE, "moli", "OFFENCE-MINOR", -5, eid="OPTOUT-CANARY-1", reference="OPTOUT-REF-1")
+    sent = lg.one(prov, PHONE, "moli", "OFFENCE-MINOR", -5, ref="DOC-424242")
     case = lg.case_for(rev, lg.score(token, "moli")["events"][0]["id"])
     lg.decide(rev, case["id"], "confirm")
     lg.dispute(token, case["event"]["id"], STATEMENT)
@@ -49,8 +49,10 @@ def test_after_opt_out_no_table_holds_anything_that_links_to_the_person(h):
     h.client.post("/api/v1/auth/login", json={"phone": PHONE, "code": "000001"})  # a wrong try
     me = h.client.get("/api/v1/me", headers=h.bearer(token)).json
     from backend.models import Citizen
+    from backend.services import ledger
     citizen = db.session.scalars(select(Citizen).where(Citizen.public_id == me["id"])).one()
-    needles = [PHONE, PHONE[1:], auth_service.phone_hash(PHONE), me["id"], STATEMENT, sent["id"], "OPTOUT-REF-1"]
+    needles = [PHONE, PHONE[1:], auth_service.phone_hash(PHONE), me["id"], STATEMENT, sent["reference"],
+               ledger.reference_digest(ledger.reference_key(), "fuzhou-traffic", sent["reference"])]
     before = _links(_every_row(), needles, citizen.id)
     # the walk sees the person before: log-in codes, the account, the ledger, the audit trail's subjects
     assert any(x.startswith("login_codes:") for x in before) and any(x.startswith("score_events:") for x in before)

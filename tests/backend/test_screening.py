@@ -43,11 +43,12 @@ def test_disguises_are_seen_through(text, category):
 
 def test_ordinary_civic_text_passes():
     rules = [json.loads(p.read_text()) for p in (REPO_ROOT / "assets" / "point-rules").glob("*.json")
-             if p.name not in ("forbidden.json", "categories.json")]
+             if p.name not in ("forbidden.json", "categories.json", "reason-codes.json", "withdrawal-reasons.json",
+                               "source-systems.json")]
     cats = json.loads((REPO_ROOT / "assets" / "point-rules" / "categories.json").read_text())["categories"]
     texts = [t for r in rules for rule in r["rules"] for t in (rule["code"], *rule["title"].values())]
     texts += [t for c in cats for t in (c["code"], *c["label"].values())]
-    texts += [t for e in EVENTS for t in (e[1], e[6], e[7]) if t]
+    texts += [t for e in EVENTS for t in (e[1], e[4]) if t]
     texts += ["General public order offence", "Generous donation to the flood relief fund", "Rhythm class volunteer",
               "Monkey park cleaning", "Land navigation course", "Public disorder", "Grade A- tax payer",
               "He aids the elderly", "礼拜天在社区做志愿者", "Ticket unpaid after 30 days", "operator-api", "csv:scores.csv"]

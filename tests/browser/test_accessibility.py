@@ -110,13 +110,13 @@ def test_names_and_sources_read_in_chinese(make_page, server):
     operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 690,
         "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     suffix = phone[-6:]
-    prov = operator(server, "POST", "/api/v1/operator/ledger/providers", json={
-        "code": f"fz-civil-{suffix}", "name": "Fuzhou Civil Affairs Bureau", "name_zh": "福州市民政局",
-        "schemes": ["moli"]})["token"]
+    from .test_ledger_page import approved_provider
+    prov = approved_provider(server, f"fz-civil-{suffix}", "Fuzhou Civil Affairs Bureau", "FZ-VOL-######",
+                             name_zh="福州市民政局")
     r = requests.post(server.base + "/api/v1/provider/events", headers={"Authorization": "Bearer " + prov}, timeout=10,
-                      json={"events": [{"id": f"VOL-{suffix}", "phone": phone, "scheme": "moli",
-                                        "category": "VOLUNTEER-SERVICE", "points": 3,
-                                        "occurred_at": int(time.time()) - 86400, "reference": f"FZ-VOL-{suffix}"}]})
+                      json={"events": [{"reference": f"FZ-VOL-{suffix}", "phone": phone, "scheme": "moli",
+                                        "rule": "VOLUNTEER-SERVICE", "points": 3,
+                                        "occurred_at": int(time.time()) - 86400}]})
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
     _redeemed_at_two_venues(server, phone)
     page.goto("/app/#/score/moli")

@@ -149,18 +149,18 @@ def test_a_reviewer_decides_a_dispute_and_the_citizen_sees_the_outcome(server, c
     operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685,
         "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     suffix = phone[-6:]
-    prov = operator(server, "POST", "/api/v1/operator/ledger/providers",
-                    json={"code": f"fz-vol-{suffix}", "name": "Gulou Volunteer Centre", "schemes": ["moli"]})["token"]
+    from .test_ledger_page import approved_provider
+    prov = approved_provider(server, f"fz-vol-{suffix}", "Gulou Volunteer Centre", "GL-VOL-######")
     r = requests.post(server.base + "/api/v1/provider/events", headers={"Authorization": "Bearer " + prov}, timeout=10,
-                      json={"events": [{"id": f"VS-{suffix}", "phone": phone, "scheme": "moli",
-                                        "category": "VOLUNTEER-SERVICE", "points": 10,
-                                        "occurred_at": int(time.time()) - 86400, "reference": f"GL-VOL-{suffix}"}]})
+                      json={"events": [{"reference": f"GL-VOL-{suffix}", "phone": phone, "scheme": "moli",
+                                        "rule": "VOLUNTEER-SERVICE", "points": 10,
+                                        "occurred_at": int(time.time()) - 86400}]})
     assert r.status_code == 200, r.text
     auth = {"Authorization": "Bearer " + token}
     ev = next(e for e in requests.get(server.base + "/api/v1/me/score/moli", headers=auth, timeout=10).json()["events"]
-              if e["reference"] == f"GL-VOL-{suffix}")
+              if e["kind"] == "point")
     r = requests.post(server.base + f"/api/v1/me/score/events/{ev['id']}/dispute", headers=auth, timeout=10,
-                      json={"statement": "I was in Xiamen that weekend; this is not my volunteer record."})
+                      json={"statement": f"I was in Xiamen that weekend (trip GL-VOL-{suffix}); this is not my volunteer record."})
     assert r.status_code == 201, r.text
 
     # the reviewer, on a phone, in Chinese

@@ -32,20 +32,21 @@ def _disputed_case(server) -> str:
                           timeout=10).json()["access_token"]
     operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685,
         "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
-    suffix = uuid.uuid4().hex[:8]
-    reference = "A11Y-" + suffix.upper()
-    prov = operator(server, "POST", "/api/v1/operator/ledger/providers",
-                    json={"code": f"a11y-{suffix}", "name": "Gulou Volunteer Centre", "schemes": ["moli"]})["token"]
+    suffix = str(uuid.uuid4().int)[:8]
+    reference = "A11Y-" + suffix
+    from .test_ledger_page import approved_provider
+    prov = approved_provider(server, f"a11y-{suffix}", "Gulou Volunteer Centre", "A11Y-########")
     r = requests.post(server.base + "/api/v1/provider/events", headers={"Authorization": "Bearer " + prov}, timeout=10,
-                      json={"events": [{"id": reference, "phone": phone, "scheme": "moli",
-                                        "category": "VOLUNTEER-SERVICE", "points": 10,
-                                        "occurred_at": int(time.time()) - 86400, "reference": reference}]})
+                      json={"events": [{"reference": reference, "phone": phone, "scheme": "moli",
+                                        "rule": "VOLUNTEER-SERVICE", "points": 10,
+                                        "occurred_at": int(time.time()) - 86400}]})
     assert r.status_code == 200, r.text
     auth = {"Authorization": "Bearer " + token}
     ev = next(e for e in requests.get(server.base + "/api/v1/me/score/moli", headers=auth, timeout=10).json()["events"]
-              if e["reference"] == reference)
+              if e["kind"] == "point")
+    # the ledger keeps no readable reference: the citizen's statement names it, so the reviewer's card shows it
     r = requests.post(server.base + f"/api/v1/me/score/events/{ev['id']}/dispute", headers=auth, timeout=10,
-                      json={"statement": "I was not in Fuzhou that weekend; this is not my record."})
+                      json={"statement": f"I was not in Fuzhou that weekend; record {reference} is not mine."})
     assert r.status_code == 201, r.text
     return reference
 

@@ -12,6 +12,7 @@ Entries carry ids, statuses and point deltas; never a phone number, a score or a
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy import event as sa_event
@@ -24,6 +25,7 @@ from .statuses import EventKind
 GENESIS = "0" * 64
 _LOCK_KEY = 74060006  # PostgreSQL advisory lock serialising appends (transaction-scoped)
 _INSERT = AuditEntry.__table__.insert()
+_SOURCE_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}\Z")  # a registered source system (import_codes)
 _HEAD = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
 
 
@@ -31,7 +33,7 @@ def canonical_json(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _entry_hash(prev: str, at: int, actor_type: str, actor_ref: str, action: str, target_type: str,
+def entry_hash(prev: str, at: int, actor_type: str, actor_ref: str, action: str, target_type: str,
                 target_ref: str, details: dict) -> str:
     return crypto.sha256_hex(canonical_json([prev, at, actor_type, actor_ref, action, target_type, target_ref,
                                              details]))
@@ -53,11 +55,11 @@ def append(connection: Connection, items: list[tuple], at: int) -> list[dict]:
     for actor_type, actor_ref, action, target_type, target_ref, details in items:
         details = json.loads(canonical_json(details))  # what is stored is exactly what was hashed
         actor_ref, target_ref = str(actor_ref)[:64], str(target_ref)[:64]
-        entry_hash = _entry_hash(prev, at, actor_type, actor_ref, action, target_type, target_ref, details)
+        this_hash = entry_hash(prev, at, actor_type, actor_ref, action, target_type, target_ref, details)
         rows.append({"at": at, "actor_type": actor_type, "actor_ref": actor_ref, "action": action,
                      "target_type": target_type, "target_ref": target_ref, "details": details,
-                     "prev_hash": prev, "entry_hash": entry_hash})
-        prev = entry_hash
+                     "prev_hash": prev, "entry_hash": this_hash})
+        prev = this_hash
     connection.execute(_INSERT, rows)
     return rows
 
@@ -79,11 +81,14 @@ def audit_many(items: list[tuple], now: int) -> list[dict]:
 @sa_event.listens_for(ScoreEvent, "after_insert")
 def _audit_import(_mapper, connection: Connection, target: ScoreEvent) -> None:
     """Operator imports (backend/services/scores.py) change scores outside the ledger's services: audit
-    them too, inside the same flush. No numbers: an import's change would reveal the score."""
+    them too, inside the same flush. No numbers: an import's change would reveal the score. No text either:
+    the source only when it is a registered code (the audit log outlives an opt-out)."""
     if target.kind != EventKind.IMPORT:
         return
-    append(connection, [("operator", "import", "score.imported", "score_event", target.id,
-                         {"source": (target.source or "")[:120]})], target.recorded_at)
+    source = target.source or ""
+    details = {"source": source} if _SOURCE_CODE.match(source) else {}
+    append(connection, [("operator", "import", "score.imported", "score_event", target.id, details)],
+           target.recorded_at)
 
 
 def audit_dict(e: AuditEntry) -> dict:
@@ -112,7 +117,7 @@ def verify_audit() -> dict:
         if e.prev_hash != prev:
             return {"ok": False, "entries": n, "broken_at": e.id,
                     "problem": "link to the previous entry is wrong (an entry was removed or inserted)"}
-        expect = _entry_hash(e.prev_hash, e.at, e.actor_type, e.actor_ref, e.action, e.target_type, e.target_ref,
+        expect = entry_hash(e.prev_hash, e.at, e.actor_type, e.actor_ref, e.action, e.target_type, e.target_ref,
                              e.details)
         if e.entry_hash != expect:
             return {"ok": False, "entries": n, "broken_at": e.id,

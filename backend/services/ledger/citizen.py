@@ -13,6 +13,7 @@ from ...extensions import db
 from ...models import CitizenScheme, LedgerCase, Scheme, ScoreEvent
 from ..errors import Conflict, NotFound, Refused
 from ..perks import get_catalogue
+from . import catalogue
 from .audit import audit
 from .roles import providers_by_id
 from .rules import SchemeRules, get_point_rules
@@ -52,9 +53,16 @@ def can_dispute(e: ScoreEvent, rules: SchemeRules | None, now: int) -> bool:
 
 
 def _case_public(c: LedgerCase) -> dict:
+    """A case as its citizen sees it (the statement is their own words). A withdrawal's reason is a code whose
+    label comes from the catalogue."""
+    title = None
+    if c.reason_code:
+        e = catalogue.entry("reason_code", c.reason_code)
+        title = dict(e.labels) if e is not None else {"en": c.reason_code, "zh-CN": c.reason_code}
     return {"id": c.id, "reason": c.reason, "status": c.status, "opened_at": c.opened_at,
             "disputed_at": c.disputed_at, "statement": c.statement, "decision": c.decision,
-            "decision_reason": c.decision_reason, "decided_at": c.decided_at}
+            "decision_reason": c.decision_reason, "reason_code": c.reason_code, "reason_title": title,
+            "decided_at": c.decided_at}
 
 
 KIND_TITLES: dict[str, dict[str, str]] = {

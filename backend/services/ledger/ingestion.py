@@ -1,11 +1,13 @@
-"""Data providers' events: batches idempotent by the provider's own event id, and withdrawals.
+"""Data providers' events: batches idempotent by the provider's reference, and withdrawals by reason code.
 
-The seed rules hold by construction: a provider may only send events of registered point rules, each
-rule about one allowed category of data; the citizen reads the rule's title; event ids and references
-follow strict patterns; what free text remains, and every field name, goes through the one screen of
-:mod:`backend.services.screening` (forbidden categories of ``assets/point-rules/forbidden.json``, after
-Unicode normalisation): a hit refuses the whole batch with ``forbidden_data``. A negative event may wait
-for a reviewer (the scheme's ``review`` policy) in a ``pending_review`` case."""
+Provider events carry no prose, by construction. An event is a registered rule code (an approved catalogue
+rule of the scheme), the time it happened, the citizen (phone or citizen id, used to find them and not
+stored) and the provider's reference, which must match the provider's approved reference format
+(:mod:`.references`: fixed prefix and digits) and is stored only as a keyed digest. The schema refuses unknown
+fields, nested objects and any description; a withdrawal names an approved reason code. What a citizen reads
+about an event (the rule's title, the provider's name, the reason) comes from the catalogue in their
+language. A negative event may wait for a reviewer (the scheme's ``review`` policy) in a ``pending_review``
+case."""
 from __future__ import annotations
 
 import re
@@ -18,19 +20,18 @@ from ...extensions import db
 from ...models import Citizen, CitizenScheme, DataProvider, LedgerCase, Scheme, ScoreEvent
 from .. import auth as auth_service
 from .. import crypto
-from ..errors import Conflict, Forbidden, ForbiddenData, NotFound, Refused
-from ..screening import categories_in, screen_record
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Refused
+from . import references
 from .audit import audit, audit_many, canonical_json
+from .catalogue import provider_formats, reason_codes
 from .rules import PointRules, get_point_rules
 from .scoring import lock_membership, recompute, recompute_many
 from .statuses import FINAL, CaseReason, CaseStatus, Decision, EventKind, EventStatus, IngestOutcome
 
-EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}\Z")
-# A document number: capital letters and digits in up to 6 groups joined by - or /, with a digit somewhere
-# (a ticket or file number, not words: "ABO-GROUP-AB-RH-NEG" is not a reference)
-REFERENCE_RE = re.compile(r"^(?=[A-Z/-]*[0-9])[A-Z0-9]{1,20}(?:[-/][A-Z0-9]{1,20}){0,5}\Z")
-REFERENCE_MAX = 64
 FUTURE_LEEWAY = 300  # seconds an occurred_at may be ahead of the server clock
+SCHEME_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}\Z")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{5,24}\Z")
+CITIZEN_ID_RE = re.compile(r"^c_[0-9a-f]{24}\Z")
 
 
 @dataclass
@@ -44,59 +45,38 @@ class IngestResult:
         return out
 
 
-def forbidden_error(hits: dict[str, list[str]], what: str = "this batch") -> ForbiddenData:
-    return ForbiddenData(f"Refused: {what} carries a category of personal data that Perkpass never ingests "
-                         f"({', '.join(categories_in(hits))}). Nothing of it was stored.", hits)
+def provider_format(provider: DataProvider) -> str:
+    """The provider's approved reference format; a provider without an approved catalogue entry sends
+    nothing (fail closed)."""
+    fmt = provider_formats([provider.code]).get(provider.code)
+    if fmt is None:
+        raise Forbidden("This provider's catalogue entry (its name and reference format) has not been approved by "
+                        "a second operator yet; nothing can be recorded.", code="provider_not_approved")
+    return fmt
 
 
-def check_forbidden(raw_events, rules: PointRules | None = None) -> None:
-    """Refuse (422 forbidden_data) a batch in which any field name or text value (id, category, reference,
-    description, anything) names a forbidden category of data, however disguised (screening.screen_record).
-    Runs on the raw JSON, before anything else, so nothing of it is stored."""
-    rules = rules or get_point_rules()
-    if not isinstance(raw_events, list):
-        return
-    hits: dict[str, list[str]] = {}
-    for i, ev in enumerate(raw_events):
-        if isinstance(ev, dict):
-            hits.update(screen_record(ev, rules.forbidden, f"events.{i}."))
-    if hits:
-        raise forbidden_error(hits)
-
-
-def screen_batch(provider: DataProvider, raw_events, now: int) -> None:
-    """:func:`check_forbidden` for a provider's batch; a refusal is recorded in the audit log (the
-    category names only, never the data) before the error propagates."""
-    try:
-        check_forbidden(raw_events)
-    except ForbiddenData as exc:
-        cats = categories_in(exc.details)
-        db.session.rollback()
-        audit("provider", provider.code, "batch.refused_forbidden", "provider", provider.code,
-              {"categories": cats, "events": len(raw_events) if isinstance(raw_events, list) else 0}, now)
-        db.session.commit()
-        raise
-
-
-def _validate_semantics(provider: DataProvider, events: list[dict], rules: PointRules, now: int) -> None:
+def _validate_semantics(provider: DataProvider, events: list[dict], rules: PointRules, fmt: str, now: int) -> None:
     errors: dict[str, list[str]] = {}
+    pattern = references.compile_format(fmt)
     for i, ev in enumerate(events):
         def err(k, msg, i=i):
             errors.setdefault(f"events.{i}.{k}", []).append(msg)
+        if not pattern.match(ev["reference"]):
+            err("reference", f"Must match this provider's registered reference format {fmt} (# is a digit).")
         scheme = ev["scheme"]
         if scheme not in provider.schemes:
-            err("scheme", f"This provider may not send events for {scheme!r} (allowed: {', '.join(provider.schemes)}).")
+            err("scheme", f"This provider may not send events for this scheme ({', '.join(provider.schemes)}).")
             continue
         srules = rules.schemes.get(scheme)
         if srules is None:
-            err("scheme", f"{scheme!r} has no point rules.")
+            err("scheme", "This scheme has no point rules.")
             continue
-        rule = srules.rules.get(ev["category"])
+        rule = srules.rules.get(ev["rule"])
         if rule is None:
-            err("category", f"Unknown point rule for {scheme}; use one of {', '.join(srules.rules)}.")
+            err("rule", f"Not an approved rule of {scheme}; use one of {', '.join(srules.rules)}.")
             continue
         if provider.categories and rule.code not in provider.categories:
-            err("category", "This provider may not send this category.")
+            err("rule", "This provider may not send this rule.")
         pts = ev.get("points")
         if pts is None:
             if not rule.fixed:
@@ -109,20 +89,13 @@ def _validate_semantics(provider: DataProvider, events: list[dict], rules: Point
             err("occurred_at", "Is in the future.")
         if bool(ev.get("phone")) == bool(ev.get("citizen_id")):
             err("phone", "Give exactly one of phone or citizen_id.")
-        if not EVENT_ID_RE.match(ev["id"]):
-            err("id", "Letters, digits and . _ : / - only (up to 64).")
-        ref = ev.get("reference")
-        if ref is not None and (len(ref) > REFERENCE_MAX or not REFERENCE_RE.match(ref)):
-            err("reference", "A document number: capital letters and digits in up to 6 groups joined by - or /, "
-                             "with at least one digit (like FZ-TP-2026-118204), up to 64 characters.")
     if errors:
         raise Refused("Some events are invalid; nothing of the batch was stored.", errors, code="invalid_events")
 
 
 def _payload_hash(citizen_id: int, ev: dict) -> str:
-    return crypto.sha256_hex(canonical_json({"citizen": citizen_id, "scheme": ev["scheme"], "category": ev["category"],
-                                         "points": ev["points"], "occurred_at": ev["occurred_at"],
-                                         "reference": ev.get("reference"), "description": ev.get("description")}))
+    return crypto.sha256_hex(canonical_json({"citizen": citizen_id, "scheme": ev["scheme"], "rule": ev["rule"],
+                                             "points": ev["points"], "occurred_at": ev["occurred_at"]}))
 
 
 def _chunks(seq: list, n: int = 500):
@@ -157,25 +130,31 @@ def _resolve_citizens(events: list[dict]) -> list[int | None]:
     return [found.get(k) if k is not None else None for k in keys]
 
 
-def ingest(provider: DataProvider, events: list[dict], now: int, *, screened: bool = False) -> IngestResult:
-    """Record a provider's batch. All-or-nothing for invalid input; per event: ``accepted``,
-    ``duplicate`` (same id, same content: nothing changes), ``conflict`` (same id, different
-    content: nothing changes) or ``not_enrolled`` (no such member of the scheme: nothing stored).
-
-    The batch is screened for forbidden data first, unless ``screened``: the caller passed the raw batch
-    these events were loaded from through :func:`screen_batch` (the screen judges each field on its own, and
-    loading only keeps or refuses fields, never changes a value, so a second screen could find nothing new;
-    it was half of a batch's time)."""
-    rules = get_point_rules()
-    if not screened:
-        check_forbidden(events, rules)
+def check_events(provider: DataProvider, events: list[dict], now: int) -> None:
+    """Refuse (nothing stored) what :func:`ingest` would refuse as a whole: a revoked or unapproved provider,
+    an event that does not fit its rule, scheme or the provider's reference format."""
     if provider.revoked_at is not None:
         raise Forbidden("This provider's token has been revoked.", code="provider_revoked")
-    _validate_semantics(provider, events, rules, now)
+    _validate_semantics(provider, events, get_point_rules(), provider_format(provider), now)
+
+
+def ingest(provider: DataProvider, events: list[dict], now: int) -> IngestResult:
+    """Record a provider's batch (events as loaded by the strict schema). All-or-nothing for invalid input;
+    per event: ``accepted``, ``duplicate`` (same reference, same content: nothing changes), ``conflict`` (same
+    reference, different content: nothing changes) or ``not_enrolled`` (no such member of the scheme:
+    nothing stored)."""
+    if provider.revoked_at is not None:
+        raise Forbidden("This provider's token has been revoked.", code="provider_revoked")
+    fmt = provider_format(provider)
+    rules = get_point_rules()
+    _validate_semantics(provider, events, rules, fmt, now)
+    key = references.reference_key()
+    for ev in events:
+        ev["reference_digest"] = references.digest(key, provider.code, ev["reference"])
     for attempt in range(3):
         try:
             return _ingest_once(provider, events, rules, now)
-        except IntegrityError:  # a concurrent batch recorded the same provider event id: redo, it is a duplicate now
+        except IntegrityError:  # a concurrent batch recorded the same reference: redo, it is a duplicate now
             db.session.rollback()
             if attempt == 2:
                 raise
@@ -202,7 +181,7 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
                                     .with_for_update(of=CitizenScheme)):
             memberships[m.id] = m
     existing: dict[str | None, ScoreEvent] = {}
-    for chunk in _chunks([ev["id"] for ev, _, _ in plan]):
+    for chunk in _chunks([ev["reference_digest"] for ev, _, _ in plan]):
         for row in db.session.scalars(select(ScoreEvent).where(ScoreEvent.provider_id == provider.id,
                                                                ScoreEvent.provider_event_id.in_(chunk))):
             existing[row.provider_event_id] = row
@@ -210,35 +189,35 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
     new_rows: list[ScoreEvent] = []
     for ev, m_id, c_id in plan:
         if m_id is None or m_id not in memberships:
-            results.append({"id": ev["id"], "status": IngestOutcome.NOT_ENROLLED, "event_status": None})
+            results.append({"reference": ev["reference"], "status": IngestOutcome.NOT_ENROLLED, "event_status": None})
             continue
         assert c_id is not None  # a membership was found, so the citizen was
         digest = _payload_hash(c_id, ev)
-        prior = existing.get(ev["id"])
+        prior = existing.get(ev["reference_digest"])
         if prior is not None:
             same = prior.payload_sha256 == digest
-            results.append({"id": ev["id"], "status": IngestOutcome.DUPLICATE if same else IngestOutcome.CONFLICT,
+            results.append({"reference": ev["reference"],
+                            "status": IngestOutcome.DUPLICATE if same else IngestOutcome.CONFLICT,
                             "event_status": prior.status})
             continue
         pending = rules.schemes[ev["scheme"]].needs_review(ev["points"])
+        # no readable reference, no text: the rule code, the numbers and the reference's keyed digest
         row = ScoreEvent(membership_id=m_id, kind=EventKind.POINT, delta=ev["points"],
-                         score_after=memberships[m_id].score,
-                         source=f"provider:{provider.code}"[:120], reason=ev.get("description"),
+                         score_after=memberships[m_id].score, source=f"provider:{provider.code}"[:120], reason=None,
                          occurred_at=ev["occurred_at"], recorded_at=now,
                          status=EventStatus.PENDING_REVIEW if pending else EventStatus.CONFIRMED,
-                         provider_id=provider.id,
-                         provider_event_id=ev["id"], category=ev["category"], reference=ev.get("reference"),
-                         payload_sha256=digest, confirmed_at=None if pending else now)
-        existing[ev["id"]] = row
+                         provider_id=provider.id, provider_event_id=ev["reference_digest"], category=ev["rule"],
+                         reference=None, payload_sha256=digest, confirmed_at=None if pending else now)
+        existing[ev["reference_digest"]] = row
         new_rows.append(row)
-        results.append({"id": ev["id"], "status": IngestOutcome.ACCEPTED, "event_status": row.status})
+        results.append({"reference": ev["reference"], "status": IngestOutcome.ACCEPTED, "event_status": row.status})
     if new_rows:
         db.session.add_all(new_rows)
         db.session.flush()  # one batch of inserts; ids assigned
         db.session.add_all([LedgerCase(event_id=r.id, reason=CaseReason.PENDING_REVIEW, status=CaseStatus.OPEN,
                                        opened_at=now)
                             for r in new_rows if r.status == EventStatus.PENDING_REVIEW])
-        # no provider event id in the log: it names a person at the provider
+        # no reference in the log, not even its digest: it would link the entry to the provider's file
         audit_many([("provider", provider.code, "event.recorded", "score_event", r.id,
                       {"scheme": memberships[r.membership_id].scheme.code, "category": r.category, "points": r.delta,
                        "status": r.status}) for r in new_rows], now)
@@ -251,42 +230,54 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
     return IngestResult(results)
 
 
-def provider_event_status(provider: DataProvider, provider_event_id: str) -> dict:
+def _event_by_reference(provider: DataProvider, reference: str) -> ScoreEvent:
+    fmt = provider_format(provider)
+    if not references.matches(fmt, reference):  # it cannot have been recorded
+        raise NotFound(f"No event with this reference from this provider (its references look like {fmt}).")
+    digest = references.digest(references.reference_key(), provider.code, reference)
     row = db.session.scalars(select(ScoreEvent).where(ScoreEvent.provider_id == provider.id,
-                                                      ScoreEvent.provider_event_id == provider_event_id)).first()
+                                                      ScoreEvent.provider_event_id == digest)).first()
     if row is None:
-        raise NotFound("No event with this id from this provider (or the citizen opted out).")
+        raise NotFound("No event with this reference from this provider (or the citizen opted out).")
+    return row
+
+
+def _status(row: ScoreEvent, reference: str) -> dict:
     case = row.cases[-1] if row.cases else None
-    return {"id": row.provider_event_id, "status": row.status, "recorded_at": row.recorded_at,
+    return {"reference": reference, "status": row.status, "recorded_at": row.recorded_at,
             "decided_at": case.decided_at if case is not None else None}
 
 
-def withdraw(provider: DataProvider, provider_event_id: str, reason: str, now: int) -> dict:
-    """The provider withdraws one of its own events (a cancelled ticket, a record sent for the wrong
-    person). It stops counting at once; an open review case is closed; the citizen sees the reason."""
-    hits = screen_record({"reason": reason}, get_point_rules().forbidden)
-    if hits:  # the reason is shown to the citizen: the same screen as an event's text
-        raise forbidden_error(hits, "this withdrawal")
-    row = db.session.scalars(select(ScoreEvent).where(ScoreEvent.provider_id == provider.id,
-                                                      ScoreEvent.provider_event_id == provider_event_id)).first()
-    if row is None:
-        raise NotFound("No event with this id from this provider (or the citizen opted out).")
+def provider_event_status(provider: DataProvider, reference: str) -> dict:
+    """The status of the provider's event with this reference (recomputed to its digest)."""
+    return _status(_event_by_reference(provider, reference), reference)
+
+
+def withdraw(provider: DataProvider, reference: str, reason_code: str, now: int) -> dict:
+    """The provider withdraws one of its own events (a cancelled decision, a record sent for the wrong
+    person), giving an approved reason code. It stops counting at once; an open review case is closed; the
+    citizen reads the reason's label from the catalogue."""
+    codes = reason_codes("withdrawal")
+    if reason_code not in codes:
+        raise InvalidInput("The reason is an approved withdrawal reason code.",
+                           {"reason": [f"One of {', '.join(sorted(codes))}."]})
+    row = _event_by_reference(provider, reference)
     m = lock_membership(row.membership_id)
     db.session.refresh(row)
     if row.status in FINAL:
         raise Conflict(f"The event no longer counts (status {row.status}).", code="not_withdrawable")
     before = row.status
-    text_ = f"{provider.name}: {reason.strip()}"
     case = next((c for c in row.cases if c.status == CaseStatus.OPEN), None)
     if case is None:
         case = LedgerCase(event_id=row.id, reason=CaseReason.WITHDRAWAL, status=CaseStatus.DECIDED, opened_at=now)
         db.session.add(case)
     case.status, case.decision = CaseStatus.DECIDED, Decision.WITHDRAW
-    case.decision_reason, case.decided_at = text_, now
+    case.decision_reason, case.reason_code, case.decided_at = None, reason_code, now
     row.status = EventStatus.WITHDRAWN
     db.session.flush()
     audit("provider", provider.code, "event.withdrawn", "score_event", row.id,
-          {"case": case.id, "from": before, "to": EventStatus.WITHDRAWN, "points": row.delta}, now)
+          {"case": case.id, "from": before, "to": EventStatus.WITHDRAWN, "points": row.delta, "reason": reason_code},
+          now)
     recompute(m, now)
     db.session.commit()
-    return provider_event_status(provider, provider_event_id)
+    return _status(row, reference)

@@ -11,6 +11,7 @@ from ...extensions import db
 from ...models import DataProvider, Reviewer
 from .. import crypto
 from ..errors import Conflict, InvalidInput, NotFound
+from . import catalogue
 from .audit import audit
 from .rules import get_point_rules
 from .scoring import MAX_ID
@@ -19,11 +20,18 @@ PROVIDER_CODE_RE = re.compile(r"^[a-z][a-z0-9-]{1,47}\Z")
 
 
 def create_provider(code: str, name: str, schemes: list[str], now: int, *, categories: list[str] | None = None,
-                    actor: str = "cli", name_zh: str | None = None) -> tuple[DataProvider, str]:
+                    actor: str = "cli", name_zh: str | None = None,
+                    reference_format: str | None = None) -> tuple[DataProvider, str]:
+    """A provider account (its token, shown once) and a *proposed* catalogue entry with its names and the
+    registered format of its references. It can send nothing until a second operator approves the entry.
+    A name or format naming forbidden data is refused before anything is stored."""
     code = code.strip().lower()
     if not PROVIDER_CODE_RE.match(code):
         raise InvalidInput("Provider code must be lower-case letters, digits and dashes.",
                            {"code": ["Like 'fuzhou-traffic-police'."]})
+    labels = {"en": (name or "").strip(), "zh-CN": (name_zh or name or "").strip()}
+    data = {"reference_format": reference_format}
+    catalogue.check(kind="provider", code=code, labels=labels, data=data)  # refused: nothing stored
     rules = get_point_rules()
     unknown = [s for s in schemes if s not in rules.schemes]
     if not schemes or unknown:
@@ -39,13 +47,15 @@ def create_provider(code: str, name: str, schemes: list[str], now: int, *, categ
     if db.session.scalars(select(DataProvider).where(DataProvider.code == code)).first() is not None:
         raise Conflict(f"A provider {code!r} already exists.", {"code": ["Already exists."]})
     raw = crypto.random_token("pp_dp_")
-    p = DataProvider(code=code, name=name.strip(), name_zh=(name_zh or "").strip() or None,
+    # the names live in the catalogue; the row shows the code until the entry is approved
+    p = DataProvider(code=code, name=code, name_zh=None,
                      token_hash=crypto.sha256_hex(raw), schemes=sorted(set(schemes)),
                      categories=sorted(set(categories)) if categories else None, created_at=now)
     db.session.add(p)
     db.session.flush()
     audit("operator", actor, "provider.created", "provider", code,
           {"schemes": p.schemes, "categories": p.categories}, now)
+    catalogue.propose("provider", code, labels, data, actor, now, commit=False)
     db.session.commit()
     return p, raw
 
@@ -84,7 +94,9 @@ def provider_for_token(raw: str) -> DataProvider | None:
 
 
 def provider_dict(p: DataProvider) -> dict:
-    return {"code": p.code, "name": p.name, "name_zh": p.name_zh, "schemes": list(p.schemes),
+    e = catalogue.entry("provider", p.code)
+    return {"code": p.code, "name": p.name, "name_zh": p.name_zh, "approved": e is not None,
+            "reference_format": e.data.get("reference_format") if e is not None else None, "schemes": list(p.schemes),
             "categories": p.categories, "created_at": p.created_at, "last_seen_at": p.last_seen_at,
             "revoked_at": p.revoked_at}
 

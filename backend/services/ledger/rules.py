@@ -1,15 +1,21 @@
-"""Point rules: ``assets/point-rules/<scheme>.json`` (what a provider may send, for how many points, and
-whether it waits for a reviewer), ``categories.json`` (the categories of data a rule may be about) and
-``forbidden.json`` (the categories never ingested). Loaded once per app; a bad file fails loudly."""
+"""Point rules. The files ``assets/point-rules/<scheme>.json`` (each scheme's review policy and dispute window,
+and its rules), ``categories.json`` (the categories of data a rule may be about) and ``forbidden.json`` (the
+categories never ingested) are loaded once per app; a bad file fails loudly. The rules and categories *in
+effect* are the approved catalogue entries (:mod:`.catalogue`): the files only seed the catalogue, and a rule
+added to a file later waits for a second operator's approval like any other change."""
 from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import func, select
 
+from ...extensions import db
+from ...models import CatalogueEntry
 from ..perks import Catalogue, SchemeConfig, get_catalogue
 from ..screening import ForbiddenCategory, find_forbidden, load_categories
 from .statuses import REVIEW_POLICIES, ReviewPolicy
@@ -160,12 +166,71 @@ def load_point_rules(directory: str | Path, catalogue: Catalogue, default_window
     return out
 
 
-def get_point_rules(app=None) -> PointRules:
+def rules_directory(app=None) -> Path:
     app = app or current_app
-    rules = app.extensions.get("perkpass_point_rules")
+    return Path(app.config.get("PERKPASS_POINT_RULES_DIR") or
+                Path(app.config["PERKPASS_SCHEMES_DIR"]).parent / "point-rules")
+
+
+def file_point_rules(app=None) -> PointRules:
+    """The point-rule files as loaded (the catalogue's seeds and the schemes' review settings)."""
+    app = app or current_app
+    rules = app.extensions.get("perkpass_point_rule_files")
     if rules is None:
-        directory = app.config.get("PERKPASS_POINT_RULES_DIR") or str(
-            Path(app.config["PERKPASS_SCHEMES_DIR"]).parent / "point-rules")
+        directory = rules_directory(app)
         rules = load_point_rules(directory, get_catalogue(app), int(app.config.get("PERKPASS_DISPUTE_WINDOW_DAYS", 10)))
-        app.extensions["perkpass_point_rules"] = rules
+        app.extensions["perkpass_point_rule_files"] = rules
+    return rules
+
+
+CACHE_SECONDS = 2.0  # another instance's approval takes effect here within this long
+
+
+def invalidate_point_rules(app=None) -> None:
+    """Forget the effective rules (after an approval in this process)."""
+    (app or current_app).extensions.pop("perkpass_point_rules", None)
+
+
+def _generation() -> tuple[int, int]:
+    row = db.session.execute(select(func.max(CatalogueEntry.change_id), func.count(CatalogueEntry.id))).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def _from_catalogue(files: PointRules) -> PointRules:
+    """The rules in effect: the schemes' settings from the files, the rules and categories from the approved
+    catalogue entries only (a rule in a file that no second operator approved does not count)."""
+    out = PointRules({}, files.forbidden)
+    entries = list(db.session.scalars(select(CatalogueEntry).where(CatalogueEntry.kind.in_(("rule", "category")))
+                                      .order_by(CatalogueEntry.id)))
+    for e in entries:
+        if e.kind == "category":
+            out.categories[e.code] = DataCategory(e.code, {"en": e.labels.get("en", ""),
+                                                           "zh-CN": e.labels.get("zh-CN", "")})
+    for code, sr in files.schemes.items():
+        out.schemes[code] = SchemeRules(code, sr.review, sr.dispute_window_days, sr.while_disputed, {}, sr.about)
+    for e in entries:
+        if e.kind != "rule" or e.scope not in out.schemes:
+            continue
+        d = e.data or {}
+        out.schemes[e.scope].rules[e.code] = Rule(e.code, e.scope, {"en": e.labels.get("en", ""),
+                                                                   "zh-CN": e.labels.get("zh-CN", "")},
+                                                  int(d["min"]), int(d["max"]), str(d.get("category") or ""))
+    return out
+
+
+def get_point_rules(app=None) -> PointRules:
+    """The point rules in effect (:func:`_from_catalogue`), re-read when an approval changed the catalogue
+    (checked at most every :data:`CACHE_SECONDS`)."""
+    app = app or current_app
+    files = file_point_rules(app)
+    cached = app.extensions.get("perkpass_point_rules")
+    t = time.monotonic()
+    if cached is not None and cached[0] > t:
+        return cached[2]
+    gen = _generation()
+    if cached is not None and cached[1] == gen:
+        rules = cached[2]
+    else:
+        rules = _from_catalogue(files)
+    app.extensions["perkpass_point_rules"] = (t + CACHE_SECONDS, gen, rules)
     return rules

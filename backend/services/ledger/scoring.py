@@ -3,6 +3,7 @@ scheme's range. The cached ``CitizenScheme.score`` is rewritten from the ledger 
 changes (:func:`recompute`), so band, perks and the next credential follow at once."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -102,8 +103,9 @@ def recompute_many(ms: list[CitizenScheme], now: int) -> None:
             m.score, m.updated_at = r.score, now
 
 
-def recompute_all(now: int) -> dict:
-    """Rebuild every cached score from the ledger (after a change of a scheme's base or rules)."""
+def recompute_all(now: int, on_progress: Callable[[int], None] | None = None) -> dict:
+    """Rebuild every cached score from the ledger (after a change of a scheme's base or rules);
+    ``on_progress(n)`` after every n memberships (a progress display)."""
     changed = checked = 0
     for m in db.session.scalars(select(CitizenScheme).order_by(CitizenScheme.id)):
         if m.scheme.code not in get_catalogue().schemes:
@@ -112,6 +114,10 @@ def recompute_all(now: int) -> dict:
         old, new = recompute(m, now)
         if old != new:
             changed += 1
+        if on_progress is not None and checked % 100 == 0:
+            on_progress(100)
+    if on_progress is not None and checked % 100:
+        on_progress(checked % 100)
     if changed:
         audit("system", "recompute", "scores.recomputed", "membership", "*",
               {"checked": checked, "changed": changed}, now)

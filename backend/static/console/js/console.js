@@ -49,7 +49,7 @@ async function api(path, { method = "GET", body } = {}) {
 
 // ------------------------------------------------------------------------------------ chrome
 const ROUTES = {
-  operator: ["overview", "kiosks", "keys", "replays", "accounts"],
+  operator: ["overview", "kiosks", "keys", "replays", "catalogue", "accounts"],
   reviewer: ["review"],
 };
 
@@ -245,6 +245,53 @@ const SCREENS = {
         h("td", {}, Object.entries(a.reasons).map(([k, n]) => `${k} ${n}`).join(", ")))))) : h("p", {}, t("rep.no_anomalies"));
     return [h("h1", {}, t("rep.title")), h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("rep.anomalies")), an),
       h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("rep.replays")), rep)];
+  },
+
+  async catalogue() {
+    const d = await api("catalogue");
+    const result = h("div", { id: "catalogue-result", "aria-live": "polite" });
+    const label = (labels) => labels ? `${labels.en} · ${labels["zh-CN"]}` : "–";
+    const data = (obj) => obj && Object.keys(obj).length ? h("code", {}, JSON.stringify(obj)) : "–";
+    const card = (c) => {
+      const what = `${t("cat.kind." + c.kind)} ${c.scope ? c.scope + "/" : ""}${c.code}`;
+      const rows = [h("dt", {}, t("cat.proposed")), h("dd", {}, label(c.labels), " ", data(c.data)),
+        h("dt", {}, t("cat.current")), h("dd", {}, c.current ? [label(c.current.labels), " ", data(c.current.data)] : t("cat.new_entry")),
+        h("dt", {}, t("cat.by")), h("dd", {}, `${c.proposed_by} · ${fmtTime(c.proposed_at)}`)];
+      if (c.status !== "pending") rows.push(h("dt", {}, t("cat.decided")), h("dd", {}, `${t("cat.status." + c.status)} · ${c.decided_by} · ${fmtTime(c.decided_at)}`));
+      const act = async (verb) => {
+        try { await api(`catalogue/changes/${c.id}/${verb}`, { method: "POST" }); announce(t("cat.done." + verb, { id: c.id })); render(); }
+        catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
+      };
+      const actions = c.status !== "pending" ? null : (c.can_decide
+        ? h("div", { class: "row" }, h("button", { class: "primary", type: "button", "data-approve": c.id, onclick: () => act("approve") }, t("cat.approve")),
+            h("button", { class: "danger", type: "button", "data-reject": c.id, onclick: () => act("reject") }, t("cat.reject")))
+        : h("p", { class: "notice warn", "data-own": c.id }, t("cat.own")));
+      return h("article", { class: "card case", "data-change": c.id }, h("h2", {}, t("cat.change", { id: c.id }), " · ", what), h("dl", {}, rows), actions);
+    };
+    const kind = h("select", { id: "cat-kind", name: "kind" }, d.kinds.map((k) => h("option", { value: k }, t("cat.kind." + k))));
+    const field = (id, key, attrs = {}) => h("div", {}, h("label", { for: id }, t(key)), h("input", { id, name: id, ...attrs }));
+    const form = h("form", { class: "stack", id: "catalogue-form" }, h("div", {}, h("label", { for: "cat-kind" }, t("cat.kind")), kind),
+      field("cat-code", "cat.code", { required: true, maxlength: "48" }), field("cat-scope", "cat.scope", { maxlength: "32" }),
+      field("cat-en", "cat.label_en", { required: true, maxlength: "200" }), field("cat-zh", "cat.label_zh", { required: true, maxlength: "200", lang: "zh-CN" }),
+      h("div", {}, h("label", { for: "cat-data" }, t("cat.data")), h("textarea", { id: "cat-data", name: "cat-data", maxlength: "500" })),
+      h("button", { class: "primary", type: "submit" }, t("cat.propose")));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      let extra = {};
+      try { extra = form["cat-data"].value.trim() ? JSON.parse(form["cat-data"].value) : {}; }
+      catch { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, t("cat.bad_json"))); return; }
+      try {
+        const out = await api("catalogue/changes", { method: "POST", body: { kind: kind.value, code: form["cat-code"].value, scope: form["cat-scope"].value || undefined,
+          labels: { en: form["cat-en"].value, "zh-CN": form["cat-zh"].value }, data: extra } });
+        await render();
+        document.getElementById("catalogue-result").replaceChildren(h("p", { class: "notice ok" }, t("cat.proposed_done", { id: out.id })));
+      } catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
+    });
+    return [h("h1", {}, t("cat.title")), h("p", { class: "muted" }, t("cat.intro")), result,
+      h("h2", {}, t("cat.pending"), " ", h("span", { class: "pill " + (d.pending.length ? "warn" : "ok"), id: "pending-count" }, String(d.pending.length))),
+      d.pending.length ? d.pending.map(card) : h("p", { class: "card" }, t("cat.none")),
+      h("section", { class: "card" }, h("h2", {}, t("cat.propose_title")), form),
+      h("details", { class: "card" }, h("summary", {}, t("cat.history")), d.decided.map(card))];
   },
 
   async accounts() {

@@ -1,0 +1,71 @@
+"""Providers' references are identifiers, not text.
+
+Each provider registers the format of its references in the catalogue (approved by a second operator): a
+template of fixed capital letters, digits, ``-`` and ``/``, with ``#`` for each digit that varies, such as
+``FZ-TP-####-######``. A reference must match its provider's template exactly, so the only thing it can
+carry beyond the approved fixed part is digits. The ledger stores a keyed digest of it (HMAC-SHA-256 with
+``PERKPASS_REFERENCE_KEY``), never the readable reference: the provider sends the reference again to
+withdraw an event or ask about it, and the digest is recomputed. Without the key the digests cannot be
+recomputed from a guessed ticket number.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import re
+
+from flask import current_app
+
+from ..errors import InvalidInput, TryLater
+
+# the template: 4..40 characters, at least 4 digit places, fixed part of capitals, digits, - and /
+FORMAT_RE = re.compile(r"^[A-Z0-9#/-]{4,40}\Z")
+MIN_DIGIT_PLACES = 4
+MAX_FIXED_LETTERS = 12  # an agency prefix, not words
+_DEV_CONTEXT = b"perkpass reference key v1"
+
+
+def check_format(template: object) -> str:
+    """The template, or :class:`InvalidInput` saying what is wrong with it."""
+    if not isinstance(template, str) or not FORMAT_RE.match(template):
+        raise InvalidInput("A reference format is 4 to 40 characters: capital letters, digits, - and /, with # for "
+                           "each digit that varies (like FZ-TP-####-######).", {"reference_format": ["Bad format."]})
+    if template.count("#") < MIN_DIGIT_PLACES:
+        raise InvalidInput("A reference format needs at least 4 digit places (#).",
+                           {"reference_format": ["At least 4 #."]})
+    if sum(ch.isalpha() for ch in template) > MAX_FIXED_LETTERS:
+        raise InvalidInput(f"A reference format's fixed part has at most {MAX_FIXED_LETTERS} letters (a prefix, "
+                           "not words).", {"reference_format": ["Too many letters."]})
+    return template
+
+
+@functools.lru_cache(maxsize=256)
+def compile_format(template: str) -> re.Pattern:
+    """The anchored, ASCII-only regular expression of a (checked) template."""
+    parts = []
+    for ch in template:
+        parts.append(r"[0-9]" if ch == "#" else re.escape(ch))
+    return re.compile("^" + "".join(parts) + r"\Z", re.ASCII)
+
+
+def matches(template: str, reference: object) -> bool:
+    return isinstance(reference, str) and reference.isascii() and bool(compile_format(template).match(reference))
+
+
+def reference_key(app=None) -> bytes:
+    """The HMAC key. Production without ``PERKPASS_REFERENCE_KEY`` refuses (fail closed); elsewhere a key
+    derived from SECRET_KEY keeps development and tests working."""
+    app = app or current_app
+    raw = app.config.get("PERKPASS_REFERENCE_KEY")
+    if raw:
+        return str(raw).encode()
+    if app.config.get("ENV_NAME") == "production":
+        raise TryLater("Provider references cannot be recorded: PERKPASS_REFERENCE_KEY is not configured.",
+                       code="not_configured")
+    return hmac.new(str(app.config.get("SECRET_KEY") or "").encode(), _DEV_CONTEXT, hashlib.sha256).digest()
+
+
+def digest(key: bytes, provider_code: str, reference: str) -> str:
+    """The keyed digest stored for a provider's reference (64 hex characters)."""
+    return hmac.new(key, f"{provider_code}\x00{reference}".encode(), hashlib.sha256).hexdigest()
