@@ -15,6 +15,9 @@ apply, progress):
   a review case).
 * ``same file again``: every row unchanged (what re-running an interrupted import costs).
 
+Each phase also reports the CPU seconds of this process and of the PostgreSQL backends of the benchmark's
+database: on a machine other work loads too, rows per CPU second say what the import itself costs.
+
 Then memory: the same command in its own process (``flask --app backend scores import``) on a recalculation
 of a quarter of the citizens and on one of all of them; the peak resident size of each process (ru_maxrss)
 should not grow with the file. The audit chain is verified at the end. Writes bench/out/score_import.json.
@@ -35,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tools.cluster import instance_env, pg_url, pg_user
+from tools.cluster import cpu_seconds, instance_env, pg_url, pg_user
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "phone,citizen_id,scheme,score,reason,source_system\n"
@@ -90,13 +93,27 @@ def _make_citizens(db, n: int, now: int) -> list[tuple[int, str]]:
     return out
 
 
-def _import(app, path: Path) -> tuple[float, str]:
+def _server_cpu(db) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend of this database (the server is local); {} on SQLite."""
+    from sqlalchemy import text
+    if db.engine.dialect.name != "postgresql":
+        return {}
+    with db.engine.connect() as conn:
+        pids = [p for (p,) in conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"))]
+    return {p: cpu_seconds([p]) for p in pids}
+
+
+def _import(app, db, path: Path) -> dict:
+    """The command in process: wall seconds, and CPU seconds of this process and of the database server (on a
+    machine others load too, the CPU figures say what the import itself costs)."""
     runner = app.test_cli_runner()
-    t = time.perf_counter()
+    server0, cpu0, t = _server_cpu(db), time.process_time(), time.perf_counter()
     res = runner.invoke(args=["scores", "import", str(path)])
-    took = time.perf_counter() - t
+    took, cpu = time.perf_counter() - t, time.process_time() - cpu0
+    server1 = _server_cpu(db)
     assert res.exit_code == 0, res.output
-    return took, res.output.strip().splitlines()[-1]
+    server = sum(c - server0.get(p, 0.0) for p, c in server1.items())
+    return {"seconds": took, "client_cpu_s": cpu, "server_cpu_s": server, "summary": res.output.strip().splitlines()[-1]}
 
 
 def _import_process(env: dict, path: Path) -> tuple[float, int, str]:
@@ -138,8 +155,11 @@ def run(url: str, schema: str | None, n: int, workdir: Path) -> dict:
         phases = {}
         for name, path in (("first import", files["first"]), ("recalculation", files["recalc"]),
                            ("same file again", files["recalc"])):
-            took, summary = _import(app, path)
-            phases[name] = {"seconds": round(took, 2), "rows_per_s": round(n / took), "summary": summary}
+            m = _import(app, db, path)
+            phases[name] = {"seconds": round(m["seconds"], 2), "rows_per_s": round(n / m["seconds"]),
+                            "client_cpu_s": round(m["client_cpu_s"], 2), "server_cpu_s": round(m["server_cpu_s"], 2),
+                            "rows_per_cpu_s": round(n / (m["client_cpu_s"] + m["server_cpu_s"])),
+                            "summary": m["summary"]}
         trivial.append(_trivial_write(db, n))
         base = statistics.mean(trivial)
         for p in phases.values():
@@ -196,7 +216,8 @@ def main() -> int:
               f"({' / '.join(str(t) for t in r['trivial_write_s'])} s)")
         for name, p in r["phases"].items():
             print(f"  {name:<16} {p['rows_per_s']:>7,} rows/s  {p['seconds']:>6} s  {p['x_trivial_write']}x the trivial "
-                  f"write   [{p['summary']}]")
+                  f"write; CPU {p['client_cpu_s']} s here + {p['server_cpu_s']} s PostgreSQL = {p['rows_per_cpu_s']:,} "
+                  f"rows per CPU second   [{p['summary']}]")
         for name, m in r["memory"].items():
             print(f"  own process, {name:<8} {m['rows']:>9,} rows ({m['file_mb']} MB): peak RSS {m['peak_rss_mb']} MB, "
                   f"{m['seconds']} s with start-up")
