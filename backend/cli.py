@@ -125,7 +125,8 @@ def retention_purge(days, batch_size, pause, max_batches, dry_run):
                 progress.total = sum(retention_service.pending(t, days).values())
             with progress:
                 out = retention_service.purge(t, days, batch_size=batch_size, pause=pause, max_batches=max_batches,
-                                              on_batch=progress.advance)
+                                              on_batch=progress.advance, statement_days=int(
+                                                  current_app.config["PERKPASS_DISPUTE_STATEMENT_DAYS"]))
     except ValueError as e:
         fail(str(e))
     verb = "would delete" if dry_run else "deleted"

@@ -7,7 +7,9 @@ What goes, per table, once older than the retention:
   report; once every redemption it could name is gone, so is the link);
 - ``certificate_revocations``: by ``expires_at`` (no longer in any trust list since the certificate expired);
 - ``device_challenges``: by ``expires_at`` (one-time registration challenges);
-- ``redemption_rejections``: by ``received_at`` (the answers to refused uploads, kept for re-sends).
+- ``redemption_rejections``: by ``received_at`` (the answers to refused uploads, kept for re-sends);
+- a dispute's statement (the citizen's own words), ``statement_days`` (PERKPASS_DISPUTE_STATEMENT_DAYS) after
+  its case was decided: the column is emptied, the case stays.
 
 And sooner: a PP2 certificate that no redemption names goes ``UNUSED_CERTIFICATE_GRACE`` (30 days) after it
 expired (``unused_perk_certificates``). A phone renews its certificates every day, so keeping each one for
@@ -82,7 +84,8 @@ def _delete_batch(target: Target, now: int, days: int, batch_size: int) -> int:
 
 
 def purge(now: int, days: int, *, batch_size: int = 2000, pause: float = 0.0, max_batches: int | None = None,
-          sleep=time.sleep, on_batch: Callable[[int], None] | None = None) -> dict[str, int]:
+          sleep=time.sleep, on_batch: Callable[[int], None] | None = None,
+          statement_days: int | None = None) -> dict[str, int]:
     """Delete everything older than ``days`` before ``now``, ``batch_size`` rows per transaction with
     ``pause`` seconds between batches (to leave the database to the service). Returns rows deleted per table.
     ``max_batches`` bounds the work of one run (per table); the next run goes on where it stopped.
@@ -104,6 +107,11 @@ def purge(now: int, days: int, *, batch_size: int = 2000, pause: float = 0.0, ma
             if pause:
                 sleep(pause)
         out[target.name] = total
+    if statement_days is not None:  # citizens' dispute statements, statement_days after the decision
+        from . import ledger
+        out["dispute_statements"] = n = ledger.forget_statements(now, statement_days, batch_size)
+        if on_batch is not None:
+            on_batch(n)
     return out
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from .audit import GENESIS, append, audit, audit_dict, audit_many, audit_page, entry_hash, verify_audit
 from .citizen import (KIND_TITLES, can_dispute, dispute_window, explain, explain_citizen, explain_event,
-                      kind_title, open_dispute)
+                      forget_statements, kind_title, open_dispute)
 from .catalogue import (KINDS as CATALOGUE_KINDS, change_dict, changes as catalogue_changes, decide_change,
                         entries as catalogue_entries, entry as catalogue_entry, entry_dict, propose, provider_formats,
                         reason_codes, seed_approved, seed_catalogue, source_systems)
@@ -81,8 +81,8 @@ __all__ = [
     # ingestion
     "FUTURE_LEEWAY", "IngestResult", "check_events", "ingest", "provider_event_status", "provider_format", "withdraw",
     # citizen
-    "KIND_TITLES", "can_dispute", "dispute_window", "explain", "explain_citizen", "explain_event", "kind_title",
-    "open_dispute",
+    "KIND_TITLES", "can_dispute", "dispute_window", "explain", "explain_citizen", "explain_event",
+    "forget_statements", "kind_title", "open_dispute",
     # review
     "decide", "get_case", "queue", "queue_counts",
 ]

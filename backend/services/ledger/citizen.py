@@ -7,7 +7,7 @@ still does not, until a reviewer decides (:mod:`.review`)."""
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ...extensions import db
 from ...models import CitizenScheme, LedgerCase, Scheme, ScoreEvent
@@ -84,17 +84,31 @@ def _event_public(line: Line, rules: SchemeRules | None, providers: dict, now: i
         p = providers.get(e.provider_id)
         source = {"type": "provider", "code": p.code if p else None, "name": p.name if p else "(removed provider)",
                   "name_zh": p.name_zh if p else None}
+    elif e.kind == EventKind.IMPORT:
+        title, source = _import_public(e)
     else:
         title = kind_title(e.kind)
-        source = {"type": "citizen" if e.kind == EventKind.JOIN else "operator", "code": None,
-                  "name": "You" if e.kind == EventKind.JOIN else e.source}
+        source = {"type": "citizen", "code": None, "name": "You"}
     cases = list(e.cases)
     return {"id": e.id, "kind": e.kind, "title": title, "category": e.category, "source": source,
             "points": line.points, "counts": line.counts and e.kind != EventKind.JOIN, "status": e.status,
-            "reference": e.reference, "description": e.reason, "occurred_at": e.occurred_at,
+            "reference": e.reference, "description": e.reason if e.kind == EventKind.JOIN else None,
+            "occurred_at": e.occurred_at,
             "recorded_at": e.recorded_at, "can_dispute": can_dispute(e, rules, now),
             "disputable_until": _disputable_until(e, rules),
             "case": _case_public(cases[-1]) if cases else None}
+
+
+def _import_public(e: ScoreEvent) -> tuple[dict, dict]:
+    """An operator import's title and source as the citizen reads them: the catalogue labels of its reason code
+    and source system (an import carries those two codes and no text of its own)."""
+    reason = catalogue.entry("reason_code", e.reason) if e.reason else None
+    system = catalogue.entry("source_system", e.source) if e.source else None
+    title = dict(reason.labels) if reason is not None else kind_title(e.kind)
+    source = {"type": "operator", "code": e.source,
+              "name": system.labels["en"] if system is not None else kind_title(e.kind)["en"],
+              "name_zh": system.labels["zh-CN"] if system is not None else None}
+    return title, source
 
 
 def explain(m: CitizenScheme, now: int) -> dict | None:
@@ -183,6 +197,27 @@ def open_dispute(citizen_id: int, citizen_public_id: str, event_id: int, stateme
     recompute(m, now)
     db.session.commit()
     return explain_event(citizen_id, e.id, now)
+
+
+def forget_statements(now: int, days: int, batch_size: int = 2000) -> int:
+    """Delete the citizen's own words of cases decided more than ``days`` ago (the statement is theirs: kept
+    for the reviewer while the case is open and for the retention after the decision, never used for
+    scoring), ``batch_size`` cases per transaction. Returns how many statements were deleted."""
+    if days < 1 or batch_size < 1:
+        raise ValueError("days and batch_size must be at least 1")
+    cutoff = int(now) - int(days) * 86400
+    total = 0
+    while True:
+        due = (select(LedgerCase.id).where(LedgerCase.statement.is_not(None), LedgerCase.status == CaseStatus.DECIDED,
+                                           LedgerCase.decided_at < cutoff).order_by(LedgerCase.id).limit(batch_size))
+        ids = list(db.session.scalars(due))
+        if ids:
+            db.session.execute(update(LedgerCase).where(LedgerCase.id.in_(ids)).values(statement=None)
+                               .execution_options(synchronize_session=False))
+        db.session.commit()
+        total += len(ids)
+        if len(ids) < batch_size:
+            return total
 
 
 def explain_event(citizen_id: int, event_id: int, now: int) -> dict:
