@@ -159,6 +159,26 @@ export function offlineAudiences() {
   return out;
 }
 
+/**
+ * What this phone can do without signal, for the offline banner and the home screen:
+ * { state: "ready", until } (codes for at least one venue type until `until`, epoch seconds), "expired" (it had
+ * certificates and all have ended: connect once to renew) or "none" (it never had any).
+ */
+export function offlineState() {
+  const all = (cache.state && cache.state.certificates) || [];
+  const ends = [...new Set(all.map((c) => c.audience))].flatMap((a) => certificatesFor(a).usable.map((c) => c.not_after));
+  if (ends.length) return { state: "ready", until: Math.min(...ends) - RENEW_MARGIN };  // every venue type's code until then
+  return { state: all.length ? "expired" : "none", until: null };
+}
+
+/**
+ * Whether this phone's clock looks changed since the offset was learned online: the corrected time is
+ * before the moment the certificates were fetched (time cannot go back), so the learned offset is stale.
+ */
+export function clockChanged() {
+  return !!(cache.state && cache.state.fetched_at && now() < cache.state.fetched_at - SKEW_WARNING);
+}
+
 export function hasAnyCertificates() {
   return !!(cache.state && cache.state.certificates && cache.state.certificates.length);
 }

@@ -9,7 +9,9 @@ const STRINGS = {
     "nav.back": "Back",
     "nav.history": "Code history",
     "nav.privacy": "My data",
-    "offline.banner": "You are offline. The codes saved on this phone still work.",
+    "offline.banner.ready": "You are offline. Your saved codes work without signal until {time}.",
+    "offline.banner.expired": "You are offline and the codes saved on this phone have expired. Connect to the internet once to renew them.",
+    "offline.banner.none": "You are offline. This phone has no codes saved for use without signal yet: connect to the internet once to get them.",
 
     "welcome.title": "Your good record, your perks — your score stays yours",
     "welcome.lead": "Perkpass lets you use the perks your city credit score earns you — deposit-free library books, metro discounts, priority lines — by showing a QR code.",
@@ -108,12 +110,18 @@ const STRINGS = {
     "code.pp2.next": "New code in {time}",
     "code.renew": "The codes saved on this phone have expired. Connect to the internet once to renew them.",
     "code.box.renew": "Connect once to renew",
-    "code.clock.fast": "Your phone's clock is {min} min fast. Perkpass corrects your codes for it; setting the clock right avoids refusals.",
-    "code.clock.slow": "Your phone's clock is {min} min slow. Perkpass corrects your codes for it; setting the clock right avoids refusals.",
+    "code.clock.fast": "Your phone's clock is {min} min fast. Codes made on this phone are corrected for it. If you change the clock, open Perkpass once with signal before you show a code without signal, or gates will refuse it.",
+    "code.clock.slow": "Your phone's clock is {min} min slow. Codes made on this phone are corrected for it. If you change the clock, open Perkpass once with signal before you show a code without signal, or gates will refuse it.",
+    "code.clock.changed": "Your phone's clock has changed since you were last online, so gates may refuse the codes this phone makes. Connect to the internet once to fix this.",
     "quick.title": "Show my code",
     "quick.code": "{venue} code",
     "quick.ready": "Ready without signal until {time}.",
-    "quick.wallet": "You are not logged in. The codes saved on this phone work without signal until they expire; log in to see your scores and renew them.",
+    "quick.wallet": "You are not logged in. Your saved codes work without signal until {time}; log in to see your scores and renew them.",
+    "quick.wallet.expired": "The codes saved on this phone have expired. Connect to the internet and log in once to renew them.",
+    "holder.full": "This phone cannot keep codes for use without signal: your account already has the most phones allowed. Remove one you no longer use and this phone is added.",
+    "holder.full.link": "My phones",
+    "holder.added": "This phone was added: it can now show your codes without signal.",
+    "auth.preparing": "Getting your codes ready for use without signal…",
     "home.devices": "Phones that can show codes offline",
     "devices.title": "My phones",
     "devices.lead": "Each phone or browser below holds its own key and can show your codes without signal. Remove one you no longer use or have lost: its codes stop working at every venue that updates.",
@@ -174,7 +182,9 @@ const STRINGS = {
     "nav.back": "返回",
     "nav.history": "使用记录",
     "nav.privacy": "我的数据",
-    "offline.banner": "您已离线。本机保存的二维码仍可使用。",
+    "offline.banner.ready": "您已离线。本机保存的二维码无需信号即可使用，有效至 {time}。",
+    "offline.banner.expired": "您已离线，本机保存的二维码已过期。请联网一次以续期。",
+    "offline.banner.none": "您已离线。本机尚未保存可离线使用的二维码：请联网一次以获取。",
 
     "welcome.title": "守信有礼 —— 您的分数只属于您",
     "welcome.lead": "Perkpass 让您凭二维码享受城市信用分带来的权益：图书馆免押金借书、地铁乘车优惠、优先窗口等。",
@@ -273,12 +283,18 @@ const STRINGS = {
     "code.pp2.next": "{time} 后更新",
     "code.renew": "本机保存的二维码已过期，请联网一次以续期。",
     "code.box.renew": "请联网一次以续期",
-    "code.clock.fast": "您的手机时间快了 {min} 分钟。Perkpass 已为您校正二维码时间；将手机时间调准可避免被拒。",
-    "code.clock.slow": "您的手机时间慢了 {min} 分钟。Perkpass 已为您校正二维码时间；将手机时间调准可避免被拒。",
+    "code.clock.fast": "您的手机时间快了 {min} 分钟。本机生成的二维码已按此校正。如果您调整了手机时间，请先联网打开一次 Perkpass，再在无信号时出示二维码，否则会被闸机拒绝。",
+    "code.clock.slow": "您的手机时间慢了 {min} 分钟。本机生成的二维码已按此校正。如果您调整了手机时间，请先联网打开一次 Perkpass，再在无信号时出示二维码，否则会被闸机拒绝。",
+    "code.clock.changed": "自上次联网以来，您的手机时间被更改过，本机生成的二维码可能被拒绝。请联网一次以修正。",
     "quick.title": "出示二维码",
     "quick.code": "{venue}二维码",
     "quick.ready": "无信号也可使用，有效至 {time}。",
-    "quick.wallet": "您尚未登录。本机保存的二维码在过期前无需信号即可使用；登录后可查看信用分并续期二维码。",
+    "quick.wallet": "您尚未登录。本机保存的二维码无需信号即可使用，有效至 {time}；登录后可查看信用分并续期二维码。",
+    "quick.wallet.expired": "本机保存的二维码已过期。请联网并登录一次以续期。",
+    "holder.full": "本机无法保存离线二维码：您的账号绑定的手机已达上限。移除一部不再使用的手机后，本机即会添加。",
+    "holder.full.link": "我的手机",
+    "holder.added": "本机已添加，现在无信号时也能出示您的二维码。",
+    "auth.preparing": "正在准备无信号时可用的二维码…",
     "home.devices": "可离线出示二维码的手机",
     "devices.title": "我的手机",
     "devices.lead": "以下每部手机或浏览器都有自己的密钥，无信号时也能出示您的二维码。移除不再使用或丢失的设备后，其二维码在已更新的场所将失效。",
@@ -369,7 +385,8 @@ export function t(key, params = {}) {
   let s = table[key];
   if (s === undefined) s = STRINGS.en[key];
   if (s === undefined) return key;
-  return s.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+  // a missing value (null, undefined) reads as nothing, never as the word "null"
+  return s.replace(/\{(\w+)\}/g, (m, name) => (!(name in params) ? m : params[name] == null ? "" : String(params[name])));
 }
 
 export function has(key) {

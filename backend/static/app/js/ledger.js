@@ -44,7 +44,10 @@ const S = {
     "dispute.until": "You can dispute it until {date}.",
     "dispute.pending": "You can dispute it while it waits for a reviewer.",
     "dialog.title": "Dispute this record",
-    "dialog.lead": "Tell the reviewer why this record is wrong (at least 10 characters). While it is reviewed, it does not count. You can dispute a record once.",
+    "dialog.lead": "Tell the reviewer why this record is wrong (at least 10 characters). You can dispute a record once.",
+    // what a dispute does to the record (EventStatus.DISPUTED: it counts exactly as it did before the dispute)
+    "dialog.hold.counts": "While it is reviewed, this record keeps counting ({points}) as it does now; your score changes only if a reviewer reverses it.",
+    "dialog.hold.waiting": "While it is reviewed, this record still does not count, as now; a reviewer decides whether it ever will.",
     "dialog.label": "Why is it wrong?",
     "dialog.send": "Send dispute",
     "dialog.cancel": "Cancel",
@@ -99,7 +102,9 @@ const S = {
     "dispute.until": "可在 {date} 前提出异议。",
     "dispute.pending": "在复核完成前可随时提出异议。",
     "dialog.title": "对此记录提出异议",
-    "dialog.lead": "请告诉复核人员此记录错在哪里（至少 10 个字）。复核期间此记录不计入分数。每条记录只能提出一次异议。",
+    "dialog.lead": "请告诉复核人员此记录错在哪里（至少 10 个字）。每条记录只能提出一次异议。",
+    "dialog.hold.counts": "复核期间此记录照常计入（{points}），与现在相同；只有复核人员撤销它，您的分数才会改变。",
+    "dialog.hold.waiting": "复核期间此记录仍不计入，与现在相同；由复核人员决定它是否计入。",
     "dialog.label": "错在哪里？",
     "dialog.send": "提交异议",
     "dialog.cancel": "取消",
@@ -122,7 +127,7 @@ const S = {
 function tr(key, params = {}) {
   const table = S[lang()] || S.en;
   const s = table[key] !== undefined ? table[key] : (S.en[key] !== undefined ? S.en[key] : key);
-  return s.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+  return s.replace(/\{(\w+)\}/g, (m, name) => (!(name in params) ? m : params[name] == null ? "" : String(params[name])));
 }
 
 function el(tag, props, ...children) {
@@ -140,6 +145,15 @@ function el(tag, props, ...children) {
   }
   return node;
 }
+
+// Every child that goes into the page goes through h() or these: a missing value (null, undefined, false) is
+// left out, never written out as the word "null" (the DOM's own append/replaceChildren turn null into text).
+// tests/browser/test_screens_tell_the_truth.py checks that no other way of adding children is used.
+function present(children) {
+  return children.flat().filter((c) => c !== undefined && c !== null && c !== false);
+}
+function fill(el, ...children) { el.replaceChildren(...present(children)); return el; }
+function add(el, ...children) { el.append(...present(children)); return el; }
 
 let cssLoaded = false;
 function loadCss() {
@@ -183,7 +197,7 @@ export function scoreView(route, shell) {
   const view = document.getElementById("view");
   const flash = el("div", { id: "ledger-flash" });
   const body = el("div", { id: "ledger-body", "aria-busy": "true" }, el("p", { class: "muted" }, tr("loading")));
-  view.append(el("h2", { class: "page-title" }, tr("title")), el("p", { class: "muted small" }, tr("lead")), flash, body);
+  add(view, el("h2", { class: "page-title" }, tr("title")), el("p", { class: "muted small" }, tr("lead")), flash, body);
   let alive = true;
 
   async function load() {
@@ -193,14 +207,14 @@ export function scoreView(route, shell) {
         : await api("/api/v1/me/score");
       if (!alive) return;
       if (!data.schemes.length) {
-        body.replaceChildren(el("p", { class: "card empty" }, tr("none")));
+        fill(body, el("p", { class: "card empty" }, tr("none")));
         return;
       }
-      body.replaceChildren(...data.schemes.map((s) => schemeSection(s, dispute)),
+      fill(body, ...data.schemes.map((s) => schemeSection(s, dispute)),
         scheme ? el("p", { class: "center" }, el("a", { class: "text-link", href: "#/score" }, tr("all"))) : null);
     } catch (e) {
       if (!alive || (e instanceof ApiError && e.kind === "session")) return;
-      body.replaceChildren(notice(errorText(e)));
+      fill(body, notice(errorText(e)));
     } finally {
       body.setAttribute("aria-busy", "false");
     }
@@ -208,7 +222,7 @@ export function scoreView(route, shell) {
 
   // one <dialog> for the view: the event it is about is set when it opens
   const textarea = el("textarea", { id: "dispute-text", rows: "5", maxlength: "2000", required: true,
-    "aria-describedby": "dispute-lead" });
+    "aria-describedby": "dispute-lead dispute-hold" });
   const dlgNotice = el("div", { id: "dispute-notice" });
   let current = null;
   const send = el("button", { type: "button", class: "btn btn-primary", id: "dispute-send", on: { click: submit } },
@@ -219,15 +233,19 @@ export function scoreView(route, shell) {
     el("h3", { id: "dispute-title" }, tr("dialog.title")),
     el("p", { id: "dispute-what", class: "strong" }),
     el("p", { id: "dispute-lead", class: "small" }, tr("dialog.lead")),
+    el("p", { id: "dispute-hold", class: "small" }),
     el("label", { for: "dispute-text" }, tr("dialog.label")), textarea, dlgNotice,
     el("div", { class: "row row-end" }, cancel, send));
-  view.append(dialog);
+  add(view, dialog);
 
   function dispute(ev) {
     current = ev;
     textarea.value = "";
-    dlgNotice.replaceChildren();
+    fill(dlgNotice);
     dialog.querySelector("#dispute-what").textContent = `${pick(ev.title)} · ${signed(ev.points)}`;
+    // what happens to this record while it is reviewed, from what it does now (the ledger keeps it as it is)
+    dialog.querySelector("#dispute-hold").textContent = ev.counts
+      ? tr("dialog.hold.counts", { points: signed(ev.points) }) : tr("dialog.hold.waiting");
     send.disabled = false;
     dialog.showModal();
     textarea.focus();
@@ -235,17 +253,17 @@ export function scoreView(route, shell) {
 
   async function submit() {
     const text = textarea.value.trim();
-    if (text.length < 10) { dlgNotice.replaceChildren(notice(tr("dialog.short"))); textarea.focus(); return; }
+    if (text.length < 10) { fill(dlgNotice, notice(tr("dialog.short"))); textarea.focus(); return; }
     send.disabled = true;
     try {
       await api(`/api/v1/me/score/events/${current.id}/dispute`, { method: "POST", body: { statement: text } });
       dialog.close();
-      flash.replaceChildren(notice(tr("sent"), "info"));
+      fill(flash, notice(tr("sent"), "info"));
       await load();
     } catch (e) {
       send.disabled = false;
       if (e instanceof ApiError && e.kind === "session") { dialog.close(); return; }
-      dlgNotice.replaceChildren(notice(errorText(e)));
+      fill(dlgNotice, notice(errorText(e)));
     }
   }
 

@@ -56,6 +56,17 @@ function h(tag, props, ...children) {
   return el;
 }
 
+// Every child that goes into the page goes through h() or these: a missing value (null, undefined, false) is
+// left out, never written out as the word "null" (the DOM's own append/replaceChildren turn null into text).
+// tests/browser/test_screens_tell_the_truth.py checks that no other way of adding children is used.
+function present(children) {
+  return children.flat().filter((c) => c !== undefined && c !== null && c !== false);
+}
+function fill(el, ...children) { el.replaceChildren(...present(children)); return el; }
+function add(el, ...children) { el.append(...present(children)); return el; }
+function addFirst(el, ...children) { el.prepend(...present(children)); return el; }
+function addAfter(el, ...children) { el.after(...present(children)); return el; }
+
 function button(label, onClick, cls = "btn btn-primary", extra = {}) {
   return h("button", { type: "button", class: cls, on: { click: onClick }, ...extra }, label);
 }
@@ -114,9 +125,14 @@ function setTopbar(title, backHref) {
   document.title = title === t("app.name") ? title : `${title} · Perkpass`;
 }
 
+// Offline, the banner says what this phone can do: show codes until a time, or nothing until it connects once.
 function updateOffline() {
-  document.getElementById("offline").hidden = navigator.onLine;
-  document.getElementById("offline").textContent = t("offline.banner");
+  const banner = document.getElementById("offline");
+  banner.hidden = navigator.onLine;
+  if (navigator.onLine) return;
+  const o = holder.offlineState();
+  banner.dataset.state = o.state;
+  banner.textContent = t(`offline.banner.${o.state}`, { time: o.until ? formatTime(o.until) : null });
 }
 
 function parseRoute() {
@@ -128,7 +144,7 @@ function parseRoute() {
 }
 
 const VIEWS = {
-  "": (r) => (getSession() ? homeView(r) : welcomeView(r)),
+  "": (r) => (rootView() === "home" ? homeView(r) : welcomeView(r)),
   welcome: welcomeView,
   join: (r) => authView("join", r),
   login: (r) => authView("login", r),
@@ -140,6 +156,10 @@ const VIEWS = {
   session: sessionView,
   left: leftView,
 };
+// A phone that holds a key or codes belongs to someone who has been here: home, never the welcome/join screen
+function rootView() {
+  return getSession() || holder.deviceId() || holder.hasAnyCertificates() ? "home" : "welcome";
+}
 const NEEDS_SESSION = new Set(["home", "code", "history", "privacy", "devices"]);
 // Without a session (logged out by time, or never online since) the codes saved on this phone still work
 const OFFLINE_OK = new Set(["home", "code"]);
@@ -148,14 +168,14 @@ VIEWS.score = (r) => {  // "Why is my score this?" (js/ledger.js, docs/ledger.md
   let alive = true;
   setTopbar(t("score.why"), "#/home");
   const view = document.getElementById("view");
-  view.append(h("p", { class: "muted", id: "ledger-loading" }, t("loading")));
+  add(view, h("p", { class: "muted", id: "ledger-loading" }, t("loading")));
   import("./ledger.js").then((m) => {
     if (!alive) return;
-    view.replaceChildren();
+    fill(view);
     cleanup = m.scoreView(r, { setTopbar });
     const heading = view.querySelector("h2");
     if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
-  }).catch(() => { if (alive) view.replaceChildren(problemBox(new ApiError("offline"))); });
+  }).catch(() => { if (alive) fill(view, problemBox(new ApiError("offline"))); });
   return () => { alive = false; if (typeof cleanup === "function") cleanup(); };
 };
 NEEDS_SESSION.add("score");
@@ -167,7 +187,7 @@ function render() {
   if (NEEDS_SESSION.has(route.name) && !getSession() && !(OFFLINE_OK.has(route.name) && holder.hasAnyCertificates())) {
     app.afterLogin = "#/" + route.name + (route.arg ? "/" + encodeURIComponent(route.arg) : "");
     let seen = false;
-    try { seen = !!localStorage.getItem("perkpass.seen"); } catch (_) { /* storage disabled */ }
+    try { seen = !!localStorage.getItem("perkpass.seen") || !!holder.deviceId(); } catch (_) { /* storage disabled */ }
     location.replace(seen ? "#/login" : "#/welcome");
     return;
   }
@@ -177,8 +197,8 @@ function render() {
   else if (app.trail[app.trail.length - 1] !== here) app.trail.push(here);
   if (app.trail.length > 50) app.trail.splice(0, app.trail.length - 50);
   const main = document.getElementById("view");
-  main.replaceChildren();
-  main.dataset.view = route.name || (getSession() ? "home" : "welcome");
+  fill(main);
+  main.dataset.view = route.name || rootView();
   const cleanup = VIEWS[route.name](route);
   app.cleanup = typeof cleanup === "function" ? cleanup : null;
   const heading = main.querySelector("h2");
@@ -213,6 +233,8 @@ function boot() {
   window.addEventListener("online", updateOffline);
   window.addEventListener("online", () => syncHolder(true));
   window.addEventListener("offline", updateOffline);
+  document.addEventListener("perkpass:holder", updateOffline);
+  setInterval(updateOffline, 30_000);  // saved codes end while the phone stays offline
   window.addEventListener("hashchange", render);
   onSessionLost(() => {
     // the code screen shows its own session state (the current code stays usable until it expires)
@@ -225,6 +247,7 @@ function boot() {
   // the device key and certificates (IndexedDB, a few ms) before the first screen: it may be a code offline
   holder.load().finally(() => {
     document.body.classList.remove("booting");
+    updateOffline();  // now that the saved codes are known
     render();
     syncHolder(true);
   });
@@ -257,14 +280,39 @@ let lastHolderSync = 0;
 let holderSyncing = null;
 function syncHolder(force = false) {
   if (!getSession() || !navigator.onLine || !holder.supported()) return Promise.resolve(null);
-  if (holderSyncing) return holderSyncing;
+  // a forced sync (after logging in, joining a scheme, removing a phone) must see that change: one already
+  // under way may have asked before it, so another follows it
+  if (holderSyncing) return force ? holderSyncing.then(() => syncHolder(true)) : holderSyncing;
   if (!force && Date.now() - lastHolderSync < 60_000) return Promise.resolve(null);
   lastHolderSync = Date.now();
   holderSyncing = holder.refresh(api)
-    .then((state) => { app.holderError = null; document.dispatchEvent(new CustomEvent("perkpass:holder")); return state; })
+    .then((state) => { app.holderError = null; return state; })
     .catch((e) => { app.holderError = e; return null; })
-    .finally(() => { holderSyncing = null; });
+    .finally(() => { holderSyncing = null; document.dispatchEvent(new CustomEvent("perkpass:holder")); });
   return holderSyncing;
+}
+
+// The backend refused to add this phone (409 too_many_devices): it can show codes only while online.
+function holderFull() {
+  const e = app.holderError;
+  return e instanceof ApiError && e.code === "too_many_devices";
+}
+
+// What stops this phone from keeping codes for use without signal, as a notice with the way out.
+function holderProblemBox() {
+  if (!holderFull()) return null;
+  return h("div", { class: "notice notice-warn", id: "holder-full", role: "status" },
+    h("p", {}, t("holder.full")),
+    link(t("holder.full.link"), "#/devices", "btn btn-secondary btn-small", { id: "holder-full-devices" }));
+}
+
+// The phone holds a certificate for every venue type where the citizen has a perk (after joining a scheme,
+// or a new score), else it asks for them now: an hour later the citizen may be underground.
+function ensureCertificatesFor(audiences) {
+  if (!holder.supported() || holderFull()) return;
+  const missing = audiences.filter((a) => !holder.certificatesFor(a).usable.length);
+  if (missing.length && Date.now() - lastHolderSync > 5_000) syncHolder(true);
+  else syncHolder(false);
 }
 
 // Every file of the page this visit loaded (whatever modules main.js imports today) goes into the
@@ -286,7 +334,7 @@ function welcomeView() {
   setTopbar(t("app.name"), null);
   try { localStorage.setItem("perkpass.seen", "1"); } catch (_) { /* ignore */ }
   const steps = ["welcome.p1", "welcome.p2", "welcome.p3"];
-  document.getElementById("view").append(
+  add(document.getElementById("view"), 
     h("section", { class: "hero" },
       h("div", { class: "hero-mark", "aria-hidden": "true" }, "P"),
       h("h2", { class: "hero-title" }, t("welcome.title")),
@@ -336,7 +384,7 @@ function authView(mode) {
     notice,
     submit);
 
-  view.append(...[
+  add(view, ...[
     h("h2", { id: "auth-title", class: "page-title" }, t(mode === "join" ? "auth.join.title" : "auth.login.title")),
     flash,
     mode === "join" ? consentBox : null,
@@ -377,26 +425,26 @@ function authView(mode) {
   paintSent();
 
   if (mode === "join") {
-    consentBox.append(h("h3", { id: "consent-title" }, t("auth.consent.title")), h("p", { class: "muted" }, t("loading")));
+    add(consentBox, h("h3", { id: "consent-title" }, t("auth.consent.title")), h("p", { class: "muted" }, t("loading")));
     api("/api/v1/auth/consent", { auth: false }).then((c) => {
       consentVersion = c.version;
-      consentBox.replaceChildren(
+      fill(consentBox, 
         h("h3", { id: "consent-title" }, t("auth.consent.title")),
         h("div", { class: "consent-text", id: "consent-text", tabindex: "0", role: "region",
           "aria-label": t("auth.consent.text") }, pick(c.text)),
         h("p", { class: "muted small" }, t("auth.consent.version", { version: c.version })),
         h("label", { class: "check", for: "accept" }, accept, h("span", {}, t("auth.consent.accept"))),
       );
-    }).catch((e) => { consentBox.replaceChildren(alertBox(errorText(e))); });
+    }).catch((e) => { fill(consentBox, alertBox(errorText(e))); });
   }
 
   function showError(text, kind = "error") {
-    notice.replaceChildren(alertBox(text, kind));
+    fill(notice, alertBox(text, kind));
     notice.scrollIntoView({ block: "nearest" });
   }
 
   async function sendCode() {
-    notice.replaceChildren();
+    fill(notice);
     d.phone = phone.value.trim();
     if (!/^\+?[0-9][0-9\s-]{6,18}$/.test(d.phone)) { showError(t("auth.bad_phone")); phone.focus(); return; }
     sendBtn.disabled = true;
@@ -413,7 +461,7 @@ function authView(mode) {
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    notice.replaceChildren();
+    fill(notice);
     d.phone = phone.value.trim();
     d.code = code.value.trim();
     if (!/^[0-9]{6}$/.test(d.code)) { showError(t("auth.bad_code")); code.focus(); return; }
@@ -426,7 +474,9 @@ function authView(mode) {
     try {
       const r = await api("/api/v1/auth/login", { method: "POST", auth: false, body });
       setSession({ token: r.access_token, expiresAt: r.expires_at, phoneHint: r.citizen.phone_hint });
-      syncHolder(true);
+      // the codes for use without signal are part of logging in: the first minute online is enough
+      fill(notice, alertBox(t("auth.preparing"), "info"));
+      await Promise.race([syncHolder(true), new Promise((resolve) => setTimeout(resolve, 8000))]);
       app.authDraft = { phone: "", code: "", sent: false, devCode: "", expiresIn: 300, sentAt: 0 };
       const next = app.afterLogin || "#/home";
       app.afterLogin = "#/home";
@@ -442,7 +492,7 @@ function authView(mode) {
     }
   });
 
-  if (app.flash) { flash.replaceChildren(alertBox(app.flash, "info")); app.flash = ""; }
+  if (app.flash) { fill(flash, alertBox(app.flash, "info")); app.flash = ""; }
   return () => clearInterval(timer);
 }
 
@@ -457,12 +507,13 @@ function homeView() {
   let mePerks = null;
   const paint = () => paintQuick(quick, mePerks);
   paint();
-  view.append(h("h2", { class: "sr-only" }, t("home.title")), quick, body);
+  add(view, h("h2", { class: "sr-only" }, t("home.title")), quick, body);
   let alive = true;
   document.addEventListener("perkpass:holder", paint);
   if (!getSession()) {  // only the codes saved on this phone: no scores without logging in
     body.setAttribute("aria-busy", "false");
-    body.replaceChildren(alertBox(t("quick.wallet"), "info"),
+    const o = holder.offlineState();
+    fill(body, alertBox(o.state === "ready" ? t("quick.wallet", { time: formatTime(o.until) }) : t("quick.wallet.expired"), "info"),
       link(t("session.login"), "#/login", "btn btn-secondary btn-block", { id: "wallet-login" }));
     return () => { document.removeEventListener("perkpass:holder", paint); };
   }
@@ -480,12 +531,12 @@ function homeView() {
       paint();  // "Show my code" as soon as the perks are known; the catalogue only explains the scores
       const cat = await catLoading;
       if (!alive) return;
-      body.replaceChildren(...homeContent(me, cat, load));
+      fill(body, ...homeContent(me, cat, load));
       paint();  // again with the venue types' names and icons, now known (a first visit's paint had codes)
-      syncHolder(false);
+      ensureCertificatesFor(Object.keys(mePerks));
     } catch (e) {
       if (!alive || (e instanceof ApiError && e.kind === "session")) return;
-      body.replaceChildren(problemBox(e), button(t("code.retry"), load, "btn btn-secondary", { id: "retry" }));
+      fill(body, problemBox(e), button(t("code.retry"), load, "btn btn-secondary", { id: "retry" }));
     } finally {
       body.setAttribute("aria-busy", "false");
     }
@@ -506,16 +557,29 @@ function paintQuick(box, mePerks) {
   const saved = holder.offlineAudiences();
   const auds = sortVenues(Array.from(new Set([...Object.keys(mePerks || {}), ...Object.keys(saved)])));
   box.hidden = auds.length === 0;
-  if (!auds.length) { box.replaceChildren(); return; }
+  if (!auds.length) { fill(box); return; }
   const ends = auds.map((a) => holder.certificatesFor(a).usable).flat().map((c) => c.not_after);
   box.dataset.offlineReady = String(ends.length > 0);
-  box.replaceChildren(
+  fill(box,
     h("h3", { class: "section-title", id: "quick-title" }, t("quick.title")),
     h("div", { class: "quick-list" }, auds.map((aud) =>
       h("a", { href: `#/code/${encodeURIComponent(aud)}`, class: "btn btn-primary btn-block quick-code", "data-audience": aud },
         h("span", { class: "venue-icon" }, venueIcon(aud)), h("span", {}, t("quick.code", { venue: venueName(aud) }))))),
     ends.length ? h("p", { class: "muted small", id: "offline-ready" },
-      t("quick.ready", { time: formatTime(Math.min(...ends) - 60) })) : null);
+      t("quick.ready", { time: formatTime(Math.min(...ends) - 60) })) : null,
+    ends.length ? clockNotice() : null,
+    holderProblemBox());
+}
+
+// The phone's clock, as far as codes made on it are concerned: off by more than a minute from the server's
+// (they are corrected for it, as long as the clock is not changed before the next online visit), or
+// changed since that visit (the correction is wrong now). Null when there is nothing to say.
+function clockNotice() {
+  if (holder.clockChanged()) return h("p", { class: "notice notice-warn clock-skew", id: "clock-skew" }, t("code.clock.changed"));
+  const off = holder.clockOffset();
+  if (Math.abs(off) <= holder.SKEW_WARNING) return null;
+  return h("p", { class: "notice notice-info clock-skew", id: "clock-skew" },
+    t(off < 0 ? "code.clock.fast" : "code.clock.slow", { min: Math.max(1, Math.round(Math.abs(off) / 60)) }));
 }
 
 function homeContent(me, cat, reload) {
@@ -528,7 +592,7 @@ function homeContent(me, cat, reload) {
   out.push(h("h3", { class: "section-title", id: "scores-title" }, t("home.scores")));
   if (!me.schemes.length) {
     const joinList = h("div", { class: "join-list" });
-    for (const s of cat.schemes) joinList.append(joinButton(s, joinList, reload));
+    for (const s of cat.schemes) add(joinList, joinButton(s, joinList, reload));
     out.push(h("section", { class: "card", id: "no-schemes" },
       h("p", { class: "strong" }, t("home.none")), h("p", { class: "muted" }, t("home.none.lead")), joinList));
   } else {
@@ -543,8 +607,8 @@ function homeContent(me, cat, reload) {
   out.push(h("h3", { class: "section-title", id: "perks-title" }, t("home.perks")));
   out.push(h("p", { class: "muted small" }, t("home.perks.lead")));
   const list = h("ul", { class: "venue-list", "aria-labelledby": "perks-title" });
-  for (const aud of all.filter((a) => byVenue[a])) list.append(venueCard(aud, byVenue[aud]));
-  for (const aud of all.filter((a) => !byVenue[a])) list.append(venueCard(aud, null));
+  for (const aud of all.filter((a) => byVenue[a])) add(list, venueCard(aud, byVenue[aud]));
+  for (const aud of all.filter((a) => !byVenue[a])) add(list, venueCard(aud, null));
   out.push(list);
 
   // more schemes to join (below the perks: the main job of this screen is showing a code)
@@ -552,7 +616,7 @@ function homeContent(me, cat, reload) {
   const others = me.schemes.length ? cat.schemes.filter((s) => !mine.has(s.code)) : [];
   if (others.length) {
     const joinMore = h("div", { class: "join-list" });
-    for (const s of others) joinMore.append(joinButton(s, joinMore, reload));
+    for (const s of others) add(joinMore, joinButton(s, joinMore, reload));
     out.push(h("details", { class: "card join-more", id: "join-more" }, h("summary", {}, t("home.join.more")), joinMore));
   }
 
@@ -571,10 +635,11 @@ function joinButton(s, list, reload) {
     try {
       await api("/api/v1/me/schemes", { method: "POST", body: { scheme: s.code } });
       app.flash = t("home.joined", { scheme: pick(s.name) });
+      await syncHolder(true);  // the new perks' certificates now, while the citizen is online
       reload();
     } catch (e) {
       btn.disabled = false;
-      if (!(e instanceof ApiError && e.kind === "session")) list.prepend(problemBox(e));
+      if (!(e instanceof ApiError && e.kind === "session")) addFirst(list, problemBox(e));
     }
   }, "btn btn-secondary btn-block", { "data-scheme": s.code });
   return btn;
@@ -596,11 +661,11 @@ function scoreCard(m, cfg) {
     const seg = h("span", { class: `band-seg band-seg-${i % 5}${b.code === m.band.code ? " is-current" : ""}` });
     seg.style.left = pct(b.min);
     seg.style.width = `calc(${pct(b.max + (i + 1 < bands.length ? 1 : 0))} - ${pct(b.min)})`;
-    track.append(seg);
+    add(track, seg);
   });
   const marker = h("span", { class: "band-marker" });
   marker.style.left = pct(m.score);
-  track.append(marker);
+  add(track, marker);
 
   return h("article", { class: "card score-card", "data-scheme": m.scheme, "aria-label": pick(m.name) },
     h("div", { class: "score-head" },
@@ -697,7 +762,7 @@ function codeView(route) {
   const perksBox = h("div", { class: "code-perks", id: "code-perks" });
   const qrBox = h("div", { class: "qr-box is-empty", id: "qr-box" });
   const placeholder = h("div", { class: "qr-placeholder", id: "qr-placeholder" }, t("loading"));
-  qrBox.append(placeholder);
+  add(qrBox, placeholder);
   const countdown = h("p", { class: "countdown", id: "countdown", role: "timer", "aria-live": "off" });
   const bar = h("div", { class: "progress", "aria-hidden": "true" }, h("span", { class: "progress-fill", id: "progress" }));
   const status = h("div", { id: "code-status", role: "status", "aria-live": "polite" });
@@ -708,7 +773,7 @@ function codeView(route) {
     h("p", { class: "hint hint-bright", id: "brightness" }, t("code.brightness")));
   const panel = h("section", { class: "code-panel", id: "code-panel", "aria-labelledby": "code-title" },
     h("h2", { class: "page-title", id: "code-title" }, name), perksBox, qrBox, countdown, bar, status, clockBox, schemeBox, hints);
-  view.append(panel);
+  add(view, panel);
 
   catalogue().then((cat) => {
     for (const s of cat.schemes) st.schemeNames[s.code] = s.name;
@@ -724,11 +789,11 @@ function codeView(route) {
   // the same for an issuer code (PP1) and a code made on this phone (PP2).
   function showPerks(perks, scheme, otherSchemes, choose) {
     const schemeName = (x) => (st.schemeNames[x] ? pick(st.schemeNames[x]) : x);
-    perksBox.replaceChildren(
+    fill(perksBox, 
       h("p", { class: "small strong" }, t("code.perks")),
       h("ul", { class: "ticks" }, perks.map((p) => h("li", {}, pick(p.title)))),
       scheme && st.schemeNames[scheme] ? h("p", { class: "muted small" }, t("code.scheme", { scheme: schemeName(scheme) })) : null);
-    schemeBox.replaceChildren(...otherSchemes.map((x) =>
+    fill(schemeBox, ...otherSchemes.map((x) =>
       button(t("code.scheme.other", { scheme: schemeName(x) }), () => choose(x), "btn btn-secondary btn-small")));
   }
 
@@ -744,7 +809,7 @@ function codeView(route) {
     const avail = Math.min(qrBox.clientWidth || 320, 420);
     const svg = renderSvg(text, avail, t("code.alt", { venue: name, time: formatTime(until, false) }));
     Object.assign(svg.dataset, data);
-    qrBox.replaceChildren(svg);
+    fill(qrBox, svg);
     qrBox.classList.remove("is-empty");
   }
 
@@ -756,17 +821,17 @@ function codeView(route) {
   function hideQr(text) {
     if (!qrBox.contains(placeholder) || placeholder.textContent !== text) {
       placeholder.textContent = text;
-      qrBox.replaceChildren(placeholder);
+      fill(qrBox, placeholder);
     }
     qrBox.classList.add("is-empty");
   }
 
   function setStatus(text, kind) {
-    if (!text) { if (status.firstChild) status.replaceChildren(); return; }
+    if (!text) { if (status.firstChild) fill(status); return; }
     const cur = status.firstChild;
     if (cur && cur.textContent === text && cur.dataset.kind === kind) return;
     const p = h("p", { class: `notice notice-${kind}`, dataset: { kind } }, text);
-    status.replaceChildren(p);
+    fill(status, p);
   }
 
   function schedule(ms) {
@@ -777,12 +842,9 @@ function codeView(route) {
   // The phone's clock, corrected by the offset learned online, is what PP2 codes carry; a large offset is
   // worth telling the citizen about (scanners compare the code's time with their own, within a minute).
   function paintClock() {
-    const off = holder.clockOffset();
-    if (Math.abs(off) <= holder.SKEW_WARNING) { if (clockBox.firstChild) clockBox.replaceChildren(); return; }
-    const text = t(off < 0 ? "code.clock.fast" : "code.clock.slow", { min: Math.max(1, Math.round(Math.abs(off) / 60)) });
-    if (!clockBox.firstChild || clockBox.firstChild.textContent !== text) {
-      clockBox.replaceChildren(h("p", { class: "notice notice-info", id: "clock-skew" }, text));
-    }
+    const note = clockNotice() || holderProblemBox();
+    if (!note) { if (clockBox.firstChild) fill(clockBox); return; }
+    if (!clockBox.firstChild || clockBox.firstChild.textContent !== note.textContent) fill(clockBox, note);
   }
 
   function pp2Choice() {
@@ -837,7 +899,7 @@ function codeView(route) {
     const noSession = st.problem === "session" || !getSession();
     setStatus(t(noSession ? "code.pp2.session" : "code.pp2.offline"), "info");
     if (noSession && !status.querySelector("a")) {
-      status.firstChild.append(" ", link(t("session.login"), "#/login", "text-link", { id: "relogin" }));
+      add(status.firstChild, " ", link(t("session.login"), "#/login", "text-link", { id: "relogin" }));
     }
     return true;
   }
@@ -868,7 +930,7 @@ function codeView(route) {
       const box = live ? t("code.session", { time }) : t("code.session.expired");
       setStatus(box, "error");
       if (!status.querySelector("a")) {
-        status.firstChild.append(" ", link(t("session.login"), "#/login", "text-link", { id: "relogin" }));
+        add(status.firstChild, " ", link(t("session.login"), "#/login", "text-link", { id: "relogin" }));
       }
     } else if (st.problem === "error") {
       setStatus(live ? t("code.error.live", { time }) : t("code.error"), "warn");
@@ -928,7 +990,7 @@ function codeView(route) {
   function showNoPerk() {
     st.stopped = true;
     panel.dataset.state = "no-perk";
-    view.replaceChildren(h("section", { class: "card no-perk-panel", id: "no-perk", "aria-labelledby": "no-perk-title" },
+    fill(view, h("section", { class: "card no-perk-panel", id: "no-perk", "aria-labelledby": "no-perk-title" },
       h("span", { class: "venue-icon muted" }, venueIcon(aud)),
       h("p", { class: "venue-name" }, name),
       h("h2", { class: "page-title", id: "no-perk-title" }, t("code.noperk.title")),
@@ -980,18 +1042,18 @@ function historyView() {
   setTopbar(t("nav.history"), "#/home");
   const view = document.getElementById("view");
   const body = h("div", { id: "history-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
-  view.append(h("h2", { class: "page-title" }, t("history.title")), h("p", { class: "muted small" }, t("history.lead")), body);
+  add(view, h("h2", { class: "page-title" }, t("history.title")), h("p", { class: "muted small" }, t("history.lead")), body);
   let alive = true;
   api("/api/v1/me/redemptions").then((r) => {
     if (!alive) return;
     // how long records are kept comes from the server's setting, so the page never promises another number
-    view.querySelector(".page-title + p").after(
+    addAfter(view.querySelector(".page-title + p"), 
       h("p", { class: "muted small", id: "history-kept" }, t("history.kept", { days: r.retention_days })));
     if (!r.redemptions.length) {
-      body.replaceChildren(h("p", { class: "card empty", id: "history-empty" }, t("history.empty")));
+      fill(body, h("p", { class: "card empty", id: "history-empty" }, t("history.empty")));
       return;
     }
-    body.replaceChildren(h("ol", { class: "history", id: "history-list" }, r.redemptions.map((x) =>
+    fill(body, h("ol", { class: "history", id: "history-list" }, r.redemptions.map((x) =>
       h("li", { class: "card history-item", "data-audience": x.audience },
         h("span", { class: "venue-icon" }, venueIcon(x.audience)),
         h("div", { class: "venue-body" },
@@ -1002,7 +1064,7 @@ function historyView() {
           x.flagged_replay ? alertBox(t("history.replay"), "warn") : null)))));
   }).catch((e) => {
     if (!alive || (e instanceof ApiError && e.kind === "session")) return;
-    body.replaceChildren(problemBox(e));
+    fill(body, problemBox(e));
   }).finally(() => body.setAttribute("aria-busy", "false"));
   return () => { alive = false; };
 }
@@ -1013,20 +1075,24 @@ function devicesView() {
   setTopbar(t("devices.title"), "#/home");
   const view = document.getElementById("view");
   const body = h("div", { id: "devices-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
-  view.append(...[h("h2", { class: "page-title" }, t("devices.title")), h("p", { class: "muted small" }, t("devices.lead")),
+  add(view, ...[h("h2", { class: "page-title" }, t("devices.title")), h("p", { class: "muted small" }, t("devices.lead")),
     holder.supported() ? null : alertBox(t("devices.unsupported"), "info"), body].filter(Boolean));
   let alive = true;
+  let added = false;  // this phone was added after the citizen removed another one
   async function load() {
     body.setAttribute("aria-busy", "true");
     try {
       await syncHolder(false);  // this phone is in the list once it has been online here
       const r = await api("/api/v1/me/devices");
       if (!alive) return;
-      if (!r.devices.length) { body.replaceChildren(h("p", { class: "card empty", id: "devices-empty" }, t("devices.none"))); return; }
-      body.replaceChildren(h("ul", { class: "device-list", id: "device-list" }, r.devices.map(deviceItem)));
+      // at the limit: say so above the list, whose Remove buttons are the way out
+      const full = holderFull() ? h("p", { class: "notice notice-warn", id: "holder-full", role: "status" }, t("holder.full")) : null;
+      const done = added ? alertBox(t("holder.added"), "info") : null;
+      if (!r.devices.length) { fill(body, full, h("p", { class: "card empty", id: "devices-empty" }, t("devices.none"))); return; }
+      fill(body, full, done, h("ul", { class: "device-list", id: "device-list" }, r.devices.map(deviceItem)));
     } catch (e) {
       if (!alive || (e instanceof ApiError && e.kind === "session")) return;
-      body.replaceChildren(problemBox(e));
+      fill(body, problemBox(e));
     } finally {
       body.setAttribute("aria-busy", "false");
     }
@@ -1041,11 +1107,15 @@ function devicesView() {
       try {
         await api(`/api/v1/me/devices/${encodeURIComponent(d.id)}`, { method: "DELETE" });
         if (mine) await holder.clear();
-        note.replaceChildren(alertBox(t("devices.removed"), "info"));
+        fill(note, alertBox(t("devices.removed"), "info"));
+        if (!mine && holderFull()) {  // room for this phone now: add it while the citizen is here
+          await syncHolder(true);
+          added = !holderFull() && !!holder.deviceId();
+        }
         setTimeout(load, 800);
       } catch (e) {
         remove.disabled = false;
-        if (!(e instanceof ApiError && e.kind === "session")) note.replaceChildren(problemBox(e));
+        if (!(e instanceof ApiError && e.kind === "session")) fill(note, problemBox(e));
       }
     }, "btn btn-danger btn-small", { "data-device": d.id });
     return h("li", { class: "card device", "data-device": d.id },
@@ -1066,9 +1136,9 @@ function privacyView() {
   const view = document.getElementById("view");
   const info = h("p", { class: "small", id: "consent-info" });
   const notice = h("div");
-  const confirmBox = h("input", { type: "checkbox", id: "confirm-delete", on: { change: () => notice.replaceChildren() } });
+  const confirmBox = h("input", { type: "checkbox", id: "confirm-delete", on: { change: () => fill(notice) } });
   const del = button(t("privacy.delete"), () => {
-    if (!confirmBox.checked) { notice.replaceChildren(alertBox(t("privacy.confirm.first"))); confirmBox.focus(); return; }
+    if (!confirmBox.checked) { fill(notice, alertBox(t("privacy.confirm.first"))); confirmBox.focus(); return; }
     dialog.showModal();
     noBtn.focus();
   }, "btn btn-danger btn-block", { id: "delete" });
@@ -1083,7 +1153,7 @@ function privacyView() {
     } catch (e) {
       yesBtn.disabled = false;
       dialog.close();
-      if (!(e instanceof ApiError && e.kind === "session")) notice.replaceChildren(alertBox(errorText(e)));
+      if (!(e instanceof ApiError && e.kind === "session")) fill(notice, alertBox(errorText(e)));
     }
   }, "btn btn-danger", { id: "confirm-yes" });
   const noBtn = button(t("privacy.confirm.no"), () => dialog.close(), "btn btn-secondary", { id: "confirm-no" });
@@ -1092,7 +1162,7 @@ function privacyView() {
     h("p", { id: "dlg-lead" }, t("privacy.confirm.lead")),
     h("div", { class: "row row-end" }, noBtn, yesBtn));
 
-  view.append(
+  add(view, 
     h("h2", { class: "page-title" }, t("privacy.title")),
     h("section", { class: "card" }, info),
     h("section", { class: "card", "aria-labelledby": "leave-title" },
@@ -1114,7 +1184,7 @@ function privacyView() {
 
 function leftView() {
   setTopbar(t("app.name"), null);
-  document.getElementById("view").append(h("section", { class: "card center", id: "left" },
+  add(document.getElementById("view"), h("section", { class: "card center", id: "left" },
     h("h2", { class: "page-title" }, t("privacy.done.title")),
     h("p", {}, t("privacy.done.lead")),
     app.deleted ? h("p", { class: "muted small", id: "deleted-counts" }, t("privacy.done.counts", {
@@ -1125,7 +1195,7 @@ function leftView() {
 function sessionView() {
   if (getSession()) { location.replace("#/home"); return; }
   setTopbar(t("session.title"), null);
-  document.getElementById("view").append(h("section", { class: "card center", id: "session-ended" },
+  add(document.getElementById("view"), h("section", { class: "card center", id: "session-ended" },
     h("h2", { class: "page-title" }, t("session.title")),
     h("p", {}, t("session.lead")),
     link(t("session.login"), "#/login", "btn btn-primary btn-block", { id: "relogin" })));
