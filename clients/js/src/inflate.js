@@ -18,6 +18,8 @@ const DIST_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 25
 const DIST_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
 const CL_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
 const WINDOW = 32768;
+const FAST_BITS = 9; // codes up to 9 bits decode with one table look-up; longer ones bit by bit
+const FAST_MASK = (1 << FAST_BITS) - 1;
 
 /** Canonical Huffman code from code lengths; `left` > 0 means incomplete, < 0 over-subscribed. */
 function huffman(lengths) {
@@ -38,7 +40,32 @@ function huffman(lengths) {
   for (let len = 1; len < 15; len++) offs[len + 1] = offs[len] + count[len];
   for (let s = 0; s < lengths.length; s++) if (lengths[s]) symbol[offs[lengths[s]]++] = s;
   h.left = left;
+  h.fast = fastTable(lengths, count);
   return h;
+}
+
+/**
+ * (symbol << 4 | length) for every 9-bit window of input that starts with a code of at most 9 bits, -1
+ * elsewhere. The stream holds each code's bits from its most significant one, packed from the least
+ * significant bit of each byte, so the table is indexed by the code's bits reversed.
+ */
+function fastTable(lengths, count) {
+  const fast = new Int32Array(1 << FAST_BITS).fill(-1);
+  const next = new Uint16Array(16);
+  for (let len = 1, code = 0; len < 16; len++) {
+    code = (code + (len > 1 ? count[len - 1] : 0)) << 1;
+    next[len] = code;
+  }
+  for (let sym = 0; sym < lengths.length; sym++) {
+    const len = lengths[sym];
+    if (!len) continue;
+    const code = next[len]++;
+    if (len > FAST_BITS) continue;
+    let rev = 0;
+    for (let i = 0; i < len; i++) rev |= ((code >> i) & 1) << (len - 1 - i);
+    for (let k = rev; k <= FAST_MASK; k += 1 << len) fast[k] = (sym << 4) | len;
+  }
+  return fast;
 }
 
 // one incomplete code is allowed: a single code of length 1 (zlib and puff agree)
@@ -84,6 +111,20 @@ export function inflateRaw(input, dictionary, maxOutput) {
   };
 
   const decode = (h) => {
+    while (bitCnt < FAST_BITS && pos < input.length) { // read ahead; stored() and the end give whole bytes back
+      bitBuf |= input[pos++] << bitCnt;
+      bitCnt += 8;
+    }
+    const entry = h.fast[bitBuf & FAST_MASK];
+    if (entry >= 0 && (entry & 15) <= bitCnt) {
+      bitBuf >>>= entry & 15;
+      bitCnt -= entry & 15;
+      return entry >> 4;
+    }
+    return slowDecode(h);
+  };
+
+  const slowDecode = (h) => {
     let code = 0;
     let first = 0;
     let index = 0;
@@ -125,13 +166,15 @@ export function inflateRaw(input, dictionary, maxOutput) {
         if (dsym >= 30) throw new InflateError("invalid distance symbol");
         const dist = DIST_BASE[dsym] + bits(DIST_EXTRA[dsym]);
         if (dist > outPos) throw new InflateError("distance too far back");
-        for (let i = 0; i < len; i++) put(out[outPos - dist]);
+        if (outPos + len > out.length) throw new InflateError("output too large");
+        for (let i = 0; i < len; i++, outPos++) out[outPos] = out[outPos - dist]; // may overlap: byte by byte
       }
     }
   };
 
   const stored = () => {
-    bitBuf = 0; // discard the rest of the current byte
+    pos -= bitCnt >> 3; // whole bytes read ahead go back; the rest of the current byte is skipped
+    bitBuf = 0;
     bitCnt = 0;
     if (pos + 4 > input.length) throw new InflateError("stream ends early");
     const len = input[pos] | (input[pos + 1] << 8);
@@ -194,6 +237,6 @@ export function inflateRaw(input, dictionary, maxOutput) {
     else throw new InflateError("invalid block type");
   } while (!last);
   // the final block's unused bits are padding; any whole byte after it is data that does not belong
-  if (pos !== input.length) throw new InflateError("bytes after the end of the stream");
+  if (pos - (bitCnt >> 3) !== input.length) throw new InflateError("bytes after the end of the stream");
   return out.slice(dict.length, outPos);
 }
