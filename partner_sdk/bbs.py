@@ -14,8 +14,10 @@ Every decoder fails closed: a point that is not canonical, the identity or outsi
 0 or >= r, a wrong length: `BBSError` (never a library exception). `proof_verify` and `verify` return
 False for anything invalid and never raise.
 
-The pseudonym extension (CFRG "BBS per Verifier Linkability") builds on the core operations here and lives
-in `partner_sdk.bbs_nym`.
+The pseudonym extension (CFRG draft "BBS per Verifier Linkability", one pseudonym secret, the last signed
+message) is at the end: CoreProofGenWithNym / CoreProofVerifyWithNym with PseudonymProofInit and its
+verification twin, over the same subroutines. Its Commit / BlindSign half (the issuer never sees the
+secret) is not here; see docs/design/pp3.md for what that means.
 """
 
 from __future__ import annotations
@@ -288,14 +290,19 @@ def proof_init(pk: bytes, signature: tuple[G1Point, int], generators: Sequence[G
 
 
 def proof_challenge(init_res: InitRes, disclosed_messages: Sequence[int], disclosed: Sequence[int],
-                    ph: bytes, api_id: bytes, extra: bytes = b"") -> int:
-    """ProofChallengeCalculate; `extra` lets an extension (the pseudonym draft) add its own terms."""
+                    ph: bytes, api_id: bytes, nym: tuple[G1Point, G1Point, bytes] | None = None) -> int:
+    """ProofChallengeCalculate, or with `nym` = (pseudonym, Ut, context_id) the pseudonym draft's
+    ProofWithPseudonymChallengeCalculate (pseudonym and Ut before the domain, the context id after ph)."""
     abar, bbar, d, t1, t2, domain = init_res
     c_arr: list[G1Point | G2Point | int | tuple[str, int]] = [_int(len(disclosed))]
     for i, m in zip(disclosed, disclosed_messages, strict=True):
         c_arr += [_int(i), m]
     c_arr += [abar, bbar, d, t1, t2]
-    c_octs = serialize(c_arr) + extra + serialize([domain]) + i2osp(len(ph), 8) + ph
+    if nym is not None:
+        c_arr += [nym[0], nym[1]]
+    c_octs = serialize([*c_arr, domain]) + i2osp(len(ph), 8) + ph
+    if nym is not None:
+        c_octs += i2osp(len(nym[2]), 8) + nym[2]
     return hash_to_scalar(c_octs, api_id + b"H2S_")
 
 
@@ -383,3 +390,61 @@ def proof_verify(pk: bytes, proof: bytes, header: bytes, ph: bytes, disclosed_me
     scalars = messages_to_scalars(disclosed_messages)
     return core_proof_verify(pk, proof, create_generators(u + len(disclosed) + 1), header, ph, scalars,
                              disclosed)
+
+
+# --- pseudonyms (CFRG "BBS per Verifier Linkability", length_nym_vector = 1) -------------------------------
+# The pseudonym secret is the last signed message and is never disclosed. pseudonym = OP * nym_secret with
+# OP = hash_to_curve_g1(context_id, api_id): the same for one secret in one context, unlinkable across
+# contexts (DDH in G1). The proof shows, with the BBS proof's own challenge, that the pseudonym's exponent
+# is the signed secret: Ut = OP * m~_nym at generation, Uv = OP * m^_nym - pseudonym * c at verification.
+
+def pseudonym_base(context_id: bytes, api_id: bytes) -> G1Point:
+    return hash_to_curve_g1(context_id, api_id)
+
+
+def calculate_pseudonym(context_id: bytes, nym_secret: int, api_id: bytes) -> bytes:
+    return point_to_octets_g1(pseudonym_base(context_id, api_id) * _scalar(nym_secret))
+
+
+def core_proof_gen_with_nym(pk: bytes, signature: bytes, generators: Sequence[G1Point], header: bytes,
+                            ph: bytes, context_id: bytes, messages: Sequence[int], disclosed: Sequence[int],
+                            api_id: bytes,
+                            random_scalars: RandomScalars = calculate_random_scalars) -> tuple[bytes, bytes]:
+    """(proof, pseudonym); `messages` ends with the pseudonym secret, which `disclosed` must not name."""
+    sig = octets_to_signature(signature)
+    undisclosed = _check_indexes(disclosed, len(messages))
+    if not undisclosed or undisclosed[-1] != len(messages) - 1:
+        raise BBSError("the pseudonym secret (the last message) is never disclosed")
+    scalars = random_scalars(5 + len(undisclosed))
+    init_res = proof_init(pk, sig, generators, scalars, header, messages, undisclosed, api_id)
+    op = pseudonym_base(context_id, api_id)
+    pseudonym = op * _scalar(messages[-1])
+    ut = op * _scalar(scalars[-1])
+    if pseudonym == G1Point.identity() or ut == G1Point.identity():
+        raise BBSError("degenerate pseudonym")
+    challenge = proof_challenge(init_res, [messages[i] for i in disclosed], disclosed, ph, api_id,
+                                (pseudonym, ut, context_id))
+    proof = proof_finalize(init_res, challenge, sig[1], scalars, [messages[j] for j in undisclosed])
+    return proof, point_to_octets_g1(pseudonym)
+
+
+def core_proof_verify_with_nym(pk: bytes, proof: bytes, pseudonym: bytes, context_id: bytes,
+                               generators: Sequence[G1Point], header: bytes, ph: bytes,
+                               disclosed_messages: Sequence[int], disclosed: Sequence[int], api_id: bytes) -> bool:
+    try:
+        parts = octets_to_proof(proof)
+        w = octets_to_pubkey(pk)
+        nym_point = octets_to_point_g1(pseudonym)  # never the identity, always in the subgroup
+        init_res = proof_verify_init(pk, parts, generators, header, disclosed_messages, disclosed, api_id)
+    except BBSError:
+        return False
+    commitments, c = parts[6], parts[7]
+    length = len(commitments) + len(disclosed)
+    if not commitments or (length - 1) in disclosed:
+        return False
+    uv = pseudonym_base(context_id, api_id) * _scalar(commitments[-1]) - nym_point * _scalar(c)
+    if uv == G1Point.identity():
+        return False
+    if c != proof_challenge(init_res, disclosed_messages, disclosed, ph, api_id, (nym_point, uv, context_id)):
+        return False
+    return bool(GT.pairing_check([parts[0], -parts[1]], [w, G2Point()]))

@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from . import bbs, pp3
 from .format import pairwise_pseudonym
 from .issue import IssuedCredential, issue_credential
 from .keys import public_jwk
@@ -43,6 +44,9 @@ class TestIssuer:
         self.key_window = key_window
         self.pseudonym_secret = hashlib.sha256(seed + b"pseudonyms").digest()
         self.root_chain: list[str] = []  # root statements, one per rotate_root()
+        self.bbs_kid = f"{kid}-bbs"
+        self.bbs_secret_key = bbs.keygen(hashlib.sha256(seed + b"\x00bbs").digest(), kid.encode())
+        self.bbs_public_key = bbs.sk_to_pk(self.bbs_secret_key)
 
     @property
     def root_public_jwk(self) -> dict[str, str]:
@@ -63,11 +67,23 @@ class TestIssuer:
 
     def trust_list(self, now: int | float | datetime, sequence: int = 1, keys: Sequence[TrustedKey] | None = None,
                    next_update_in: int = 86_400, valid_for: int = 7 * 86_400, perks: dict[str, Any] | None = None,
-                   revoked: Sequence[str] = (), venue_types: dict[str, Any] | None = None) -> str:
+                   revoked: Sequence[str] = (), venue_types: dict[str, Any] | None = None,
+                   bbs_keys: Sequence[pp3.BbsKey] = ()) -> str:
         return build_trust_list(root_key=self.root_key, issuer=self.issuer,
                                 keys=self.trusted_keys() if keys is None else keys, sequence=sequence, now=now,
                                 next_update_in=next_update_in, valid_for=valid_for, perks=perks, revoked=revoked,
-                                root_chain=self.root_chain, venue_types=venue_types)
+                                root_chain=self.root_chain, venue_types=venue_types, bbs_keys=bbs_keys)
+
+    def bbs_keys(self) -> list[pp3.BbsKey]:
+        """This issuer's BBS key for PP3 codes, to pass as ``trust_list(bbs_keys=...)`` (lists carry none by
+        default, so the published test vectors stay byte for byte what they were)."""
+        return [pp3.BbsKey(self.bbs_kid, self.bbs_public_key, *self.key_window)]
+
+    def pp3_certificate(self, audience: str, perks: Sequence[str], day: int, nym_secret: int,
+                        scheme: str = "moli") -> pp3.Certificate:
+        """A PP3 certificate for a holder's pseudonym secret; the holder then calls :func:`partner_sdk.pp3.present`."""
+        return pp3.sign_certificate(self.bbs_secret_key, self.bbs_kid, self.issuer, audience, perks, day, scheme,
+                                    nym_secret)
 
     def trust_store(self, now: int | float | datetime, **kwargs: Any) -> TrustStore:
         store = TrustStore(self.root_public_jwk)

@@ -5,7 +5,9 @@ key, which the partner pins once at set-up. Its payload::
 
     {"iss": issuer id, "seq": sequence number, "iat": issued at, "next_update": when to fetch a newer one,
      "exp": after this the list must not be used, "keys": [JWK + "nbf" + "not_after"], "perks": {code: …},
-     "venue_types": {audience: policy} (optional, :mod:`partner_sdk.venue_policy`)}
+     "venue_types": {audience: policy} (optional, :mod:`partner_sdk.venue_policy`),
+     "bbs_keys": [{"kid", "pk", "nbf", "not_after"[, "revoked_at"]}] (optional: the issuer's BBS keys for
+     PP3 codes, :mod:`partner_sdk.pp3`)}
 
 A verifier refuses a list with a bad root signature and a list older (lower ``seq``) than the one it
 holds, so an attacker cannot bring back a retired key by replaying an old list.
@@ -34,6 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from . import format as fmt
+from . import pp3
 from . import venue_policy
 from .errors import (
     InvalidKeyError,
@@ -86,6 +89,7 @@ def build_trust_list(
     root_kid: str | None = None,
     root_chain: Sequence[str] = (),
     venue_types: Mapping[str, Mapping[str, Any]] | None = None,
+    bbs_keys: Iterable[pp3.BbsKey] = (),
 ) -> str:
     """Sign a trust list with the root key. Returns the compact JWS text.
 
@@ -97,6 +101,7 @@ def build_trust_list(
     ``revoked``: ids of PP2 perk certificates that verifiers must refuse (only those not yet expired).
     ``venue_types``: each venue type's policy (:func:`partner_sdk.venue_policy.encode_member`); verifiers apply
     their audience's from this list on.
+    ``bbs_keys``: the issuer's BBS public keys, which PP3 codes are checked against.
     """
     if not isinstance(root_key, Ed25519PrivateKey):
         raise InvalidKeyError("root_key must be an Ed25519 private key")
@@ -119,6 +124,13 @@ def build_trust_list(
             payload["venue_types"] = venue_policy.encode_member(venue_types)
         except ValueError as exc:
             raise TrustListError(f"venue type policy: {exc}") from None
+    bbs_member = [k.to_member() for k in bbs_keys]
+    if bbs_member:  # absent when empty: lists stay byte-identical for verifiers that predate PP3
+        try:
+            pp3.decode_bbs_keys(bbs_member)  # the issuer never signs a member its verifiers would refuse
+        except ValueError as exc:
+            raise TrustListError(f"bbs_keys: {exc}") from None
+        payload["bbs_keys"] = bbs_member
     revoked_text = encode_revoked(revoked)
     if revoked_text:  # absent when empty: lists stay byte-identical for verifiers that predate PP2
         payload["revoked"] = revoked_text
@@ -263,6 +275,8 @@ class TrustList:
     # each venue type's policy (grace, reuse intervals, labels); None when the list publishes none (v1 lists):
     # a verifier asks venue_policy.policy_for(list.venue_types, audience)
     venue_types: Mapping[str, venue_policy.VenuePolicy] | None = None
+    # the issuer's BBS keys for PP3 codes, by kid (empty when the list has no bbs_keys member)
+    bbs_keys: Mapping[str, pp3.BbsKey] = field(default_factory=dict)
 
 
 _TRUST_LIST_HEADER_KEYS = frozenset({"alg", "kid", "typ"})
@@ -437,6 +451,10 @@ def _trust_list_content(payload_bytes: bytes, raw: bytes, root_version: int = 0)
         venue_types = venue_policy.decode_member(p["venue_types"]) if "venue_types" in p else None
     except ValueError as exc:
         raise _malformed(str(exc)) from None
+    try:
+        bbs_keys = pp3.decode_bbs_keys(p["bbs_keys"]) if "bbs_keys" in p else {}
+    except ValueError as exc:
+        raise _malformed(str(exc)) from None
     keys: dict[str, TrustedKey] = {}
     kids: set[str] = set()
     for jwk in jwks:
@@ -460,7 +478,8 @@ def _trust_list_content(payload_bytes: bytes, raw: bytes, root_version: int = 0)
         except InvalidKeyError as exc:
             raise _malformed(f"key {kid[:40]!r}: {exc}") from None
         keys[kid] = TrustedKey(kid, public_key, nbf, not_after, revoked_at)
-    return TrustList(iss, seq, iat, next_update, exp, keys, perks, raw, revoked, root_version, venue_types)
+    return TrustList(iss, seq, iat, next_update, exp, keys, perks, raw, revoked, root_version, venue_types,
+                     bbs_keys)
 
 
 class TrustStore:

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from jwt.algorithms import OKPAlgorithm
 
 from . import format as fmt
-from . import keyprofile, pp2, venue_policy
+from . import keyprofile, pp2, pp3, venue_policy
 from .messages import CATALOGUE
 from .replay import MemoryReplayCache, ReplayCache
 from .status import Status as Status  # re-exported: partner_sdk.verify.Status is public
@@ -182,6 +182,8 @@ class Verifier:
                 return Decision(Status.MALFORMED, detail="not text")
         if qr_text[:3].upper() == pp2.QR_PREFIX or qr_text.lstrip()[:3].upper() == pp2.QR_PREFIX:
             return self._verify_pp2(qr_text, perk, now)
+        if qr_text[:3].upper() == pp3.QR_PREFIX or qr_text.lstrip()[:3].upper() == pp3.QR_PREFIX:
+            return self._verify_pp3(qr_text, perk, now)
         try:
             raw = fmt.parse_qr_text(qr_text)
         except fmt.UnsupportedVersionError as exc:
@@ -335,6 +337,70 @@ class Verifier:
         if not self.replay_cache.check_and_remember(grant_key, now + reuse, now):
             return Decision(Status.REPLAYED, *info,
                             detail=f"this certificate was already granted here within the last {reuse} s")
+        return _new_decision((_GRANTED, *info, ""))
+
+
+    def _verify_pp3(self, qr_text: str, perk: str | None, now: float) -> Decision:
+        """An unlinkable code: a BBS proof of the issuer's certificate and a quota pseudonym (partner_sdk.pp3)."""
+        try:
+            p = pp3.parse_qr_text(qr_text)
+        except fmt.TransportError as exc:
+            return Decision(Status.MALFORMED, detail=str(exc))
+        trust = self.trust_store.current
+        if trust is None:
+            return Decision(Status.TRUST_LIST_EXPIRED, detail=self.trust_store.freshness(now).describe())
+        policy_state = self._policy_for(trust)
+        if now >= policy_state[2]:
+            return self._stopped(trust, policy_state[1], now)
+        nym = p.pseudonym_text
+        candidates = [k for k in trust.bbs_keys.values() if pp3.key_reference(k.kid) == p.key_ref]
+        if not candidates:
+            return Decision(Status.UNKNOWN_KEY, pseudonym=nym, detail="BBS key not in trust list")
+        key = next((k for k in candidates if pp3.proof_ok(p, k, trust.issuer)), None)
+        if key is None:
+            return Decision(Status.BAD_SIGNATURE, pseudonym=nym, detail="proof does not verify")
+        day_start, day_end = p.day * pp3.DAY, (p.day + 1) * pp3.DAY
+        info = (p.perks, nym, p.presentation_id, trust.issuer, p.audience, None, None, p.presented_at, day_end,
+                key.kid)
+        leeway = self.leeway
+        if key.revoked_at is not None and (now >= key.revoked_at or day_start >= key.revoked_at):
+            return Decision(Status.REVOKED, *info, detail="certifying BBS key withdrawn (compromised)")
+        # the certificate says its day, not when it was signed: the day must overlap the key's window
+        if not (key.not_before - leeway < day_end and day_start <= key.not_after + leeway):
+            return Decision(Status.UNKNOWN_KEY, *info, detail="certified for a day outside the key's validity")
+        if p.audience != self.audience:
+            return Decision(Status.WRONG_AUDIENCE, *info)
+        if now + leeway < day_start:
+            return Decision(Status.NOT_YET_VALID, *info, detail="certificate not valid yet")
+        if now - leeway >= day_end:
+            return Decision(Status.EXPIRED, *info,
+                            detail="certificate expired: the phone must connect once to renew it")
+        # the slot is the start of the phone's 30-second period: up to a slot earlier than its clock
+        window = self.presentation_window
+        if not -(window + leeway) <= now - p.presented_at <= window + leeway + pp3.SLOT_SECONDS:
+            return Decision(Status.CLOCK_SKEW, *info,
+                            detail=f"presented at {p.presented_at}, {int(p.presented_at - now):+d} s from this device")
+        if not (day_start - leeway <= p.presented_at < day_end + leeway):
+            return Decision(Status.EXPIRED, *info, detail="presented outside the certificate's validity")
+        if perk is not None and perk not in p.perks:
+            return Decision(Status.NOT_ENTITLED, *info)
+        quota = pp3.quota_window(policy_state[1].usage_interval(p.perks))
+        if p.window is None or p.pseudonym is None:
+            return Decision(Status.MALFORMED, *info, detail="this venue type needs a quota pseudonym in the code")
+        if p.window != quota:
+            return Decision(Status.MALFORMED, *info,
+                            detail=f"quota window {p.window} s, this venue type's policy says {quota} s")
+        # The proof is fresh per code, so a second scan of one code is the same proof; the quota is the
+        # pseudonym, the same for this holder here until the window ends, and never again after.
+        if not self.replay_cache.check_and_remember(f"{trust.issuer}|pp3|{p.presentation_id}",
+                                                    p.presented_at + pp3.SLOT_SECONDS + window + fmt.MAX_LEEWAY,
+                                                    now):
+            return Decision(Status.REPLAYED, *info)
+        quota_key = f"{trust.issuer}|pp3nym|{p.audience}|{p.window}|{nym}|{perk or '*'}"
+        if not self.replay_cache.check_and_remember(quota_key, pp3.window_end(p.window, p.slot) + fmt.MAX_LEEWAY,
+                                                    now):
+            return Decision(Status.REPLAYED, *info,
+                            detail=f"this pseudonym was already granted here in this {p.window} s window")
         return _new_decision((_GRANTED, *info, ""))
 
 

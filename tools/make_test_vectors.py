@@ -240,7 +240,7 @@ def build() -> dict:
     wrong_iss = iss.credential(AUD, PERKS, now=NOW, citizen="vector-citizen", scheme="bailu", jti="vectorjti0000004",
                                issuer="perkpass.elsewhere")
     case("wrong_issuer", wrong_iss.qr_text, ["WRONG_ISSUER"], now=NOW + 10)
-    case("unsupported_version", "PP3" + good.qr_text[3:], ["UNSUPPORTED_VERSION"], now=NOW + 10)
+    case("unsupported_version", "PP9" + good.qr_text[3:], ["UNSUPPORTED_VERSION"], now=NOW + 10)
     case("oversize", "PP1" + "7" * 5000, ["MALFORMED"], now=NOW + 10, note="length is capped before any parsing")
     case("garbage", "https://example.com/not-a-perkpass-code", ["MALFORMED"], now=NOW + 10)
     case("missing_sentinel", "PP1" + "9" * 200, ["MALFORMED"], now=NOW + 10)

@@ -1,0 +1,265 @@
+"""PP3 unlinkable codes (issue 23): a BBS proof per code, a quota pseudonym per venue type and window.
+
+What a user relies on: a gate grants a citizen's PP3 code offline and answers every bad one with a typed
+refusal; two codes of one citizen share no bytes beyond what every holder of the same perks shows; the
+quota ("once per visit", "once a day") holds through the pseudonym, which repeats within one window at one
+venue type and differs across windows and venue types.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from partner_sdk import Status, TrustStore, Verifier, bbs, pp3
+from partner_sdk import format as fmt
+from partner_sdk.errors import TrustListError
+
+from .conftest import T0
+from .test_hardening import _payload, _signed_list
+
+DAY = 86_400
+TODAY = T0 // DAY
+PERKS = ("MOLI-METRO20", "OSM-TRANSIT", "SES-BIKE-NODEPOSIT")
+MUSEUM = {"label": {"en": "Museum", "zh-CN": "博物馆"}, "grace_after_next_update": 2 * DAY, "reuse_interval": 600,
+          "perks": {"CITY-MUSEUM-FREE": {"reuse_interval": DAY}}}
+
+
+@pytest.fixture
+def store(issuer):
+    return issuer.trust_store(now=T0 - 60, bbs_keys=issuer.bbs_keys())
+
+
+class Holder:
+    """A phone: its own pseudonym secret and the certificates the issuer signed over it."""
+
+    def __init__(self, issuer, audience="metro", perks=PERKS, day=TODAY):
+        self.issuer = issuer
+        self.secret = pp3.new_nym_secret()
+        self.cert = issuer.pp3_certificate(audience, perks, day, self.secret)
+        assert pp3.certificate_ok(self.cert, issuer.bbs_public_key, issuer.issuer, self.secret)
+
+    def code(self, now, window=pp3.MIN_QUOTA_WINDOW):
+        return pp3.present(self.cert, self.secret, self.issuer.bbs_public_key, self.issuer.issuer, now, window)
+
+
+def _bytes(code: str) -> bytes:
+    return fmt.digits_to_bytes(code[3:])
+
+
+def _code(data: bytes) -> str:
+    return pp3.QR_PREFIX + fmt.bytes_to_digits(data)
+
+
+def test_granted_offline_and_says_only_venue_type_perks_and_day(issuer, store):
+    code = Holder(issuer).code(T0 + 100)
+    assert code.startswith("PP3") and code[3:].isdigit()
+    d = Verifier(store, "metro").verify(code, now=T0 + 101)
+    assert d.status is Status.GRANTED, d.detail
+    assert d.perks == PERKS and d.audience == "metro" and d.issuer == issuer.issuer
+    assert d.scheme is None and d.band is None, "the scheme stays hidden in the proof"
+    assert d.expires_at == (TODAY + 1) * DAY and d.kid == issuer.bbs_kid
+    assert d.pseudonym and d.jti and d.pseudonym != d.jti
+    assert Verifier(store, "metro").verify("  pp3" + code[3:] + "\r\n", now=T0 + 101).granted
+
+
+def test_qr_version_for_three_perks(issuer):
+    code = Holder(issuer).code(T0)
+    assert fmt.qr_version_m(code) <= 17  # issue 23's goal: <= v17-M with a pseudonym (measured: 16)
+    bare = pp3.present(Holder(issuer).cert, 1, issuer.bbs_public_key, issuer.issuer, T0, None)
+    assert fmt.qr_version_m(bare) <= 15
+
+
+def _longest_common_run(a: bytes, b: bytes) -> int:
+    best = 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0] * (len(b) + 1)
+        for j, y in enumerate(b, 1):
+            if x == y:
+                cur[j] = prev[j - 1] + 1
+                best = max(best, cur[j])
+        prev = cur
+    return best
+
+
+def test_two_codes_of_one_citizen_share_nothing_beyond_what_every_holder_shows(issuer):
+    alice, bob = Holder(issuer), Holder(issuer)
+    a1, a2 = _bytes(alice.code(T0)), _bytes(alice.code(T0 + 3 * DAY // 8))  # different quota windows
+    b1 = _bytes(bob.code(T0))
+    public = 12 + a1[11]  # head + claims block: key reference, day, slot, venue type, perks
+    assert a1[:public - 4] == b1[:public - 4], "Alice's and Bob's public parts are alike (same day, same perks)"
+    secret_a1, secret_a2 = a1[public:], a2[public:]
+    assert len(secret_a1) == len(secret_a2) == 4 + 48 + 336
+    # past the quota window's 4 bytes: pseudonym and proof
+    overlap = _longest_common_run(secret_a1[4:], secret_a2[4:])
+    random_overlap = max(_longest_common_run(secrets.token_bytes(384), secrets.token_bytes(384)) for _ in range(3))
+    assert overlap <= max(random_overlap, 3), "two presentations of one certificate share a run of bytes"
+    # same slot and window: the pseudonym repeats (that is the quota), the proof does not
+    a3 = _bytes(alice.code(T0 + 1))
+    assert a3[public + 4:public + 52] == a1[public + 4:public + 52]
+    assert _longest_common_run(a3[public + 52:], a1[public + 52:]) <= max(random_overlap, 3)
+
+
+def test_pseudonym_repeats_within_a_window_and_venue_and_differs_across(issuer, store):
+    holder = Holder(issuer)
+    gate = Verifier(store, "metro")
+    # a quota window that starts on a slot boundary (windows count from slot starts: 390 = lcm(30, 130))
+    window_start = (T0 // 390 + 1) * 390
+    first = gate.verify(holder.code(window_start + 1), now=window_start + 2)
+    assert first.granted
+    # a new code, a new proof, the same pseudonym in the same window: the quota refuses it
+    again = gate.verify(holder.code(window_start + 35), now=window_start + 36)
+    assert again.status is Status.REPLAYED and again.pseudonym == first.pseudonym and again.jti != first.jti
+    assert "window" in again.detail
+    # another citizen at the same gate in the same window is granted
+    assert gate.verify(Holder(issuer).code(window_start + 40), now=window_start + 41).granted
+    # the next window: a different pseudonym, granted
+    later = gate.verify(holder.code(window_start + 151), now=window_start + 152)
+    assert later.granted and later.pseudonym != first.pseudonym
+    # the same holder's certificate for another venue type: another pseudonym in the same window
+    bus_holder_cert = issuer.pp3_certificate("library", ("BAILU-LIB-NODEPOSIT",), TODAY, holder.secret)
+    lib = pp3.parse_qr_text(pp3.present(bus_holder_cert, holder.secret, issuer.bbs_public_key, issuer.issuer,
+                                        window_start + 1, 130))
+    assert lib.pseudonym_text not in (first.pseudonym, later.pseudonym)
+
+
+def test_a_code_scanned_twice_is_replayed(issuer, store):
+    gate = Verifier(store, "metro")
+    code = Holder(issuer).code(T0)
+    assert gate.verify(code, now=T0 + 1).granted
+    assert gate.verify(code, now=T0 + 2).status is Status.REPLAYED
+
+
+def test_once_a_day_perk_window_comes_from_the_trust_list(issuer):
+    store = issuer.trust_store(now=T0 - 60, bbs_keys=issuer.bbs_keys(), venue_types={"museum": MUSEUM})
+    gate = Verifier(store, "museum")
+    holder = Holder(issuer, audience="museum", perks=("CITY-MUSEUM-FREE",))
+    window = pp3.quota_window(gate.policy.usage_interval(("CITY-MUSEUM-FREE",)))
+    assert window == DAY
+    short = gate.verify(holder.code(T0, window=600), now=T0 + 1)
+    assert short.status is Status.MALFORMED and "86400" in short.detail, "a holder may not pick its own window"
+    assert gate.verify(holder.code(T0 + 2, window=DAY), now=T0 + 3).granted
+    assert gate.verify(holder.code(T0 + 5 * 3600, window=DAY), now=T0 + 5 * 3600).status is Status.REPLAYED
+    next_day = (TODAY + 1) * DAY + 60
+    tomorrow = Holder(issuer, audience="museum", perks=("CITY-MUSEUM-FREE",), day=TODAY + 1)
+    tomorrow.secret, tomorrow.cert = holder.secret, issuer.pp3_certificate("museum", ("CITY-MUSEUM-FREE",),
+                                                                           TODAY + 1, holder.secret)
+    assert gate.verify(tomorrow.code(next_day, window=DAY), now=next_day).granted
+
+
+# ------------------------------------------------------------------------------------------- hostile
+
+def _replace(data: bytes, start: int, new: bytes) -> bytes:
+    return data[:start] + new + data[start + len(new):]
+
+
+def test_hostile_codes_get_typed_refusals(issuer, store):
+    holder = Holder(issuer)
+    code = holder.code(T0)
+    data = _bytes(code)
+    n = data[11]
+    nym_at, proof_at = 12 + n + 4, 12 + n + 52
+    gate = Verifier(store, "metro")
+
+    def answer(d: bytes) -> Status:
+        return Verifier(store, "metro").verify(_code(d), now=T0 + 1).status
+
+    other_slot = _replace(data, 7, ((T0 + 30) // 30).to_bytes(4, "big"))
+    assert answer(other_slot) is Status.BAD_SIGNATURE, "the slot is bound by the presentation header"
+    other_day = _replace(data, 5, (TODAY + 1).to_bytes(2, "big"))
+    assert answer(other_day) is Status.BAD_SIGNATURE
+    fewer_perks = pp3._claims_block("metro", ("MOLI-METRO20",))
+    tampered = data[:11] + bytes([len(fewer_perks)]) + fewer_perks + data[12 + n:]
+    assert answer(tampered) is Status.BAD_SIGNATURE, "a disclosure changed after the fact"
+    other_window = _replace(data, 12 + n, (260).to_bytes(4, "big"))
+    assert answer(other_window) is Status.BAD_SIGNATURE
+    # the holder's pseudonym of another venue type, or another holder's, transplanted into this code
+    lib_cert = issuer.pp3_certificate("library", ("BAILU-LIB-NODEPOSIT",), TODAY, holder.secret)
+    lib_nym = pp3.parse_qr_text(pp3.present(lib_cert, holder.secret, issuer.bbs_public_key, issuer.issuer, T0,
+                                            130)).pseudonym
+    assert answer(_replace(data, nym_at, lib_nym)) is Status.BAD_SIGNATURE
+    bob_nym = pp3.parse_qr_text(Holder(issuer).code(T0)).pseudonym
+    assert answer(_replace(data, nym_at, bob_nym)) is Status.BAD_SIGNATURE
+    # identity points where the pseudonym or the proof's points go
+    identity = bbs.G1Point.identity().to_compressed_bytes()
+    assert answer(_replace(data, nym_at, identity)) is Status.BAD_SIGNATURE
+    for i in range(3):
+        assert answer(_replace(data, proof_at + 48 * i, identity)) is Status.BAD_SIGNATURE
+    # a flipped byte anywhere in pseudonym or proof
+    for pos in range(nym_at, len(data), 23):
+        bad = bytearray(data)
+        bad[pos] ^= 0x40
+        assert answer(bytes(bad)) in (Status.BAD_SIGNATURE, Status.MALFORMED), pos
+    # wrong header: a proof made for another issuer name
+    other_issuer = pp3.present(holder.cert, holder.secret, issuer.bbs_public_key, "perkpass.elsewhere", T0, 130)
+    assert gate.verify(other_issuer, now=T0 + 1).status is Status.BAD_SIGNATURE
+    # truncated, extended, no pseudonym, unknown flags
+    assert answer(data[:-1]) is Status.MALFORMED and answer(data + b"\x00") is Status.MALFORMED
+    bare = pp3.present(holder.cert, holder.secret, issuer.bbs_public_key, issuer.issuer, T0, None)
+    refused = gate.verify(bare, now=T0 + 1)
+    assert refused.status is Status.MALFORMED and "pseudonym" in refused.detail
+    assert answer(bytes([0x33]) + data[1:]) is Status.MALFORMED
+    assert gate.verify(code, now=T0 + 1).granted, "the untouched code still works after all that"
+
+
+def test_time_audience_and_key_refusals(issuer, store):
+    holder = Holder(issuer)
+    code = holder.code(T0)
+    assert Verifier(store, "library").verify(code, now=T0).status is Status.WRONG_AUDIENCE
+    assert Verifier(store, "metro").verify(code, now=T0 + 400).status is Status.CLOCK_SKEW
+    yesterday = Holder(issuer, day=TODAY - 1)
+    late = yesterday.code(TODAY * DAY - 10)
+    assert Verifier(store, "metro").verify(late, now=TODAY * DAY + 5 * 3600).status is Status.EXPIRED
+    tomorrow = Holder(issuer, day=TODAY + 1)
+    assert Verifier(store, "metro").verify(tomorrow.code(T0), now=T0).status is Status.NOT_YET_VALID
+    # a list without the BBS key: the key is unknown
+    plain = issuer.trust_store(now=T0 - 60)
+    assert Verifier(plain, "metro").verify(code, now=T0).status is Status.UNKNOWN_KEY
+    # a key withdrawn as compromised refuses every code it certified
+    withdrawn = [pp3.BbsKey(k.kid, k.public_key, k.not_before, k.not_after, revoked_at=T0 - 1)
+                 for k in issuer.bbs_keys()]
+    revoked_store = issuer.trust_store(now=T0 - 60, bbs_keys=withdrawn)
+    assert Verifier(revoked_store, "metro").verify(code, now=T0).status is Status.REVOKED
+
+
+def test_a_certificate_signed_by_another_key_is_refused(issuer, store):
+    rogue = bbs.keygen(b"r" * 32)
+    secret = pp3.new_nym_secret()
+    cert = pp3.sign_certificate(rogue, issuer.bbs_kid, issuer.issuer, "metro", PERKS, TODAY, "moli", secret)
+    code = pp3.present(cert, secret, bbs.sk_to_pk(rogue), issuer.issuer, T0, 130)
+    assert Verifier(store, "metro").verify(code, now=T0).status is Status.BAD_SIGNATURE
+
+
+# -------------------------------------------------------------------------------------- trust list
+
+def test_trust_list_bbs_keys_member_is_strict(issuer):
+    good = issuer.bbs_keys()[0].to_member()
+    assert pp3.decode_bbs_keys([good])[good["kid"]].public_key == issuer.bbs_public_key
+    g2_identity = bbs.G2Point.identity().to_compressed_bytes()
+    bad_members = {
+        "not a list": {"k": good},
+        "extra member": [good | {"alg": "BBS"}],
+        "missing nbf": [{k: v for k, v in good.items() if k != "nbf"}],
+        "duplicate kid": [good, good],
+        "identity key": [good | {"pk": fmt.b64url_encode(g2_identity)}],
+        "not a point": [good | {"pk": fmt.b64url_encode(bytes(96))}],
+        "short key": [good | {"pk": good["pk"][:-4]}],
+        "nbf after not_after": [good | {"nbf": good["not_after"] + 1}],
+        "revoked_at text": [good | {"revoked_at": "now"}],
+    }
+    for why, member in bad_members.items():
+        with pytest.raises(ValueError):
+            pp3.decode_bbs_keys(member)
+        signed = _signed_list(issuer, _payload(issuer, seq=9, bbs_keys=member))
+        with pytest.raises(TrustListError):
+            TrustStore(issuer.root_public_jwk).load_bytes(signed, now=T0)
+        assert why
+    # the issuer refuses to sign a member its verifiers would refuse
+    with pytest.raises(TrustListError):
+        issuer.trust_list(T0, bbs_keys=[pp3.BbsKey("x", g2_identity, 0, 1)])
+
+
+def test_lists_without_bbs_keys_are_unchanged(issuer):
+    assert "bbs_keys" not in fmt.b64url_decode(issuer.trust_list(T0).split(".")[1]).decode()
