@@ -228,7 +228,7 @@ const SCREENS = {
       h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.retired")), keyTable(k.retired)),
       h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.root")), keyTable(k.root)),
       h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.policy")), h("table", { id: "policy" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("keys.venue_type")), h("th", { scope: "col" }, t("keys.grace")))),
-        h("tbody", {}, k.policy.map((p) => h("tr", {}, h("td", {}, p.audience), h("td", {}, fmtAge(p.grace_seconds))))))),
+        h("tbody", {}, k.policy.map((p) => h("tr", {}, h("td", {}, (p.label && p.label[state.lang]) || p.audience), h("td", {}, fmtAge(p.grace_seconds))))))),
       h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("keys.versions")), h("table", {}, h("thead", {}, h("tr", {}, ["keys.seq", "keys.issued", "keys.exp"].map((x) => h("th", { scope: "col" }, t(x))))),
         h("tbody", {}, k.versions.map((v) => h("tr", {}, h("td", {}, "#" + v.sequence), h("td", {}, fmtTime(v.issued_at)), h("td", {}, fmtTime(v.expires_at))))))),
       h("p", { class: "muted" }, t("keys.drills"))];
