@@ -148,13 +148,16 @@ class KioskApp(App):
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()
         core = self.core
+        files_dir = os.environ.get("PERKPASS_KIOSK_FILES") or os.path.expanduser("~")  # enrolment, trust-list files
         # each screen gets what it needs here; the app is their look (language, texts) and navigator
         for screen in (
-                enrol.EnrolScreen(), scan.ScanScreen(),
+                enrol.EnrolScreen(look=self, enrol=self.enrol, files_dir=files_dir), scan.ScanScreen(),
                 result.ResultScreen(look=self, nav=self, colours=self.colours, text_on=self.text_on,
                                     seconds=self.result_seconds),
                 pin.PinScreen(look=self, nav=self, store=core.store, now=core.now, on_accepted=self.pin_accepted),
-                settings.SettingsScreen(), stats.StatsScreen(look=self, nav=self, core=core)):
+                settings.SettingsScreen(look=self, nav=self, core=core, camera=lambda: self.camera,
+                                        on_change=self._on_settings_changed, files_dir=files_dir),
+                stats.StatsScreen(look=self, nav=self, core=core)):
             sm.add_widget(screen)
         self.sm = sm
         sm.bind(current=self._on_screen)
@@ -197,6 +200,11 @@ class KioskApp(App):
         self._update_perk_text()
         self.core.start_sync()
         self._start_camera()
+
+    def _on_settings_changed(self) -> None:
+        """Staff chose a perk or loaded a trust list: the perk line and the status bar say so at once."""
+        self._update_perk_text()
+        self._tick(0)
 
     def _update_perk_text(self) -> None:
         if self.core is None or self.core.enrolment is None:

@@ -1,10 +1,10 @@
 """Settings behind the staff PIN. Returns to the scan screen by itself after a minute untouched."""
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, StringProperty
@@ -12,8 +12,12 @@ from kivy.uix.screenmanager import Screen
 
 from partner_sdk import PerkpassError
 
-from . import load_kv
+from . import Look, Navigator, load_kv
 from .filechooser import choose_file
+
+if TYPE_CHECKING:
+    from ..core import KioskCore
+    from ..scan import CameraWorker
 
 IDLE_SECONDS = 60
 
@@ -23,11 +27,16 @@ class SettingsScreen(Screen):
     can_sync = BooleanProperty(False)
     info = StringProperty("")
 
-    def __init__(self, **kw):
+    def __init__(self, *, look: Look, nav: Navigator, core: KioskCore, camera: Callable[[], CameraWorker | None],
+                 on_change: Callable[[], None], files_dir: str, **kw: Any):
+        """``camera()``: the camera worker now, if one runs (it starts after enrolment); ``on_change()`` runs after
+        staff changed the perk or loaded a trust list (the status bar and perk line then redraw);
+        ``files_dir``: where the trust-list file chooser opens."""
+        self.look, self.nav, self.core, self.camera = look, nav, core, camera
+        self.on_change, self.files_dir = on_change, files_dir
         super().__init__(**kw)
         self._idle = None
-        app = App.get_running_app()
-        app.bind(lang=lambda *_: self.refresh())
+        look.bind(lang=lambda *_: self.refresh())
 
     def on_pre_enter(self, *args):
         self.refresh()
@@ -47,14 +56,12 @@ class SettingsScreen(Screen):
         return super().on_touch_down(touch)
 
     def _timeout(self, _dt):
-        app = App.get_running_app()
-        if app.sm.current == "settings":
-            app.go_scan()
+        if self.manager is not None and self.manager.current == self.name:
+            self.nav.go_scan()
 
     def refresh(self) -> None:
-        app = App.get_running_app()
-        core = app.core
-        if core is None or core.enrolment is None:
+        look, core = self.look, self.core
+        if core.enrolment is None:
             return
         self.sound = bool(core.store.get("sound", True))
         self.can_sync = bool(core.sync is not None and core.sync.client is not None)
@@ -65,7 +72,7 @@ class SettingsScreen(Screen):
         offered = core.enrolment.perk_codes()
         choices = ([None] if len(offered) != 1 else []) + offered
         for code in choices:
-            btn = Factory.Choice(text=app.perk_title(code), group="perk",
+            btn = Factory.Choice(text=look.perk_title(code), group="perk",
                                  state="down" if code == selected or (code is None and selected is None)
                                  or (len(offered) == 1) else "normal")
             btn.bind(on_release=lambda _b, c=code: self.select_perk(c))
@@ -73,17 +80,19 @@ class SettingsScreen(Screen):
         e = core.enrolment
         fr = core.freshness()
         ts = core.trust_store
+        tr = look.tr
         lines = [
-            f"{app.tr('settings.venue')}: {e.venue_name} ({core.venue_type_label(app.lang)})",
-            f"{app.tr('settings.device')}: {e.device_id}",
-            f"{app.tr('settings.backend')}: {e.backend_url or '-'}",
+            f"{tr('settings.venue')}: {e.venue_name} ({core.venue_type_label(look.lang)})",
+            f"{tr('settings.device')}: {e.device_id}",
+            f"{tr('settings.backend')}: {e.backend_url or '-'}",
         ]
         if ts is not None and ts.current is not None:
             exp = time.strftime("%Y-%m-%d %H:%M", time.localtime(ts.current.expires_at))
-            lines.append(f"{app.tr('settings.trust')}: #{ts.sequence} · {fr.state.value} · exp {exp}")
-        if app.camera is not None:
-            st = app.camera.stats()
-            lines.append(f"{app.tr('settings.camera')}: {app.camera.source.describe()} · {st['fps']} fps · "
+            lines.append(f"{tr('settings.trust')}: #{ts.sequence} · {fr.state.value} · exp {exp}")
+        camera = self.camera()
+        if camera is not None:
+            st = camera.stats()
+            lines.append(f"{tr('settings.camera')}: {camera.source.describe()} · {st['fps']} fps · "
                          f"decode {st['decode_ms_avg']} ms")
         if core.sync is not None and core.sync.status.last_error:
             lines.append("! " + core.sync.status.last_error)
@@ -92,35 +101,31 @@ class SettingsScreen(Screen):
         self.info = "\n".join(lines)
 
     def select_perk(self, code):
-        app = App.get_running_app()
-        app.core.select_perk(code)
-        app._update_perk_text()
+        self.core.select_perk(code)
+        self.on_change()
         self.refresh()
 
     def set_sound(self, on: bool) -> None:
-        App.get_running_app().core.store.set("sound", bool(on))
+        self.core.store.set("sound", bool(on))
         self.sound = on
 
     def sync_now(self) -> None:
-        app = App.get_running_app()
-        if app.core.sync is not None:
-            app.core.sync.wake(force_trust=True)
-        app.show_notice(app.tr("settings.sync_started"))
+        if self.core.sync is not None:
+            self.core.sync.wake(force_trust=True)
+        self.nav.show_notice(self.look.tr("settings.sync_started"))
 
     def choose_trust_file(self) -> None:
-        app = App.get_running_app()
-        start = os.environ.get("PERKPASS_KIOSK_FILES") or os.path.expanduser("~")
-        choose_file(app.tr("settings.trust_file"), start, ["*.jws", "*.jwt", "*.txt"], self.load_trust_file)
+        choose_file(self.look.tr("settings.trust_file"), self.files_dir, ["*.jws", "*.jwt", "*.txt"],
+                    self.load_trust_file)
 
     def load_trust_file(self, path: str) -> None:
-        app = App.get_running_app()
+        tr = self.look.tr
         try:
-            seq = app.core.load_trust_file(path)
-            app.show_notice(app.tr("settings.trust_loaded", seq=seq))
+            seq = self.core.load_trust_file(path)
+            self.nav.show_notice(tr("settings.trust_loaded", seq=seq))
         except (PerkpassError, OSError, ValueError) as exc:
-            app.show_notice(app.tr("settings.trust_error", detail=str(exc)), 8)
+            self.nav.show_notice(tr("settings.trust_error", detail=str(exc)), 8)
         self.refresh()
-        app._tick(0)
-
+        self.on_change()
 
 load_kv("settings")
