@@ -89,6 +89,11 @@ def create_app(config=None) -> Flask:
         app.extensions["perkpass_sender"] = load_sender(app.config["PERKPASS_SMS_SENDER"])
     except SenderConfigError as exc:
         raise ConfigError(str(exc)) from exc
+    from .services.perks import CatalogueError, get_catalogue
+    try:  # the schemes and the venue type registry, read now: a mistake in them refuses to start (fail closed)
+        get_catalogue(app)
+    except CatalogueError as exc:
+        raise ConfigError(f"scheme or venue type configuration: {exc}") from exc
 
     from .extensions import db, limiter, migrate
     from .logging_setup import configure_logging

@@ -67,6 +67,8 @@ BAND_RE = re.compile(r"^[A-Za-z0-9+_-]{1,32}\Z")
 
 # Shared by issuer and verifier; changing it is a new transport version.  It holds the byte strings a
 # credential almost always contains so that DEFLATE can refer back to them instead of spelling them out.
+# The venue type and scheme names in it are compression hints, not policy: a venue type missing here (added
+# as data in assets/venue-types.json) only makes its codes a few bytes longer (issue 20).
 PRESET_DICTIONARY = (
     b'"rental","utility","transport","sesame","rongcheng","osmanthus","bailu","moli",'
     b'"library","hospital","gov-office","metro","bnd":"'

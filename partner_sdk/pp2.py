@@ -83,7 +83,8 @@ CERT_CONTEXT = b"perkpass-pp2-certificate\x00"
 PRESENTATION_CONTEXT = b"perkpass-pp2-presentation\x00"
 
 # Byte strings a certificate's claims block almost always contains (audiences, schemes, perk-code words).
-# Shared by issuer and verifier; changing it is a new certificate format.
+# Shared by issuer and verifier; changing it is a new certificate format. Compression hints, not policy: a venue
+# type missing here (added as data in assets/venue-types.json) only costs a few bytes (issue 20).
 PRESET_DICTIONARY = (
     b"rental\x00sesame\x00utility\x00bank\x00rongcheng\x00RC-HEATING,RC-LOAN,RC-CHECKUP,RC-NODEPOSIT,"
     b"culture\x00library\x00bailu\x00\x00BAILU-LIB-NODEPOSIT,BAILU-LIB-PRIORITY,BAILU-VENUE-DISCOUNT,"
