@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import click
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from .errors import APIError
 from .services.crypto import DecryptionError
@@ -77,11 +78,19 @@ def call(fn: Callable[..., T], *args, **kwargs) -> T:
 
 
 def _operator_mistake(exc: BaseException) -> str | None:
-    """The one line for a mistake an operator makes with files or keys, or None for a bug (which keeps its
-    traceback: somebody has to fix it)."""
+    """The one line for a mistake an operator makes with files, keys or the database's address, or None for
+    a bug (which keeps its traceback: somebody has to fix it)."""
     if isinstance(exc, DecryptionError):
         return ("[wrong_passphrase] cannot decrypt the stored keys: PERKPASS_KEY_PASSPHRASE is not the one they "
                 "were encrypted with (or the database is damaged)")
+    if isinstance(exc, OperationalError):
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(getattr(exc, "orig", exc)).strip() else ""
+        if "no such table" in first or "does not exist" in first:
+            return f"[database] the tables are missing ({first}): run `flask --app backend init-db` first"
+        return f"[database] cannot use the database of DATABASE_URL: {first or type(exc).__name__}"
+    if isinstance(exc, ProgrammingError) and "does not exist" in str(getattr(exc, "orig", "")):
+        first = str(exc.orig).strip().splitlines()[0]
+        return f"[database] the tables are missing ({first}): run `flask --app backend init-db` first"
     if isinstance(exc, OSError) and exc.filename:
         where = Path(str(exc.filename))
         hint = ""
@@ -101,7 +110,7 @@ def operator_errors(callback: Callable[..., T]) -> Callable[..., T]:
             return callback(*args, **kwargs)
         except (DomainError, APIError) as err:
             raise click.ClickException(describe(err)) from None
-        except (DecryptionError, OSError) as exc:
+        except (DecryptionError, OSError, OperationalError, ProgrammingError) as exc:
             line = _operator_mistake(exc)
             if line is None:
                 raise

@@ -87,3 +87,13 @@ def test_keys_root_is_what_the_api_publishes_and_perkpass_verify_pins_it(runner,
 def test_unknown_things_are_one_line(runner, args):
     res = runner.invoke(args=args)
     assert res.exit_code == 1 and res.output.startswith("Error: ") and res.output.count("\n") == 1, res.output
+
+
+@pytest.mark.parametrize("url,says", [("postgresql://nobody@127.0.0.1:1/none", "cannot use the database of DATABASE_URL"),
+                                      ("sqlite:///{tmp}/empty.db", "the tables are missing")])
+def test_a_wrong_or_empty_database_is_one_line(tmp_path, url, says):
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PERKPASS_ENV": "development",
+           "DATABASE_URL": url.format(tmp=tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "flask", "--app", "backend", "keys", "list"], env=env, cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.startswith(f"Error: [database] {says}") and r.stderr.count("\n") == 1, r.stderr
