@@ -56,6 +56,7 @@ class BaseConfig:
     PERKPASS_KEY_PASSPHRASE: str | None = None
     PERKPASS_KDF_COST = 15                     # log2 of scrypt N for keys and secrets at rest
     PERKPASS_SCHEMES_DIR = str(ASSETS_DIR / "schemes")
+    PERKPASS_VENUE_TYPES_FILE = str(ASSETS_DIR / "venue-types.json")   # the venue type registry (issue 20)
     PERKPASS_CREDENTIAL_LIFETIME = 90          # seconds a QR code is valid
     PERKPASS_REFRESH_AFTER = 60                # the phone refreshes after this many seconds
     PERKPASS_CERTIFICATE_LIFETIME = 86400      # PP2 perk certificates (a phone's offline codes); max 7 days
@@ -151,6 +152,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PERKPASS_ISSUER": ("PERKPASS_ISSUER", str),
     "PERKPASS_KEY_PASSPHRASE": ("PERKPASS_KEY_PASSPHRASE", str),
     "PERKPASS_SCHEMES_DIR": ("PERKPASS_SCHEMES_DIR", str),
+    "PERKPASS_VENUE_TYPES_FILE": ("PERKPASS_VENUE_TYPES_FILE", str),
     "PERKPASS_CREDENTIAL_LIFETIME": ("PERKPASS_CREDENTIAL_LIFETIME", int),
     "PERKPASS_REFRESH_AFTER": ("PERKPASS_REFRESH_AFTER", int),
     "PERKPASS_CERTIFICATE_LIFETIME": ("PERKPASS_CERTIFICATE_LIFETIME", int),
