@@ -151,7 +151,10 @@ class KioskApp(App):
         files_dir = os.environ.get("PERKPASS_KIOSK_FILES") or os.path.expanduser("~")  # enrolment, trust-list files
         # each screen gets what it needs here; the app is their look (language, texts) and navigator
         for screen in (
-                enrol.EnrolScreen(look=self, enrol=self.enrol, files_dir=files_dir), scan.ScanScreen(),
+                enrol.EnrolScreen(look=self, enrol=self.enrol, files_dir=files_dir),
+                scan.ScanScreen(look=self, nav=self, camera=lambda: self.camera, submit=self.submit_text,
+                                open_image=self.open_image, images_dir=os.environ.get("PERKPASS_KIOSK_IMAGES")
+                                or os.path.expanduser("~")),
                 result.ResultScreen(look=self, nav=self, colours=self.colours, text_on=self.text_on,
                                     seconds=self.result_seconds),
                 pin.PinScreen(look=self, nav=self, store=core.store, now=core.now, on_accepted=self.pin_accepted),
@@ -159,6 +162,10 @@ class KioskApp(App):
                                         on_change=self._on_settings_changed, files_dir=files_dir),
                 stats.StatsScreen(look=self, nav=self, core=core)):
             sm.add_widget(screen)
+        scan_screen = sm.get_screen("scan")
+        for name in ("venue_name", "perk_text", "camera_ok", "notice"):  # what the scan screen shows
+            setattr(scan_screen, name, getattr(self, name))
+            self.bind(**{name: scan_screen.setter(name)})
         self.sm = sm
         sm.bind(current=self._on_screen)
         Window.bind(size=self._on_window_size, on_key_down=self._on_key_down,

@@ -1,18 +1,21 @@
 """Scan screen: shows the camera preview (the UI thread only blits frames the worker captured)."""
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics.texture import Texture
-from kivy.properties import BooleanProperty, NumericProperty
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
-from . import load_kv
+from . import Look, Navigator, load_kv
 from .filechooser import choose_file
+
+if TYPE_CHECKING:
+    from ..scan import CameraWorker
 
 IMAGE_FILTERS = ["*.png", "*.jpg", "*.jpeg", "*.bmp", "*.webp", "*.PNG", "*.JPG", "*.JPEG"]
 
@@ -20,10 +23,11 @@ IMAGE_FILTERS = ["*.png", "*.jpg", "*.jpeg", "*.bmp", "*.webp", "*.PNG", "*.JPG"
 class FitTitle(Label):
     """A title that wraps onto ``max_lines`` lines, then shrinks, so a long venue name is never cut off.
 
-    Font sizes are in layout units (``app.u``): from ``largest`` down to ``smallest``. Only a name that does not
-    fit even at the smallest size is shortened with an ellipsis (``fits`` is then False).
+    Font sizes are in layout units (``unit``, the window's ``app.u``): from ``largest`` down to ``smallest``. Only a
+    name that does not fit even at the smallest size is shortened with an ellipsis (``fits`` is then False).
     """
 
+    unit = NumericProperty(1.0)
     largest = NumericProperty(30)
     smallest = NumericProperty(16)
     fits = BooleanProperty(True)
@@ -33,7 +37,7 @@ class FitTitle(Label):
         super().__init__(**kwargs)
         self._pending = None
         self.bind(text=self._later, width=self._later, largest=self._later, smallest=self._later,
-                  font_name=self._later)
+                  font_name=self._later, unit=self._later)
 
     def _later(self, *_):
         if self._pending is None:
@@ -49,7 +53,7 @@ class FitTitle(Label):
         self._pending = None
         if self.width <= 1 or not self.text:
             return
-        u = App.get_running_app().u
+        u = self.unit
         size, lines = self.largest * u, 1
         while True:
             lines = self.lines_at(size)
@@ -63,11 +67,23 @@ class FitTitle(Label):
 
 
 class ScanScreen(Screen):
-    def __init__(self, **kwargs):
+    # what the screen shows; the app sets them (KioskApp binds its own properties to these)
+    venue_name = StringProperty("")
+    perk_text = StringProperty("")
+    camera_ok = BooleanProperty(False)
+    notice = StringProperty("")
+
+    def __init__(self, *, look: Look, nav: Navigator, camera: Callable[[], CameraWorker | None],
+                 submit: Callable[[str, str], None], open_image: Callable[[str], None], images_dir: str,
+                 **kwargs: Any):
+        """``camera()``: the camera worker now, if one runs (its frames are the preview); ``submit(text, source)``
+        verifies a typed code; ``open_image(path)`` reads a code from a picture chosen in ``images_dir``."""
+        self.look, self.nav, self.camera = look, nav, camera
+        self.submit, self.open_image, self.images_dir = submit, open_image, images_dir
         super().__init__(**kwargs)
         self._event = None
         self._seq = -1
-        self._texture = None
+        self._texture: Texture | None = None
 
     @staticmethod
     def corner_points(w, corner: int, *_rebind) -> list[float]:
@@ -92,8 +108,7 @@ class ScanScreen(Screen):
         self.ids.manual.focus = False
 
     def update_preview(self, _dt=None) -> None:
-        app = App.get_running_app()
-        cam = getattr(app, "camera", None)
+        cam = self.camera()
         if cam is None:
             return
         seq, frame = cam.latest_frame()
@@ -120,12 +135,10 @@ class ScanScreen(Screen):
         field.text = ""
         field.focus = False
         if text:
-            App.get_running_app().submit_text(text, "manual")
+            self.submit(text, "manual")
 
     def choose_image(self) -> None:
-        app = App.get_running_app()
-        start = os.environ.get("PERKPASS_KIOSK_IMAGES") or os.path.expanduser("~")
-        choose_file(app.tr("scan.open_image"), start, IMAGE_FILTERS, app.open_image)
+        choose_file(self.look.tr("scan.open_image"), self.images_dir, IMAGE_FILTERS, self.open_image)
 
 
 load_kv("scan")
