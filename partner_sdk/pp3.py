@@ -3,11 +3,15 @@
 A PP2 code carries its certificate id, so a venue type can link one citizen's visits for a day. A PP3 code
 carries a fresh zero-knowledge proof instead: two codes of one citizen share no value.
 
-* The **certificate** is a BBS signature (CFRG draft, BLS12-381-SHA-256) by the issuer's BBS key over five
-  messages, in this order: venue type (audience), perks (sorted, comma-joined), validity day (UTC day number,
-  decimal), scheme, and the holder's pseudonym secret (a scalar, the last message, never disclosed). The
-  signature's header is ``"perkpass-pp3-certificate" 0x00 issuer 0x00 kid || I2OSP(1, 8)`` (the pseudonym
-  draft's combined header, one pseudonym secret).
+* The **certificate** is a blind BBS signature (CFRG drafts "The BBS Signature Scheme", BLS12-381-SHA-256,
+  "Blind BBS Signatures" and "BBS per Verifier Linkability": BlindSignWithNym, api_id
+  ``BBS_BLS12381G1_XMD:SHA-256_SSWU_RO_H2G_HM2S_PSEUDONYM_``) by the issuer's BBS key over six messages: the
+  issuer's four, venue type (audience), perks (sorted, comma-joined), validity day (UTC day number, decimal)
+  and scheme, then the holder's two, committed blindly: the commitment's blind and the pseudonym secret
+  (the phone's random part plus the issuer's ``signer_nym_entropy``). The issuer sees only a hiding
+  commitment with a proof that the phone knows its opening, so it never learns the secret and cannot compute
+  the holder's pseudonyms. The signature's header is ``"perkpass-pp3-certificate" 0x00 issuer 0x00 kid ||
+  I2OSP(1, 8)`` (the pseudonym draft's combined header, one pseudonym secret).
 * A **presentation** is a BBS proof, made by the phone for each code, disclosing only messages 0, 1, 2
   (venue type, perks, day), bound to the presentation header ``"perkpass-pp3-presentation" 0x00 ||
   I2OSP(slot, 8)`` (slot = presented time // 30 s); the scheme and the secret stay hidden.
@@ -29,7 +33,7 @@ Byte layout (integers unsigned big-endian)::
     [12:12+n] n  raw DEFLATE(audience 0x00 perks, zdict=pp2.PRESET_DICTIONARY)
     if flag:  4  quota window (seconds)
              48  pseudonym (compressed G1 point)
-    rest         BBS proof (3 points and 4 + U scalars; U = 2 undisclosed messages: 336 bytes)
+    rest         BBS proof (3 points and 4 + U scalars; U = 3 undisclosed messages: 368 bytes)
 
 QR transport: ``"PP3"`` + decimal(0x01 || all of the above), like PP1 and PP2.
 
@@ -65,8 +69,9 @@ NYM_CONTEXT = b"perkpass-pp3-nym\x00"
 DAY = 86_400
 SLOT_SECONDS = pp2.SLOT_SECONDS
 KEY_REF_LEN = 4
-MESSAGE_COUNT = 5
-DISCLOSED = (0, 1, 2)  # venue type, perks, validity day; never scheme (3) nor the pseudonym secret (4)
+SIGNER_MESSAGES = 4  # venue type, perks, day, scheme; then the holder's two blind scalars
+MESSAGE_COUNT = SIGNER_MESSAGES + 2  # ... prover blind (4) and pseudonym secret (5), committed, never shown
+DISCLOSED = (0, 1, 2)  # venue type, perks, validity day; never the scheme (3) nor the holder's scalars
 MAX_DAYS_AHEAD = 7  # an issuer signs at most a week of days ahead; a verifier refuses a day further out
 # "Once per visit" for PP3: the shortest quota window, the PP2 reuse floor at the default window and leeway.
 MIN_QUOTA_WINDOW = pp2.min_reuse_interval(pp2.DEFAULT_PRESENTATION_WINDOW, 5)
@@ -158,9 +163,20 @@ def window_end(window: int, slot: int) -> int:
     return (slot * SLOT_SECONDS // window + 1) * window
 
 
-def message_scalars(audience: str, perks: Sequence[str], day: int, scheme: str, nym_secret: int) -> list[int]:
-    return [*bbs.messages_to_scalars(_disclosed_messages(audience, perks, day) + [scheme.encode()], API_ID),
-            nym_secret % bbs.R]
+class HolderSecret(NamedTuple):
+    """What only the phone knows: the blind of its commitment and its pseudonym secret (the issuer's entropy
+    added to the phone's own part, so neither the issuer alone nor a stolen commitment can compute it)."""
+
+    prover_blind: int
+    nym_secret: int
+
+
+def _signer_scalars(audience: str, perks: Sequence[str], day: int, scheme: str) -> list[int]:
+    return bbs.messages_to_scalars(_disclosed_messages(audience, perks, day) + [scheme.encode()], API_ID)
+
+
+def message_scalars(audience: str, perks: Sequence[str], day: int, scheme: str, secret: HolderSecret) -> list[int]:
+    return [*_signer_scalars(audience, perks, day, scheme), secret.prover_blind % bbs.R, secret.nym_secret % bbs.R]
 
 
 def _disclosed_messages(audience: str, perks: Sequence[str], day: int) -> list[bytes]:
@@ -168,21 +184,40 @@ def _disclosed_messages(audience: str, perks: Sequence[str], day: int) -> list[b
 
 
 def _generators() -> list[G1Point]:
-    return bbs.create_generators(MESSAGE_COUNT + 1, API_ID)
+    # the signer's (Q_1, H_1..H_4), then the blind ones (Q_2 for the prover blind, J_1 for the secret)
+    return bbs.create_generators(SIGNER_MESSAGES + 1, API_ID) + bbs.blind_generators(2, API_ID)
 
 
 # ------------------------------------------------------------------------------------------- issuance
 
-def new_nym_secret() -> int:
-    """The holder's pseudonym secret: a uniformly random non-zero scalar."""
+def _random_scalar() -> int:
     while True:
         value = int.from_bytes(secrets.token_bytes(48), "big") % bbs.R
         if value:
             return value
 
 
+class HolderRequest(NamedTuple):
+    """The phone's side of blind issuance: ``commitment`` goes to the issuer; the rest stays on the phone."""
+
+    commitment: bytes  # commitment with proof (CFRG Blind BBS), 144 bytes
+    prover_nym: int
+    prover_blind: int
+
+
+def holder_request(random_scalars: bbs.RandomScalars = bbs.calculate_random_scalars) -> HolderRequest:
+    """A fresh pseudonym secret part and the hiding commitment to it (CommitWithNym, no other messages)."""
+    prover_nym = _random_scalar()
+    commitment, prover_blind = bbs.commit([prover_nym], API_ID, random_scalars)
+    return HolderRequest(commitment, prover_nym, prover_blind)
+
+
+def holder_secret(request: HolderRequest, signer_nym_entropy: int) -> HolderSecret:
+    return HolderSecret(request.prover_blind, (request.prover_nym + signer_nym_entropy) % bbs.R)
+
+
 class Certificate(NamedTuple):
-    """What the phone keeps: the signed messages (all but its secret, which it holds itself) and the signature."""
+    """What the phone keeps beside its :class:`HolderSecret`: the signed messages and the signature."""
 
     kid: str
     audience: str
@@ -196,31 +231,39 @@ class Certificate(NamedTuple):
                 "sch": self.scheme, "sig": fmt.b64url_encode(self.signature)}
 
 
-def _check_claims(audience: str, perks: Sequence[str], scheme: str) -> tuple[str, ...]:
+def _check_claims(audience: str, perks: Sequence[str], scheme: str, day: int) -> tuple[str, ...]:
     codes = tuple(sorted(set(perks)))
     if not fmt.AUDIENCE_RE.fullmatch(audience) or not fmt.SCHEME_RE.fullmatch(scheme):
         raise ValueError("bad audience or scheme")
     if not codes or len(codes) > fmt.MAX_PERKS or not all(fmt.PERK_CODE_RE.fullmatch(p) for p in codes):
         raise ValueError("bad perks")
+    if not 0 <= day < 2**16:
+        raise ValueError("day out of range")
     return codes
 
 
-def sign_certificate(sk: int, kid: str, issuer: str, audience: str, perks: Sequence[str], day: int, scheme: str,
-                     nym_secret: int) -> Certificate:
-    """The issuer's signature over the five messages. Here the issuer is given the holder's secret, so it
-    could compute the holder's pseudonyms: see docs/design/pp3.md (blind issuance)."""
-    codes = _check_claims(audience, perks, scheme)
-    if not 0 <= day < 2**16:
-        raise ValueError("day out of range")
-    pk = bbs.sk_to_pk(sk)
-    scalars = message_scalars(audience, codes, day, scheme, nym_secret)
-    signature = bbs.core_sign(sk, pk, _generators(), certificate_header(issuer, kid), scalars, API_ID)
-    return Certificate(kid, audience, codes, day, scheme, signature)
+def blind_sign_certificate(sk: int, kid: str, issuer: str, audience: str, perks: Sequence[str], day: int,
+                           scheme: str, commitment: bytes,
+                           signer_nym_entropy: int | None = None) -> tuple[Certificate, int]:
+    """The issuer's side: (certificate, signer_nym_entropy), both for the phone. The issuer checks the
+    commitment's proof and never learns the holder's secret, so it cannot compute the holder's pseudonyms.
+    Raises ValueError for a bad commitment or claims."""
+    codes = _check_claims(audience, perks, scheme, day)
+    try:
+        if bbs.commit_verify(commitment, API_ID)[1] != 1:
+            raise ValueError("the commitment must hold exactly the pseudonym secret")
+        entropy = _random_scalar() if signer_nym_entropy is None else signer_nym_entropy
+        pk = bbs.sk_to_pk(sk)
+        signature = bbs.blind_sign_with_nym(sk, pk, commitment, entropy, certificate_header(issuer, kid),
+                                            _signer_scalars(audience, codes, day, scheme), API_ID)
+    except bbs.BBSError as exc:
+        raise ValueError(str(exc)) from None
+    return Certificate(kid, audience, codes, day, scheme, signature), entropy
 
 
-def certificate_ok(cert: Certificate, public_key: bytes, issuer: str, nym_secret: int) -> bool:
+def certificate_ok(cert: Certificate, public_key: bytes, issuer: str, secret: HolderSecret) -> bool:
     """The holder's check of what it was given (before it relies on it)."""
-    scalars = message_scalars(cert.audience, cert.perks, cert.day, cert.scheme, nym_secret)
+    scalars = message_scalars(cert.audience, cert.perks, cert.day, cert.scheme, secret)
     return bbs.core_verify(public_key, cert.signature, _generators(), certificate_header(issuer, cert.kid),
                            scalars, API_ID)
 
@@ -232,12 +275,12 @@ def _claims_block(audience: str, perks: Sequence[str]) -> bytes:
     return deflater.compress(f"{audience}\x00{','.join(perks)}".encode()) + deflater.flush()
 
 
-def present(cert: Certificate, nym_secret: int, public_key: bytes, issuer: str, now: int | float | datetime,
+def present(cert: Certificate, secret: HolderSecret, public_key: bytes, issuer: str, now: int | float | datetime,
             window: int | None, random_scalars: bbs.RandomScalars = bbs.calculate_random_scalars) -> str:
     """What the phone does (in JavaScript) for each code; here for Python holders, tests and benchmarks.
     ``window``: the venue type's quota window (:func:`quota_window`), None for a code without a pseudonym."""
     slot = int(fmt.to_epoch(now)) // SLOT_SECONDS
-    scalars = message_scalars(cert.audience, cert.perks, cert.day, cert.scheme, nym_secret)
+    scalars = message_scalars(cert.audience, cert.perks, cert.day, cert.scheme, secret)
     header, ph = certificate_header(issuer, cert.kid), presentation_header(slot)
     block = _claims_block(cert.audience, cert.perks)
     if window is None:

@@ -79,11 +79,14 @@ class TestIssuer:
         default, so the published test vectors stay byte for byte what they were)."""
         return [pp3.BbsKey(self.bbs_kid, self.bbs_public_key, *self.key_window)]
 
-    def pp3_certificate(self, audience: str, perks: Sequence[str], day: int, nym_secret: int,
-                        scheme: str = "moli") -> pp3.Certificate:
-        """A PP3 certificate for a holder's pseudonym secret; the holder then calls :func:`partner_sdk.pp3.present`."""
-        return pp3.sign_certificate(self.bbs_secret_key, self.bbs_kid, self.issuer, audience, perks, day, scheme,
-                                    nym_secret)
+    def pp3_certificate(self, audience: str, perks: Sequence[str], day: int,
+                        scheme: str = "moli") -> tuple[pp3.Certificate, pp3.HolderSecret]:
+        """A PP3 certificate by blind issuance, both sides played here: the phone's commitment, this issuer's
+        blind signature. The holder then calls :func:`partner_sdk.pp3.present` with the secret."""
+        request = pp3.holder_request()
+        cert, entropy = pp3.blind_sign_certificate(self.bbs_secret_key, self.bbs_kid, self.issuer, audience, perks,
+                                                   day, scheme, request.commitment)
+        return cert, pp3.holder_secret(request, entropy)
 
     def trust_store(self, now: int | float | datetime, **kwargs: Any) -> TrustStore:
         store = TrustStore(self.root_public_jwk)

@@ -161,3 +161,120 @@ def test_round_trip_with_fresh_randomness_gives_different_proofs():
     for p in (p1, p2):
         assert bbs.proof_verify(pk, p, b"hdr", b"ph", [messages[i] for i in (0, 2, 3)], [0, 2, 3])
         assert not bbs.proof_verify(pk, p, b"hdr", b"other", [messages[i] for i in (0, 2, 3)], [0, 2, 3])
+
+
+# --- pseudonyms: the CFRG "BBS per Verifier Linkability" draft's fixtures --------------------------------
+
+NYM_FIXTURES = Path(__file__).parent / "fixtures" / "bbs-pseudonyms"
+NYM_PROOFS = sorted(p.name for p in (NYM_FIXTURES / "nymProof").glob("nymProof0*.json"))
+NYM_API_ID = bbs.CIPHERSUITE_ID + b"H2G_HM2S_PSEUDONYM_"
+
+
+def _nym_case(name: str) -> tuple[dict, list, list[int], list[int]]:
+    """The fixture, the draft's generator list for it (signer's, then the blind ones: the prover's blind,
+    the committed messages, the pseudonym secret), all message scalars in signing order, disclosed indexes."""
+    fx = json.loads((NYM_FIXTURES / "nymProof" / name).read_text())
+    big_l, committed = fx["L"], fx["committedMessages"]
+    gens = bbs.create_generators(big_l + 1, NYM_API_ID) + bbs.create_generators(len(committed) + 2,
+                                                                              b"BLIND_" + NYM_API_ID)
+    scalars = (bbs.messages_to_scalars([bytes.fromhex(m) for m in fx["messages"]], NYM_API_ID)
+               + [int(fx["proverBlind"], 16)]
+               + bbs.messages_to_scalars([bytes.fromhex(m) for m in committed], NYM_API_ID)
+               + [int(fx["nym_secrets"][0], 16)])
+    disclosed = sorted([int(i) for i in fx["revealedMessages"]]
+                       + [int(j) + big_l + 1 for j in fx["revealedCommittedMessages"]])
+    return fx, gens, scalars, disclosed
+
+
+def test_nym_fixtures_are_there():
+    assert len(NYM_PROOFS) == 7
+
+
+@pytest.mark.parametrize("name", NYM_PROOFS)
+def test_pseudonym_proof_fixture(name):
+    fx, gens, scalars, disclosed = _nym_case(name)
+    assert len(fx["nym_secrets"]) == 1
+    header = bytes.fromhex(fx["header"]) + bbs.i2osp(1, 8)  # the draft's combined header
+    ph, ctx = bytes.fromhex(fx["presentationHeader"]), bytes.fromhex(fx["context_id"])
+    pk, proof, nym = bytes.fromhex(fx["signerPublicKey"]), bytes.fromhex(fx["proof"]), bytes.fromhex(fx["pseudonym"])
+    assert bbs.calculate_pseudonym(ctx, scalars[-1], NYM_API_ID) == nym
+    shown = [scalars[i] for i in disclosed]
+    assert bbs.core_proof_verify_with_nym(pk, proof, nym, ctx, gens, header, ph, shown, disclosed, NYM_API_ID) \
+        is fx["result"]["valid"]
+    # tampered: another context, another pseudonym, another presentation header, a flipped proof byte
+    assert not bbs.core_proof_verify_with_nym(pk, proof, nym, ctx + b"x", gens, header, ph, shown, disclosed,
+                                              NYM_API_ID)
+    other = bbs.calculate_pseudonym(ctx, scalars[-1] + 1, NYM_API_ID)
+    assert not bbs.core_proof_verify_with_nym(pk, proof, other, ctx, gens, header, ph, shown, disclosed, NYM_API_ID)
+    assert not bbs.core_proof_verify_with_nym(pk, proof, nym, ctx, gens, header, ph + b"x", shown, disclosed,
+                                              NYM_API_ID)
+    bad = bytearray(proof)
+    bad[200] ^= 1
+    assert not bbs.core_proof_verify_with_nym(pk, bytes(bad), nym, ctx, gens, header, ph, shown, disclosed,
+                                              NYM_API_ID)
+
+
+@pytest.mark.parametrize("name", NYM_PROOFS)
+def test_pseudonym_proof_fixture_regenerated_from_its_mocked_scalars(name):
+    fx, gens, scalars, disclosed = _nym_case(name)
+    mock = fx["mockRngParameters"]
+
+    def mocked(count: int) -> list[int]:
+        return bbs.seeded_random_scalars(mock["SEED"].encode(), mock["proof"]["DST"].encode(), count)
+
+    proof, nym = bbs.core_proof_gen_with_nym(
+        bytes.fromhex(fx["signerPublicKey"]), bytes.fromhex(fx["signature"]), gens,
+        bytes.fromhex(fx["header"]) + bbs.i2osp(1, 8), bytes.fromhex(fx["presentationHeader"]),
+        bytes.fromhex(fx["context_id"]), scalars, disclosed, NYM_API_ID, mocked)
+    assert nym.hex() == fx["pseudonym"]
+    assert proof.hex() == fx["proof"]
+
+
+# --- blind issuance: the pseudonym draft's commitment and signature fixtures (one pseudonym secret) -------
+
+NYM_COMMITS = sorted(p.name for p in (NYM_FIXTURES / "nymCommit").glob("*.json"))
+NYM_SIGNATURES = [p.name for p in sorted((NYM_FIXTURES / "nymSignature").glob("*.json"))
+                  if len(json.loads(p.read_text())["nym_secrets"]) == 1]
+
+
+@pytest.mark.parametrize("name", NYM_COMMITS)
+def test_commitment_fixture_regenerated_and_verified(name):
+    fx = json.loads((NYM_FIXTURES / "nymCommit" / name).read_text())
+    mock = fx["mockRngParameters"]
+    committed = (bbs.messages_to_scalars([bytes.fromhex(m) for m in fx["committedMessages"]], NYM_API_ID)
+                 + [int(x, 16) for x in fx["proverNyms"]])
+
+    def mocked(count: int) -> list[int]:
+        return bbs.seeded_random_scalars(mock["SEED"].encode(), mock["commit"]["DST"].encode(), count)
+
+    commitment, blind = bbs.commit(committed, NYM_API_ID, mocked)
+    assert commitment.hex() == fx["commitmentWithProof"] and blind == int(fx["proverBlind"], 16)
+    assert bbs.commit_verify(commitment, NYM_API_ID)[1] == len(committed)
+    for pos in (0, 50, len(commitment) - 1):
+        bad = bytearray(commitment)
+        bad[pos] ^= 1
+        with pytest.raises(bbs.BBSError):
+            bbs.commit_verify(bytes(bad), NYM_API_ID)
+
+
+def test_nym_signature_fixtures_are_there():
+    assert len(NYM_SIGNATURES) == 4
+
+
+@pytest.mark.parametrize("name", NYM_SIGNATURES)
+def test_blind_signature_fixture_regenerated_and_verified(name):
+    fx = json.loads((NYM_FIXTURES / "nymSignature" / name).read_text())
+    sk, pk = int(fx["signerKeyPair"]["secretKey"], 16), bytes.fromhex(fx["signerKeyPair"]["publicKey"])
+    header = bytes.fromhex(fx["header"]) + bbs.i2osp(1, 8)
+    signer = bbs.messages_to_scalars([bytes.fromhex(m) for m in fx["messages"]], NYM_API_ID)
+    signature = bbs.blind_sign_with_nym(sk, pk, bytes.fromhex(fx["commitmentWithProof"]),
+                                        int(fx["signer_nym_entropy"], 16), header, signer, NYM_API_ID)
+    assert signature.hex() == fx["signature"]
+    committed = fx["committedMessages"]
+    gens = bbs.create_generators(len(signer) + 1, NYM_API_ID) + bbs.blind_generators(len(committed) + 2, NYM_API_ID)
+    nym_secret = (int(fx["proverNyms"][0], 16) + int(fx["signer_nym_entropy"], 16)) % bbs.R
+    assert nym_secret == int(fx["nym_secrets"][0], 16)
+    scalars = (signer + [int(fx["proverBlind"], 16)]
+               + bbs.messages_to_scalars([bytes.fromhex(m) for m in committed], NYM_API_ID) + [nym_secret])
+    assert bbs.core_verify(pk, signature, gens, header, scalars, NYM_API_ID)
+    assert not bbs.core_verify(pk, signature, gens, header, scalars[:-1] + [nym_secret + 1], NYM_API_ID)

@@ -36,8 +36,7 @@ class Holder:
 
     def __init__(self, issuer, audience="metro", perks=PERKS, day=TODAY):
         self.issuer = issuer
-        self.secret = pp3.new_nym_secret()
-        self.cert = issuer.pp3_certificate(audience, perks, day, self.secret)
+        self.cert, self.secret = issuer.pp3_certificate(audience, perks, day)
         assert pp3.certificate_ok(self.cert, issuer.bbs_public_key, issuer.issuer, self.secret)
 
     def code(self, now, window=pp3.MIN_QUOTA_WINDOW):
@@ -67,7 +66,8 @@ def test_granted_offline_and_says_only_venue_type_perks_and_day(issuer, store):
 def test_qr_version_for_three_perks(issuer):
     code = Holder(issuer).code(T0)
     assert fmt.qr_version_m(code) <= 17  # issue 23's goal: <= v17-M with a pseudonym (measured: 16)
-    bare = pp3.present(Holder(issuer).cert, 1, issuer.bbs_public_key, issuer.issuer, T0, None)
+    holder = Holder(issuer)
+    bare = pp3.present(holder.cert, holder.secret, issuer.bbs_public_key, issuer.issuer, T0, None)
     assert fmt.qr_version_m(bare) <= 15
 
 
@@ -91,7 +91,7 @@ def test_two_codes_of_one_citizen_share_nothing_beyond_what_every_holder_shows(i
     public = 12 + a1[11]  # head + claims block: key reference, day, slot, venue type, perks
     assert a1[:public - 4] == b1[:public - 4], "Alice's and Bob's public parts are alike (same day, same perks)"
     secret_a1, secret_a2 = a1[public:], a2[public:]
-    assert len(secret_a1) == len(secret_a2) == 4 + 48 + 336
+    assert len(secret_a1) == len(secret_a2) == 4 + 48 + 368
     # past the quota window's 4 bytes: pseudonym and proof
     overlap = _longest_common_run(secret_a1[4:], secret_a2[4:])
     random_overlap = max(_longest_common_run(secrets.token_bytes(384), secrets.token_bytes(384)) for _ in range(3))
@@ -118,11 +118,13 @@ def test_pseudonym_repeats_within_a_window_and_venue_and_differs_across(issuer, 
     # the next window: a different pseudonym, granted
     later = gate.verify(holder.code(window_start + 151), now=window_start + 152)
     assert later.granted and later.pseudonym != first.pseudonym
-    # the same holder's certificate for another venue type: another pseudonym in the same window
-    bus_holder_cert = issuer.pp3_certificate("library", ("BAILU-LIB-NODEPOSIT",), TODAY, holder.secret)
-    lib = pp3.parse_qr_text(pp3.present(bus_holder_cert, holder.secret, issuer.bbs_public_key, issuer.issuer,
-                                        window_start + 1, 130))
-    assert lib.pseudonym_text not in (first.pseudonym, later.pseudonym)
+    # the same secret in another venue type's context: another pseudonym in the same window
+    lib = bbs.calculate_pseudonym(pp3.nym_context(issuer.issuer, "library", 130, (window_start + 1) // 30),
+                                  holder.secret.nym_secret, pp3.API_ID)
+    assert fmt.b64url_encode(lib) not in (first.pseudonym, later.pseudonym)
+    same = bbs.calculate_pseudonym(pp3.nym_context(issuer.issuer, "metro", 130, (window_start + 1) // 30),
+                                   holder.secret.nym_secret, pp3.API_ID)
+    assert fmt.b64url_encode(same) == first.pseudonym
 
 
 def test_a_code_scanned_twice_is_replayed(issuer, store):
@@ -144,8 +146,6 @@ def test_once_a_day_perk_window_comes_from_the_trust_list(issuer):
     assert gate.verify(holder.code(T0 + 5 * 3600, window=DAY), now=T0 + 5 * 3600).status is Status.REPLAYED
     next_day = (TODAY + 1) * DAY + 60
     tomorrow = Holder(issuer, audience="museum", perks=("CITY-MUSEUM-FREE",), day=TODAY + 1)
-    tomorrow.secret, tomorrow.cert = holder.secret, issuer.pp3_certificate("museum", ("CITY-MUSEUM-FREE",),
-                                                                           TODAY + 1, holder.secret)
     assert gate.verify(tomorrow.code(next_day, window=DAY), now=next_day).granted
 
 
@@ -176,9 +176,8 @@ def test_hostile_codes_get_typed_refusals(issuer, store):
     other_window = _replace(data, 12 + n, (260).to_bytes(4, "big"))
     assert answer(other_window) is Status.BAD_SIGNATURE
     # the holder's pseudonym of another venue type, or another holder's, transplanted into this code
-    lib_cert = issuer.pp3_certificate("library", ("BAILU-LIB-NODEPOSIT",), TODAY, holder.secret)
-    lib_nym = pp3.parse_qr_text(pp3.present(lib_cert, holder.secret, issuer.bbs_public_key, issuer.issuer, T0,
-                                            130)).pseudonym
+    lib_nym = bbs.calculate_pseudonym(pp3.nym_context(issuer.issuer, "library", 130, T0 // 30),
+                                      holder.secret.nym_secret, pp3.API_ID)
     assert answer(_replace(data, nym_at, lib_nym)) is Status.BAD_SIGNATURE
     bob_nym = pp3.parse_qr_text(Holder(issuer).code(T0)).pseudonym
     assert answer(_replace(data, nym_at, bob_nym)) is Status.BAD_SIGNATURE
@@ -226,8 +225,10 @@ def test_time_audience_and_key_refusals(issuer, store):
 
 def test_a_certificate_signed_by_another_key_is_refused(issuer, store):
     rogue = bbs.keygen(b"r" * 32)
-    secret = pp3.new_nym_secret()
-    cert = pp3.sign_certificate(rogue, issuer.bbs_kid, issuer.issuer, "metro", PERKS, TODAY, "moli", secret)
+    request = pp3.holder_request()
+    cert, entropy = pp3.blind_sign_certificate(rogue, issuer.bbs_kid, issuer.issuer, "metro", PERKS, TODAY, "moli",
+                                               request.commitment)
+    secret = pp3.holder_secret(request, entropy)
     code = pp3.present(cert, secret, bbs.sk_to_pk(rogue), issuer.issuer, T0, 130)
     assert Verifier(store, "metro").verify(code, now=T0).status is Status.BAD_SIGNATURE
 
@@ -263,3 +264,28 @@ def test_trust_list_bbs_keys_member_is_strict(issuer):
 
 def test_lists_without_bbs_keys_are_unchanged(issuer):
     assert "bbs_keys" not in fmt.b64url_decode(issuer.trust_list(T0).split(".")[1]).decode()
+
+
+# ------------------------------------------------------------------------------------ blind issuance
+
+def test_the_issuer_never_sees_the_secret_and_checks_the_commitment(issuer):
+    request = pp3.holder_request()
+    cert, entropy = pp3.blind_sign_certificate(issuer.bbs_secret_key, issuer.bbs_kid, issuer.issuer, "metro",
+                                               PERKS, TODAY, "moli", request.commitment)
+    secret = pp3.holder_secret(request, entropy)
+    # what the issuer saw: the commitment (and what it chose). The secret's bytes appear in neither.
+    seen = request.commitment + entropy.to_bytes(32, "big") + cert.signature
+    for value in (secret.nym_secret, request.prover_nym, secret.prover_blind):
+        assert value.to_bytes(32, "big") not in seen
+    assert pp3.certificate_ok(cert, issuer.bbs_public_key, issuer.issuer, secret)
+    # the issuer's entropy is part of the secret: the phone's part alone verifies nothing
+    assert not pp3.certificate_ok(cert, issuer.bbs_public_key, issuer.issuer,
+                                  pp3.HolderSecret(secret.prover_blind, request.prover_nym))
+    # a commitment whose proof fails, a commitment to two scalars, garbage: refused with ValueError
+    bad = bytearray(request.commitment)
+    bad[60] ^= 1
+    two, _ = bbs.commit([5, 6], pp3.API_ID)
+    for commitment in (bytes(bad), two, b"", bytes(144), request.commitment[:-1]):
+        with pytest.raises(ValueError):
+            pp3.blind_sign_certificate(issuer.bbs_secret_key, issuer.bbs_kid, issuer.issuer, "metro", PERKS, TODAY,
+                                       "moli", commitment)
