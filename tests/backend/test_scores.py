@@ -20,10 +20,15 @@ def _row(phone: str, scheme: str, score, **extra) -> dict:
     return {"phone": phone, "scheme": scheme, "score": score, **CODES, **extra}
 
 
+def _imports_audited() -> list[AuditEntry]:
+    return db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "scores.imported")
+                              .order_by(AuditEntry.id)).all()
+
+
 def _nothing_stored() -> None:
     assert db.session.query(CitizenScheme).count() == 0
     assert db.session.query(ScoreEvent).count() == 0
-    assert db.session.query(AuditEntry).count() == 0
+    assert _imports_audited() == []
 
 
 def test_csv_import_cli(h, client, runner, tmp_path):
@@ -47,10 +52,21 @@ def test_csv_import_cli(h, client, runner, tmp_path):
     events = db.session.scalars(db.select(ScoreEvent).order_by(ScoreEvent.id)).all()
     assert [(e.score_after, e.source, e.reason) for e in events] == [
         (713, "fuzhou-credit-platform", "annual-recalculation"), (647, "legacy-score-archive", "legacy-migration")]
-    audit = db.session.scalars(db.select(AuditEntry)).all()
-    assert [(a.action, a.details) for a in audit] == [("scores.imported", {
+    assert [(a.action, a.details) for a in _imports_audited()] == [("scores.imported", {
         "events": 2, "reasons": ["annual-recalculation", "legacy-migration"],
         "source_systems": ["fuzhou-credit-platform", "legacy-score-archive"]})]
+
+
+def test_the_citizen_reads_an_import_by_the_labels_of_its_codes(h, client, runner, tmp_path):
+    token = h.login(A)
+    csv = tmp_path / "scores.csv"
+    csv.write_text(HEADER + f"{A},,moli,713,annual-recalculation,fuzhou-credit-platform\n")
+    assert runner.invoke(args=["scores", "import", str(csv)]).exit_code == 0
+    ev = client.get("/api/v1/me/score/moli", headers=h.bearer(token)).json["events"][0]
+    assert ev["title"] == {"en": "Annual recalculation by the city platform", "zh-CN": "城市平台年度重新计算"}
+    assert ev["source"] == {"type": "operator", "code": "fuzhou-credit-platform",
+                            "name": "Fuzhou public credit information platform", "name_zh": "福州市公共信用信息平台"}
+    assert ev["description"] is None and ev["points"] == 213
 
 
 def test_csv_import_by_citizen_id_from_standard_input(h, client, runner):
@@ -142,7 +158,7 @@ def test_a_citizen_and_scheme_given_twice_apply_in_file_order(h, client, runner,
         db.select(ScoreEvent).join(CitizenScheme).join(Citizen).where(Citizen.public_id == client.get(
             "/api/v1/me", headers=h.bearer(token)).json["id"]).order_by(ScoreEvent.id))]
     assert ledger == [(700, 700), (20, 720), (10, 730)]
-    assert [a.details["events"] for a in db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id))] == [2, 2, 1]
+    assert [a.details["events"] for a in _imports_audited()] == [2, 2, 1]
 
 
 def test_operator_api_import_and_ranges(h, client):
@@ -186,6 +202,25 @@ def test_operator_api_refuses_prose_fields_and_missing_codes(h, client):
         "row 1": ["reason: not a registered reason code (flask scores codes lists them)"]}
     assert "religious" not in r.get_data(as_text=True)
     _nothing_stored()
+
+
+def test_a_source_system_counts_only_once_a_second_operator_approved_it(h, runner, tmp_path):
+    """Reason codes and source systems are catalogue entries (four eyes): a proposed one is refused like any
+    unknown code until a different operator approves it; then the next import may name it."""
+    from backend.services import ledger
+    h.login(A)
+    csv = tmp_path / "new-source.csv"
+    csv.write_text(HEADER + f"{A},,moli,705,annual-recalculation,gulou-district-platform\n")
+    change = ledger.propose("source_system", "gulou-district-platform",
+                            {"en": "Gulou district platform", "zh-CN": "鼓楼区平台"}, {"schemes": ["moli"]},
+                            "operator:alice", int(time.time()))
+    res = runner.invoke(args=["scores", "import", str(csv)])
+    assert res.exit_code == 1 and "line 2: source_system: not a registered source system" in res.output
+    _nothing_stored()
+    ledger.decide_change(change.id, True, "operator:bob", int(time.time()))
+    res = runner.invoke(args=["scores", "import", str(csv)])
+    assert res.exit_code == 0 and "imported 1" in res.output, res.output
+    assert "鼓楼区平台" in runner.invoke(args=["scores", "codes"]).output
 
 
 def test_scores_codes_lists_what_an_import_may_name(runner):
