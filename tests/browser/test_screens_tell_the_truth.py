@@ -249,7 +249,7 @@ def test_dispute_dialog_says_a_waiting_record_still_does_not_count_and_it_does_n
     operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 685,
         "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     suffix = phone[-6:]
-    _send(server, _provider(server, f"truth-police-{suffix}"), [_event(f"TP-{suffix}", phone, "OFFENCE-MINOR", -5, "FZ-TP-2026-102")])
+    _send(server, _provider(server, f"truth-police-{suffix}"), [_event(phone, "OFFENCE-MINOR", -5, "FZ-TP-2026-102")])
     page.goto("/app/#/score/moli")
     page.wait_for_selector("#ledger-body[aria-busy=false] .ledger-item[data-status=pending_review]")
     page.locator(".ledger-item[data-status=pending_review] .dispute-btn").click()
