@@ -129,6 +129,7 @@ def main() -> int:
               f"-> {OUT / 'metro-code.png'}")
         verify_cmd = [str(BIN / "perkpass-verify"), "--root-key", str(OUT / "root.jwk"),
                       "--trust-list", str(OUT / "trust-list.jws"), "--audience", "metro",
+                      "--cache-dir", str(OUT / "verifier"),  # its trust list and the codes it granted
                       "--image", str(OUT / "metro-code.png")]
         print("$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith(str(ROOT)) else c for c in verify_cmd))
         result = subprocess.run(verify_cmd, capture_output=True, text=True)
