@@ -37,6 +37,7 @@ bench: install
 	@if [ -f bench/issue_load.py ]; then $(PY) bench/issue_load.py --repeat 3; fi
 	@if [ -f bench/scan.py ]; then $(PY) bench/scan.py; fi
 	@if [ -f bench/ledger_ingest.py ]; then $(PY) bench/ledger_ingest.py; fi
+	@if [ -f bench/score_import.py ]; then $(PY) bench/score_import.py; fi
 	@if [ -f bench/trust_list.py ]; then $(PY) bench/trust_list.py; fi
 	@# city scale (docs/deploy.md); the chaos run restarts PostgreSQL: `python bench/sync_load.py` by hand
 	@if [ -f bench/capacity.py ]; then $(PY) bench/capacity.py; fi
