@@ -346,6 +346,16 @@ def trust_list_cases() -> list[dict[str, Any]]:
                    {"metro": dict(metro, perks={"MX": {}})}, {"metro": dict(metro, perks={"MX": 5})},
                    {f"v{i:03d}": metro for i in range(256)}, {f"v{i:03d}": metro for i in range(257)}]:
         lists.append(signed_list(list_payload(venue_types=member)))
+    # PP3's bbs_keys member: clients/js checks its structure; it does not implement PP3, so it does not check that
+    # pk is a G2 subgroup point (a root-signed list with 96 bytes that are not one: refused in Python, not in JS)
+    bbs = ISSUER.bbs_keys()[0].to_member()
+    for member in [[bbs], [], [bbs] * 2, [dict(bbs, kid="other")] * 17, None, {}, [5], [dict(bbs, extra=1)],
+                   [{k: v for k, v in bbs.items() if k != "nbf"}], [dict(bbs, kid="")], [dict(bbs, kid="k" * 65)],
+                   [dict(bbs, kid="é" * 64)], [dict(bbs, nbf=bbs["not_after"] + 1)], [dict(bbs, nbf=1.0)],
+                   [dict(bbs, revoked_at=None)], [dict(bbs, revoked_at=T)], [dict(bbs, revoked_at="x")],
+                   [dict(bbs, pk=bbs["pk"][:-1])], [dict(bbs, pk=bbs["pk"] + "A")], [dict(bbs, pk=None)],
+                   [dict(bbs, pk=b64url_encode(bytes(95)))]]:
+        lists.append(signed_list(list_payload(bbs_keys=member)))
     cases: list[dict[str, Any]] = [{"loads": [tl], "now": T} for tl in lists]
     # sequences: rollback, the same sequence with other content, another issuer, expired at load, retired root
     rotated = signed_list(list_payload(roots=[st2], seq=7), key=new_root)

@@ -216,6 +216,43 @@ export function decodeRevoked(member) {
   return ids;
 }
 
+const BBS_KEY_MEMBERS = new Set(["kid", "pk", "nbf", "not_after", "revoked_at"]);
+
+/**
+ * The `bbs_keys` member (the issuer's BBS keys for PP3 codes), checked for its structure as the Python SDK
+ * checks it: a list of at most 16 entries {kid, pk, nbf, not_after[, revoked_at]}, kids 1 … 64 characters and
+ * unique, times with nbf <= not_after, pk the canonical base64url of 96 bytes. This verifier does not
+ * implement PP3, so it does not check that pk is a point of BLS12-381's G2 subgroup (the Python SDK does):
+ * a root-signed list whose pk is 96 bytes but no such point is refused there and accepted here.
+ */
+export function checkBbsKeys(member) {
+  if (!Array.isArray(member) || member.length > 16) throw malformed("bbs_keys must be a list of at most 16 keys");
+  const kids = new Set();
+  for (const entry of member) {
+    if (!(entry instanceof Map) || !["kid", "pk", "nbf", "not_after"].every((k) => entry.has(k)) ||
+        [...entry.keys()].some((k) => !BBS_KEY_MEMBERS.has(k))) {
+      throw malformed("a bbs_keys entry is {kid, pk, nbf, not_after[, revoked_at]}");
+    }
+    const kid = entry.get("kid");
+    if (typeof kid !== "string" || !(codePointLength(kid) > 0 && codePointLength(kid) <= 64) || kids.has(kid)) {
+      throw malformed("bbs_keys: a kid is 1..64 characters and unique");
+    }
+    kids.add(kid);
+    const nbf = asTime(entry.get("nbf"));
+    const notAfter = asTime(entry.get("not_after"));
+    if (nbf === null || notAfter === null || nbf > notAfter) throw malformed(`bbs key ${kid}: nbf and not_after must be integers, nbf <= not_after`);
+    const revokedAt = entry.get("revoked_at") ?? null;
+    if (revokedAt !== null && asTime(revokedAt) === null) throw malformed(`bbs key ${kid}: revoked_at must be an integer`);
+    let raw = null;
+    try {
+      raw = typeof entry.get("pk") === "string" ? b64urlDecode(entry.get("pk")) : null;
+    } catch {
+      raw = null;
+    }
+    if (!raw || raw.length !== 96) throw malformed(`bbs key ${kid}: pk is not a BBS public key (96 bytes)`);
+  }
+}
+
 const IS_B64URL = new Uint8Array(128);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") IS_B64URL[c.charCodeAt(0)] = 1;
 
@@ -234,6 +271,7 @@ function trustListContent(p, raw, rootVersion) {
   if (!Array.isArray(jwks) || !jwks.every((j) => j instanceof Map)) throw malformed("keys must be a list of JWK objects");
   if (!(perks instanceof Map)) throw malformed("perks must be an object");
   const revoked = p.has("revoked") ? decodeRevoked(p.get("revoked")) : new Set();
+  if (p.has("bbs_keys")) checkBbsKeys(p.get("bbs_keys")); // PP3's keys: not used here, but a bad member is a bad list
   let venueTypes = null; // no member: the v1 rules
   if (p.has("venue_types")) {
     try {
