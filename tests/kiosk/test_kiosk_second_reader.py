@@ -218,7 +218,7 @@ def test_a_still_cluttered_desk_is_looked_at_once_and_a_code_shown_on_it_is_stil
     fingertip-covered code then shown on that same desk is a new view and is read as before."""
     from scan_frames import _noise, cluttered_scene
 
-    from test_kiosk_scanning import Camera, Clock, run
+    from test_kiosk_scanning import Camera, Clock
 
     rng = np.random.default_rng(31)
     desk = cluttered_scene(rng)
