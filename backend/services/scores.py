@@ -400,8 +400,10 @@ def _apply_round(conn, rows: dict[tuple[int, int], ImportRow], report: ImportRep
     """Apply rows with distinct (citizen, scheme) pairs: the rules of :func:`_import_into`, in bulk. Returns
     the number of events written."""
     members: dict[tuple[int, int], tuple[int, int]] = {}  # (citizen, scheme) -> (membership, score)
+    # locked until the batch commits, in id order, as a provider's events lock them (ledger ingestion): an event
+    # arriving meanwhile waits instead of being overwritten by this batch's scores
     for mid, c, s, score in _select_in(conn, "SELECT id, citizen_id, scheme_id, score FROM citizen_schemes",
-                                       "citizen_id", {c for c, _s in rows}):
+                                       "citizen_id", {c for c, _s in rows}, locked=True):
         if (c, s) in rows:
             members[(c, s)] = (mid, score)
     waiting: dict[int, list[tuple[int, int]]] = {}  # membership -> [(event, delta)] of imports waiting
@@ -521,14 +523,15 @@ def _set_scores(conn, updates: list[tuple[int, int]], now: int) -> None:
                      [{"id": m, "score": s, "now": now} for m, s in updates])
 
 
-def _select_in(conn, sql: str, column: str, keys: Collection[int]) -> list:
+def _select_in(conn, sql: str, column: str, keys: Collection[int], locked: bool = False) -> list:
     """``sql`` restricted to rows whose ``column`` is one of ``keys`` (``WHERE``/``AND`` added), in one
-    statement on PostgreSQL."""
+    statement on PostgreSQL; ``locked``: the rows are locked, in id order (SQLite's writer holds the file)."""
     if not keys:
         return []
     glue = " AND " if " WHERE " in sql else " WHERE "
     if conn.dialect.name == "postgresql":
-        return conn.execute(text(f"{sql}{glue}{column} = ANY(CAST(:keys AS integer[]))"),
+        lock = " ORDER BY id FOR UPDATE" if locked else ""
+        return conn.execute(text(f"{sql}{glue}{column} = ANY(CAST(:keys AS integer[])){lock}"),
                             {"keys": _pg_array(keys)}).all()
     out: list = []
     items = list(keys)
@@ -562,6 +565,9 @@ def opt_out(citizen: Citizen) -> dict:
     # PP2: revoke the phone's certificates, forget its devices; redemptions under those certificate ids go too
     from .certificates import forget_citizen
     pseudonyms += forget_citizen(citizen.id, int(time.time()))
+    # PP3: only which days certificates were made; PP3 redemptions carry nothing that names the citizen
+    from .pp3_issuance import forget_citizen as forget_pp3
+    forget_pp3(citizen.id)
     n_red = rows_changed(delete(Redemption).where(Redemption.pseudonym.in_(pseudonyms)))
     # log-in codes carry the phone's keyed hash: they go too, so nothing links to the person afterwards
     db.session.execute(delete(LoginCode).where(LoginCode.phone_hash == citizen.phone_hash))

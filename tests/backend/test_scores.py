@@ -314,3 +314,41 @@ def test_a_later_import_supersedes_a_decrease_still_waiting(h):
     assert [c["event"]["points"] for c in cases] == [-34]
     lg.decide(rev, cases[0]["id"], "confirm", "The platform's recalculation was checked by hand.")
     assert lg.score(tok, "moli")["score"] == 650  # not 684 - 84 - 34
+
+
+def test_an_import_waits_for_a_membership_another_transaction_holds(h, app):
+    """A batch locks the memberships it sets (as a provider's events do): a change committed meanwhile by
+    another transaction is what the import's recorded change is measured from, not a stale score."""
+    import threading
+
+    from sqlalchemy import text
+
+    from backend.services import scores
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite allows one writer at a time)")
+    token = h.citizen(A, {"moli": 650})
+    cid = h.client.get("/api/v1/me", headers=h.bearer(token)).json["id"]
+    other = db.engine.connect()
+    tx = other.begin()
+    other.execute(text("SELECT score FROM citizen_schemes WHERE citizen_id = (SELECT id FROM citizens "
+                       "WHERE public_id = :p) FOR UPDATE"), {"p": cid})
+    done: list = []
+
+    def run_import() -> None:
+        with app.app_context():
+            done.append(scores.import_rows([{"citizen_id": cid, "scheme": "moli", "score": 700, **CODES}],
+                                           now=int(time.time()), actor="test"))
+
+    worker = threading.Thread(target=run_import)
+    worker.start()
+    worker.join(timeout=1.0)
+    assert worker.is_alive() and not done  # waiting for the row
+    other.execute(text("UPDATE citizen_schemes SET score = 680 WHERE citizen_id = (SELECT id FROM citizens "
+                       "WHERE public_id = :p)"), {"p": cid})
+    tx.commit()
+    other.close()
+    worker.join(timeout=30)
+    assert done and done[0].imported == 1
+    db.session.expire_all()
+    last = db.session.scalars(db.select(ScoreEvent).order_by(ScoreEvent.id.desc())).first()
+    assert (last.delta, last.score_after) == (20, 700)  # from 680, the score committed while it waited
