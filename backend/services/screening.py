@@ -1,11 +1,11 @@
-"""The one screen for forbidden categories of personal data (religious belief, genetics, fingerprints, blood
-type, medical history: Zhejiang and Shanghai rules), used by every way data enters: the provider API and
-``flask ledger ingest`` (backend.services.ledger.check_forbidden), operator score imports by API, CSV and CLI
-(backend.services.scores.import_rows), provider withdrawals, and the point-rule files themselves.
+"""The one screen for forbidden categories of personal data (``assets/point-rules/forbidden.json``: the PIPL's
+sensitive categories, the Zhejiang/Shanghai/Suzhou exclusions and political opinion, each with its source).
 
-Structure does most of the work (a provider may only send events of registered point rules, the citizen
-reads the rule's title, identifiers and references follow strict patterns). What free text remains is
-screened here after normalisation, so disguises do not help:
+Since issue 19 it is the *second* line: no free text enters the ledger (provider events, withdrawals and
+imports carry codes, numbers, dates and registered identifiers; strict schemas refuse anything else), and the
+only prose is the catalogue, approved by two operators. The screen runs on that catalogue text (labels, codes,
+reference formats, the point-rule files) so a forbidden category cannot become a rule, a category, a provider's
+name or a reason people read. It normalises first, so disguises do not help:
 
 * NFKC (full-width ``ＤＮＡ`` -> ``DNA``, ligatures, compatibility forms), then format characters removed
   (zero-width space/joiner, soft hyphen, bidi controls: ``finger\u200bprint``);
@@ -15,21 +15,36 @@ screened here after normalisation, so disguises do not help:
   runs of single letters joined (``D N A``, ``f.i.n.g.e.r``); adjacent words also tried joined
   (``finger print``).
 
-A term of ``forbidden.json`` matches the start of a word (``religio`` -> religion, religious), a term of
-three letters or fewer or ending in ``$`` only a whole word (``dna``, ``rh``: not "rhythm"; ``gene$``: not
-"general"), a term of several words consecutive words (or the words written together); Chinese terms match
-anywhere. ``patterns`` are regular expressions on the folded text
-(blood-group notation such as ``AB+``).
+* combining marks dropped (``re`` U+0301 ``ligion``, ``宗`` U+0301 ``教``);
+* terms in other scripts (Chinese simplified and traditional, Japanese, Korean, Russian, Arabic, Uyghur,
+  Tibetan) match anywhere in the text with spaces and punctuation removed (``宗 教``, ``р е л и г и я``);
+* encodings decoded once and screened too: URL (``%E5%AE%97``), HTML entities, backslash-u escapes, base64 and hex
+  runs.
+
+A Latin term of ``forbidden.json`` matches the start of a word (``religi`` -> religion, religious, religiya), a
+term of three letters or fewer or ending in ``$`` only a whole word (``dna``, ``rh``: not "rhythm"; ``gene$``:
+not "general"), a term of several words consecutive words (or the words written together). ``patterns`` are
+regular expressions on the folded text (blood-group notation such as ``AB+``, ICD-10 codes, card numbers).
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
+import html
 import re
 import unicodedata
+import urllib.parse
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Mapping
 
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
+# a letter beyond Latin (Greek, Cyrillic, Arabic, Tibetan, Hangul, kana, CJK, ...): such a term is matched as a
+# string of its own script, not folded to Latin
+_OTHER_SCRIPT = re.compile(r"[\u0370-\u1dff\u2e80-\ud7ff\uf900-\ufaff\ufb50-\ufdff\ufe70-\ufeff]")
+_NOT_WORD = re.compile(r"[\W_]+")
+_B64 = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){4,}")
 _WORD = re.compile(r"[a-z0-9]+")
 MAX_SPAN = 3  # adjacent words tried joined ("finger print", "blood group")
 
@@ -46,7 +61,7 @@ class ForbiddenCategory:
         """Latin terms as (words folded like the text, whole last word only)."""
         out = []
         for t in self.terms:
-            if not _CJK.search(t):
+            if not _OTHER_SCRIPT.search(t):
                 words = tuple(_WORD.findall(fold(t.rstrip("$"))))
                 if words:
                     out.append((words, t.endswith("$")))
@@ -54,7 +69,8 @@ class ForbiddenCategory:
 
     @functools.cached_property
     def chinese(self) -> tuple[str, ...]:
-        return tuple(t for t in self.terms if _CJK.search(t))
+        """Terms in scripts other than Latin, as :func:`squeezed` reads them (matched anywhere)."""
+        return tuple(q for q in (squeezed(t) for t in self.terms if _OTHER_SCRIPT.search(t)) if q)
 
 
 @functools.lru_cache(maxsize=1)
@@ -78,6 +94,50 @@ def _visible(text: str) -> str:
     """NFKC without format characters (zero-width, soft hyphen, bidi controls)."""
     text = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+
+
+def squeezed(text: str) -> str:
+    """The text as the screen reads other scripts: NFKC, invisible characters and combining marks removed, case
+    folded, everything that is not a letter or digit removed."""
+    text = unicodedata.normalize("NFKD", _visible(text))
+    text = unicodedata.normalize("NFKC", "".join(ch for ch in text if not unicodedata.combining(ch)))
+    return _NOT_WORD.sub("", text.casefold())
+
+
+def _printable(raw: bytes) -> str | None:
+    try:
+        out = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return out if out and all(ch.isprintable() or ch.isspace() for ch in out) else None
+
+
+def decoded(text: str) -> list[str]:
+    """What ``text`` says once URL, HTML, ``\\u`` escapes, base64 or hex are decoded (those that change it)."""
+    out = []
+    if "%" in text:
+        out.append(urllib.parse.unquote(text))
+    if "&" in text:
+        out.append(html.unescape(text))
+    if "\\u" in text or "\\x" in text:
+        try:
+            out.append(text.encode("latin-1", "backslashreplace").decode("unicode_escape"))
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            pass
+    for run in _B64.findall(text):
+        padded = run.replace("-", "+").replace("_", "/")
+        padded += "=" * (-len(padded) % 4)
+        try:
+            got = _printable(base64.b64decode(padded, validate=True))
+        except (binascii.Error, ValueError):
+            got = None
+        if got:
+            out.append(got)
+    for run in _HEX.findall(text):
+        got = _printable(bytes.fromhex(run))
+        if got:
+            out.append(got)
+    return [o for o in out if o and o != text]
 
 
 def fold(text: str) -> str:
@@ -131,20 +191,27 @@ def _matches(words: list[str], term: tuple[str, ...], whole: bool) -> bool:
     return False
 
 
-def find_forbidden(value, categories: Iterable[ForbiddenCategory]) -> ForbiddenCategory | None:
-    """The forbidden category that ``value`` (any text: a field name, a code, a description) names, if any."""
+def find_forbidden(value, categories: Iterable[ForbiddenCategory], *, _decode: bool = True) -> ForbiddenCategory | None:
+    """The forbidden category that ``value`` (any text: a field name, a code, a label) names, if any, as written
+    or once decoded (:func:`decoded`)."""
     if not isinstance(value, str) or not value:
         return None
-    visible = _visible(value)
+    categories = tuple(categories)
+    squeezed_text = squeezed(value)
     folded = fold(value)
     words = _words(folded)
     for cat in categories:
-        if any(t in visible for t in cat.chinese):
+        if any(t in squeezed_text for t in cat.chinese):
             return cat
         if any(_matches(words, term, whole) for term, whole in cat.latin):
             return cat
         if any(p.search(folded) for p in cat.patterns):
             return cat
+    if _decode:
+        for text in decoded(value):
+            hit = find_forbidden(text, categories, _decode=False)
+            if hit is not None:
+                return hit
     return None
 
 

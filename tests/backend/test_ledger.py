@@ -582,8 +582,9 @@ def test_provider_rules_endpoint(h, lg):
                                   "while_disputed": "count",
                                   "rules": [{"code": "BLOOD-DONATION", "title": {"en": "Donated blood", "zh-CN": "无偿献血"},
                                              "data_category": "blood-donation", "points": 5}]}]
-    assert {f["code"] for f in r.json["forbidden"]} == {"religious-belief", "genetics", "fingerprints", "blood-type",
-                                                         "medical-history"}
+    assert {f["code"] for f in r.json["forbidden"]} == {
+        "religious-belief", "genetics", "fingerprints", "biometrics", "blood-type", "medical-history",
+        "specific-identity", "financial-accounts", "location-tracks", "children-under-14", "political-opinion"}
 
 
 # ------------------------------------------------------------------ the next real credential

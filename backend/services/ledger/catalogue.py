@@ -125,6 +125,13 @@ def screen_entry(kind: str, scope: str, code: str, labels: dict, data: dict) -> 
         cat = find_forbidden(text_, forbidden)
         if cat is not None:
             hits[where] = [f"Names forbidden data ({cat.code})."]
+    if not hits:  # split across fields ("Blood" + "type AB"): the fields read together, in both orders
+        values = [v for v in texts.values() if v]
+        for joined in (" ".join(values), " ".join(reversed(values))):
+            cat = find_forbidden(joined, forbidden)
+            if cat is not None:
+                hits["entry"] = [f"Its fields together name forbidden data ({cat.code})."]
+                break
     if hits:
         cats = sorted({m.rsplit("(", 1)[1].rstrip(").") for ms in hits.values() for m in ms})
         raise ForbiddenData(f"Refused: this catalogue entry names a category of personal data that Perkpass never "
