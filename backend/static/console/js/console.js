@@ -71,6 +71,9 @@ function chrome() {
       nav.append(h("a", { href: "#/" + r, "aria-current": r === current ? "page" : null }, t("nav." + r)));
     }
     nav.hidden = false;
+    // on a phone the links are one row that scrolls sideways: the current screen's link is in view
+    const here = nav.querySelector("[aria-current=page]");
+    if (here && nav.scrollWidth > nav.clientWidth) nav.scrollLeft = Math.max(0, here.offsetLeft - nav.offsetLeft - 8);
     out.hidden = false;
     out.textContent = t("logout");
     document.getElementById("who").textContent = `${state.account.username} · ${t("acc." + state.account.role)}`;
@@ -204,7 +207,7 @@ const SCREENS = {
   },
 
   async review() {
-    const data = await api(`review?status=${state.reviewStatus}`);
+    const [data] = await Promise.all([api(`review?status=${state.reviewStatus}`), schemeNames()]);
     const tabs = h("div", { class: "row", role: "group" }, ["open", "decided"].map((s) => h("button", { type: "button", class: s === state.reviewStatus ? "primary" : "secondary", "aria-pressed": String(s === state.reviewStatus),
       onclick: () => { state.reviewStatus = s; render(); } }, t("r." + s))));
     const cases = data.cases.map(caseCard);
@@ -299,11 +302,21 @@ const SCREENS = {
     const result = h("div", { id: "account-result", "aria-live": "polite" });
     const rows = d.accounts.map((a) => {
       const st = a.disabled_at ? h("span", { class: "pill bad" }, t("acc.disabled")) : a.locked ? h("span", { class: "pill warn" }, t("acc.locked")) : h("span", { class: "pill ok" }, t("acc.active"));
-      const act = async (what) => { try { await api(`accounts/${a.id}/${what}`, { method: "POST" }); render(); } catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); } };
+      // after a change the table is read again and says what happened (the row shows the new state)
+      const act = async (what) => {
+        try {
+          await api(`accounts/${a.id}/${what}`, { method: "POST" });
+          await showAccounts(t("acc.done." + what, { user: a.username }));
+        } catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
+      };
       const btns = [];
       if (a.locked) btns.push(h("button", { class: "secondary", type: "button", onclick: () => act("unlock") }, t("acc.unlock")));
       if (!a.disabled_at && a.username !== state.account.username) btns.push(h("button", { class: "danger", type: "button", onclick: () => { if (confirm(t("acc.confirm_disable", { user: a.username }))) act("disable"); } }, t("acc.disable")));
-      return h("tr", {}, h("th", { scope: "row" }, a.username), h("td", {}, t("acc." + a.role)), h("td", {}, st), h("td", {}, fmtTime(a.last_login_at)), h("td", { class: "row" }, btns));
+      // data-label: on a phone each row is a card and every cell says what it is (console.css)
+      return h("tr", { "data-account": a.username }, h("th", { scope: "row" }, a.username),
+        h("td", { "data-label": t("acc.role") }, t("acc." + a.role)), h("td", { "data-label": t("acc.state") }, st),
+        h("td", { "data-label": t("acc.last") }, fmtTime(a.last_login_at)),
+        h("td", { class: "actions" }, btns.length ? h("div", { class: "row" }, btns) : null));
     });
     const form = h("form", { class: "row", id: "account-form" },
       h("div", {}, h("label", { for: "new-user" }, t("acc.user")), h("input", { id: "new-user", name: "username", required: true })),
@@ -313,18 +326,44 @@ const SCREENS = {
       ev.preventDefault();
       try {
         const out = await api("accounts", { method: "POST", body: { username: form.username.value, role: form.role.value } });
-        const table = await SCREENS.accounts();
-        view().replaceChildren(...table);
+        await showAccounts(null);
         document.getElementById("account-result").replaceChildren(h("p", {}, t("acc.created", { user: out.account.username })),
           h("p", {}, t("acc.password"), ": ", h("span", { class: "secret", id: "new-password" }, out.password)),
           h("p", {}, t("acc.secret"), ": ", h("span", { class: "secret", id: "new-secret" }, out.totp_secret)));
       } catch (e) { result.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
     });
     return [h("h1", {}, t("acc.title")), result,
-      h("div", { class: "card table-wrap", tabindex: "0" }, h("table", { id: "account-table" }, h("thead", {}, h("tr", {}, ["acc.user", "acc.role", "acc.state", "acc.last"].map((x) => h("th", { scope: "col" }, t(x))), h("td", {}))), h("tbody", {}, rows))),
+      h("div", { class: "card table-wrap", tabindex: "0" }, h("table", { id: "account-table", class: "cards-on-phone" }, h("thead", {}, h("tr", {}, ["acc.user", "acc.role", "acc.state", "acc.last", "acc.actions"].map((x) => h("th", { scope: "col" }, t(x))))), h("tbody", {}, rows))),
       h("section", { class: "card" }, h("h2", {}, t("acc.create")), form)];
   },
 };
+
+// Scheme names as citizens read them (the public catalogue), so a reviewer never reads a bare id ("moli")
+let schemeNameCache = null;
+async function schemeNames() {
+  if (!schemeNameCache) {
+    try {
+      const r = await fetch("/api/v1/catalogue", { headers: { "Accept": "application/json" }, credentials: "omit" });
+      const cat = r.ok ? await r.json() : { schemes: [] };
+      schemeNameCache = Object.fromEntries((cat.schemes || []).map((s) => [s.code, s.name]));
+    } catch { return {}; }   // offline for a moment: the id stands in, asked again next time
+  }
+  return schemeNameCache;
+}
+const schemeName = (code) => {
+  const n = schemeNameCache && schemeNameCache[code];
+  return n ? (n[state.lang] || n.en || code) : code;
+};
+
+// The accounts screen drawn again from the server, with a line saying what just changed
+async function showAccounts(message) {
+  const screen = await SCREENS.accounts();
+  view().replaceChildren(...screen);
+  if (message) {
+    document.getElementById("account-result").replaceChildren(h("p", { class: "notice ok" }, message));
+    announce(message);
+  }
+}
 
 function caseCard(c) {
   const title = c.event.title[state.lang] || c.event.title.en;
@@ -335,7 +374,7 @@ function caseCard(c) {
     h("h2", {}, t("r.case", { id: c.id }), " · ", title, " ",
       h("span", { class: "pill " + (c.disputed ? "info" : "warn") }, c.disputed ? t("r.dispute") : t("r.pending_review")), " ",
       left ? h("span", { class: "pill " + (urgent ? "bad" : "ok") }, left) : null),
-    h("dl", {}, h("dt", {}, t("r.scheme")), h("dd", {}, c.event.scheme || "–"),
+    h("dl", {}, h("dt", {}, t("r.scheme")), h("dd", {}, c.event.scheme ? schemeName(c.event.scheme) : "–"),
       h("dt", {}, t("r.rule")), h("dd", {}, rule),
       h("dt", {}, t("r.points")), h("dd", {}, String(c.event.points)),
       h("dt", {}, t("r.source")), h("dd", {}, c.event.source.name || "–"),
@@ -364,7 +403,9 @@ function caseCard(c) {
     });
     body.push(form);
   } else {
-    body.push(h("p", { class: "notice ok" }, t("r.decided_as", { decision: c.decision, who: c.reviewer || "" })), h("blockquote", {}, c.decision_reason || ""));
+    // the decision in words (a code such as "reverse" is for the API, not for people)
+    body.push(h("p", { class: "notice ok", "data-decision": c.decision },
+      t("r.decided_as", { decision: t("r.decided." + c.decision), who: c.reviewer || "" })), h("blockquote", {}, c.decision_reason || ""));
   }
   return h("article", { class: "card case" + (urgent ? " urgent" : ""), "data-case": c.id }, body);
 }
