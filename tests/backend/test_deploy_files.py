@@ -5,11 +5,16 @@ secrets are replaced, and the reverse-proxy configuration passes `nginx -t`."""
 from __future__ import annotations
 
 import datetime
+import ipaddress
+import json
+import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -119,7 +124,10 @@ def _self_signed(tmp_path: Path) -> None:
     now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("perkpass.example.city"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
     (tmp_path / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "privkey.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                              serialization.NoEncryption()))
@@ -137,3 +145,61 @@ def test_the_proxy_configuration_passes_nginx_t(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "test is successful" in r.stderr, r.stderr
     assert "client_max_body_size 512k;" in conf and "X-Forwarded-Proto" in conf
+
+
+@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (.ci/apt-packages.txt: nginx-light)")
+def test_the_proxy_serves_the_app_over_tls(tmp_path):
+    """The configuration as shipped, only its ports, certificate and upstream address changed, in front of
+    a real gunicorn: readiness over TLS, plain HTTP redirected, a body over the limit refused by nginx."""
+    import http.client
+    import ssl
+
+    from tools.cluster import Instance, free_port, instance_env
+
+    _self_signed(tmp_path)
+    env = instance_env(PERKPASS_ENV="development", DATABASE_URL=f"sqlite:///{tmp_path / 'perkpass.db'}",
+                       PERKPASS_PROXY_FIX="1", HOME=str(tmp_path))
+    subprocess.run([sys.executable, "-m", "flask", "--app", "backend", "init-db"], env=env, cwd=ROOT, check=True,
+                   capture_output=True, timeout=120)
+    app = Instance(env, tmp_path / "gunicorn.log", workers=1, threads=2).start()
+    http_port, https_port = free_port(), free_port()
+    conf = ((ROOT / "deploy" / "nginx" / "perkpass.conf").read_text()
+            .replace("/etc/ssl/perkpass/", f"{tmp_path}/").replace("server 127.0.0.1:8000", f"server 127.0.0.1:{app.port}")
+            .replace("    listen [::]:80;\n", "").replace("    listen [::]:443 ssl http2;\n", "")
+            .replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+            .replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;"))
+    (tmp_path / "perkpass.conf").write_text(conf)
+    temp = "".join(f"  {kind}_temp_path {tmp_path}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    (tmp_path / "nginx.conf").write_text(f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+                                         f"http {{\n  access_log {tmp_path}/access.log;\n{temp}  include {tmp_path}/perkpass.conf;\n}}\n")
+    proxy = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-e", str(tmp_path / "error.log"),
+                              "-g", "daemon off;" + (" user root;" if os.geteuid() == 0 else "")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        tls = ssl.create_default_context(cafile=str(tmp_path / "fullchain.pem"))
+
+        def https(method, path, body=None):
+            for _ in range(50):  # nginx takes a moment to listen
+                try:  # the certificate is checked (it names 127.0.0.1), as a client would
+                    c = http.client.HTTPSConnection("127.0.0.1", https_port, context=tls, timeout=10)
+                    c.request(method, path, body=body, headers={"Content-Type": "application/json"})
+                    r = c.getresponse()
+                    return r.status, r.read(), r
+                except ConnectionRefusedError:
+                    time.sleep(0.1)
+            raise AssertionError("nginx did not listen: " + (tmp_path / "error.log").read_text(errors="replace"))
+
+        status, body, _ = https("GET", "/readyz")
+        assert status == 200 and json.loads(body)["status"] == "ok", body
+        status, body, _ = https("GET", "/api/v1/trust-root")
+        assert status == 200 and json.loads(body)["root_public_key"]["kty"] == "OKP"
+        status, _, _ = https("POST", "/api/v1/auth/request-code", body=b"x" * (600 * 1024))
+        assert status == 413  # refused by the proxy before the app reads it
+        c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+        c.request("GET", "/readyz")
+        r = c.getresponse()
+        assert r.status == 308 and r.getheader("Location").startswith("https://")
+    finally:
+        os.killpg(proxy.pid, signal.SIGTERM)
+        proxy.wait(timeout=20)
+        app.stop()
