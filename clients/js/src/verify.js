@@ -22,7 +22,7 @@ import { ConfigurationError } from "./errors.js";
 import { InflateError, inflateRaw } from "./inflate.js";
 import { asTime, parseJsonBounded } from "./json.js";
 import { MemoryReplayCache } from "./replay.js";
-import { policyFor, stopAt, usageInterval } from "./venue.js";
+import { PolicySource, policyFor, stopAt, usageInterval } from "./venue.js";
 
 /** The answers, with the Python SDK's names. */
 export const Status = Object.freeze({
@@ -281,6 +281,18 @@ export class Verifier {
     this.issuer = issuer;
     this.presentationWindow = presentationWindow;
     this.replayCache = replayCache;
+    this._warnedList = null;
+  }
+
+  /** The venue type's policy under `trust`; says once per list when the list names no policy for it. */
+  _policy(trust, audience) {
+    const policy = policyFor(trust.venueTypes, audience);
+    if (policy.source === PolicySource.NOT_LISTED && this._warnedList !== trust) {
+      this._warnedList = trust;
+      console.warn(`perkpass: venue type ${audience} has no policy in trust list #${trust.sequence}: safest fallback, ` +
+        "granting only while the list is fresh, one grant per certificate per 24 h");
+    }
+    return policy;
   }
 
   /** Seconds a granted PP2 certificate is refused for the same perk under the list held now (a perk's rule may lengthen it). */
@@ -336,7 +348,7 @@ export class Verifier {
     }
     const trust = this.trustStore.current;
     if (!trust) return decision(Status.TRUST_LIST_EXPIRED, {}, "no trust list");
-    const policy = policyFor(trust.venueTypes, audience);
+    const policy = this._policy(trust, audience);
     if (now >= stopAt(policy, trust)) return stopped(trust, policy, now);
 
     const [badHeader, kid, detail] = checkHeader(raw.header);
@@ -394,7 +406,7 @@ export class Verifier {
     }
     const trust = this.trustStore.current;
     if (!trust) return decision(Status.TRUST_LIST_EXPIRED, {}, "no trust list");
-    const policy = policyFor(trust.venueTypes, audience);
+    const policy = this._policy(trust, audience);
     if (now >= stopAt(policy, trust)) return stopped(trust, policy, now);
     const candidates = await trust.keysForReference(p.kidRef);
     if (!candidates.length) return decision(Status.UNKNOWN_KEY, { pseudonym: p.certId }, "certificate key not in trust list");
