@@ -38,6 +38,7 @@ from .scan.hid import ESCAPE_KEYCODE, route_key
 from .scan.decoder import looks_like_perkpass
 from .scan.second import default_second_reader
 from .scan.sources import imread
+from .sounds import player as sounds_player
 from .sync import SyncMode, SyncStatus
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ HERE = Path(__file__).resolve().parent
 # light green / dark red / pale amber: apart in lightness for colour-blind staff, AA text (kiosk/colours.py)
 COLOURS = dict(RESULT_BG)
 TEXT_ON = dict(RESULT_TEXT)
-SOUNDS = {"granted": "granted.wav", "refused": "refused.wav", "attention": "attention.wav"}
+SOUNDS = sounds_player.FILES
 
 # Screens with no status bar: the result is full-screen colour; enrolment has nothing to report yet.
 FULL_SCREEN = {"result", "enrol"}
@@ -111,7 +112,7 @@ class KioskApp(App):
         self.camera: CameraWorker | None = None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-scan")
         self.hid = HIDAccumulator(self._on_hid_scan, min_length=6)
-        self.sounds: dict[str, Any] = {}
+        self.sounds = sounds_player.Sounds(mute=True)  # until build() loads them
         self.font_path: str | None = None
         self.allow_exit = False
         self._sync_status: SyncStatus | None = None
@@ -162,16 +163,19 @@ class KioskApp(App):
                                         on_change=self._on_settings_changed, files_dir=files_dir),
                 stats.StatsScreen(look=self, nav=self, core=core)):
             sm.add_widget(screen)
-        scan_screen = sm.get_screen("scan")
-        for name in ("venue_name", "perk_text", "camera_ok", "notice"):  # what the scan screen shows
-            setattr(scan_screen, name, getattr(self, name))
-            self.bind(**{name: scan_screen.setter(name)})
+        # what the scan and settings screens show of the app's state: their own properties, kept equal to the app's
+        for screen_name, names in (("scan", ("venue_name", "perk_text", "camera_ok", "notice")),
+                                   ("settings", ("notice",))):
+            screen = sm.get_screen(screen_name)
+            for name in names:
+                setattr(screen, name, getattr(self, name))
+                self.bind(**{name: screen.setter(name)})
         self.sm = sm
         sm.bind(current=self._on_screen)
         Window.bind(size=self._on_window_size, on_key_down=self._on_key_down,
                     on_request_close=self._on_request_close, on_drop_file=self._on_drop_file)
         self._on_window_size(Window, Window.size)
-        self._load_sounds()
+        self.sounds = sounds_player.Sounds(mute=bool(os.environ.get("PERKPASS_KIOSK_MUTE")))
         if self.core.enrolled:
             self._after_enrolment()
             sm.current = "scan"
@@ -398,35 +402,11 @@ class KioskApp(App):
             self.go_scan()
 
     # -- sound ------------------------------------------------------------------------------------
-    def _load_sounds(self) -> None:
-        if os.environ.get("PERKPASS_KIOSK_MUTE"):
-            return
-        try:
-            from kivy.core.audio import SoundLoader
-        except Exception:  # noqa: BLE001 - no audio provider: results still show
-            log.warning("no audio provider")
-            return
-        for kind, name in SOUNDS.items():
-            path = HERE / "sounds" / name
-            if path.exists():
-                try:
-                    snd = SoundLoader.load(str(path))
-                except Exception:  # noqa: BLE001 - a sound that will not load stays silent
-                    snd = None
-                if snd is not None:
-                    self.sounds[kind] = snd
-
     def play(self, kind: str) -> None:
         self.last_sound = SOUNDS.get(kind, "")
         if self.core is not None and not self.core.store.get("sound", True):
             return
-        snd = self.sounds.get(kind)
-        if snd is not None:
-            try:
-                snd.stop()
-                snd.play()
-            except Exception:
-                log.warning("sound failed", exc_info=True)
+        self.sounds.play(kind)
 
     # -- enrolment (called by the enrol screen) -----------------------------------------------------
     def enrol(self, *, url: str, code: str, device: str, pin: str, pin2: str, file: str | None,
@@ -483,28 +463,3 @@ class KioskApp(App):
         self.pending_text, self.pending_level = bar.pending, bar.pending_level
         self.sync_text = bar.sync
         self.camera_ok = bool(self.camera is not None and self.camera.frames > 0)
-
-    # -- for tests and the automation channel ---------------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "screen": self.sm.current, "lang": self.lang, "window": list(Window.size),
-            "status_bar": {"net": self.net_text, "net_level": self.net_level, "trust": self.trust_text,
-                           "trust_level": self.trust_level, "pending": self.pending_text, "sync": self.sync_text},
-            "enrolled": bool(self.core and self.core.enrolled), "notice": self.notice,
-            "last_sound": self.last_sound, "results": self.result_history[-20:],
-            "shown": self.results_shown,
-            "font": self.font_path,
-        }
-        if self.sm.current == "result" or self.result is not None:
-            out["result"] = self.sm.get_screen("result").describe()
-        if self.camera is not None:
-            out["camera"] = self.camera.stats()
-        if self.core is not None:
-            out["pending"] = self.core.store.pending_count()
-            out["trust_sequence"] = self.core.trust_store.sequence if self.core.trust_store is not None else None
-            out["stats"] = self.core.stats_today()
-            if self.core.sync is not None:
-                s = self.core.sync.status
-                out["sync"] = {"mode": s.mode, "last_sync": s.last_sync, "last_error": s.last_error,
-                               "uploaded_total": s.uploaded_total}
-        return out

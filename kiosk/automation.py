@@ -99,7 +99,7 @@ class AutomationServer:
         if cmd == "ping":
             return "pong"
         if cmd == "state":
-            return app.state()
+            return app_state(app)
         if cmd == "keys":
             # what a keyboard-wedge scanner does: one key-down/up per character, then Enter
             for ch in req.get("text", ""):
@@ -199,3 +199,29 @@ class AutomationServer:
             if getattr(w, "ids", None) and wid in w.ids:
                 return w.ids[wid]
         raise KeyError(f"no widget {wid!r} on screen {scr.name!r}")
+
+
+def app_state(app: Any) -> dict[str, Any]:
+    """What the kiosk shows and holds, as the test driver reads it (the ``state`` command)."""
+    out: dict[str, Any] = {
+        "screen": app.sm.current, "lang": app.lang, "window": list(Window.size),
+        "status_bar": {"net": app.net_text, "net_level": app.net_level, "trust": app.trust_text,
+                       "trust_level": app.trust_level, "pending": app.pending_text, "sync": app.sync_text},
+        "enrolled": bool(app.core and app.core.enrolled), "notice": app.notice,
+        "last_sound": app.last_sound, "results": app.result_history[-20:],
+        "shown": app.results_shown,
+        "font": app.font_path,
+    }
+    if app.sm.current == "result" or app.result is not None:
+        out["result"] = app.sm.get_screen("result").describe()
+    if app.camera is not None:
+        out["camera"] = app.camera.stats()
+    if app.core is not None:
+        out["pending"] = app.core.store.pending_count()
+        out["trust_sequence"] = app.core.trust_store.sequence if app.core.trust_store is not None else None
+        out["stats"] = app.core.stats_today()
+        if app.core.sync is not None:
+            s = app.core.sync.status
+            out["sync"] = {"mode": s.mode, "last_sync": s.last_sync, "last_error": s.last_error,
+                           "uploaded_total": s.uploaded_total}
+    return out

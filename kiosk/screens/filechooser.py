@@ -9,14 +9,14 @@ import fnmatch
 import os
 from collections.abc import Callable
 
-from kivy.app import App
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import StringProperty
+from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.popup import Popup
 
 Builder.load_string("""
 <KioskFileChooser>:
+    unit: app.u
     title_size: app.u * 22
     size_hint: 0.94, 0.94
     separator_color: 0.2, 0.42, 0.8, 1
@@ -50,6 +50,7 @@ Builder.load_string("""
 
 class KioskFileChooser(Popup):
     path = StringProperty("")
+    unit = NumericProperty(1.0)  # the window's layout unit (app.u), for the rows made in Python
 
     def __init__(self, title: str, start: str, filters: list[str], on_pick: Callable[[str], None], **kw):
         super().__init__(title=title, **kw)
@@ -83,9 +84,9 @@ class KioskFileChooser(Popup):
             full = os.path.join(path, n)
             if not n.startswith(".") and os.path.isfile(full) and self._matches(n):
                 rows.append((n, full, False))
-        app = App.get_running_app()
+        u = self.unit
         for label, full, is_dir in rows:
-            btn = Factory.KQuietButton(text="   " + label, halign="left", height=app.u * 50, font_size=app.u * 19)
+            btn = Factory.KQuietButton(text="   " + label, halign="left", height=u * 50, font_size=u * 19)
             if not is_dir:
                 btn.background_color = (0.20, 0.42, 0.80, 1)
             btn.bind(on_release=lambda _b, f=full, d=is_dir: self.show(f) if d else self.pick([f]))
@@ -104,5 +105,4 @@ class KioskFileChooser(Popup):
 def choose_file(title: str, start: str, filters: list[str], on_pick: Callable[[str], None]) -> KioskFileChooser:
     popup = KioskFileChooser(title, start, filters, on_pick)
     popup.open()
-    App.get_running_app().file_popup = popup
     return popup

@@ -26,6 +26,7 @@ class SettingsScreen(Screen):
     sound = BooleanProperty(True)
     can_sync = BooleanProperty(False)
     info = StringProperty("")
+    notice = StringProperty("")  # the app's notice line (KioskApp binds it)
 
     def __init__(self, *, look: Look, nav: Navigator, core: KioskCore, camera: Callable[[], CameraWorker | None],
                  on_change: Callable[[], None], files_dir: str, **kw: Any):

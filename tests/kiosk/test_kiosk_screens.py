@@ -54,3 +54,15 @@ def test_the_stats_screen_alone_counts_todays_scans_of_a_real_core(tmp_path, iss
     assert out["title"].startswith(i18n.tr("stats.title", "en") + " · ")
     assert out["title_zh"].startswith(i18n.tr("stats.title", "zh-CN") + " · ")
     assert out["nav"] == [["go", "settings"]]
+
+
+def test_no_kiosk_module_reaches_for_the_app_singleton():
+    """Screens get their collaborators when built (KioskApp.build); the .kv rules read only the look through
+    Kivy's ``app`` (u, tr, lang), never the kiosk's state or navigation."""
+    import re
+    kiosk = REPO / "kiosk"
+    assert [str(p) for p in kiosk.rglob("*.py") if "get_running_app" in p.read_text()] == []
+    look_only = re.compile(r"\bapp\.(?!u\b|tr\(|lang\b)\w+")
+    kv_rules = [(p.name, m.group(0)) for p in (kiosk / "screens").glob("*.kv") if p.name not in ("root.kv", "widgets.kv")
+                for m in look_only.finditer(p.read_text())]
+    assert kv_rules == []
