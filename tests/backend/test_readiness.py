@@ -106,3 +106,21 @@ def test_an_unreachable_database_is_not_ready_and_answers_503(tmp_path):
     r = client.post("/api/v1/auth/request-code", json={"phone": PHONE})
     assert r.status_code == 503 and r.json["error"]["code"] == "database_unavailable", r.json
     assert int(r.headers["Retry-After"]) > 0
+
+
+def test_production_refuses_to_start_with_a_sender_that_says_it_cannot_send(tmp_path, monkeypatch):
+    (tmp_path / "citygateway.py").write_text(
+        "import os\n"
+        "class Sender:\n"
+        "    def check(self):\n"
+        "        return None if os.environ.get('CITY_SMS_KEY') else 'CITY_SMS_KEY is not set'\n"
+        "    def send_code(self, phone, code, locale='zh-CN'):\n"
+        "        pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = {"ENV_NAME": "production", "SECRET_KEY": "kX9vQ2mT7rL4pW8zN3bH6cJ1dF5gS0aY-uE_iOq",
+              "PERKPASS_KEY_PASSPHRASE": "Zt4-wq8Rb2Lm6Nc0Yh3Jd7Ks1Fv5Gx9Pe_Ua", "PERKPASS_SMS_SENDER": "citygateway:Sender",
+              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+    with pytest.raises(ConfigError, match="PERKPASS_SMS_SENDER='citygateway:Sender' is not ready: CITY_SMS_KEY is not set"):
+        create_app(config)
+    monkeypatch.setenv("CITY_SMS_KEY", "k")
+    assert create_app(config).extensions["perkpass_sender"].check() is None
