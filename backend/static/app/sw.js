@@ -41,7 +41,7 @@ self.addEventListener("fetch", (event) => {
   if (req.method !== "GET" || url.origin !== self.location.origin || !url.pathname.startsWith("/app/")) return;
   if (STAMPED.test(url.pathname)) {
     event.respondWith((async () => {
-      const hit = await caches.match(req, { ignoreSearch: true });
+      const hit = await caches.match(req);
       if (hit) return hit;
       const resp = await fetch(req);
       if (resp.ok) { const copy = resp.clone(); caches.open(CACHE).then((c) => c.put(req, copy)).catch(() => {}); }

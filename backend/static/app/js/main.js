@@ -19,7 +19,7 @@ import { takeEarly } from "./early.js";
 let renderSvg = null;
 let qrLoading = null;
 function loadQr() {
-  qrLoading ||= import("./qr.js").then((m) => { renderSvg = m.renderSvg; return m; })
+  qrLoading ||= (takeEarly("qr") || import("./qr.js")).then((m) => { renderSvg = m.renderSvg; return m; })
     .catch((e) => { qrLoading = null; throw e; });
   return qrLoading;
 }
