@@ -293,6 +293,10 @@ def test_an_imported_decrease_waits_for_a_reviewer_like_a_negative_event(h):
     assert (r.json["imported"], r.json["unchanged"], r.json["pending_review"]) == (0, 1, 0)
     cases = lg.queue(rev, reason="pending_review")["cases"]
     assert len(cases) == 1 and cases[0]["event"]["kind"] == "import" and cases[0]["event"]["points"] == -84
+    # the reviewer reads the import by the labels of its two codes
+    assert cases[0]["event"]["title"]["en"] == "Annual recalculation by the city platform"
+    assert cases[0]["event"]["source"] == {"code": "perkpass-operator", "name": "Entered by a Perkpass operator"}
+    assert cases[0]["event"]["description"] is None
     lg.decide(rev, cases[0]["id"], "confirm", "The platform's recalculation was checked by hand.")
     assert lg.score(tok, "moli")["score"] == 600
     # an increase applies at once

@@ -85,7 +85,7 @@ def _event_public(line: Line, rules: SchemeRules | None, providers: dict, now: i
         source = {"type": "provider", "code": p.code if p else None, "name": p.name if p else "(removed provider)",
                   "name_zh": p.name_zh if p else None}
     elif e.kind == EventKind.IMPORT:
-        title, source = _import_public(e)
+        title, source = import_title_and_source(e)
     else:
         title = kind_title(e.kind)
         source = {"type": "citizen", "code": None, "name": "You"}
@@ -99,9 +99,9 @@ def _event_public(line: Line, rules: SchemeRules | None, providers: dict, now: i
             "case": _case_public(cases[-1]) if cases else None}
 
 
-def _import_public(e: ScoreEvent) -> tuple[dict, dict]:
-    """An operator import's title and source as the citizen reads them: the catalogue labels of its reason code
-    and source system (an import carries those two codes and no text of its own)."""
+def import_title_and_source(e: ScoreEvent) -> tuple[dict, dict]:
+    """An operator import's title and source as the citizen and the reviewer read them: the catalogue labels of
+    its reason code and source system (an import carries those two codes and no text of its own)."""
     reason = catalogue.entry("reason_code", e.reason) if e.reason else None
     system = catalogue.entry("source_system", e.source) if e.source else None
     title = dict(reason.labels) if reason is not None else kind_title(e.kind)

@@ -8,11 +8,11 @@ from ...extensions import db
 from ...models import CitizenScheme, LedgerCase, Reviewer, Scheme, ScoreEvent
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from .audit import audit
-from .citizen import kind_title
+from .citizen import import_title_and_source, kind_title
 from .roles import providers_by_id
 from .rules import get_point_rules
 from .scoring import MAX_ID, lock_membership, recompute
-from .statuses import REVIEWER_DECISIONS, CaseReason, CaseStatus, Decision, EventStatus
+from .statuses import REVIEWER_DECISIONS, CaseReason, CaseStatus, Decision, EventKind, EventStatus
 
 
 def _case_for_reviewer(c: LedgerCase, providers: dict, schemes: dict[int, str]) -> dict:
@@ -21,16 +21,21 @@ def _case_for_reviewer(c: LedgerCase, providers: dict, schemes: dict[int, str]) 
     rules = get_point_rules().schemes.get(scheme) if scheme else None
     rule = rules.rules.get(e.category) if (rules and e.category) else None
     p = providers.get(e.provider_id)
+    title = dict(rule.title) if rule else kind_title(e.kind)
+    source = {"code": p.code, "name": p.name} if p else {"code": None, "name": e.source}
+    description = e.reason
+    if e.kind == EventKind.IMPORT:  # two catalogue codes: the reviewer reads their labels
+        title, labelled = import_title_and_source(e)
+        source, description = {"code": labelled["code"], "name": labelled["name"]}, None
     return {
         "id": c.id, "reason": c.reason, "status": c.status, "opened_at": c.opened_at,
         "disputed": c.disputed_at is not None, "disputed_at": c.disputed_at, "statement": c.statement,
         "decision": c.decision, "decision_reason": c.decision_reason, "decided_at": c.decided_at,
         "reviewer": c.reviewer.name if c.reviewer is not None else None,
         "event": {"id": e.id, "scheme": scheme, "kind": e.kind, "category": e.category,
-                  "title": dict(rule.title) if rule else kind_title(e.kind),
-                  "points": e.delta, "status": e.status, "reference": e.reference, "description": e.reason,
-                  "occurred_at": e.occurred_at, "recorded_at": e.recorded_at,
-                  "source": {"code": p.code, "name": p.name} if p else {"code": None, "name": e.source}},
+                  "title": title, "points": e.delta, "status": e.status, "reference": e.reference,
+                  "description": description, "occurred_at": e.occurred_at, "recorded_at": e.recorded_at,
+                  "source": source},
     }
 
 
