@@ -32,6 +32,7 @@ from partner_sdk.upload import (
 
 from ..extensions import db
 from ..models import Device, PerkCertificate, Redemption, RedemptionRejection, SigningKey, Venue
+from .errors import InvalidInput
 from .perks import Catalogue, get_catalogue
 
 log = logging.getLogger("perkpass.kiosk")
@@ -179,7 +180,11 @@ def ingest(device: Device, items: list[RedemptionItem], now: int, *, store: Stor
     one its reason, even if the check would now pass). A rejected item is not stored as a redemption, so no
     citizen ever sees it. A jti also redeemed at another venue is flagged as a replay. Two attempts of one batch
     racing each other (a kiosk retrying after a timeout) store each item once; the later one answers the
-    earlier one's items as that one decided them."""
+    earlier one's items as that one decided them. A batch over this backend's PERKPASS_BATCH_MAX is
+    :class:`InvalidInput` (nothing of it is stored)."""
+    most = int(current_app.config["PERKPASS_BATCH_MAX"])  # at most partner_sdk.upload.MAX_ITEMS (the schema's)
+    if len(items) > most:
+        raise InvalidInput("Too many redemptions in one batch.", {"redemptions": [f"At most {most}."]})
     store = store or storage()
     device_id, venue_id = device.id, device.venue_id  # read before the write commits (it expires ORM objects)
     facts = store.venue_facts(venue_id, now, int(current_app.config["PERKPASS_KIOSK_CLOCK_SKEW"]))

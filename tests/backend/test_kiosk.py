@@ -128,6 +128,27 @@ def test_redemption_validation(h, client):
     assert r.status_code == 200 and r.json["accepted"] == 500
 
 
+
+def test_a_backend_configured_for_smaller_batches_refuses_a_larger_one_whole(h, client, app):
+    """PERKPASS_BATCH_MAX below the format's 500: the service refuses the batch (a typed 400 naming the limit),
+    stores none of it, and the kiosk's next, smaller batch goes through."""
+    from backend.extensions import db
+    from backend.models import Redemption
+    dev = h.enrol(h.venue("Gate", "metro"))
+    auth = h.bearer(dev["device_token"])
+    items = [{"id": str(uuid.uuid4()), "jti": "abcdefgh1234567" + str(i), "pseudonym": "ABCDEFGHIJKLMNOPQRSTUVY",
+              "perk": "MOLI-METRO20", "scanned_at": int(time.time())} for i in range(3)]
+    before, app.config["PERKPASS_BATCH_MAX"] = app.config["PERKPASS_BATCH_MAX"], 2
+    try:
+        r = client.post("/api/v1/kiosk/redemptions", json={"redemptions": items}, headers=auth)
+        assert r.status_code == 400 and r.json["error"]["code"] == "validation_error", r.json
+        assert r.json["error"]["fields"] == {"redemptions": ["At most 2."]}
+        assert db.session.query(Redemption).count() == 0
+        r = client.post("/api/v1/kiosk/redemptions", json={"redemptions": items[:2]}, headers=auth)
+        assert r.status_code == 200 and r.json["accepted"] == 2
+    finally:
+        app.config["PERKPASS_BATCH_MAX"] = before
+
 def test_implausible_uploads_are_rejected_per_item_and_never_shown(h, client):
     """The issue's walk-arounds: a metro perk 'used' at a government office, a perk no venue of the kiosk
     offers, made-up ids, a scan in 2020 or next week. Each is answered 'rejected' with a reason, the good
