@@ -4,10 +4,10 @@ Imports flow one way: view modules -> ``common`` (endpoint, auth, limits) -> ``b
 from flask import Flask
 
 from . import (app_page, auth, console, credentials, devices, kiosk, kiosk_report, ledger_admin, me, meta, operator,
-               providers, reviewer, score, trust)
+               pp3, providers, reviewer, score, trust)
 
 BLUEPRINT_MODULES = (
-    meta, auth, me, devices, credentials, trust, kiosk, operator,
+    meta, auth, me, devices, pp3, credentials, trust, kiosk, operator,
     app_page,                                   # citizen page /app/ + /api/v1/catalogue
     score, providers, reviewer, ledger_admin,   # score ledger: /api/v1/me/score, /provider, /reviewer, /operator/ledger
     console, kiosk_report,                      # operator/reviewer console /console/ + /api/v1/kiosk/report

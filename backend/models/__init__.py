@@ -5,7 +5,7 @@ from .keys import IssuerSecret, SigningKey, TrustListVersion
 from .partners import Device, EnrolmentCode, OperatorToken, Partner, Venue
 from .redemptions import Redemption, RedemptionRejection
 from .ledger import AuditEntry, CatalogueChange, CatalogueEntry, DataProvider, LedgerCase, Reviewer
-from .holder import CertificateRevocation, DeviceChallenge, HolderDevice, PerkCertificate
+from .holder import CertificateRevocation, DeviceChallenge, HolderDevice, PerkCertificate, Pp3Issuance
 from .console import ConsoleAccount, ConsoleSession, IssuedDaily, KioskReport, KioskScanCount
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "DeviceChallenge",
     "HolderDevice",
     "PerkCertificate",
+    "Pp3Issuance",
     "ConsoleAccount",
     "ConsoleSession",
     "IssuedDaily",

@@ -2,7 +2,7 @@
 revocation list that goes into the trust list."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -63,3 +63,19 @@ class CertificateRevocation(db.Model):
     cert_id: Mapped[str] = mapped_column(String(24), primary_key=True)
     expires_at: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     revoked_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class Pp3Issuance(db.Model):
+    """That a citizen was given a PP3 certificate for a venue type and scheme on a UTC day: at most one, since
+    each certificate holds its own pseudonym secret and a second one would pass a gate's quota twice. The
+    certificate itself is not kept (the issuer never saw its secret, so it names nothing a venue sees)."""
+
+    __tablename__ = "pp3_issuances"
+    __table_args__ = (UniqueConstraint("citizen_id", "audience", "scheme", "day", name="uq_pp3_issuance"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False, index=True)
+    audience: Mapped[str] = mapped_column(String(32), nullable=False)
+    scheme: Mapped[str] = mapped_column(String(32), nullable=False)
+    day: Mapped[int] = mapped_column(Integer, nullable=False)
+    issued_at: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -14,6 +14,7 @@ from ..extensions import db
 from ..models import TrustListVersion
 from . import certificates
 from . import keys as key_service
+from . import pp3_issuance
 from .errors import Conflict
 from .perks import get_catalogue
 from .venue_types import get_venue_types
@@ -38,6 +39,9 @@ def _fingerprint(now: int) -> tuple[str, list, list[str]]:
         "valid_for": int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
         "revoked": certificates.revoked_ids(now),
     }
+    bbs_keys = [k.to_member() for k in pp3_issuance.trust_list_keys(now)]
+    if bbs_keys:  # only with PP3 on: otherwise the fingerprint, and so the published list, stays as it was
+        material["bbs_keys"] = bbs_keys
     digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
     return digest, trusted, material["revoked"]
 
@@ -62,7 +66,8 @@ def current(now: int) -> TrustListVersion:
                                    valid_for=int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
                                    perks=get_catalogue().trust_list_perks(), revoked=revoked,
                                    root_kid=root_row.kid,  # the kid of the root JWK /api/v1/trust-root publishes
-                                   root_chain=key_service.root_chain(), venue_types=venue_types_member())
+                                   root_chain=key_service.root_chain(), venue_types=venue_types_member(),
+                                   bbs_keys=pp3_issuance.trust_list_keys(now))
         except TrustListTooLargeError as exc:
             # Nothing is published: verifiers would refuse the list and keep the previous one anyway. Dropping
             # ids to make it fit would silently re-validate withdrawn certificates, so the operator is told.

@@ -1,0 +1,134 @@
+"""PP3 issuance (issue 23): blind BBS certificates a phone turns into unlinkable codes (partner_sdk.pp3).
+
+The phone sends hiding commitments to its pseudonym secrets (partner_sdk.pp3.holder_request); for each venue
+type and scheme where the citizen has perks now, and the scheme has PP3 switched on, the issuer checks one
+commitment's proof and signs the certificate blindly over it with fresh entropy of its own. The issuer never
+learns a secret, so it cannot compute the citizen's pseudonyms nor recognise a code at a gate.
+
+One certificate per citizen, venue type, scheme and UTC day (``Pp3Issuance``): a certificate carries its own
+pseudonym secret, so a second one for the same day would get through a gate's quota twice.
+
+PP3 is off by default: ``PERKPASS_PP3_SCHEMES`` names the schemes that issue it (empty: none, and the trust
+list carries no BBS key). The BBS key is derived from a named issuer secret (encrypted at rest like the
+signing keys); it has no rotation yet (docs/design/pp3.md).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from partner_sdk import bbs, pp3, venue_policy
+
+from ..extensions import db
+from ..models import Citizen, IssuerSecret, Pp3Issuance
+from .errors import Conflict, InvalidInput
+from .issuance import memberships, offers
+
+BBS_SECRET = "pp3-bbs-key-1"
+MAX_COMMITMENTS = 16
+BBS_KEY_VALIDITY = 10 * 365 * 86_400  # no rotation yet: published with a long window, withdrawn by revoked_at
+
+
+def enabled_schemes() -> frozenset[str]:
+    value = current_app.config.get("PERKPASS_PP3_SCHEMES") or ()
+    if isinstance(value, str):
+        value = [s.strip() for s in value.split(",")]
+    return frozenset(s for s in value if s)
+
+
+@dataclass(frozen=True)
+class IssuerBbsKey:
+    secret_key: int
+    public: pp3.BbsKey
+
+
+def bbs_key(now: int) -> IssuerBbsKey:
+    from .secrets_store import get_secret
+
+    material = get_secret(BBS_SECRET, now)
+    sk = bbs.keygen(material, b"perkpass-pp3")
+    cache = current_app.extensions.setdefault("perkpass_pp3_key", {})
+    if sk not in cache:
+        row = db.session.get(IssuerSecret, BBS_SECRET)
+        created = int(row.created_at) if row is not None else int(now)
+        pk = bbs.sk_to_pk(sk)
+        kid = "pp3-" + hashlib.sha256(pk).hexdigest()[:16]
+        cache[sk] = pp3.BbsKey(kid, pk, created, created + BBS_KEY_VALIDITY)
+    return IssuerBbsKey(sk, cache[sk])
+
+
+def trust_list_keys(now: int) -> list[pp3.BbsKey]:
+    """The trust list's ``bbs_keys``: the issuer's BBS key while any scheme issues PP3, else none."""
+    return [bbs_key(now).public] if enabled_schemes() else []
+
+
+@dataclass(frozen=True)
+class Issued:
+    commitment_index: int
+    certificate: pp3.Certificate
+    signer_nym_entropy: int
+    quota_window: int
+    titles: dict
+
+
+def certify(citizen: Citizen, commitments: list[bytes], now: int) -> list[Issued]:
+    """Blind-sign today's PP3 certificates, one commitment each, in the order the offers come. Raises
+    Conflict when PP3 is off, when there are fewer commitments than certificates to make, or when today's
+    certificate for a venue type was already issued; InvalidInput for a commitment whose proof fails."""
+    schemes = enabled_schemes()
+    if not schemes:
+        raise Conflict("Unlinkable codes (PP3) are not switched on for any scheme.", code="pp3_not_enabled")
+    from .perks import get_catalogue
+    from .trust_list import venue_types_member
+
+    catalogue = get_catalogue()
+    known = [(code, score) for code, score in memberships(citizen.id) if code in schemes]
+    audiences = sorted({p.audience for code, score in known
+                        if (s := catalogue.schemes.get(code)) is not None for p in s.eligible(score)})
+    policies = venue_policy.decode_member(venue_types_member())
+    day = now // pp3.DAY
+    key = bbs_key(now)
+    issuer = current_app.config["PERKPASS_ISSUER"]
+    wanted = []
+    for audience in audiences:
+        for offer in offers(citizen.id, audience, known):
+            # PP3 discloses venue type, perks and day only: a perk that shows the band stays with PP1/PP2
+            perks = [p for p in offer.perks if not p.discloses_band]
+            if perks:
+                wanted.append((audience, offer.scheme, perks))
+    if len(commitments) < len(wanted):
+        raise Conflict(f"{len(wanted)} certificates to make and {len(commitments)} commitments sent.",
+                       {"commitments": [f"at least {len(wanted)}"]}, code="pp3_commitments_missing")
+    out: list[Issued] = []
+    for index, (audience, scheme, perks) in enumerate(wanted):
+        try:
+            cert, entropy = pp3.blind_sign_certificate(key.secret_key, key.public.kid, issuer, audience,
+                                                       [p.code for p in perks], day, scheme, commitments[index])
+        except ValueError as exc:
+            raise InvalidInput(f"Commitment {index} is refused: {exc}.", {"commitments": [f"{index}: {exc}"]},
+                               code="pp3_commitment_invalid") from None
+        db.session.add(Pp3Issuance(citizen_id=citizen.id, audience=audience, scheme=scheme, day=day, issued_at=now))
+        window = pp3.quota_window(venue_policy.policy_for(policies, audience).usage_interval(cert.perks))
+        out.append(Issued(index, cert, entropy, window, {p.code: dict(p.title) for p in perks}))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("Today's unlinkable certificates were already issued to this citizen; they come again "
+                       "tomorrow.", code="pp3_already_issued") from None
+    return out
+
+
+def forget_citizen(citizen_id: int) -> None:
+    """Opt-out: the issuance records go with the citizen (they say only which day a certificate was made)."""
+    db.session.execute(Pp3Issuance.__table__.delete().where(Pp3Issuance.citizen_id == citizen_id))
+
+
+def issued_today(citizen_id: int, now: int) -> list[tuple[str, str]]:
+    day = now // pp3.DAY
+    return [(a, s) for a, s in db.session.execute(select(Pp3Issuance.audience, Pp3Issuance.scheme)
+                                                  .where(Pp3Issuance.citizen_id == citizen_id, Pp3Issuance.day == day))]

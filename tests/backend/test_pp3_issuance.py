@@ -1,0 +1,112 @@
+"""PP3 on the backend (issue 23): blind issuance over the phone's commitments, the BBS key in the signed trust
+list, real SDK verification of the codes made from what the endpoint returns; off by default; the issuer's
+tables hold nothing that joins a PP3 code to a citizen. Real database (SQLite and PostgreSQL)."""
+import base64
+import time
+
+import pytest
+from sqlalchemy import inspect, select
+
+from backend.extensions import db
+from partner_sdk import Status, Verifier, pp3
+from partner_sdk import format as fmt
+
+PHONE = "+8613900000931"
+
+
+def unb64(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+@pytest.fixture
+def pp3_app(make_app):
+    app = make_app(PERKPASS_PP3_SCHEMES="moli")
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def hp(pp3_app):
+    from tests.backend.conftest import Helper
+    return Helper(pp3_app, pp3_app.test_client())
+
+
+def _ask(h, token, requests):
+    return h.client.post("/api/v1/me/pp3/certificates", headers=h.bearer(token),
+                         json={"commitments": [fmt.b64url_encode(r.commitment) for r in requests]})
+
+
+def test_blind_issuance_then_a_gate_grants_offline(hp):
+    token = hp.citizen(PHONE, {"moli": 713})
+    requests = [pp3.holder_request() for _ in range(6)]
+    r = _ask(hp, token, requests)
+    assert r.status_code == 200, r.json
+    body = r.json
+    assert body["certificates"], "a moli citizen at 713 has perks somewhere"
+    store = hp.trust_store()
+    issuer = store.current.issuer
+    assert [k.public_key for k in store.current.bbs_keys.values()] == [unb64(body["public_key"])]
+    now = int(time.time())
+    for c in body["certificates"]:
+        req = requests[c["commitment_index"]]
+        cert = pp3.Certificate(c["kid"], c["audience"], tuple(p["code"] for p in c["perks"]), c["day"], c["scheme"],
+                               unb64(c["signature"]))
+        secret = pp3.holder_secret(req, int.from_bytes(unb64(c["signer_nym_entropy"]), "big"))
+        assert pp3.certificate_ok(cert, unb64(body["public_key"]), issuer, secret)
+        assert c["day"] == now // 86_400
+        code = pp3.present(cert, secret, unb64(body["public_key"]), issuer, now, c["quota_window"])
+        d = Verifier(store, c["audience"]).verify(code, now=now)
+        assert d.status is Status.GRANTED, (c["audience"], d.detail)
+        assert d.scheme is None and d.perks == cert.perks
+    # the issuer's tables: which day a certificate was made, nothing that a code carries
+    tables = inspect(db.engine).get_table_names()
+    stored = []
+    for table in tables:
+        for row in db.session.execute(db.text(f'SELECT * FROM "{table}"')):
+            stored.append(repr(tuple(row)))
+    dump = "\n".join(stored)
+    for c in body["certificates"]:
+        assert c["signature"] not in dump and c["signer_nym_entropy"] not in dump
+        d = pp3.parse_qr_text(pp3.present(
+            pp3.Certificate(c["kid"], c["audience"], tuple(p["code"] for p in c["perks"]), c["day"], c["scheme"],
+                            unb64(c["signature"])),
+            pp3.holder_secret(requests[c["commitment_index"]],
+                              int.from_bytes(unb64(c["signer_nym_entropy"]), "big")),
+            unb64(body["public_key"]), issuer, now, c["quota_window"]))
+        assert d.pseudonym_text not in dump and d.presentation_id not in dump
+
+
+def test_one_certificate_per_venue_type_and_day(hp):
+    token = hp.citizen(PHONE, {"moli": 713})
+    assert _ask(hp, token, [pp3.holder_request() for _ in range(6)]).status_code == 200
+    again = _ask(hp, token, [pp3.holder_request() for _ in range(6)])
+    assert again.status_code == 409 and again.json["error"]["code"] == "pp3_already_issued", again.json
+    from backend.models import Pp3Issuance
+    assert db.session.scalars(select(Pp3Issuance)).all(), "the day's issuance is recorded"
+
+
+def test_bad_commitments_are_typed_4xx(hp):
+    token = hp.citizen(PHONE, {"moli": 713})
+    good = [pp3.holder_request() for _ in range(6)]
+    broken = bytearray(good[0].commitment)
+    broken[70] ^= 1
+    cases = {
+        "proof fails": [fmt.b64url_encode(bytes(broken))] + [fmt.b64url_encode(r.commitment) for r in good[1:]],
+        "not base64url": ["!!!"] * 6,
+        "garbage bytes": [fmt.b64url_encode(b"x" * 144)] * 6,
+        "too few": [fmt.b64url_encode(good[0].commitment)],
+        "empty list": [],
+    }
+    for why, commitments in cases.items():
+        r = hp.client.post("/api/v1/me/pp3/certificates", headers=hp.bearer(token), json={"commitments": commitments})
+        assert r.status_code in (400, 409, 422), (why, r.status_code, r.json)
+        assert r.json["error"]["code"] != "internal_error", why
+    assert hp.client.post("/api/v1/me/pp3/certificates", json={"commitments": []}).status_code == 401
+
+
+def test_off_by_default_and_the_trust_list_carries_no_bbs_key(h):
+    token = h.citizen(PHONE, {"moli": 713})
+    r = _ask(h, token, [pp3.holder_request()])
+    assert r.status_code == 409 and r.json["error"]["code"] == "pp3_not_enabled"
+    assert h.trust_store().current.bbs_keys == {}
