@@ -39,6 +39,7 @@ bench: install
 	@if [ -f bench/ledger_ingest.py ]; then $(PY) bench/ledger_ingest.py; fi
 	@if [ -f bench/score_import.py ]; then $(PY) bench/score_import.py; fi
 	@if [ -f bench/trust_list.py ]; then $(PY) bench/trust_list.py; fi
+	@if [ -f bench/pp3.py ]; then $(PY) bench/pp3.py; fi
 	@# city scale (docs/deploy.md); the chaos run restarts PostgreSQL: `python bench/sync_load.py` by hand
 	@if [ -f bench/capacity.py ]; then $(PY) bench/capacity.py; fi
 	@if [ -f bench/sync_load.py ]; then $(PY) bench/sync_load.py --no-chaos; fi
