@@ -57,8 +57,9 @@ def expand_message_xmd(msg: bytes, dst: bytes, len_in_bytes: int) -> bytes:
     msg_prime = bytes(s_in_bytes) + msg + len_in_bytes.to_bytes(2, "big") + b"\x00" + dst_prime
     b0 = hashlib.sha256(msg_prime).digest()
     b_vals = [hashlib.sha256(b0 + b"\x01" + dst_prime).digest()]
+    b0_int = int.from_bytes(b0, "big")
     for i in range(2, ell + 1):
-        prev = bytes(x ^ y for x, y in zip(b0, b_vals[-1], strict=True))
+        prev = (b0_int ^ int.from_bytes(b_vals[-1], "big")).to_bytes(32, "big")
         b_vals.append(hashlib.sha256(prev + bytes([i]) + dst_prime).digest())
     return b"".join(b_vals)[:len_in_bytes]
 
@@ -179,6 +180,12 @@ def messages_to_scalars(messages: Sequence[bytes], api_id: bytes = API_ID) -> li
 
 
 def calculate_domain(pk: bytes, q1: G1Point, h_points: Sequence[G1Point], header: bytes, api_id: bytes) -> int:
+    # the same few (key, header, generators) all day at a gate: cached, as the draft allows for constants
+    return _domain(pk, q1, tuple(h_points), header, api_id)
+
+
+@lru_cache(maxsize=64)
+def _domain(pk: bytes, q1: G1Point, h_points: tuple[G1Point, ...], header: bytes, api_id: bytes) -> int:
     dom_octs = serialize([_int(len(h_points)), q1, *h_points]) + api_id
     dom_input = pk + dom_octs + i2osp(len(header), 8) + header
     return hash_to_scalar(dom_input, api_id + b"H2S_")
@@ -352,8 +359,9 @@ def proof_verify_init(pk: bytes, proof: ProofParts, generators: Sequence[G1Point
     q1, hs = generators[0], list(generators[1:])
     domain = calculate_domain(pk, q1, hs, header, api_id)
     t1 = msm([bbar, abar, d], [c, e_hat, r1_hat])
-    bv = p1() + msm([q1, *[hs[i] for i in disclosed]], [domain, *disclosed_messages])
-    t2 = bv * _scalar(c) + msm([d, *[hs[j] for j in undisclosed]], [r3_hat, *commitments])
+    # T2 = Bv * c + D * r3^ + sum(H_j * m^_j), Bv = P1 + Q_1 * domain + sum(H_i * msg_i): one multi-exponentiation
+    t2 = msm([p1(), q1, *[hs[i] for i in disclosed], d, *[hs[j] for j in undisclosed]],
+             [c, domain * c, *[m * c for m in disclosed_messages], r3_hat, *commitments])
     return abar, bbar, d, t1, t2, domain
 
 
@@ -442,7 +450,7 @@ def core_proof_verify_with_nym(pk: bytes, proof: bytes, pseudonym: bytes, contex
     length = len(commitments) + len(disclosed)
     if not commitments or (length - 1) in disclosed:
         return False
-    uv = pseudonym_base(context_id, api_id) * _scalar(commitments[-1]) - nym_point * _scalar(c)
+    uv = msm([pseudonym_base(context_id, api_id), nym_point], [commitments[-1], R - c])
     if uv == G1Point.identity():
         return False
     if c != proof_challenge(init_res, disclosed_messages, disclosed, ph, api_id, (nym_point, uv, context_id)):
