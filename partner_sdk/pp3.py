@@ -270,7 +270,7 @@ def certificate_ok(cert: Certificate, public_key: bytes, issuer: str, secret: Ho
 
 # ----------------------------------------------------------------------------------------- presentation
 
-def _claims_block(audience: str, perks: Sequence[str]) -> bytes:
+def claims_block(audience: str, perks: Sequence[str]) -> bytes:
     deflater = zlib.compressobj(9, zlib.DEFLATED, -15, zdict=pp2.PRESET_DICTIONARY)
     return deflater.compress(f"{audience}\x00{','.join(perks)}".encode()) + deflater.flush()
 
@@ -282,7 +282,7 @@ def present(cert: Certificate, secret: HolderSecret, public_key: bytes, issuer: 
     slot = int(fmt.to_epoch(now)) // SLOT_SECONDS
     scalars = message_scalars(cert.audience, cert.perks, cert.day, cert.scheme, secret)
     header, ph = certificate_header(issuer, cert.kid), presentation_header(slot)
-    block = _claims_block(cert.audience, cert.perks)
+    block = claims_block(cert.audience, cert.perks)
     if window is None:
         proof = bbs.core_proof_gen(public_key, cert.signature, _generators(), header, ph, scalars, DISCLOSED,
                                    API_ID, random_scalars)

@@ -4,7 +4,7 @@ import base64
 import binascii
 import logging
 
-from flask import Blueprint, g
+from flask import Blueprint, current_app, g
 
 from partner_sdk import format as fmt
 from partner_sdk import pp3
@@ -41,7 +41,8 @@ def certificates(data):
     t = now()
     issued = pp3_issuance.certify(citizen, [_b64url(c) for c in data["commitments"]], t)
     event(log, "pp3.certified", logging.DEBUG, certificates=len(issued))
-    return {"server_time": t, "public_key": fmt.b64url_encode(pp3_issuance.bbs_key(t).public.public_key),
+    return {"server_time": t, "issuer": current_app.config["PERKPASS_ISSUER"],
+            "public_key": fmt.b64url_encode(pp3_issuance.bbs_key(t).public.public_key),
             "slot_seconds": pp3.SLOT_SECONDS,
             "certificates": [{
                 "commitment_index": i.commitment_index, "kid": i.certificate.kid, "audience": i.certificate.audience,
@@ -50,4 +51,5 @@ def certificates(data):
                 "day": i.certificate.day, "signature": fmt.b64url_encode(i.certificate.signature),
                 "signer_nym_entropy": fmt.b64url_encode(i.signer_nym_entropy.to_bytes(32, "big")),
                 "quota_window": i.quota_window,
+                "claims_block": fmt.b64url_encode(pp3.claims_block(i.certificate.audience, i.certificate.perks)),
             } for i in issued]}

@@ -31,10 +31,13 @@ class Pp3CertificateOut(Base):
         "description": "base64url, 32 bytes: added to the phone's secret part to make its pseudonym secret."})
     quota_window = fields.Integer(required=True, metadata={
         "description": "Seconds of the pseudonym's window at this venue type (from the trust list's policy)."})
+    claims_block = fields.String(required=True, metadata={
+        "description": "base64url: the code's compressed venue type and perks, the same for every holder."})
 
 
 class Pp3CertificatesOut(Base):
     server_time = fields.Integer(required=True)
+    issuer = fields.String(required=True, metadata={"description": "The issuer name the certificates are bound to."})
     public_key = fields.String(required=True, metadata={"description": "The issuer's BBS public key, base64url."})
     slot_seconds = fields.Integer(required=True)
     certificates = fields.List(fields.Nested(Pp3CertificateOut), required=True)

@@ -170,7 +170,7 @@ def test_hostile_codes_get_typed_refusals(issuer, store):
     assert answer(other_slot) is Status.BAD_SIGNATURE, "the slot is bound by the presentation header"
     other_day = _replace(data, 5, (TODAY + 1).to_bytes(2, "big"))
     assert answer(other_day) is Status.BAD_SIGNATURE
-    fewer_perks = pp3._claims_block("metro", ("MOLI-METRO20",))
+    fewer_perks = pp3.claims_block("metro", ("MOLI-METRO20",))
     tampered = data[:11] + bytes([len(fewer_perks)]) + fewer_perks + data[12 + n:]
     assert answer(tampered) is Status.BAD_SIGNATURE, "a disclosure changed after the fact"
     other_window = _replace(data, 12 + n, (260).to_bytes(4, "big"))
