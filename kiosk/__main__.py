@@ -11,14 +11,16 @@ import logging
 import os
 import sys
 
+from .settings import KioskSettings, SettingsError
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="perkpass-kiosk",
                                 description="Perkpass kiosk: scan and verify perk codes offline.")
     p.add_argument("--data-dir", help="where the kiosk keeps its database and trust list "
                                       "(default $PERKPASS_KIOSK_HOME or ~/.local/share/perkpass-kiosk)")
-    p.add_argument("--source", default=os.environ.get("PERKPASS_KIOSK_SOURCE", "camera:0"),
-                   help="capture source: camera[:N] | images:A.png,B.png | folder:DIR | none (default camera:0)")
+    p.add_argument("--source", help="capture source: camera[:N] | images:A.png,B.png | folder:DIR | none "
+                                    "(default $PERKPASS_KIOSK_SOURCE or camera:0)")
     p.add_argument("--size", help="window size WxH, e.g. 800x480 (default: full screen)")
     p.add_argument("--fullscreen", action="store_true", help="full screen even with --size")
     p.add_argument("--lang", choices=["en", "zh-CN"], help="interface language (default: last used, else en)")
@@ -58,10 +60,11 @@ def configure_kivy(args: argparse.Namespace) -> None:
         Config.set("graphics", "fullscreen", "auto")
 
 
-def provision(args: argparse.Namespace) -> int:
+def provision(args: argparse.Namespace, settings: KioskSettings) -> int:
     """Command-line enrolment (no window). Returns a process exit code."""
     from .core import EnrolmentError, KioskCore
-    core = KioskCore(args.data_dir)
+    core = KioskCore(args.data_dir or settings.home, sync_interval=settings.sync_interval,
+                     sync_batch=settings.sync_batch)
     try:
         if not args.pin:
             print("perkpass-kiosk: --pin is required to enrol", file=sys.stderr)
@@ -83,15 +86,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:  # the program's settings, read and checked once, before anything starts (fail closed)
+        settings = KioskSettings.from_environ(os.environ)
+    except SettingsError as exc:
+        print(f"perkpass-kiosk: {exc}", file=sys.stderr)
+        return 2
     if args.enrol_file or args.enrolment_code:
-        rc = provision(args)
+        rc = provision(args, settings)
         if rc or args.enrol_only:
             return rc
     configure_kivy(args)
     from .app import KioskApp
-    app = KioskApp(data_dir=args.data_dir, source=args.source, automation=args.automation,
-                   result_seconds=args.result_seconds, lang=args.lang, sync_interval=args.sync_interval,
-                   kiosk_mode=not args.no_kiosk_mode)
+    app = KioskApp(settings=settings, data_dir=args.data_dir, source=args.source or settings.source,
+                   automation=args.automation, result_seconds=args.result_seconds, lang=args.lang,
+                   sync_interval=args.sync_interval, kiosk_mode=not args.no_kiosk_mode)
     app.run()
     return 0
 

@@ -12,7 +12,6 @@ Import this module only after :func:`kiosk.__main__.configure_kivy` has set the 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +42,7 @@ from .sync import SyncMode, SyncStatus
 
 if TYPE_CHECKING:
     from .automation import AutomationServer
+    from .settings import KioskSettings
 
 log = logging.getLogger("kiosk")
 
@@ -57,8 +57,9 @@ SOUNDS = sounds_player.FILES
 FULL_SCREEN = {"result", "enrol"}
 
 
-def register_fonts() -> str | None:
-    path = i18n.find_cjk_font()
+def register_fonts(chosen: str | None = None) -> str | None:
+    """Make a font with CJK glyphs every label's font; ``chosen``: PERKPASS_KIOSK_FONT (kiosk.settings)."""
+    path = i18n.find_cjk_font(chosen=chosen)
     if path:
         # Replace Kivy's default (Roboto, Latin only) so every label can show Chinese and Latin text.
         LabelBase.register("Roboto", path, path, path, path)
@@ -97,10 +98,11 @@ class KioskApp(App):
     colours = DictProperty(COLOURS)
     text_on = DictProperty(TEXT_ON)
 
-    def __init__(self, *, data_dir: str | None = None, source: str | None = "camera:0",
+    def __init__(self, *, settings: KioskSettings, data_dir: str | None = None, source: str | None = "camera:0",
                  automation: str | None = None, result_seconds: float = 3.0, lang: str | None = None,
                  sync_interval: float | None = None, kiosk_mode: bool = True, **kwargs: Any):
         super().__init__(**kwargs)
+        self.settings = settings
         self.data_dir = data_dir
         self.source_spec = source
         self.automation_path = automation
@@ -136,12 +138,15 @@ class KioskApp(App):
 
     # -- building ---------------------------------------------------------------------------------
     def build(self) -> Any:
-        self.font_path = register_fonts()
+        conf = self.settings
+        self.font_path = register_fonts(conf.font)
         from kivy.utils import platform
-        if self.data_dir is None and platform == "android":
-            self.data_dir = self.user_data_dir   # the app's private storage
+        if self.data_dir is None:
+            # Android: the app's private storage
+            self.data_dir = self.user_data_dir if platform == "android" else str(conf.home)
         self.core = KioskCore(self.data_dir, on_sync_status=self._on_sync_status_thread,
-                              sync_interval=self._sync_interval)
+                              sync_interval=self._sync_interval or conf.sync_interval,
+                              sync_batch=conf.sync_batch)
         self.lang = self._initial_lang or self.core.store.get("lang", None) or "en"
         Builder.load_file(str(HERE / "screens" / "widgets.kv"))
         from .screens import enrol, pin, result, scan, settings, stats
@@ -149,13 +154,12 @@ class KioskApp(App):
         sm: ScreenManager = root.ids.sm
         sm.transition = NoTransition()
         core = self.core
-        files_dir = os.environ.get("PERKPASS_KIOSK_FILES") or os.path.expanduser("~")  # enrolment, trust-list files
+        files_dir = conf.files_dir  # enrolment and trust-list files
         # each screen gets what it needs here; the app is their look (language, texts) and navigator
         for screen in (
                 enrol.EnrolScreen(look=self, enrol=self.enrol, files_dir=files_dir),
                 scan.ScanScreen(look=self, nav=self, camera=lambda: self.camera, submit=self.submit_text,
-                                open_image=self.open_image, images_dir=os.environ.get("PERKPASS_KIOSK_IMAGES")
-                                or os.path.expanduser("~")),
+                                open_image=self.open_image, images_dir=conf.images_dir),
                 result.ResultScreen(look=self, nav=self, colours=self.colours, text_on=self.text_on,
                                     seconds=self.result_seconds),
                 pin.PinScreen(look=self, nav=self, store=core.store, now=core.now, on_accepted=self.pin_accepted),
@@ -175,7 +179,7 @@ class KioskApp(App):
         Window.bind(size=self._on_window_size, on_key_down=self._on_key_down,
                     on_request_close=self._on_request_close, on_drop_file=self._on_drop_file)
         self._on_window_size(Window, Window.size)
-        self.sounds = sounds_player.Sounds(mute=bool(os.environ.get("PERKPASS_KIOSK_MUTE")))
+        self.sounds = sounds_player.Sounds(mute=conf.mute)
         if self.core.enrolled:
             self._after_enrolment()
             sm.current = "scan"

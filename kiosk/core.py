@@ -34,18 +34,10 @@ from . import i18n
 from .pin_rule import PIN_MAX_DIGITS, PIN_MIN_DIGITS, is_valid_pin
 from .scan.decoder import normalise_scan
 from .store import Store, local_day
-from .sync import (APP_VERSION, BackendClient, SyncMode, SyncService, SyncStatus, batch_size_from_env,
+from .sync import (APP_VERSION, MAX_BATCH, BackendClient, SyncMode, SyncService, SyncStatus,
                    normalise_base_url)
 
 log = logging.getLogger("kiosk")
-
-
-def default_data_dir() -> Path:
-    env = os.environ.get("PERKPASS_KIOSK_HOME")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "perkpass-kiosk"
 
 
 # A ScanResult status that is not a partner_sdk Status: the kiosk itself failed (or is not enrolled).
@@ -117,19 +109,21 @@ class Enrolment:
 class KioskCore:
     """Owns the store, the trust store, the verifier and the sync service."""
 
-    def __init__(self, data_dir: str | os.PathLike[str] | None = None, *,
+    def __init__(self, data_dir: str | os.PathLike[str], *,
                  clock: Callable[[], float] = time.time,
                  on_sync_status: Callable[[SyncStatus], None] | None = None,
-                 sync_interval: float | None = None):
-        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+                 sync_interval: float = 10.0, sync_batch: int = MAX_BATCH):
+        """``data_dir``: where the database and trust list live (kiosk.settings: --data-dir, PERKPASS_KIOSK_HOME);
+        ``sync_interval``: seconds between sync rounds online; ``sync_batch``: redemptions per upload request."""
+        self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self.clock_offset = 0.0
         self.store = Store(self.data_dir / "kiosk.sqlite")
         self.replay = SQLiteReplayCache(self.data_dir / "replay.sqlite")
         self.on_sync_status = on_sync_status
-        self.sync_interval = sync_interval if sync_interval is not None else float(
-            os.environ.get("PERKPASS_KIOSK_SYNC_INTERVAL", "10"))
+        self.sync_interval = sync_interval
+        self.sync_batch = sync_batch
         self.trust_store: TrustStore | None = None
         self.verifier: Verifier | None = None
         self.enrolment: Enrolment | None = None
@@ -249,7 +243,7 @@ class KioskCore:
             trust_needs_refresh=lambda: self.freshness().state is not FreshnessState.FRESH,
             on_status=self.on_sync_status, report=self.report, interval=self.sync_interval,
             offline_interval=max(self.sync_interval, min(30.0, 2 * self.sync_interval)),
-            batch_size=batch_size_from_env(), clock=self.now)
+            batch_size=self.sync_batch, clock=self.now)
 
     def start_sync(self) -> None:
         if self.sync is not None:

@@ -225,11 +225,10 @@ CANDIDATE_FONTS = [
 ]
 
 
-def find_cjk_font(extra_dirs: list[str] | None = None) -> str | None:
-    """Path of a font with CJK glyphs, or None. ``PERKPASS_KIOSK_FONT`` overrides everything."""
-    env = os.environ.get("PERKPASS_KIOSK_FONT")
-    if env and os.path.isfile(env):
-        return env
+def find_cjk_font(extra_dirs: list[str] | None = None, *, chosen: str | None = None) -> str | None:
+    """Path of a font with CJK glyphs, or None. ``chosen`` (PERKPASS_KIOSK_FONT, kiosk.settings) comes first."""
+    if chosen and os.path.isfile(chosen):
+        return chosen
     dirs = [str(d) for d in (extra_dirs or [])] + [str(_PACKAGE_FONTS), str(_REPO_FONTS)]
     for d in dirs:
         for pattern in ("*.otf", "*.ttf", "*.ttc"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import os
 import random
 import threading
 import time
@@ -371,9 +370,3 @@ def backoff_delay(failures: int, *, base: float, cap: float, rand: Callable[[], 
     ceiling = min(cap, base * 2.0 ** min(failures - 1, 32))
     return ceiling / 2 + rand() * ceiling / 2
 
-
-def batch_size_from_env(default: int = MAX_BATCH) -> int:
-    try:
-        return int(os.environ.get("PERKPASS_KIOSK_SYNC_BATCH", default))
-    except ValueError:
-        return default
