@@ -44,6 +44,8 @@ import zxingcpp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+if os.environ.get("PERKPASS_BENCH_KIOSK_FROM"):   # --idle-baseline: an older kiosk/ package comes first
+    sys.path.insert(0, os.environ["PERKPASS_BENCH_KIOSK_FROM"])
 
 from kiosk.scan.camera import CameraWorker
 from kiosk.scan.second import SecondReader, available as second_available
@@ -242,10 +244,9 @@ def baseline_idle_cost(rev: str) -> dict[str, dict]:
     with tempfile.TemporaryDirectory(prefix="perkpass-kiosk-") as tmp:
         archive = subprocess.run(["git", "archive", rev, "kiosk"], cwd=REPO, check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([tmp, str(REPO)]))
-        code = (f"import sys; sys.path.insert(0, {tmp!r}); sys.path.insert(1, {str(REPO / 'bench')!r}); "
-                "import scan; sys.exit(scan.main(['--idle-only']))")
-        done = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+        env = dict(os.environ, PERKPASS_BENCH_KIOSK_FROM=tmp)
+        done = subprocess.run([sys.executable, str(REPO / "bench" / "scan.py"), "--idle-only"], env=env, check=True,
+                              capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -285,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)   # as CameraWorker.start sets it: the kiosk's OpenCV work is one thread per worker
     if args.idle_only:
+        import kiosk.scan.camera
+        print(f"kiosk code from {Path(kiosk.scan.camera.__file__).parents[2]}", file=sys.stderr)
         print(json.dumps(idle_scenes_cost()))
         return 0
     idle_before = baseline_idle_cost(args.idle_baseline) if args.idle_baseline else None

@@ -20,6 +20,8 @@ texts of ~600 digits (QR version 11-12 at level M), both segmented as the issuer
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 
 import cv2
@@ -60,7 +62,10 @@ def sample_texts(n: int, rng: np.random.Generator, now: float | None = None) -> 
     out = []
     for i in range(n):
         if i % 2 == 0:
-            out.append(issuer.credential("library", ["BAILU-LIB-NODEPOSIT"], now=now, citizen=f"c{i}").qr_text)
+            # a code id of its own (the issuer would draw a random one; the generator is left as it was): the same frames on
+            # every run, so two versions of the camera path can be compared frame for frame
+            jti = base64.urlsafe_b64encode(hashlib.sha256(f"scan-frames-{now}-{i}".encode()).digest()[:16]).rstrip(b"=").decode()
+            out.append(issuer.credential("library", ["BAILU-LIB-NODEPOSIT"], now=now, citizen=f"c{i}", jti=jti).qr_text)
         else:
             out.append("PP2" + "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(590, 612)))))
     return out
