@@ -466,34 +466,38 @@ def _insert_members(conn, members: list[tuple[int, int, int]], now: int) -> dict
         returned = conn.execute(table.insert().returning(table.c.id, table.c.citizen_id, table.c.scheme_id),
                                 [{"citizen_id": c, "scheme_id": s, "score": v, "joined_at": now, "updated_at": now}
                                  for c, s, v in members])
-    return {(c, s): mid for mid, c, s in returned}
+    return {(c, s): mid for mid, c, s in returned.all()}  # fetched at once, not row by row
 
 
 def _insert_events(conn, changes: list[Change], now: int, status: str) -> list[int]:
-    """Insert import events with ``status``; their ids (in no particular order: the caller only opens one
-    identical review case per id). One statement per (source system, reason) pair, usually one."""
+    """Insert import events with ``status``; the ids of those pending review (in no particular order: the caller
+    only opens one identical review case per id). One statement per (source system, reason) pair, usually one."""
     by_codes: dict[tuple[str, str], list[Change]] = {}
     for ch in changes:
         by_codes.setdefault((ch[3].source_system, ch[3].reason), []).append(ch)
     ids: list[int] = []
     confirmed_at = now if status == EventStatus.CONFIRMED else None
+    returning = " RETURNING id" if status == EventStatus.PENDING_REVIEW else ""
     for (source, reason), group in by_codes.items():
         fixed = {"kind": EventKind.IMPORT, "source": source, "reason": reason, "now": now, "status": status,
                  "confirmed_at": confirmed_at}
         if conn.dialect.name == "postgresql":
-            ids += [i for (i,) in conn.execute(text(
+            result = conn.execute(text(
                 "INSERT INTO score_events (membership_id, kind, delta, score_after, source, reason, occurred_at, "
                 "recorded_at, status, confirmed_at) SELECT m, :kind, d, a, :source, :reason, :now, :now, :status, "
                 "CAST(:confirmed_at AS bigint) FROM unnest(CAST(:m AS integer[]), CAST(:d AS integer[]), "
-                "CAST(:a AS integer[])) AS t(m, d, a) RETURNING id"),
+                "CAST(:a AS integer[])) AS t(m, d, a)" + returning),
                 {**fixed, "m": _pg_array(c[0] for c in group), "d": _pg_array(c[1] for c in group),
-                 "a": _pg_array(c[2] for c in group)})]
+                 "a": _pg_array(c[2] for c in group)})
         else:
             table = ScoreEvent.__table__
-            ids += [i for (i,) in conn.execute(table.insert().returning(table.c.id), [
+            insert = table.insert().returning(table.c.id) if returning else table.insert()
+            result = conn.execute(insert, [
                 {"membership_id": m, "kind": EventKind.IMPORT, "delta": d, "score_after": a, "source": source,
                  "reason": reason, "occurred_at": now, "recorded_at": now, "status": status,
-                 "confirmed_at": confirmed_at} for m, d, a, _r in group])]
+                 "confirmed_at": confirmed_at} for m, d, a, _r in group])
+        if returning:
+            ids += result.scalars().all()
     return ids
 
 
@@ -565,9 +569,6 @@ def opt_out(citizen: Citizen) -> dict:
     # PP2: revoke the phone's certificates, forget its devices; redemptions under those certificate ids go too
     from .certificates import forget_citizen
     pseudonyms += forget_citizen(citizen.id, int(time.time()))
-    # PP3: only which days certificates were made; PP3 redemptions carry nothing that names the citizen
-    from .pp3_issuance import forget_citizen as forget_pp3
-    forget_pp3(citizen.id)
     n_red = rows_changed(delete(Redemption).where(Redemption.pseudonym.in_(pseudonyms)))
     # log-in codes carry the phone's keyed hash: they go too, so nothing links to the person afterwards
     db.session.execute(delete(LoginCode).where(LoginCode.phone_hash == citizen.phone_hash))
