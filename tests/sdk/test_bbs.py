@@ -278,3 +278,23 @@ def test_blind_signature_fixture_regenerated_and_verified(name):
                + bbs.messages_to_scalars([bytes.fromhex(m) for m in committed], NYM_API_ID) + [nym_secret])
     assert bbs.core_verify(pk, signature, gens, header, scalars, NYM_API_ID)
     assert not bbs.core_verify(pk, signature, gens, header, scalars[:-1] + [nym_secret + 1], NYM_API_ID)
+
+
+def test_points_on_the_curve_but_outside_the_subgroup_are_refused():
+    """octets_to_point_g1 relies on the library's checked decoder for the subgroup check: pinned here."""
+    import os
+    seen = 0
+    while seen < 3:
+        x = bytearray(os.urandom(48))
+        x[0] = (x[0] & 0x1F) | 0x80
+        try:
+            p = bbs.G1Point.from_compressed_bytes_unchecked(bytes(x))
+        except ValueError:
+            continue
+        if p.is_in_subgroup():
+            continue
+        seen += 1
+        with pytest.raises(bbs.BBSError):
+            bbs.octets_to_point_g1(p.to_compressed_bytes())
+    pk, proof, header, ph, msgs, idx = _valid_proof()
+    assert not bbs.proof_verify(pk, p.to_compressed_bytes() + proof[48:], header, ph, msgs, idx)
