@@ -60,6 +60,7 @@ class BaseConfig:
     PERKPASS_CREDENTIAL_LIFETIME = 90          # seconds a QR code is valid
     PERKPASS_REFRESH_AFTER = 60                # the phone refreshes after this many seconds
     PERKPASS_CERTIFICATE_LIFETIME = 86400      # PP2 perk certificates (a phone's offline codes); max 7 days
+    PERKPASS_PP3_SCHEMES = ""                  # schemes issuing PP3 unlinkable codes, comma-separated (none)
     PERKPASS_MAX_HOLDER_DEVICES = 5            # phones/browsers one citizen may register for offline codes
     PERKPASS_CLOCK_LEEWAY = 5
     PERKPASS_KIOSK_CLOCK_SKEW = 300            # a synced scan may be this far in the future of the server clock
@@ -156,6 +157,7 @@ _ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
     "PERKPASS_CREDENTIAL_LIFETIME": ("PERKPASS_CREDENTIAL_LIFETIME", int),
     "PERKPASS_REFRESH_AFTER": ("PERKPASS_REFRESH_AFTER", int),
     "PERKPASS_CERTIFICATE_LIFETIME": ("PERKPASS_CERTIFICATE_LIFETIME", int),
+    "PERKPASS_PP3_SCHEMES": ("PERKPASS_PP3_SCHEMES", str),
     "PERKPASS_MAX_HOLDER_DEVICES": ("PERKPASS_MAX_HOLDER_DEVICES", int),
     "PERKPASS_KIOSK_CLOCK_SKEW": ("PERKPASS_KIOSK_CLOCK_SKEW", int),
     "PERKPASS_ACCESS_TOKEN_TTL": ("PERKPASS_ACCESS_TOKEN_TTL", int),
