@@ -186,6 +186,8 @@ class RowChecker:
     def __init__(self) -> None:
         self.codes = import_codes()
         self.schemes = get_catalogue().schemes
+        # the rows memberships point at (init-db and seed create one per configured scheme)
+        self.scheme_ids = {code: sid for sid, code in db.session.execute(select(Scheme.id, Scheme.code))}
         self._triples: dict[tuple[str, str, str], tuple[SchemeConfig | None, list[str]]] = {}
 
     def _codes(self, scheme: str, reason: str, source: str) -> tuple[SchemeConfig | None, list[str]]:
@@ -197,6 +199,8 @@ class RowChecker:
         cfg = self.schemes.get(scheme)
         if cfg is None:
             problems.append("scheme: not a configured scheme")
+        elif scheme not in self.scheme_ids:
+            problems.append("scheme: configured but not set up in the database yet (run flask init-db)")
         if reason not in self.codes.reasons:
             problems.append("reason: not a registered reason code (flask scores codes lists them)")
         system = self.codes.sources.get(source)
@@ -310,7 +314,7 @@ def apply_import(rows: Iterable[tuple[int, Mapping]], *, now: int, actor: str, w
     interrupted is safe: absolute scores already applied come back unchanged."""
     checker = RowChecker()
     report = ImportReport()
-    scheme_ids = {code: sid for sid, code in db.session.execute(select(Scheme.id, Scheme.code))}
+    scheme_ids = checker.scheme_ids
     batch: list[ImportRow] = []
     for line, values in rows:
         row, errs = checker.check(line, values)

@@ -356,3 +356,16 @@ def test_an_import_waits_for_a_membership_another_transaction_holds(h, app):
     db.session.expire_all()
     last = db.session.scalars(db.select(ScoreEvent).order_by(ScoreEvent.id.desc())).first()
     assert (last.delta, last.score_after) == (20, 700)  # from 680, the score committed while it waited
+
+
+def test_a_configured_scheme_without_its_database_row_refuses_the_line_not_the_server(h, runner, tmp_path):
+    from backend.models import Scheme
+    h.login(A)
+    db.session.execute(db.delete(Scheme).where(Scheme.code == "sesame"))  # configured, init-db not run since
+    db.session.commit()
+    csv = tmp_path / "sesame.csv"
+    csv.write_text(HEADER + f"{A},,sesame,700,annual-recalculation,sesame-partner-feed\n")
+    res = runner.invoke(args=["scores", "import", str(csv)])
+    assert res.exit_code == 1 and "line 2: scheme: configured but not set up in the database yet" in res.output
+    assert "Traceback" not in res.output
+    _nothing_stored()
