@@ -289,3 +289,23 @@ def test_the_issuer_never_sees_the_secret_and_checks_the_commitment(issuer):
         with pytest.raises(ValueError):
             pp3.blind_sign_certificate(issuer.bbs_secret_key, issuer.bbs_kid, issuer.issuer, "metro", PERKS, TODAY,
                                        "moli", commitment)
+
+
+# ------------------------------------------------------------------------------------------- fuzzing
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(min_value=0, max_value=500), junk=st.binary(max_size=600), flip=st.integers(0, 2000))
+def test_mangled_codes_never_raise_and_never_grant(issuer, store, cut, junk, flip):
+    code = _bytes(Holder(issuer).code(T0))
+    mangled = bytearray(code[:cut] + junk + code[cut + len(junk):])
+    if mangled:
+        mangled[flip % len(mangled)] ^= 0x5A
+    if bytes(mangled) == code:
+        return
+    d = Verifier(store, "metro").verify(_code(bytes(mangled)), now=T0 + 1)
+    assert d.status is not Status.GRANTED
+    assert d.status in (Status.MALFORMED, Status.BAD_SIGNATURE, Status.UNKNOWN_KEY), d
