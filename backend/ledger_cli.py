@@ -142,8 +142,8 @@ def ingest_cmd(path, provider_code):
     from .progress import Progress
     try:
         raw = json.loads(read_text(path))
-    except ValueError as e:
-        fail(f"not JSON: {e.msg} (line {e.lineno})" if hasattr(e, "lineno") else "not JSON")
+    except ValueError as e:  # a JSONDecodeError says where; a file that is not UTF-8 does not
+        fail(f"not JSON: {e.msg} (line {e.lineno})" if isinstance(e, json.JSONDecodeError) else "not JSON")
     if isinstance(raw, list):
         raw = {"events": raw}
     if not isinstance(raw, dict) or set(raw) != {"events"} or not isinstance(raw["events"], list) or not raw["events"]:

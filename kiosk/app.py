@@ -375,6 +375,7 @@ class KioskApp(App):
             if not texts:
                 Clock.schedule_once(lambda dt: self.show_notice(self.tr("scan.no_code_in_image")))
                 return None
+            assert self.core is not None, "build() made the core"
             return self.core.process(texts[0], "file")
 
         def done(f):
@@ -420,6 +421,7 @@ class KioskApp(App):
             return
 
         def work():
+            assert self.core is not None, "build() made the core"
             try:
                 if file:
                     e = self.core.enrol_from_file(file, pin, backend_url=url.strip() or None)

@@ -49,7 +49,7 @@ def request_code(data):
     phone = _phone(data["phone"])
     code = auth_service.request_code(phone, now(), data.get("locale", "zh-CN"))
     event(log, "auth.code_sent")
-    out = {"sent": True, "expires_in": int(current_app.config["PERKPASS_OTP_TTL"])}
+    out: dict[str, object] = {"sent": True, "expires_in": int(current_app.config["PERKPASS_OTP_TTL"])}
     if current_app.config.get("PERKPASS_DEV_MODE"):
         out["dev_code"] = code
     return out

@@ -8,7 +8,9 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema
@@ -149,7 +151,8 @@ def endpoint(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, bod
             rv = fn(**kwargs)
             if isinstance(rv, Response):
                 return rv
-            code, headers = status, {}
+            code = status
+            headers: dict[str, str] = {}
             if isinstance(rv, tuple):
                 rv, code, *rest = rv
                 headers = rest[0] if rest else {}
@@ -165,7 +168,7 @@ def endpoint(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, bod
                 resp.headers["Cache-Control"] = "no-store"
             return resp
 
-        wrapped = view
+        wrapped: Callable[..., Any] = view
         for limit_value, key_func in reversed(limits or []):
             wrapped = limiter.limit(limit_value, key_func=key_func, methods=[method])(wrapped)
         bp.add_url_rule(rule, endpoint=fn.__name__, view_func=wrapped, methods=[method])

@@ -120,6 +120,7 @@ def login():
     s = console_auth.sign_in(data["username"], data["password"], data["code"], t)
     event(log, "console.signed_in", account=s.account.id, role=s.account.role)
     resp = _json({"account": {"username": s.account.username, "role": s.account.role}, "csrf": s.csrf})
+    assert s.token is not None, "sign_in returns the new session's token"
     resp.set_cookie(COOKIE, s.token, max_age=int(s.row.expires_at - t), path="/console", httponly=True,
                     samesite="Strict", secure=request.is_secure)
     return resp

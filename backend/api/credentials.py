@@ -22,8 +22,15 @@ bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
 log = logging.getLogger("perkpass.issuance")
 
 # what a citizen reads when there is no code: the one text catalogue (partner_sdk/messages.py)
-NO_PERK_EN = citizen_text(Status.NOT_ENTITLED, "en")
-NO_PERK_ZH = citizen_text(Status.NOT_ENTITLED, "zh-CN")
+
+
+def _no_perk_text(lang: str) -> str:
+    text = citizen_text(Status.NOT_ENTITLED, lang)
+    assert text is not None, "partner_sdk.messages gives citizens a text for NOT_ENTITLED"
+    return text
+
+
+NO_PERK_EN, NO_PERK_ZH = _no_perk_text("en"), _no_perk_text("zh-CN")
 
 
 _AUDIENCE = re.compile(r"[a-z][a-z0-9-]{1,31}")
@@ -40,7 +47,7 @@ def plain_issue_body(data: dict) -> dict | None:
     return None
 
 
-def _issue(data) -> tuple[dict, object]:
+def _issue(data) -> tuple[dict, issuance.Issued | None]:
     # per citizen (not per token: logging in again must not reset it); after authentication
     ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "issue",
                     shared_key="PERKPASS_RATE_LIMIT_ISSUE_SHARED")

@@ -59,7 +59,7 @@ def join_scheme(data):
           auth="citizen", response=MyPerksOut)
 def my_perks():
     c = _citizen()
-    perks = []
+    perks: list[dict] = []
     for m in c.memberships:
         cfg = get_catalogue().schemes.get(m.scheme.code)
         if cfg is not None:
