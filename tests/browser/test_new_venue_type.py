@@ -159,6 +159,7 @@ def test_pp1_and_pp2_codes_granted_at_a_gate_that_learned_museums_from_the_trust
     page.goto("/app/")
     page.click(f"#quick-codes .quick-code[data-audience={AUD}]")
     page.wait_for_selector("svg.qr-svg[data-mode=pp2]")
+    assert page.locator("#code-title").inner_text() == "博物馆", "offline, the name the page last read"
     first_shown = page.get_attribute("svg.qr-svg", "data-jti")
     pp2 = decode_qr(shoot(page, "museum-code-pp2"))
     assert pp2.startswith("PP2")
