@@ -152,6 +152,7 @@ def kiosk_list(now: int) -> list[dict]:
         .join(Partner, Partner.id == Venue.partner_id)
         .outerjoin(KioskReport, KioskReport.device_id == Device.id).order_by(Venue.name, Device.id)).all()
     tl_exp = _cfg("PERKPASS_TRUST_LIST_VALID_FOR", 7 * DAY)
+    registry = get_venue_types()
     out = []
     for d, v, p, rep in rows:
         seen = d.last_seen_at
@@ -164,7 +165,9 @@ def kiosk_list(now: int) -> list[dict]:
                   "age_seconds": now - rep.trust_list_issued_at, "policy_state": pol.state.value,
                   "grants_until": pol.stop_at}
         out.append({
-            "device_id": d.public_id, "name": d.name, "venue": {"id": v.id, "name": v.name, "audience": v.audience},
+            "device_id": d.public_id, "name": d.name,
+            "venue": {"id": v.id, "name": v.name, "audience": v.audience,
+                      "audience_label": dict(registry.by_code[v.audience].label) if v.audience in registry else None},
             "partner": p.name, "created_at": d.created_at, "last_seen_at": seen,
             "online": d.revoked_at is None and seen is not None and now - seen < online_window(),
             "revoked": d.revoked_at is not None, "revoked_at": d.revoked_at,

@@ -184,7 +184,7 @@ const SCREENS = {
         catch (e) { notice.replaceChildren(h("p", { class: "notice bad", role: "alert" }, e.message)); }
       } }, t("k.revoke"));
       return h("tr", { "data-device": k.device_id }, h("th", { scope: "row" }, k.name, h("br"), h("span", { class: "muted" }, k.device_id)),
-        h("td", {}, k.venue.name, h("br"), h("span", { class: "muted" }, `${k.venue.audience} · ${k.partner}`)),
+        h("td", {}, k.venue.name, h("br"), h("span", { class: "muted" }, `${(k.venue.audience_label && k.venue.audience_label[state.lang]) || k.venue.audience} · ${k.partner}`)),
         h("td", {}, st), h("td", {}, fmtTime(k.last_seen_at)), h("td", {}, trust),
         h("td", {}, k.pending ?? "–"), h("td", {}, k.app_version ?? "–"), h("td", {}, btn));
     });
