@@ -11,6 +11,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from partner_sdk import PerkpassError
+from partner_sdk.venue_policy import PolicySource
 
 from . import Look, Navigator, load_kv
 from .filechooser import choose_file
@@ -99,6 +100,8 @@ class SettingsScreen(Screen):
             lines.append("! " + core.sync.status.last_error)
         if core.last_trust_error:
             lines.append("! " + core.last_trust_error)
+        if core.verifier is not None and core.verifier.policy.source is PolicySource.NOT_LISTED:
+            lines.append("! " + core.verifier.policy.describe())  # the operator must add this venue type
         self.info = "\n".join(lines)
 
     def select_perk(self, code):

@@ -76,6 +76,7 @@ def test_a_new_venue_type_gets_its_grace_from_the_next_trust_list(tmp_path, issu
     core = KioskCore(tmp_path / "d", sync_interval=60, clock=lambda: clock[0])
     core.enrol_from_file(enrol, pin="2468")
     assert core.verifier.policy.source.value == "not_listed" and core.venue_type_label("en") == "museum"
+    assert "no policy in the trust list" in core.verifier.policy.describe()  # what the settings screen shows
     clock[0] = NU  # past next_update with no policy for museums: stop granting (grace 0)
     assert core.process(issuer.credential("museum", ["CITY-MUSEUM-FREE"], now=NU).qr_text, "hid").status == \
         "TRUST_LIST_EXPIRED"
