@@ -221,9 +221,9 @@ def main() -> int:
                 "history_rows": per,
                 "replay_report": timed(lambda: redemptions.replay_report(), args.repeat),
                 "replay_report_baseline_group_all": timed(lambda: db.session.execute(text(OLD_REPORT)).all(), 3),
-                "history_most_active": timed(lambda: redemptions.for_citizen(info["sample"]["most_active"]),
+                "history_most_active": timed(lambda: redemptions.for_citizen(info["sample"]["most_active"], int(time.time())),
                                              args.repeat),
-                "history_typical": timed(lambda: redemptions.for_citizen(info["sample"]["typical"]), args.repeat),
+                "history_typical": timed(lambda: redemptions.for_citizen(info["sample"]["typical"], int(time.time())), args.repeat),
             }
             results["replay_report_speed_up"] = round(results["replay_report_baseline_group_all"]["median_ms"]
                                                       / results["replay_report"]["median_ms"], 1)
@@ -231,7 +231,7 @@ def main() -> int:
                                              ("replay_report", "history_most_active", "history_typical"))
             text_plans = ["-- replay_report()"] + plans(app, lambda: redemptions.replay_report())
             text_plans += ["-- for_citizen(most active)"] + plans(
-                app, lambda: redemptions.for_citizen(info["sample"]["most_active"]))
+                app, lambda: redemptions.for_citizen(info["sample"]["most_active"], int(time.time())))
             db.session.remove()
         results.update(seed=info, when=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                        load_average=os.getloadavg())

@@ -70,7 +70,7 @@ def my_perks():
 @endpoint(bp, "/redemptions", summary="Where the citizen's codes were used (newest first).", auth="citizen",
           response=MyRedemptionsOut)
 def my_redemptions():
-    return {"redemptions": redemption_service.for_citizen(g.citizen_public_id),
+    return {"redemptions": redemption_service.for_citizen(g.citizen_public_id, now()),
             "retention_days": int(current_app.config["PERKPASS_RETENTION_DAYS"])}
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -499,12 +498,19 @@ def replay_report(limit: int = 200) -> list[dict]:
     return out
 
 
-def for_citizen(public_id: str, limit: int = 200) -> list[dict]:
-    """Where the citizen's codes were used, computed from their pairwise pseudonyms."""
+def pp1_pseudonyms(public_id: str, now: int) -> list[str]:
+    """Every PP1 pseudonym a citizen's redemptions can be stored under: one per venue type (the catalogue's and
+    any venue's) and UTC day that is kept (PERKPASS_RETENTION_DAYS, and today). Their history reads by these and
+    opting out deletes by them (with the PP2 certificate ids, which the caller adds: read, or revoked)."""
     from .issuance import pseudonyms_of
     audiences = set(get_catalogue().audiences) | {a for (a,) in db.session.execute(select(Venue.audience).distinct())}
     days = int(current_app.config.get("PERKPASS_RETENTION_DAYS", 180)) + 1  # nothing older is kept anyway
-    pseudonyms = pseudonyms_of(public_id, audiences, int(time.time()), days)
+    return pseudonyms_of(public_id, audiences, now, days)
+
+
+def for_citizen(public_id: str, now: int, limit: int = 200) -> list[dict]:
+    """Where the citizen's codes were used, computed from their pairwise pseudonyms."""
+    pseudonyms = pp1_pseudonyms(public_id, now)
     # PP2 codes carry a fresh certificate id instead of a pseudonym: the backend alone knows whose it is
     from .certificates import cert_ids_of
     from ..models import Citizen

@@ -562,14 +562,9 @@ def _execute_in(conn, sql: str, column: str, keys: list[int], params: dict) -> N
 def opt_out(citizen: Citizen) -> dict:
     """Delete everything personal: memberships, score events, consents, tokens, the account, and
     the redemptions recorded under the citizen's pseudonyms."""
-    from flask import current_app
-
-    from .issuance import pseudonyms_of
-    from ..models import Venue
-    audiences = set(get_catalogue().audiences) | {a for (a,) in db.session.execute(select(Venue.audience).distinct())}
+    from .redemptions import pp1_pseudonyms
     # every daily pseudonym the citizen can have redemptions under (older redemptions are purged anyway)
-    days = int(current_app.config.get("PERKPASS_RETENTION_DAYS", 180)) + 1
-    pseudonyms = pseudonyms_of(citizen.public_id, audiences, int(time.time()), days)
+    pseudonyms = pp1_pseudonyms(citizen.public_id, int(time.time()))
     # PP2: revoke the phone's certificates, forget its devices; redemptions under those certificate ids go too
     from .certificates import forget_citizen
     pseudonyms += forget_citizen(citizen.id, int(time.time()))
