@@ -110,3 +110,14 @@ def test_off_by_default_and_the_trust_list_carries_no_bbs_key(h):
     r = _ask(h, token, [pp3.holder_request()])
     assert r.status_code == 409 and r.json["error"]["code"] == "pp3_not_enabled"
     assert h.trust_store().current.bbs_keys == {}
+
+
+def test_opt_out_deletes_the_issuance_records(hp):
+    from backend.models import Pp3Issuance
+    token = hp.citizen(PHONE, {"moli": 713})
+    assert _ask(hp, token, [pp3.holder_request() for _ in range(6)]).status_code == 200
+    assert db.session.scalars(select(Pp3Issuance)).all()
+    r = hp.client.delete("/api/v1/me", json={"confirm": True}, headers=hp.bearer(token))
+    assert r.status_code == 200, r.json
+    db.session.expire_all()
+    assert db.session.scalars(select(Pp3Issuance)).all() == []
