@@ -568,6 +568,9 @@ def opt_out(citizen: Citizen) -> dict:
     # PP2: revoke the phone's certificates, forget its devices; redemptions under those certificate ids go too
     from .certificates import forget_citizen
     pseudonyms += forget_citizen(citizen.id, int(time.time()))
+    # PP3: only which days certificates were made; PP3 redemptions carry nothing that names the citizen
+    from .pp3_issuance import forget_citizen as forget_pp3
+    forget_pp3(citizen.id)
     n_red = rows_changed(delete(Redemption).where(Redemption.pseudonym.in_(pseudonyms)))
     # log-in codes carry the phone's keyed hash: they go too, so nothing links to the person afterwards
     db.session.execute(delete(LoginCode).where(LoginCode.phone_hash == citizen.phone_hash))
