@@ -409,7 +409,9 @@ def proof_verify(pk: bytes, proof: bytes, header: bytes, ph: bytes, disclosed_me
 # contexts (DDH in G1). The proof shows, with the BBS proof's own challenge, that the pseudonym's exponent
 # is the signed secret: Ut = OP * m~_nym at generation, Uv = OP * m^_nym - pseudonym * c at verification.
 
+@lru_cache(maxsize=64)
 def pseudonym_base(context_id: bytes, api_id: bytes) -> G1Point:
+    # one context per venue type and window at a gate, shared by every holder: hashed once per window
     return hash_to_curve_g1(context_id, api_id)
 
 

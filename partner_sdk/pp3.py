@@ -43,6 +43,7 @@ issuer's key can be withdrawn as a whole (``revoked_at``). See docs/design/pp3.m
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import struct
@@ -181,6 +182,11 @@ def message_scalars(audience: str, perks: Sequence[str], day: int, scheme: str, 
 
 def _disclosed_messages(audience: str, perks: Sequence[str], day: int) -> list[bytes]:
     return [audience.encode(), ",".join(perks).encode(), str(day).encode()]
+
+
+@functools.lru_cache(maxsize=256)  # a gate sees the same few (venue type, perks, day) all day
+def _disclosed_scalars(audience: str, perks: tuple[str, ...], day: int) -> list[int]:
+    return bbs.messages_to_scalars(_disclosed_messages(audience, perks, day), API_ID)
 
 
 def _generators() -> list[G1Point]:
@@ -377,7 +383,7 @@ def _claims(block: bytes) -> tuple[str, tuple[str, ...]]:
 def proof_ok(p: Presentation, key: BbsKey, issuer: str) -> bool:
     """The BBS proof (with its pseudonym, when the code carries one) against ``key``, for this issuer."""
     header, ph = certificate_header(issuer, key.kid), presentation_header(p.slot)
-    disclosed = bbs.messages_to_scalars(_disclosed_messages(p.audience, p.perks, p.day), API_ID)
+    disclosed = _disclosed_scalars(p.audience, p.perks, p.day)
     if p.pseudonym is None or p.window is None:
         return bbs.core_proof_verify(key.public_key, p.proof, _generators(), header, ph, disclosed, DISCLOSED,
                                      API_ID)
