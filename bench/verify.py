@@ -103,7 +103,7 @@ def pp2_bench(issuer, store, n: int, rounds: int) -> dict:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-    from partner_sdk import pp2
+    from partner_sdk import keyprofile, pp2
 
     out: dict = {}
     issuer_pub = issuer.signing_key.public_key()
@@ -149,6 +149,14 @@ def pp2_bench(issuer, store, n: int, rounds: int) -> dict:
         out[f"pp2_{kind}_verify_us"] = round(statistics.median(sdk) * 1e6, 1)
         out[f"pp2_{kind}_bare_two_verifies_us"] = round(statistics.median(bare) * 1e6, 1)
         out[f"pp2_{kind}_verify_ratio"] = round(statistics.median(s / b for s, b in zip(sdk, bare, strict=True)), 3)
+        # Issue 18: what the key profile (partner_sdk.keyprofile) adds per scan, on the encoded bytes: the device
+        # key's byte checks and the signature components, as a share of the two bare verifies of the same run.
+        parsed = [pp2.parse_qr_text(it[0]) for it in items]
+        sig_check = keyprofile.ed25519_signature_problem if kind == "ed25519" else keyprofile.p256_signature_problem
+        prof = [per_op(lambda p: (pp2.device_key_problem(p.certificate.key_type, p.certificate.device_key),
+                                  sig_check(p.signature)), parsed) for _ in range(rounds)]
+        out[f"pp2_{kind}_key_profile_us"] = round(statistics.median(prof) * 1e6, 2)
+        out[f"pp2_{kind}_key_profile_share"] = round(statistics.median(prof) / statistics.median(bare), 4)
         for nperks, (aud, perks) in PP2_PERKS.items():
             cert = issuer.certificate(aud, perks, devices[0].public_key(), now=T0)
             text = pp2.sign_presentation(cert.raw, devices[0], T0)
@@ -234,6 +242,9 @@ def main() -> dict:
                 continue
             print(f"PP2, device key {kind}: SDK verify {result[f'pp2_{kind}_verify_us']} us vs bare issuer+device verifies "
                   f"{result[f'pp2_{kind}_bare_two_verifies_us']} us: ratio {result[f'pp2_{kind}_verify_ratio']}x (goal <= 1.15x, issue 18)")
+            print(f"  key-profile checks (device key bytes, signature components): "
+                  f"{result[f'pp2_{kind}_key_profile_us']} us per scan = "
+                  f"{result[f'pp2_{kind}_key_profile_share']:.2%} of the two bare verifies")
             print("  QR version at level M (bytes): " + ", ".join(
                 f"{k} perk{'s' if k > 1 else ''} v{result[f'pp2_{kind}_qr_version_{k}_perks']} ({result[f'pp2_{kind}_bytes_{k}_perks']} B)"
                 for k in PP2_PERKS) + "   (goal: 3 perks <= v12, aim v11)")
