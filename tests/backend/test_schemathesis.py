@@ -52,7 +52,12 @@ class Tokens:
             return h.enrol(h.venue(f"Fuzz venue {self.n}", "metro"))["device_token"]
         if role == "provider":
             r = c.post("/api/v1/operator/ledger/providers", headers=h.op(),
-                       json={"code": f"fuzz-prov-{self.n}", "name": f"Fuzz provider {self.n}", "schemes": ["moli"]})
+                       json={"code": f"fuzz-prov-{self.n}", "name": f"Fuzz provider {self.n}", "schemes": ["moli"],
+                             "reference_format": "FZ-####"})
+            assert r.status_code == 201, r.json
+            from backend.services import ledger  # a second operator approves its catalogue entry
+            change = next(x for x in ledger.catalogue_changes() if x.code == f"fuzz-prov-{self.n}")
+            ledger.decide_change(change.id, True, "operator:fuzz-second", 1_700_000_000)
         else:
             r = c.post("/api/v1/operator/ledger/reviewers", json={"name": f"Fuzz reviewer {self.n}"}, headers=h.op())
         assert r.status_code == 201, r.json

@@ -111,3 +111,23 @@ def test_why_is_my_score_this_and_a_dispute_decided_by_a_person(server, make_pag
     assert page.inner_text("h2.page-title") == "我的分数为什么是这样？"
     assert "经您的异议已撤销" in page.locator(".ledger-item[data-status=reversed]").inner_text()
     shoot(page, "ledger-zh", full_page=True)
+
+
+def test_a_withdrawal_shows_the_catalogue_label_of_its_reason_in_the_page_language(server, make_page):
+    page, _watch = make_page("en")
+    phone = new_phone()
+    sign_up(page, phone)
+    operator(server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli", "score": 650,
+        "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
+    suffix = phone[-6:]
+    prov = approved_provider(server, f"fz-wd-{suffix}", "Fuzhou Traffic Police", "FZ-TP-####-###")
+    _send(server, prov, [_event(phone, "VOLUNTEER-SERVICE", 5, "FZ-TP-2026-555")])
+    r = requests.post(server.base + "/api/v1/provider/withdrawals", json={"reference": "FZ-TP-2026-555",
+                      "reason": "wrong-person"}, headers={"Authorization": "Bearer " + prov}, timeout=10)
+    assert r.status_code == 200, r.text
+    page.goto("/app/#/score/moli")
+    page.wait_for_selector(".ledger-item[data-status=withdrawn]")
+    item = page.locator(".ledger-item[data-status=withdrawn]")
+    assert "Recorded for the wrong person" in item.inner_text()
+    page.click("#lang")
+    page.wait_for_function("() => document.body.innerText.includes('记录对象有误')")

@@ -23,9 +23,16 @@ from .. import crypto
 from .statuses import EventKind
 
 GENESIS = "0" * 64
-_LOCK_KEY = 74060006  # PostgreSQL advisory lock serialising appends (transaction-scoped)
+_LOCK_KEY = 74060006  # PostgreSQL advisory lock serialising appends (transaction-scoped), with the schema
 _INSERT = AuditEntry.__table__.insert()
 _SOURCE_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}\Z")  # a registered source system (import_codes)
+_PG_INSERT = text(
+    "INSERT INTO ledger_audit (at, actor_type, actor_ref, action, target_type, target_ref, details, prev_hash, "
+    "entry_hash) SELECT at, actor_type, actor_ref, action, target_type, target_ref, details, prev_hash, entry_hash "
+    "FROM ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (at bigint, actor_type text, actor_ref text, "
+    "action text, target_type text, target_ref text, details json, prev_hash text, entry_hash text)) "
+    "WITH ORDINALITY AS x(at, actor_type, actor_ref, action, target_type, target_ref, details, prev_hash, "
+    "entry_hash, n) ORDER BY n")  # ids in chain order
 _HEAD = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
 
 
@@ -49,7 +56,9 @@ def append(connection: Connection, items: list[tuple], at: int) -> list[dict]:
     if not items:
         return []
     if connection.dialect.name == "postgresql":
-        connection.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})"))
+        # one chain per schema: instances of another schema in the same database (tenants, test runs) never
+        # wait for this one
+        connection.execute(text(f"SELECT pg_advisory_xact_lock({_LOCK_KEY}, hashtext(current_schema()))"))
     prev = connection.execute(_HEAD).scalar() or GENESIS
     rows = []
     for actor_type, actor_ref, action, target_type, target_ref, details in items:
@@ -60,7 +69,11 @@ def append(connection: Connection, items: list[tuple], at: int) -> list[dict]:
                      "target_type": target_type, "target_ref": target_ref, "details": details,
                      "prev_hash": prev, "entry_hash": this_hash})
         prev = this_hash
-    connection.execute(_INSERT, rows)
+    if connection.dialect.name == "postgresql" and len(rows) > 1:
+        # a provider's batch appends a thousand entries: one JSON parameter instead of a VALUES list
+        connection.execute(_PG_INSERT, {"rows": json.dumps(rows, ensure_ascii=False)})
+    else:
+        connection.execute(_INSERT, rows)
     return rows
 
 

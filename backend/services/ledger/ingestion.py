@@ -10,20 +10,22 @@ language. A negative event may wait for a reviewer (the scheme's ``review`` poli
 case."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...models import Citizen, CitizenScheme, DataProvider, LedgerCase, Scheme, ScoreEvent
 from .. import auth as auth_service
-from .. import crypto
+from .. import certificates, crypto
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound, Refused
 from . import references
 from .audit import audit, audit_many, canonical_json
 from .catalogue import provider_formats, reason_codes
+from ..perks import get_catalogue
 from .rules import PointRules, get_point_rules
 from .scoring import lock_membership, recompute, recompute_many
 from .statuses import FINAL, CaseReason, CaseStatus, Decision, EventKind, EventStatus, IngestOutcome
@@ -161,13 +163,23 @@ def ingest(provider: DataProvider, events: list[dict], now: int) -> IngestResult
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+@dataclass
+class _Member:
+    """A locked membership as the batch needs it (plain values: no ORM object per membership)."""
+    citizen_id: int
+    scheme: str
+    score: int
+
+
 def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, now: int) -> IngestResult:
-    scheme_ids = {s.code: s.id for s in db.session.scalars(select(Scheme))}
+    """One batch in a few set-based statements: look up citizens, memberships (locked) and earlier events in
+    chunks, insert the new events and cases in one statement each, append the audit entries, update the scores
+    in one statement."""
+    scheme_ids = {code: sid for sid, code in db.session.execute(select(Scheme.id, Scheme.code))}
+    scheme_codes = {sid: code for code, sid in scheme_ids.items()}
     citizen_ids = _resolve_citizens(events)
-    wanted = {(c, scheme_ids.get(ev["scheme"])) for ev, c in zip(events, citizen_ids, strict=True)
-              if c is not None}
     member_of: dict[tuple[int, int | None], int] = {}
-    for chunk in _chunks(sorted({c for c, _ in wanted})):
+    for chunk in _chunks(sorted({c for c in citizen_ids if c is not None})):
         for mid, cid, sid in db.session.execute(select(CitizenScheme.id, CitizenScheme.citizen_id,
                                                        CitizenScheme.scheme_id)
                                                 .where(CitizenScheme.citizen_id.in_(chunk))):
@@ -175,59 +187,133 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
     plan = [(ev, member_of.get((c, scheme_ids.get(ev["scheme"]))) if c is not None else None, c)
             for ev, c in zip(events, citizen_ids, strict=True)]
     # lock the memberships this batch touches, in id order (no deadlock between concurrent batches)
-    memberships: dict[int, CitizenScheme] = {}
+    members: dict[int, _Member] = {}
     for chunk in _chunks(sorted({mid for _, mid, _ in plan if mid is not None})):
-        for m in db.session.scalars(select(CitizenScheme).where(CitizenScheme.id.in_(chunk)).order_by(CitizenScheme.id)
-                                    .with_for_update(of=CitizenScheme)):
-            memberships[m.id] = m
-    existing: dict[str | None, ScoreEvent] = {}
+        for mid, cid, sid, score in db.session.execute(
+                select(CitizenScheme.id, CitizenScheme.citizen_id, CitizenScheme.scheme_id, CitizenScheme.score)
+                .where(CitizenScheme.id.in_(chunk)).order_by(CitizenScheme.id).with_for_update()):
+            members[mid] = _Member(cid, scheme_codes[sid], score)
+    existing: dict[str, tuple[str | None, str]] = {}  # reference digest -> (payload hash, status)
     for chunk in _chunks([ev["reference_digest"] for ev, _, _ in plan]):
-        for row in db.session.scalars(select(ScoreEvent).where(ScoreEvent.provider_id == provider.id,
-                                                               ScoreEvent.provider_event_id.in_(chunk))):
-            existing[row.provider_event_id] = row
+        for ref, payload, status in db.session.execute(
+                select(ScoreEvent.provider_event_id, ScoreEvent.payload_sha256, ScoreEvent.status)
+                .where(ScoreEvent.provider_id == provider.id, ScoreEvent.provider_event_id.in_(chunk))):
+            existing[str(ref)] = (payload, status)
     results: list[dict] = []
-    new_rows: list[ScoreEvent] = []
+    new_rows: list[dict] = []
     for ev, m_id, c_id in plan:
-        if m_id is None or m_id not in memberships:
+        if m_id is None or m_id not in members:
             results.append({"reference": ev["reference"], "status": IngestOutcome.NOT_ENROLLED, "event_status": None})
             continue
         assert c_id is not None  # a membership was found, so the citizen was
         digest = _payload_hash(c_id, ev)
         prior = existing.get(ev["reference_digest"])
         if prior is not None:
-            same = prior.payload_sha256 == digest
+            same = prior[0] == digest
             results.append({"reference": ev["reference"],
                             "status": IngestOutcome.DUPLICATE if same else IngestOutcome.CONFLICT,
-                            "event_status": prior.status})
+                            "event_status": prior[1]})
             continue
         pending = rules.schemes[ev["scheme"]].needs_review(ev["points"])
+        status = EventStatus.PENDING_REVIEW if pending else EventStatus.CONFIRMED
         # no readable reference, no text: the rule code, the numbers and the reference's keyed digest
-        row = ScoreEvent(membership_id=m_id, kind=EventKind.POINT, delta=ev["points"],
-                         score_after=memberships[m_id].score, source=f"provider:{provider.code}"[:120], reason=None,
-                         occurred_at=ev["occurred_at"], recorded_at=now,
-                         status=EventStatus.PENDING_REVIEW if pending else EventStatus.CONFIRMED,
-                         provider_id=provider.id, provider_event_id=ev["reference_digest"], category=ev["rule"],
-                         reference=None, payload_sha256=digest, confirmed_at=None if pending else now)
-        existing[ev["reference_digest"]] = row
-        new_rows.append(row)
-        results.append({"reference": ev["reference"], "status": IngestOutcome.ACCEPTED, "event_status": row.status})
+        new_rows.append({"membership_id": m_id, "kind": str(EventKind.POINT), "delta": ev["points"], "score_after": 0,
+                         "source": f"provider:{provider.code}"[:120], "occurred_at": ev["occurred_at"],
+                         "recorded_at": now, "status": str(status), "provider_id": provider.id,
+                         "provider_event_id": ev["reference_digest"], "category": ev["rule"],
+                         "payload_sha256": digest, "confirmed_at": None if pending else now})
+        existing[ev["reference_digest"]] = (digest, status)
+        results.append({"reference": ev["reference"], "status": IngestOutcome.ACCEPTED, "event_status": status})
     if new_rows:
-        db.session.add_all(new_rows)
-        db.session.flush()  # one batch of inserts; ids assigned
-        db.session.add_all([LedgerCase(event_id=r.id, reason=CaseReason.PENDING_REVIEW, status=CaseStatus.OPEN,
-                                       opened_at=now)
-                            for r in new_rows if r.status == EventStatus.PENDING_REVIEW])
-        # no reference in the log, not even its digest: it would link the entry to the provider's file
-        audit_many([("provider", provider.code, "event.recorded", "score_event", r.id,
-                      {"scheme": memberships[r.membership_id].scheme.code, "category": r.category, "points": r.delta,
-                       "status": r.status}) for r in new_rows], now)
-        touched = sorted({r.membership_id for r in new_rows if r.status == EventStatus.CONFIRMED})
-        recompute_many([memberships[mid] for mid in touched], now)
-        for r in new_rows:
-            r.score_after = memberships[r.membership_id].score
+        _record(provider, new_rows, members, now)
     provider.last_seen_at = now
     db.session.commit()
     return IngestResult(results)
+
+
+_EVENT_COLUMNS = ("membership_id", "kind", "delta", "score_after", "source", "occurred_at", "recorded_at", "status",
+                  "provider_id", "provider_event_id", "category", "payload_sha256", "confirmed_at")
+_PG_EVENTS = text(
+    f"INSERT INTO score_events ({', '.join(_EVENT_COLUMNS)}) SELECT {', '.join(_EVENT_COLUMNS)} "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS x(membership_id integer, kind text, delta integer, "
+    "score_after integer, source text, occurred_at bigint, recorded_at bigint, status text, provider_id integer, "
+    "provider_event_id text, category text, payload_sha256 text, confirmed_at bigint) "
+    "RETURNING id, provider_event_id")
+_PG_CASES = text(
+    "INSERT INTO ledger_cases (event_id, reason, status, opened_at) SELECT event_id, reason, status, opened_at "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS x(event_id integer, reason text, status text, opened_at bigint)")
+
+_PG_SCORES = text(
+    "UPDATE citizen_schemes AS m SET score = x.score, updated_at = x.now "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS x(mid integer, score integer, now bigint) WHERE m.id = x.mid")
+
+
+def _insert_events(rows: list[dict]) -> list[int]:
+    """Insert the batch's events; their ids in the order of ``rows``. PostgreSQL: one statement with the rows
+    as one JSON parameter (a thousand rows' VALUES list costs more to build and parse than to write); elsewhere
+    one multi-row INSERT ... RETURNING. Rows come back in any order: each is matched by its reference digest
+    (unique for the provider)."""
+    if db.session.connection().dialect.name == "postgresql":
+        got = db.session.execute(_PG_EVENTS, {"rows": json.dumps(rows)})
+    else:
+        table = ScoreEvent.__table__
+        got = db.session.execute(insert(table).returning(table.c.id, table.c.provider_event_id), rows)
+    by_ref = {ref: i for i, ref in got}
+    return [by_ref[r["provider_event_id"]] for r in rows]
+
+
+def _record(provider: DataProvider, new_rows: list[dict], members: dict[int, _Member], now: int) -> None:
+    """Insert the new events, their review cases and audit entries, and update the scores they change. A new
+    score is the exact running total plus the batch's counted points, clamped (:func:`.scoring.replay` clamps
+    only at imports and at the end, so a cached score strictly inside the range is the exact total); a
+    membership at an edge of its range may be clamped, so it is replayed in full."""
+    catalogue = get_catalogue()
+    counted: dict[int, int] = {}
+    for r in new_rows:
+        if r["status"] == EventStatus.CONFIRMED:
+            counted[r["membership_id"]] = counted.get(r["membership_id"], 0) + r["delta"]
+    final: dict[int, int] = {}
+    replay_needed: list[int] = []
+    for mid, points in counted.items():
+        cfg = catalogue.schemes[members[mid].scheme]
+        if cfg.min < members[mid].score < cfg.max:
+            final[mid] = max(cfg.min, min(cfg.max, members[mid].score + points))
+        else:
+            replay_needed.append(mid)
+    for r in new_rows:
+        r["score_after"] = final.get(r["membership_id"], members[r["membership_id"]].score)
+    ids = _insert_events(new_rows)
+    cases = [{"event_id": i, "reason": str(CaseReason.PENDING_REVIEW), "status": str(CaseStatus.OPEN),
+              "opened_at": now}
+             for i, r in zip(ids, new_rows, strict=True) if r["status"] == EventStatus.PENDING_REVIEW]
+    if cases and db.session.connection().dialect.name == "postgresql":
+        db.session.execute(_PG_CASES, {"rows": json.dumps(cases)})
+    elif cases:
+        db.session.execute(insert(LedgerCase.__table__), cases)
+    # no reference in the log, not even its digest: it would link the entry to the provider's file
+    audit_many([("provider", provider.code, "event.recorded", "score_event", i,
+                 {"scheme": members[r["membership_id"]].scheme, "category": r["category"], "points": r["delta"],
+                  "status": r["status"]}) for i, r in zip(ids, new_rows, strict=True)], now)
+    changed = [{"mid": mid, "score": score, "now": now} for mid, score in final.items()
+               if score != members[mid].score]
+    if changed:
+        if db.session.connection().dialect.name == "postgresql":
+            db.session.execute(_PG_SCORES, {"rows": json.dumps(changed)})
+        else:
+            table = CitizenScheme.__table__
+            db.session.execute(update(table).where(table.c.id == bindparam("mid"))
+                               .values(score=bindparam("score"), updated_at=bindparam("now")), changed)
+        # a score changed by a statement, not through the ORM: the PP2 certificates it no longer justifies go
+        certificates.recheck_certificates(db.session.connection(), [members[c["mid"]].citizen_id for c in changed],
+                                          now)
+    if replay_needed:  # a membership at an edge of its range: the full replay, then its rows' score_after
+        ms = list(db.session.scalars(select(CitizenScheme).where(CitizenScheme.id.in_(replay_needed))))
+        recompute_many(ms, now)
+        db.session.flush()
+        for m in ms:
+            mine = [i for i, r in zip(ids, new_rows, strict=True) if r["membership_id"] == m.id]
+            db.session.execute(update(ScoreEvent).where(ScoreEvent.id.in_(mine)).values(score_after=m.score)
+                               .execution_options(synchronize_session=False))
 
 
 def _event_by_reference(provider: DataProvider, reference: str) -> ScoreEvent:

@@ -304,6 +304,8 @@ function eventItem(e, onDispute) {
     caseBox.push(el("p", { class: "small strong ledger-decision", "data-decision": c.decision },
       tr(`decision.${c.decision}`, { date: formatTime(c.decided_at) })));
     if (c.decision_reason) caseBox.push(el("p", { class: "small ledger-reason" }, tr("decision.reason", { text: c.decision_reason })));
+    // a provider's withdrawal names a reason code; its label comes from the catalogue, in the page's language
+    if (c.reason_title) caseBox.push(el("p", { class: "small ledger-reason" }, tr("decision.reason", { text: pick(c.reason_title) })));
   } else if (c && c.status === "open" && e.status === "disputed") {
     caseBox.push(el("p", { class: "small muted" }, tr("waiting")));
   }
