@@ -28,6 +28,7 @@ from partner_sdk import (
     Verifier,
 )
 
+from partner_sdk import upload
 from partner_sdk.venue_policy import PolicyState
 
 from . import i18n
@@ -371,8 +372,9 @@ class KioskCore:
         if status == Status.REPLAYED.value and decision.jti:
             earlier = self.store.redemption_for_jti(decision.jti)
             used_at = float(earlier.scanned_at) if earlier else None
+        # a PP3 grant is logged without its quota pseudonym (partner_sdk.upload): nothing to join upstream
         made = self.store.record_scan(status=status, source=source, now=now, jti=decision.jti,
-                                      pseudonym=decision.pseudonym,
+                                      pseudonym=upload.reported_pseudonym(decision.jti, decision.pseudonym),
                                       perks=perks if status == Status.GRANTED.value else ())
         if made and self.sync is not None:
             self.sync.wake()

@@ -322,8 +322,9 @@ class Presentation(NamedTuple):
 
     @property
     def presentation_id(self) -> str:
-        """A per-code identifier for replay memory and logs: a hash of the proof, which is fresh per code."""
-        return fmt.b64url_encode(hashlib.sha256(self.proof).digest()[:12])
+        """A per-code identifier for replay memory and logs (``Decision.jti``): "pp3-" and a hash of the proof,
+        which is fresh per code (the form partner_sdk.upload.PP3_JTI_RE)."""
+        return "pp3-" + fmt.b64url_encode(hashlib.sha256(self.proof).digest()[:12])
 
     @property
     def pseudonym_text(self) -> str | None:

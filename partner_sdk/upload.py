@@ -70,7 +70,8 @@ class Reason(enum.StrEnum):
 
 
 _REASON_TEXT: Final[Mapping[Reason, str]] = {
-    Reason.MALFORMED_JTI: "The jti is neither a PP1 code id nor a PP2 '<certificate id>-<slot>'.",
+    Reason.MALFORMED_JTI: ("The jti is neither a PP1 code id, a PP2 '<certificate id>-<slot>' nor a PP3 "
+                           "'pp3-<code id>'."),
     Reason.MALFORMED_PSEUDONYM: "The pseudonym does not have the form the code type gives it.",
     Reason.UNKNOWN_PERK: "No perk has this code.",
     Reason.WRONG_AUDIENCE: "The perk or certificate is for another venue type than this kiosk's venue.",
@@ -106,6 +107,16 @@ PP1_JTI_RE: Final = re.compile(r"[A-Za-z0-9_-]{16}\Z")
 PP1_PSEUDONYM_RE: Final = re.compile(r"[A-Z2-7]{22}[AIQY]\Z")
 PP2_JTI_RE: Final = re.compile(r"([A-Za-z0-9_-]{16})-(0|[1-9][0-9]{0,10})\Z")
 PP2_JTI_MIN: Final = 18  # "<16 chars>-<slot>": longer than any PP1 jti (16), so a length test skips the regex
+#   PP3 (issue 23): jti = "pp3-" + 12 bytes of SHA-256(the code's proof) in base64url, different for every code;
+#        pseudonym = PP3_PSEUDONYM: a kiosk reports no pseudonym for a PP3 grant (the quota pseudonym stays on
+#        the gate), so nothing in an upload joins a PP3 redemption to a citizen or to another redemption
+PP3_JTI_RE: Final = re.compile(r"pp3-[A-Za-z0-9_-]{16}\Z")
+PP3_PSEUDONYM: Final = "pp3"
+
+
+def reported_pseudonym(jti: str | None, pseudonym: str | None) -> str | None:
+    """What a kiosk logs and uploads as a grant's pseudonym: the decision's, but never a PP3 quota pseudonym."""
+    return PP3_PSEUDONYM if jti is not None and PP3_JTI_RE.match(jti) else pseudonym
 
 
 def certificate_named(jti: str) -> str | None:

@@ -25,8 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from partner_sdk import pp2
 from partner_sdk.format import MAX_LEEWAY
 from partner_sdk.upload import (
-    PP1_JTI_RE, PP1_PSEUDONYM_RE, PP2_JTI_RE, BatchAnswer, ItemResult, Outcome, Reason, RedemptionItem,
-    certificate_named,
+    PP1_JTI_RE, PP1_PSEUDONYM_RE, PP2_JTI_RE, PP3_JTI_RE, PP3_PSEUDONYM, BatchAnswer, ItemResult, Outcome, Reason,
+    RedemptionItem, certificate_named,
 )
 
 from ..extensions import db
@@ -81,6 +81,7 @@ def check_items(items: Sequence[RedemptionItem], facts: VenueFacts, certificates
     catalogue = catalogue or get_catalogue()
     latest, earliest, audience, offered = facts.latest, facts.earliest, facts.audience, facts.perks
     pp2_match, pp1_jti, pp1_pseudonym = PP2_JTI_RE.match, PP1_JTI_RE.match, PP1_PSEUDONYM_RE.match
+    pp3_jti = PP3_JTI_RE.match
     pp1_perk: dict[str, Reason | None] = {}  # a PP1 code's perk -> its reason (it depends on nothing else)
     out: list[Reason | None] = []
     for item in items:
@@ -93,9 +94,15 @@ def check_items(items: Sequence[RedemptionItem], facts: VenueFacts, certificates
             continue
         pp2_id = pp2_match(jti)
         if pp2_id is None:
+            # PP1, or PP3 (issue 23: a per-code id and no pseudonym); both are judged by their perk alone
             if not pp1_jti(jti):
-                out.append(Reason.MALFORMED_JTI)
-            elif not pp1_pseudonym(item["pseudonym"]):
+                if not pp3_jti(jti):
+                    out.append(Reason.MALFORMED_JTI)
+                    continue
+                nym_ok = item["pseudonym"] == PP3_PSEUDONYM
+            else:
+                nym_ok = pp1_pseudonym(item["pseudonym"]) is not None
+            if not nym_ok:
                 out.append(Reason.MALFORMED_PSEUDONYM)
             elif perk in pp1_perk:
                 out.append(pp1_perk[perk])

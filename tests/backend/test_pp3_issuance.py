@@ -121,3 +121,40 @@ def test_opt_out_deletes_the_issuance_records(hp):
     assert r.status_code == 200, r.json
     db.session.expire_all()
     assert db.session.scalars(select(Pp3Issuance)).all() == []
+
+
+def test_a_kiosk_uploads_pp3_grants_with_no_pseudonym_and_they_join_nothing(hp):
+    import uuid
+
+    from backend.models import Redemption
+    from partner_sdk import upload
+
+    token = hp.citizen(PHONE, {"moli": 713})
+    requests = [pp3.holder_request() for _ in range(6)]
+    body = _ask(hp, token, requests).json
+    c = next(x for x in body["certificates"] if x["audience"] == "metro")
+    cert = pp3.Certificate(c["kid"], c["audience"], tuple(p["code"] for p in c["perks"]), c["day"], c["scheme"],
+                           unb64(c["signature"]))
+    secret = pp3.holder_secret(requests[c["commitment_index"]], int.from_bytes(unb64(c["signer_nym_entropy"]), "big"))
+    store = hp.trust_store()
+    dev = hp.enrol(hp.venue("Gate PP3", "metro", perks=[cert.perks[0]]))
+    now = int(time.time())
+    items = []
+    for dt in (0, 200):  # two grants of one citizen, in two quota windows
+        code = pp3.present(cert, secret, unb64(body["public_key"]), store.current.issuer, now + dt, c["quota_window"])
+        d = Verifier(store, "metro").verify(code, now=now + dt)
+        assert d.granted and upload.PP3_JTI_RE.match(d.jti)
+        items.append({"id": str(uuid.uuid4()), "jti": d.jti, "pseudonym": upload.reported_pseudonym(d.jti, d.pseudonym),
+                      "perk": cert.perks[0], "scanned_at": now})
+    quota_nym = dict(items[0], id=str(uuid.uuid4()), jti="pp3-" + "A" * 16, pseudonym=d.pseudonym)
+    r = hp.client.post("/api/v1/kiosk/redemptions", json={"redemptions": [*items, quota_nym]},
+                       headers=hp.bearer(dev["device_token"]))
+    assert r.status_code == 200, r.json
+    assert [x["status"] for x in r.json["results"]] == ["accepted", "accepted", "rejected"]
+    assert r.json["results"][2]["reason"] == "malformed_pseudonym", "a quota pseudonym is never stored"
+    rows = db.session.scalars(select(Redemption).where(Redemption.jti.in_([i["jti"] for i in items]))).all()
+    assert len(rows) == 2 and {row.pseudonym for row in rows} == {upload.PP3_PSEUDONYM}
+    assert len({row.jti for row in rows}) == 2, "two grants of one citizen share no identifier"
+    # the citizen's own history (by PP1 pseudonyms and PP2 certificates) does not find them: nothing joins
+    mine = hp.client.get("/api/v1/me/redemptions", headers=hp.bearer(token)).json["redemptions"]
+    assert not {i["id"] for i in items} & {x["id"] for x in mine}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from kiosk.core import KioskCore
 from kiosk_harness import make_enrolment
-from partner_sdk import pp3
+from partner_sdk import pp3, upload
 
 T0 = 1_796_000_000
 PERKS = ["MOLI-METRO20"]
@@ -34,6 +34,8 @@ def test_kiosk_grants_pp3_and_enforces_the_quota(tmp_path, issuer):
     assert core.process(bob(start + 40), "hid").status == "GRANTED"
     clock[0] = start + 160
     assert core.process(alice(start + 160), "hid").status == "GRANTED", "next window"
-    # three grants logged, each a per-code id (a hash of that code's proof): nothing repeats across them
+    # three grants logged, each a per-code id (a hash of that code's proof) and no pseudonym: the quota
+    # pseudonym stays on the gate, nothing repeats across the records
     logged = core.store.pending(100)
     assert len(logged) == 3 and len({r.jti for r in logged}) == 3
+    assert all(upload.PP3_JTI_RE.match(r.jti) and r.pseudonym == upload.PP3_PSEUDONYM for r in logged)
