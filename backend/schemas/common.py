@@ -57,6 +57,7 @@ class ErrorSchema(Base):
 class PerkSchema(Base):
     code = fields.String(required=True)
     title = fields.Nested(I18nText, required=True)
+    usage = fields.String(metadata={"description": "How often at one venue: visit (once per visit), day, month."})
 
 
 class PerkFullSchema(PerkSchema):

@@ -55,7 +55,8 @@ class Perk:
         return score >= self.min_score and (self.max_score is None or score <= self.max_score)
 
     def public(self) -> dict:
-        return {"code": self.code, "audience": self.audience, "scheme": self.scheme, "title": dict(self.title)}
+        return {"code": self.code, "audience": self.audience, "scheme": self.scheme, "title": dict(self.title),
+                "usage": self.usage}
 
 
 @dataclass

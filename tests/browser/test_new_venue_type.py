@@ -118,7 +118,9 @@ def test_the_page_shows_the_new_venue_type_with_its_label_and_icon(make_page, ci
         page.inner_text("main")[:300])
     titles = card.locator(".ticks li").all_inner_texts()
     lang = "zh-CN" if locale == "zh-CN" else "en"
-    assert sorted(titles) == sorted(p["title"][lang] for p in ADDED["perks"])
+    usage = {"zh-CN": {"day": "每天一次", "month": "每月一次"}, "en": {"day": "once a day", "month": "once a month"}}[lang]
+    # each perk with its usage rule, as the gate will apply it
+    assert sorted(titles) == sorted(f"{p['title'][lang]} · {usage[p['usage']]}" for p in ADDED["perks"])
     drawn = card.locator(".venue-icon svg path").evaluate_all("(ps) => ps.map((p) => p.getAttribute('d'))")
     assert drawn == VENUE_TYPE["icon"]
     quick = page.locator(f"#quick-codes .quick-code[data-audience={AUD}]")
@@ -130,7 +132,7 @@ def test_the_page_shows_the_new_venue_type_with_its_label_and_icon(make_page, ci
     other, _ = make_page(locale=locale, target=city)
     museum_citizen(other, city, 762)
     assert other.locator(f".venue-has[data-audience={AUD}] .ticks li").all_inner_texts() == \
-        [ADDED["perks"][0]["title"][lang]]
+        [f"{ADDED['perks'][0]['title'][lang]} · {usage['day']}"]
 
 
 def test_pp1_and_pp2_codes_granted_at_a_gate_that_learned_museums_from_the_trust_list(

@@ -727,7 +727,9 @@ function venueCard(aud, perks) {
       h("div", { class: "venue-body" },
         h("span", { class: "venue-name" }, name),
         h("span", { class: "muted small" }, perks.length === 1 ? t("venue.perks.one") : t("venue.perks.count", { n: perks.length })))),
-    h("ul", { class: "ticks small" }, perks.map((p) => h("li", {}, pick(p.title)))),
+    // a perk's usage rule ("once a day"), as the gate applies it (assets/schemes: "usage"); "visit" says nothing
+    h("ul", { class: "ticks small" }, perks.map((p) => h("li", {}, pick(p.title),
+      p.usage === "day" || p.usage === "month" ? h("span", { class: "muted perk-usage" }, ` · ${t("perk.usage." + p.usage)}`) : null))),
     // the accessible name starts with the visible words (speech control: "click Show my code"), the venue
     // type follows for screen readers only
     h("a", { href: `#/code/${encodeURIComponent(aud)}`, class: "btn btn-primary btn-block show-code", "data-audience": aud },
