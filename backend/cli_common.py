@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from .errors import APIError
 from .services.crypto import DecryptionError
 from .services.errors import DomainError
+from .services.ledger import PointRulesError
 
 T = TypeVar("T")
 
@@ -80,6 +81,8 @@ def call(fn: Callable[..., T], *args, **kwargs) -> T:
 def _operator_mistake(exc: BaseException) -> str | None:
     """The one line for a mistake an operator makes with files, keys or the database's address, or None for
     a bug (which keeps its traceback: somebody has to fix it)."""
+    if isinstance(exc, PointRulesError):  # a rule file that breaks a rule, or names a forbidden category
+        return f"[point_rules] {exc}: fix the file (PERKPASS_POINT_RULES_DIR), nothing was loaded"
     if isinstance(exc, DecryptionError):
         return ("[wrong_passphrase] cannot decrypt the stored keys: PERKPASS_KEY_PASSPHRASE is not the one they "
                 "were encrypted with (or the database is damaged)")
@@ -110,7 +113,7 @@ def operator_errors(callback: Callable[..., T]) -> Callable[..., T]:
             return callback(*args, **kwargs)
         except (DomainError, APIError) as err:
             raise click.ClickException(describe(err)) from None
-        except (DecryptionError, OSError, OperationalError, ProgrammingError) as exc:
+        except (DecryptionError, OSError, OperationalError, ProgrammingError, PointRulesError) as exc:
             line = _operator_mistake(exc)
             if line is None:
                 raise

@@ -274,3 +274,19 @@ def test_the_scan_sees_what_is_stored(world):
     assert any("Fuzhou Traffic Police" in v for _w, v in cells)
     assert any("按时缴纳社保" in v for _w, v in cells)
     assert db.session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_forbidden_rule_file_ends_a_command_with_its_file_and_rule(make_app, tmp_path):
+    from backend.config import REPO_ROOT
+    rules_dir = tmp_path / "pr"
+    shutil.copytree(REPO_ROOT / "assets" / "point-rules", rules_dir)
+    moli = json.loads((rules_dir / "moli.json").read_text())
+    moli["rules"].append({"code": "TREE-PLANTING", "category": "volunteering", "points": 2,
+                          "title": {"en": "Planted a tree", "zh-CN": "宗 教 活 动"}})
+    (rules_dir / "moli.json").write_text(json.dumps(moli, ensure_ascii=False))
+    make_app()  # the session's tables, seeded from the shipped files
+    bad = make_app(PERKPASS_POINT_RULES_DIR=str(rules_dir))
+    for args in (["ledger", "rules"], ["init-db"]):
+        res = bad.test_cli_runner().invoke(args=args)
+        assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+        assert "[point_rules] moli.json rules[6]: names a forbidden data category (religious-belief)" in res.output
