@@ -13,7 +13,7 @@ from .conftest import DOCS_SHOTS
 from .test_citizen_page import new_phone, operator, sign_up
 
 PASSWORD = "console browser test password"
-SCREENS = ["overview", "kiosks", "keys", "replays", "accounts"]
+SCREENS = ["overview", "kiosks", "keys", "replays", "catalogue", "accounts"]
 
 
 def _account(server, username: str, role: str) -> str:
@@ -89,9 +89,9 @@ def test_operator_signs_in_with_totp_and_sees_every_screen_in_both_languages(ser
     _shot(page, "overview", tmp_path)
 
     for lang, title in (("en", {"overview": "Overview", "kiosks": "Kiosks", "keys": "Keys and trust list",
-                                 "replays": "Replays and anomalies", "accounts": "Accounts"}),
+                                 "replays": "Replays and anomalies", "catalogue": "Catalogue", "accounts": "Accounts"}),
                         ("zh-CN", {"overview": "概览", "kiosks": "核验终端", "keys": "密钥与信任列表",
-                                   "replays": "重放与异常", "accounts": "账户"})):
+                                   "replays": "重放与异常", "catalogue": "目录", "accounts": "账户"})):
         if lang == "zh-CN":
             page.click("#lang")
             page.wait_for_selector("#view[data-lang=zh-CN]")

@@ -15,7 +15,7 @@ from .test_accessibility import check
 from .test_citizen_page import operator
 from .test_console import _account, _kiosk_with_counts, _sign_in
 
-OPERATOR_SCREENS = ["overview", "kiosks", "keys", "replays", "accounts"]
+OPERATOR_SCREENS = ["overview", "kiosks", "keys", "replays", "catalogue", "accounts"]
 
 
 def _switch_to(page, lang: str) -> None:
