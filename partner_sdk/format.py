@@ -176,8 +176,32 @@ def b64url_decode(text: str) -> bytes:
 
 # ------------------------------------------------------------------------------------------- JSON depth
 MAX_JSON_DEPTH = 16
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+# One left-to-right pass (docs/credential-format.md, "JSON reading rules"): a string is skipped whole; a quote that
+# nothing closes makes the rest plain text. (Removing strings with a substitution retried the pattern at every
+# later quote of an unclosed string: quadratic, 16 KB of hostile bytes took 4 s, a 1 MB trust list hours.)
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}"]', re.S)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def json_depth_exceeds(data: bytes, max_depth: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``max_depth``. Linear in ``len(data)``."""
+    depth = 0
+    rest_from = None
+    for m in _JSON_TOKEN.finditer(data):
+        token = m.group()
+        if token == b'"':  # a quote nothing closes: from here on, every bracket counts
+            rest_from = m.end()
+            break
+        if len(token) == 1:
+            depth += 1 if token in (b"[", b"{") else -1
+            if depth > max_depth:
+                return True
+    if rest_from is not None:
+        for m in _JSON_BRACKET.finditer(data, rest_from):
+            depth += 1 if m.group() in (b"[", b"{") else -1
+            if depth > max_depth:
+                return True
+    return False
 
 
 def json_loads_bounded(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -186,12 +210,8 @@ def json_loads_bounded(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     2,000 ``[`` make the json module raise RecursionError (and a deep call stack makes that happen much
     sooner): bound the depth first. Raises TransportError or another ValueError, nothing else.
     """
-    if data.count(b"[") + data.count(b"{") > max_depth:  # C-speed: small headers never need the scan
-        depth = 0
-        for m in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', data)):
-            depth += 1 if m.group() in (b"[", b"{") else -1
-            if depth > max_depth:
-                raise TransportError("JSON nested too deeply")
+    if data.count(b"[") + data.count(b"{") > max_depth and json_depth_exceeds(data, max_depth):
+        raise TransportError("JSON nested too deeply")
     return json.loads(data)
 
 
