@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
 .PHONY: install demo test lint bench clean vectors
 
@@ -23,7 +24,7 @@ $(STAMP): pyproject.toml packaging/server/pyproject.toml packaging/kiosk/pyproje
 install: $(STAMP)
 
 demo: install
-	$(PY) tools/demo.py --host $(HOST) --port $(PORT)
+	$(PY) tools/demo.py --host $(HOST) --port $(PORT) $(DEMO_ARGS)
 
 # ruff and mypy first (tools/lint.py), then the whole suite; either failing fails `make test`.
 test: install

@@ -111,9 +111,12 @@ def main() -> int:
           f"-> {os.path.relpath(OUT / 'seed.txt', ROOT)}")
 
     print(f"\n== 2. backend on {base} (gunicorn, 2 workers) ==")
+    parent = os.getppid()
+    stop_on_signals()
     server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"{args.host}:{args.port}",
                                "--log-level", "warning", "backend.wsgi:app"], cwd=ROOT, env=env,
-                              start_new_session=True)  # its own process group: step 4 pauses all of it
+                              start_new_session=True,  # its own process group: step 4 pauses all of it
+                              preexec_fn=_die_with_parent)
     try:
         wait_healthy(base, server)
         print("\n== 3. a citizen shows a metro code; the gate verifies it offline ==")
@@ -154,17 +157,59 @@ Kiosk        : {BIN / 'perkpass-kiosk'}  -> enrol with backend URL {base} and an
 Integrator   : perkpass-verify --root-key {OUT / 'root.jwk'} --trust-list {base}/api/v1/trust-list --audience metro CODE
 API document : {base}/api/v1/openapi.json
 Serving until Ctrl-C.""")
-        server.wait()
+        while server.poll() is None:
+            try:
+                server.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+            if os.getppid() != parent:  # make was stopped without us (`timeout make demo` signals make only)
+                print("make demo: stopped (its parent is gone); stopping the server", file=sys.stderr)
+                break
         return 0
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Stopped):
         return 0
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_server(server)
+
+
+class Stopped(Exception):
+    """SIGTERM or SIGHUP arrived (a service manager, `timeout`, a terminal closing): stop like Ctrl-C."""
+
+
+def stop_on_signals() -> None:
+    def handler(signum, _frame):
+        raise Stopped(signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def _die_with_parent() -> None:
+    """In gunicorn's child before exec: the kernel sends it SIGTERM when the demo process dies, however it
+    dies (even SIGKILL), so no server is left holding the port."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the signal handlers and the parent check still apply
+        pass
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """The whole gunicorn process group: the master and its workers, resumed first if step 4 paused it."""
+    if server.poll() is not None:
+        return
+    for sig in (signal.SIGCONT, signal.SIGTERM):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            return
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def brief(result: subprocess.CompletedProcess) -> str:

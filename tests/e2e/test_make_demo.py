@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -89,3 +91,70 @@ def test_demo_output_is_short_and_a_second_run_leaves_the_demo_data_as_it_is(tmp
     assert ledger_state() == state
     with sqlite3.connect(tmp_path / "demo.db") as conn:
         assert conn.execute("SELECT status FROM ledger_cases WHERE statement = 'Not my car.'").fetchone() == ("open",)
+
+
+def _processes_serving(port: int) -> list[int]:
+    """Processes whose command line serves this port (gunicorn's master and workers carry -b HOST:PORT)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if f"127.0.0.1:{port}" in cmd and "gunicorn" in cmd:
+            found.append(int(proc.name))
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.mark.parametrize("how", ["sigterm_to_make_only", "sighup_to_the_terminal_group", "sigkill_to_the_demo"])
+def test_make_demo_stopped_any_way_leaves_no_server_on_the_port(tmp_path, how):
+    """Issue 22 item 12: `timeout make demo` (SIGTERM to make alone), a terminal closing (SIGHUP to the whole
+    foreground group) or a killed demo process must not leave gunicorn holding the port."""
+    import os
+    import signal
+    import time
+
+    port = free_port()
+    env = dict(_demo_env(tmp_path), PATH=os.environ["PATH"], PYTHONUNBUFFERED="1")  # lines as they come
+    make = subprocess.Popen(["make", "--no-print-directory", "demo", f"PORT={port}",
+                             f"DEMO_ARGS=--out {tmp_path / 'out'}"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
+    try:
+        deadline = time.monotonic() + 240
+        for line in make.stdout:
+            lines.append(line)
+            if "Serving until Ctrl-C" in line or time.monotonic() > deadline:
+                break
+        assert any("Serving until Ctrl-C" in x for x in lines), "".join(lines[-40:])
+        assert _processes_serving(port), "gunicorn should be serving now"
+        if how == "sigterm_to_make_only":
+            os.kill(make.pid, signal.SIGTERM)
+        elif how == "sighup_to_the_terminal_group":
+            os.killpg(make.pid, signal.SIGHUP)
+        else:
+            demo = [p for p in _children(make.pid) if b"tools/demo.py" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            assert demo, _children(make.pid)
+            os.kill(demo[0], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while _processes_serving(port) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert not _processes_serving(port), f"left running after {how}"
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))  # the port is free again
+    finally:
+        for pid in _processes_serving(port):
+            os.kill(pid, signal.SIGKILL)
+        try:
+            os.killpg(make.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        make.wait(timeout=30)
