@@ -74,8 +74,11 @@ def test_foreign_symbol_while_a_result_is_on_screen_is_ignored(kiosk, issuer):
     poster = np.full((480, 640, 3), 205, np.uint8)
     q = qr_gray(WIFI, 4)
     poster[60:60 + q.shape[0], 60:60 + q.shape[1]] = q[:, :, None]
+    frames = kiosk.state()["camera"]["frames"]
     show_to_camera(kiosk, "poster-alone.png", poster)    # ...while a poster comes into the camera's view
-    kiosk.wait_for(lambda s: s["camera"]["codes"] >= 2, 5, "the camera to read the poster")
+    # The camera may report the poster or, if it already counts as part of the scene (answered in an earlier
+    # test less than a minute ago: issue 22 item 8), not report it at all: either way it looks at it.
+    kiosk.wait_for(lambda s: s["camera"]["frames"] >= frames + 30, 10, "the camera to look at the poster")
     time.sleep(0.5)
     st = kiosk.state()
     assert st["shown"] == shown and st["result"]["status"] == "GRANTED"
