@@ -36,8 +36,13 @@ _PG_INSERT = text(
 _HEAD = select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, UTF-8 text: what the chain hashes. One encoder for every call (a provider's
+    batch encodes a few thousand small objects; building an encoder each time was a tenth of the work)."""
+    return _CANONICAL.encode(obj)
 
 
 def entry_hash(prev: str, at: int, actor_type: str, actor_ref: str, action: str, target_type: str,

@@ -14,7 +14,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import Integer, String, any_, bindparam, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
@@ -105,6 +106,19 @@ def _chunks(seq: list, n: int = 500):
         yield seq[i:i + n]
 
 
+def _in(column, values: list):
+    """The conditions ``column IN values`` for a batch's lookups, one statement each. PostgreSQL: one
+    condition, ``column = ANY(array)`` with the values as one array parameter; a thousand-value IN list
+    costs more to render and parse (SQLAlchemy expands it, psycopg parses a statement too long to cache)
+    than the database spends answering it. SQLite: IN lists of 500 (its limit on bound parameters)."""
+    if not values:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        element = Integer() if isinstance(values[0], int) else String()
+        return [column == any_(bindparam(None, values, type_=ARRAY(element)))]
+    return [column.in_(chunk) for chunk in _chunks(values)]
+
+
 def _resolve_citizens(events: list[dict]) -> list[int | None]:
     """The citizen id of each event (None when nobody with that phone or id has opted in), in a
     few queries whatever the batch size."""
@@ -123,11 +137,11 @@ def _resolve_citizens(events: list[dict]) -> list[int | None]:
         keys.append(("phone", hsh))
         hashes.add(hsh)
     found: dict[tuple[str, str], int] = {}
-    for chunk in _chunks(sorted(hashes)):
-        for cid, hsh in db.session.execute(select(Citizen.id, Citizen.phone_hash).where(Citizen.phone_hash.in_(chunk))):
+    for cond in _in(Citizen.phone_hash, sorted(hashes)):
+        for cid, hsh in db.session.execute(select(Citizen.id, Citizen.phone_hash).where(cond)):
             found[("phone", hsh)] = cid
-    for chunk in _chunks(sorted(publics)):
-        for cid, pub in db.session.execute(select(Citizen.id, Citizen.public_id).where(Citizen.public_id.in_(chunk))):
+    for cond in _in(Citizen.public_id, sorted(publics)):
+        for cid, pub in db.session.execute(select(Citizen.id, Citizen.public_id).where(cond)):
             found[("public", pub)] = cid
     return [found.get(k) if k is not None else None for k in keys]
 
@@ -179,25 +193,24 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
     scheme_codes = {sid: code for code, sid in scheme_ids.items()}
     citizen_ids = _resolve_citizens(events)
     member_of: dict[tuple[int, int | None], int] = {}
-    for chunk in _chunks(sorted({c for c in citizen_ids if c is not None})):
+    for cond in _in(CitizenScheme.citizen_id, sorted({c for c in citizen_ids if c is not None})):
         for mid, cid, sid in db.session.execute(select(CitizenScheme.id, CitizenScheme.citizen_id,
-                                                       CitizenScheme.scheme_id)
-                                                .where(CitizenScheme.citizen_id.in_(chunk))):
+                                                       CitizenScheme.scheme_id).where(cond)):
             member_of[(cid, sid)] = mid
     plan = [(ev, member_of.get((c, scheme_ids.get(ev["scheme"]))) if c is not None else None, c)
             for ev, c in zip(events, citizen_ids, strict=True)]
     # lock the memberships this batch touches, in id order (no deadlock between concurrent batches)
     members: dict[int, _Member] = {}
-    for chunk in _chunks(sorted({mid for _, mid, _ in plan if mid is not None})):
+    for cond in _in(CitizenScheme.id, sorted({mid for _, mid, _ in plan if mid is not None})):
         for mid, cid, sid, score in db.session.execute(
                 select(CitizenScheme.id, CitizenScheme.citizen_id, CitizenScheme.scheme_id, CitizenScheme.score)
-                .where(CitizenScheme.id.in_(chunk)).order_by(CitizenScheme.id).with_for_update()):
+                .where(cond).order_by(CitizenScheme.id).with_for_update()):
             members[mid] = _Member(cid, scheme_codes[sid], score)
     existing: dict[str, tuple[str | None, str]] = {}  # reference digest -> (payload hash, status)
-    for chunk in _chunks([ev["reference_digest"] for ev, _, _ in plan]):
+    for cond in _in(ScoreEvent.provider_event_id, [ev["reference_digest"] for ev, _, _ in plan]):
         for ref, payload, status in db.session.execute(
                 select(ScoreEvent.provider_event_id, ScoreEvent.payload_sha256, ScoreEvent.status)
-                .where(ScoreEvent.provider_id == provider.id, ScoreEvent.provider_event_id.in_(chunk))):
+                .where(ScoreEvent.provider_id == provider.id, cond)):
             existing[str(ref)] = (payload, status)
     results: list[dict] = []
     new_rows: list[dict] = []
