@@ -99,7 +99,7 @@ def create_app(config=None) -> Flask:
         raise ConfigError(f"scheme or venue type configuration: {exc}") from exc
 
     from .extensions import db, limiter, migrate
-    from .logging_setup import configure_logging
+    from .http.log import configure_logging
 
     configure_logging(app)
     db.init_app(app)
@@ -109,11 +109,11 @@ def create_app(config=None) -> Flask:
 
     from . import models  # noqa: F401 - imported for its side effect: registers the tables
     from .api import register_blueprints
-    from .cli import register_cli
-    from .errors import register_error_handlers
+    from .cli.commands import register_cli
+    from .http.errors import register_error_handlers
 
     register_error_handlers(app)
-    from .http_guard import install as install_http_guard
+    from .http.guard import install as install_http_guard
     install_http_guard(app)
     register_blueprints(app)
     register_cli(app)

@@ -47,7 +47,7 @@ class BaseConfig:
     # a streaming replica for the console's report pages and the replay report (services/read_conn.py
     # reports_engine); unset: they read the primary
     PERKPASS_REPORTS_DATABASE_URL: str | None = None
-    MAX_CONTENT_LENGTH = 512 * 1024            # larger bodies, chunked ones too, get 413 (backend/http_guard.py)
+    MAX_CONTENT_LENGTH = 512 * 1024            # larger bodies, chunked ones too, get 413 (backend/http/guard.py)
     JSON_SORT_KEYS = False
     PERKPASS_HSTS_MAX_AGE = 0                  # Strict-Transport-Security max-age; 0 = not sent
 

@@ -47,7 +47,7 @@ from backend import create_app
 from backend.extensions import db
 from backend.models import Citizen, Consent, Device
 from backend.services import auth, crypto, partners, scores
-from backend import consent as ct
+from backend.services import consent as ct
 n, kiosks, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 app = create_app()

@@ -56,7 +56,7 @@ def seed(app, rows: int, n_citizens: int, rng: random.Random) -> dict:
     from backend.services.issuance import pseudonym
     now = int(time.time())
     with app.app_context():
-        from backend.cli import init_database
+        from backend.cli.commands import init_database
         init_database(quiet=True)
         p = partners.create_partner("City venues", now)
         venues = []

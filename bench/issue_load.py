@@ -43,7 +43,7 @@ from backend import create_app
 from backend.extensions import db
 from backend.models import Citizen, Consent
 from backend.services import scores, auth
-from backend import consent as ct
+from backend.services import consent as ct
 import uuid
 n = int(sys.argv[1]); out = sys.argv[2]
 app = create_app()

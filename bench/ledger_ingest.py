@@ -35,7 +35,7 @@ def run(url: str, schema: str | None, batches: int, size: int) -> dict:
     app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": url, "DATABASE_SCHEMA": schema,
                       "PERKPASS_SMS_SENDER": "outbox", "PERKPASS_LOG_LEVEL": "WARNING", "RATELIMIT_ENABLED": False})
     with app.app_context():
-        from backend.cli import init_database
+        from backend.cli.commands import init_database
         from backend.models import Citizen
         from backend.services import auth, ledger, scores
         init_database()

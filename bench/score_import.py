@@ -139,7 +139,7 @@ def run(url: str, schema: str | None, n: int, workdir: Path) -> dict:
     app = create_app(settings)
     rng = random.Random(19)
     with app.app_context():
-        from backend.cli import init_database
+        from backend.cli.commands import init_database
         from backend.services import ledger
         init_database(quiet=True)
         now = int(time.time())

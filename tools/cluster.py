@@ -106,7 +106,8 @@ class Instance:
     def start(self, timeout: float = 40) -> Instance:
         with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [str(VENV_BIN / "gunicorn"), "-w", str(self.workers), "-k", "gthread", "--threads", str(self.threads),
+                [str(VENV_BIN / "gunicorn"), "-c", "python:backend.http.gunicorn",
+                 "-w", str(self.workers), "-k", "gthread", "--threads", str(self.threads),
                  "--keep-alive", "30", "-b", f"127.0.0.1:{self.port}", "backend.wsgi:app"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout

@@ -113,7 +113,8 @@ def main() -> int:
     print(f"\n== 2. backend on {base} (gunicorn, 2 workers) ==")
     parent = os.getppid()
     stop_on_signals()
-    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"{args.host}:{args.port}",
+    server = subprocess.Popen([str(BIN / "gunicorn"), "-c", "python:backend.http.gunicorn",
+                               "-w", "2", "-b", f"{args.host}:{args.port}",
                                "--log-level", "warning", "backend.wsgi:app"], cwd=ROOT, env=env,
                               start_new_session=True,  # its own process group: step 4 pauses all of it
                               preexec_fn=_die_with_parent)

@@ -31,8 +31,8 @@ class DemoServer:
             **config,
         })
         with self.app.app_context():
-            from backend.cli import init_database
-            from backend.demo import seed_demo
+            from backend.cli.commands import init_database
+            from backend.demo.city import seed_demo
             init_database(quiet=True)
             self.demo = seed_demo(int(time.time()))
             db.session.remove()

@@ -1,10 +1,10 @@
 """Citizen sign-up and log-in: phone + one-time code, recorded consent, access tokens."""
 from flask import Blueprint, current_app, g
 
-from .. import consent as consent_texts
-from ..errors import APIError
+from ..services import consent as consent_texts
+from ..http.errors import APIError
 from ..extensions import client_address
-from ..logging_setup import event
+from ..http.log import event
 from ..schemas.auth import ConsentTextOut, LoggedOut, LoginIn, LoginOut, RequestCodeIn, RequestCodeOut
 from ..services import auth as auth_service
 from .common import config_limit, endpoint, now

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask import g, request
 
-from ..errors import APIError
+from ..http.errors import APIError
 from ..services import auth as auth_service
 from ..services import ledger as ledger_service
 from ..services import operators as operator_service

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema
 
-from ..errors import APIError
+from ..http.errors import APIError
 from ..extensions import client_address, limiter
 from .bearer import BEARER_ROLES, bearer_token, unauthorized
 

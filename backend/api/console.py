@@ -16,9 +16,9 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, g, jsonify, redirect, request, send_from_directory
 
-from ..errors import APIError
+from ..http.errors import APIError
 from ..extensions import client_address, limiter
-from ..logging_setup import event
+from ..http.log import event
 from ..schemas.console import AccountIn, DecisionIn, EnrolmentCodeIn, LoginIn, PasswordIn
 from ..services import console as console_service
 from ..services import console_auth

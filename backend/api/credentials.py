@@ -9,13 +9,13 @@ from partner_sdk import Status, qr_version_m
 from partner_sdk.messages import citizen_text
 from partner_sdk.qr import qr_png, qr_svg
 
-from ..errors import APIError
-from ..logging_setup import event
+from ..http.errors import APIError
+from ..http.log import event
 from ..schemas.credentials import IssueIn, IssueOut
 from ..services import console_stats, issuance
 from ..services.keys import KeyError_
 from ..services.perks import get_catalogue
-from .. import ratelimit
+from ..http import ratelimit
 from .common import endpoint, now
 
 bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")

@@ -6,10 +6,10 @@ from flask import Blueprint, current_app, g
 
 from partner_sdk import pp2
 
-from .. import ratelimit
-from ..errors import APIError
+from ..http import ratelimit
+from ..http.errors import APIError
 from ..extensions import db
-from ..logging_setup import event
+from ..http.log import event
 from ..models import Citizen
 from ..schemas.devices import (CertificatesOut, ChallengeOut, HolderDeviceIn, HolderDeviceListOut, HolderDeviceOut,
                                HolderDeviceRemovedOut)

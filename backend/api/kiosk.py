@@ -6,7 +6,7 @@ from flask import Blueprint, g
 from partner_sdk import upload
 
 from ..extensions import client_address
-from ..logging_setup import event
+from ..http.log import event
 from ..schemas.kiosk import EnrolIn, EnrolOut, RedemptionBatchIn, RedemptionBatchOut, VenueConfigOut
 from ..services import partners as partner_service
 from ..services import redemptions as redemption_service

@@ -4,7 +4,7 @@ import logging
 
 from flask import Blueprint, g
 
-from ..logging_setup import event
+from ..http.log import event
 from ..schemas.console import KioskReportIn, KioskReportOut
 from ..services import console as console_service
 from .common import endpoint, now

@@ -3,7 +3,7 @@ import logging
 
 from flask import Blueprint, g
 
-from ..logging_setup import event
+from ..http.log import event
 from ..schemas.ledger import (AuditOut, AuditQuery, AuditVerifyOut, CatalogueChangeIn, CatalogueChangeOut,
                               CatalogueChangesOut, CatalogueChangesQuery, CatalogueOut, CatalogueQuery,
                               ProviderCreatedOut, ProviderIn, ProviderListOut, ProviderOut, ReviewerCreatedOut,

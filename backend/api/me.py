@@ -3,9 +3,9 @@ import logging
 
 from flask import Blueprint, current_app, g
 
-from ..errors import APIError
+from ..http.errors import APIError
 from ..extensions import db
-from ..logging_setup import event
+from ..http.log import event
 from ..models import Citizen, CitizenScheme
 from ..schemas.me import JoinSchemeIn, MeOut, MembershipOut, MyPerksOut, MyRedemptionsOut, OptOutIn, OptOutOut
 from ..services import redemptions as redemption_service

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from ..errors import APIError
+from ..http.errors import APIError
 from ..extensions import db, limiter
 from ..schemas.common import ReadinessSchema, StatusSchema
 from ..services import keys as key_service

@@ -4,9 +4,9 @@ import logging
 from flask import Blueprint, g
 from sqlalchemy import select
 
-from ..errors import APIError
+from ..http.errors import APIError
 from ..extensions import db
-from ..logging_setup import event
+from ..http.log import event
 from ..models import Device, Partner, Venue
 from ..schemas.operator import (DeviceListOut, DeviceOut, EnrolmentCodeIn, EnrolmentCodeOut, ImportReportOut,
                                 KeyListOut, KeyOut, PartnerIn, PartnerListOut, PartnerOut, ReplayReportOut, RotateIn,

@@ -9,10 +9,10 @@ from flask import Blueprint, current_app, g
 from partner_sdk import format as fmt
 from partner_sdk import pp3
 
-from .. import ratelimit
-from ..errors import APIError
+from ..http import ratelimit
+from ..http.errors import APIError
 from ..extensions import db
-from ..logging_setup import event
+from ..http.log import event
 from ..models import Citizen
 from ..schemas.pp3 import Pp3CertificatesIn, Pp3CertificatesOut
 from ..services import pp3_issuance

@@ -5,7 +5,7 @@ import logging
 
 from flask import Blueprint, g
 
-from ..logging_setup import event
+from ..http.log import event
 from ..schemas.ledger import (ProviderBatchIn, ProviderBatchOut, ProviderEventStatusOut, ProviderRulesOut, WithdrawIn,
                               fast_provider_batch)
 from ..services import ledger

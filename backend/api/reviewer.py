@@ -3,7 +3,7 @@ import logging
 
 from flask import Blueprint, g
 
-from ..logging_setup import event
+from ..http.log import event
 from ..schemas.ledger import CaseOut, DecisionIn, QueueOut, QueueQuery
 from ..services import ledger
 from .common import config_limit, endpoint, now, query, token_key

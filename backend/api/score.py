@@ -3,8 +3,8 @@ import logging
 
 from flask import Blueprint, g
 
-from ..errors import APIError
-from ..logging_setup import event
+from ..http.errors import APIError
+from ..http.log import event
 from ..schemas.ledger import DisputeIn, LedgerEventOut, MyScoreOut, SchemeExplanationOut
 from ..services import ledger
 from ..services.perks import get_catalogue

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import consent as consent_texts
+from . import consent as consent_texts
 from ..extensions import db, rows_changed
 from ..models import AccessToken, Citizen, Consent, LoginCode
 from . import crypto, read_conn
@@ -87,7 +87,7 @@ def _check_lockout(p_hash: str, now: int) -> None:
 def _check_code_requests(p_hash: str, now: int) -> None:
     """The per-phone code-request limits (PERKPASS_RATE_LIMIT_REQUEST_CODE, e.g. "5 per minute;30 per
     hour") counted over the phone's codes in the database: the same count in every worker."""
-    from ..ratelimit import _items
+    from ..http.ratelimit import _items
     for item in _items(current_app.config.get("PERKPASS_RATE_LIMIT_REQUEST_CODE") or ""):
         period = int(item.get_expiry())
         recent = list(db.session.scalars(select(LoginCode.created_at).where(

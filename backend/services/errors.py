@@ -1,7 +1,7 @@
 """Domain errors: what a service answers when a request cannot be met, in the service's own terms.
 
 Services raise these; they do not know about HTTP. The HTTP status of each kind is decided once, in
-:mod:`backend.errors` (``DOMAIN_STATUS``); the command line (``backend/cli_common.py``) turns the same
+:mod:`backend.http.errors` (``DOMAIN_STATUS``); the command line (``backend/cli/common.py``) turns the same
 errors into ``Error: [code] message``.
 
 Each error carries a stable machine-readable ``code`` (the class's default, or a more specific one given

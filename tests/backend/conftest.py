@@ -51,7 +51,7 @@ def database(request, tmp_path_factory):
         url = f"postgresql+psycopg://{user}@{PG_HOST}:5432/{PG_DB}"
     app = create_app(base_config(url, schema))
     with app.app_context():
-        from backend.cli import init_database
+        from backend.cli.commands import init_database
         init_database()
         db.session.remove()
     yield url, schema
@@ -87,7 +87,7 @@ def make_app(database):
         with app.app_context():
             if not made:
                 _wipe()
-                from backend.cli import init_database
+                from backend.cli.commands import init_database
                 init_database()
             db.session.remove()
         made.append(app)
@@ -199,7 +199,7 @@ def h(app, client):
 @pytest.fixture
 def json_logs(caplog):
     """Every perkpass log record of the test, formatted exactly as the JSON log lines."""
-    from backend.logging_setup import JSONFormatter
+    from backend.http.log import JSONFormatter
     caplog.set_level(logging.DEBUG, logger="perkpass")
     fmt = JSONFormatter()
 

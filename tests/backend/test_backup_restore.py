@@ -33,7 +33,7 @@ def test_pg_dump_restore_into_a_fresh_database_and_the_service_carries_on(tmp_pa
     inst = None
     try:
         with app.app_context():
-            from backend.cli import init_database
+            from backend.cli.commands import init_database
             init_database(quiet=True)
             h = Helper(app, app.test_client())
             token = h.citizen("+8613900001499", {"moli": 713})

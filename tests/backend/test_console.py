@@ -281,7 +281,7 @@ def test_anomalies_flag_a_kiosk_whose_refusal_rate_jumps(app, con, h):
 
 
 def test_trust_list_check_exit_codes_at_each_level(app, runner, monkeypatch):
-    import backend.cli as cli
+    import backend.cli.commands as cli
     from backend.models import TrustListVersion
     from backend.services.venue_types import get_venue_types
     latest = TrustListVersion.query.order_by(TrustListVersion.sequence.desc()).first()

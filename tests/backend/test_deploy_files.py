@@ -91,7 +91,7 @@ def test_every_command_the_units_and_the_crontab_run_exists(app):
         assert words[:2] == ["--app", "backend"], line
         assert _command_exists(app, words[2:]), line
     gunicorn, = (line for line in unit_lines if "gunicorn" in line)
-    assert "-c python:backend.gunicorn_conf" in gunicorn and gunicorn.endswith(" backend.wsgi:app")
+    assert "-c python:backend.http.gunicorn" in gunicorn and gunicorn.endswith(" backend.wsgi:app")
 
 
 def test_every_flask_line_in_deploy_docs_names_the_app():

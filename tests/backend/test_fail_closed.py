@@ -65,7 +65,8 @@ def gunicorn_server(tmp_path_factory):
                PERKPASS_LOG_LEVEL="WARNING")
     with open(tmp / "gunicorn.log", "wb") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-k", "gthread", "--threads", "2",
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "python:backend.http.gunicorn",
+             "-w", "1", "-k", "gthread", "--threads", "2",
              "-b", f"127.0.0.1:{port}", "backend.wsgi:app"], cwd=ROOT, env=env, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 40

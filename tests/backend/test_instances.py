@@ -32,7 +32,7 @@ def cluster(tmp_path_factory):
     schema = f"pp_inst_{uuid.uuid4().hex[:10]}"
     app = create_app(base_config(pg_url(user), schema))
     with app.app_context():
-        from backend.cli import init_database
+        from backend.cli.commands import init_database
         init_database(quiet=True)
         db.session.remove()
     redis = Redis(tmp)

@@ -1,10 +1,10 @@
-"""The progress line of long commands (backend/progress.py): what an operator at a terminal reads, how often
+"""The progress line of long commands (backend/cli/progress.py): what an operator at a terminal reads, how often
 it is redrawn, and that a cron job's log gets nothing."""
 from __future__ import annotations
 
 import io
 
-from backend.progress import Progress
+from backend.cli.progress import Progress
 
 
 class Terminal(io.StringIO):

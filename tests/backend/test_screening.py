@@ -5,7 +5,7 @@ import json
 import pytest
 
 from backend.config import REPO_ROOT
-from backend.ledger_demo import EVENTS
+from backend.demo.ledger import EVENTS
 from backend.services.screening import find_forbidden, fold, load_categories
 
 CATEGORIES = load_categories(json.loads((REPO_ROOT / "assets" / "point-rules" / "forbidden.json").read_text()))

@@ -29,13 +29,13 @@ def _imports(path: Path) -> list[tuple[str, list[str]]]:
 @pytest.mark.parametrize("path", SERVICES, ids=lambda p: str(p.relative_to(ROOT / "backend" / "services")))
 def test_a_service_raises_domain_errors_and_imports_no_view(path):
     imports = _imports(path)
-    assert not [m for m, names in imports if m == "backend.errors"], \
-        "services raise backend.services.errors (DomainError), mapped to HTTP once in backend/errors.py"
+    assert not [m for m, names in imports if m == "backend.http.errors"], \
+        "services raise backend.services.errors (DomainError), mapped to HTTP once in backend/http/errors.py"
     assert "APIError" not in {n.id for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                               if isinstance(n, ast.Name)}
     bad = [m for m, names in imports
-           if m.startswith("backend.api") or m in ("backend.cli", "backend.cli_common", "backend.ledger_cli",
-                                                   "backend.console_cli")]
+           if m.startswith("backend.api") or m in ("backend.cli.commands", "backend.cli.common", "backend.cli.ledger",
+                                                   "backend.cli.console")]
     assert not bad, f"a service imports the HTTP or command-line layer: {bad}"
 
 

@@ -65,7 +65,7 @@ class Backend:
     def start(self) -> None:
         with open(self.work / "backend.log", "ab") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{self.port}", "-w", "1", "-k", "gthread",
+                [str(BIN / "gunicorn"), "-c", "python:backend.http.gunicorn", "-b", f"127.0.0.1:{self.port}", "-w", "1", "-k", "gthread",
                  "--threads", "4", "backend.wsgi:app"], cwd=REPO, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 40

@@ -2,8 +2,8 @@
 
 Every command is documented in docs/backend.md ("Command line"); tests/backend/test_cli_docs.py checks
 that the table there names every command registered here. This module holds the platform's commands as
-module-level click groups; the ledger's are in ``ledger_cli.py``, the console accounts' in ``console_cli.py``;
-the bits they share (clock, times, service errors) in ``cli_common.py``. ``register_cli`` adds them all."""
+module-level click groups; the ledger's are in ``ledger.py``, the console accounts' in ``console.py``;
+the bits they share (clock, times, service errors) in ``common.py``. ``register_cli`` adds them all."""
 from __future__ import annotations
 
 import json
@@ -19,24 +19,24 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select, text
 
-from .cli_common import call, fail, guard_commands, now, parse_instant, when
-from .console_cli import console_cli
-from .demo import print_summary, seed_demo
-from .extensions import db
-from .ledger_cli import ledger_cli
-from .models import Device, Partner
+from .common import call, fail, guard_commands, now, parse_instant, when
+from .console import console_cli
+from ..demo.city import print_summary, seed_demo
+from ..extensions import db
+from .ledger import ledger_cli
+from ..models import Device, Partner
 from .progress import Progress
-from .services import auth as auth_service
-from .services import console as console_service
-from .services import keys as key_service
-from .services import operators as operator_service
-from .services import partners as partner_service
-from .services import redemptions as redemption_service
-from .services import retention as retention_service
-from .services import scores as score_service
-from .services import secrets_store
-from .services.import_codes import import_codes
-from .services import trust_list as trust_service
+from ..services import auth as auth_service
+from ..services import console as console_service
+from ..services import keys as key_service
+from ..services import operators as operator_service
+from ..services import partners as partner_service
+from ..services import redemptions as redemption_service
+from ..services import retention as retention_service
+from ..services import scores as score_service
+from ..services import secrets_store
+from ..services.import_codes import import_codes
+from ..services import trust_list as trust_service
 
 
 def ensure_schema() -> None:
@@ -57,7 +57,7 @@ def init_database(quiet: bool = False) -> dict:
     upgrade(directory=current_app.extensions["migrate"].directory)
     t = now()
     schemes = score_service.sync_schemes(t)
-    from .services.ledger import seed_catalogue
+    from ..services.ledger import seed_catalogue
     seed_catalogue(t)  # a fresh catalogue: the point-rule files as approved entries; later file edits: proposals
     created = key_service.ensure_keys(t)
     secrets_store.ensure_all(t)

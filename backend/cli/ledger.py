@@ -1,6 +1,6 @@
 """``flask --app backend ledger ...``: point rules, data providers, reviewers, the review queue, decisions,
 the audit log. The same services as the HTTP API (backend/services/ledger/). Documented in docs/backend.md
-and docs/ledger.md; shared command-line bits in cli_common.py; added to the app by cli.register_cli."""
+and docs/ledger.md; shared command-line bits in common.py; added to the app by commands.register_cli."""
 from __future__ import annotations
 
 import json
@@ -11,12 +11,12 @@ from flask.cli import AppGroup
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from .cli_common import call, fail, now, read_text, when
-from .extensions import db
-from .ledger_demo import seed_ledger_demo
-from .models import DataProvider, Reviewer
-from .schemas.ledger import ProviderEventIn
-from .services import ledger
+from .common import call, fail, now, read_text, when
+from ..extensions import db
+from ..demo.ledger import seed_ledger_demo
+from ..models import DataProvider, Reviewer
+from ..schemas.ledger import ProviderEventIn
+from ..services import ledger
 
 ledger_cli = AppGroup("ledger", help="Score ledger: point rules, data providers, reviewers, review queue, audit log.")
 

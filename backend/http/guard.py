@@ -11,7 +11,7 @@ answer gunicorn gives to a request it cannot parse (request line or headers too 
   to POSTs carry fresh secrets (tokens, codes) next to what the client sent, the setting where
   compression leaks (BREACH).
 * :func:`gunicorn_error` replaces gunicorn's HTML error page with the API's JSON error shape
-  (``backend/gunicorn_conf.py`` installs it and sets the request-line and header limits).
+  (``backend/http/gunicorn.py`` installs it and sets the request-line and header limits).
 """
 from __future__ import annotations
 

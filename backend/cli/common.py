@@ -1,7 +1,7 @@
 """What every ``flask --app backend …`` command shares: the clock, times for people, reading a file or
 standard input, and one way to turn a service's refusal into a command-line error.
 
-The command modules (``cli.py``, ``ledger_cli.py``, ``console_cli.py``) define module-level click groups
+The command modules (``commands.py``, ``ledger.py``, ``console.py``) define module-level click groups
 whose commands call services; ``cli.register_cli`` adds them all to the app. They import from here; this
 module imports no command module."""
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import NoReturn, TypeVar
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .errors import APIError
-from .services.crypto import DecryptionError
-from .services.errors import DomainError
-from .services.ledger import PointRulesError
+from ..http.errors import APIError
+from ..services.crypto import DecryptionError
+from ..services.errors import DomainError
+from ..services.ledger import PointRulesError
 
 T = TypeVar("T")
 

@@ -1,5 +1,6 @@
-"""gunicorn settings for the backend: ``gunicorn -c python:backend.gunicorn_conf 'backend.wsgi:app'``
-(``gunicorn.conf.py`` at the repository root imports this, so gunicorn started there uses it too).
+"""gunicorn settings for the backend: ``gunicorn -c python:backend.http.gunicorn 'backend.wsgi:app'``
+Every way this repository starts gunicorn passes ``-c python:backend.http.gunicorn`` (tools/demo.py, tools/cluster.py,
+deploy/systemd); there is no second settings file.
 
 The request-line and header limits are deliberate, and a request over them gets the API's JSON error
 (414 ``request_line_too_long``, 431 ``headers_too_large``), not gunicorn's HTML page. No API path or
@@ -7,7 +8,7 @@ query comes near 2 KiB; the largest header a client sends is a bearer token (< 2
 """
 import gunicorn.util
 
-from backend.http_guard import gunicorn_error
+from backend.http.guard import gunicorn_error
 
 limit_request_line = 4094        # bytes of "METHOD /path?query HTTP/1.1"
 limit_request_fields = 50        # header count

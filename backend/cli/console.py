@@ -1,6 +1,6 @@
 """``flask --app backend console …``: console accounts from the command line (the first operator has no
 console to be created in). Documented in docs/backend.md and docs/console.md; shared command-line bits in
-cli_common.py; added to the app by cli.register_cli."""
+common.py; added to the app by commands.register_cli."""
 from __future__ import annotations
 
 import sys
@@ -8,8 +8,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from .cli_common import call, now
-from .services import console_auth
+from .common import call, now
+from ..services import console_auth
 
 console_cli = AppGroup("console", help="Operator and reviewer accounts of the /console/ page.")
 

@@ -7,7 +7,7 @@ from flask import Flask, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from .services import errors as domain
+from ..services import errors as domain
 
 log = logging.getLogger("perkpass.errors")
 
@@ -109,7 +109,7 @@ def register_error_handlers(app: Flask) -> None:
     from redis.exceptions import TimeoutError as RedisTimeoutError
     from sqlalchemy.exc import InterfaceError, OperationalError
 
-    from .services.crypto import DecryptionError
+    from ..services.crypto import DecryptionError
 
     def _dependency_down(dependency: str, code: str, message: str, err: Exception, retry_after: int):
         log.warning("dependency_unavailable", extra={"fields": {"dependency": dependency, "type": type(err).__name__}})
@@ -118,7 +118,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _database_down(err: Exception):
-        from .extensions import db
+        from ..extensions import db
         try:
             db.session.rollback()
         except Exception:  # noqa: BLE001 - the connection is already gone; the answer is the same

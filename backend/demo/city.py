@@ -6,14 +6,14 @@ import uuid
 from flask import current_app
 from sqlalchemy import delete, select
 
-from . import consent as consent_texts
-from .extensions import db
-from .models import Citizen, Consent, Device, EnrolmentCode, Partner, Redemption, Venue
-from .services import auth as auth_service
-from .services import partners as partner_service
-from .services import scores as score_service
-from .services.operators import create_token
-from .services.perks import get_catalogue
+from ..services import consent as consent_texts
+from ..extensions import db
+from ..models import Citizen, Consent, Device, EnrolmentCode, Partner, Redemption, Venue
+from ..services import auth as auth_service
+from ..services import partners as partner_service
+from ..services import scores as score_service
+from ..services.operators import create_token
+from ..services.perks import get_catalogue
 
 # partner -> [(venue name, audience, perk codes)]
 PARTNERS = {

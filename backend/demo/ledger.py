@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .extensions import db
-from .models import DataProvider, LedgerCase, Reviewer, ScoreEvent
-from .services import ledger
+from ..extensions import db
+from ..models import DataProvider, LedgerCase, Reviewer, ScoreEvent
+from ..services import ledger
 
 PROVIDERS = [
     ("fuzhou-traffic-police", "Fuzhou Traffic Police Detachment", ["moli"], None),

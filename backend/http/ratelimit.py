@@ -15,7 +15,7 @@ from flask import current_app
 from limits import parse_many
 
 from .errors import APIError
-from .extensions import limiter
+from ..extensions import limiter
 
 
 @lru_cache(maxsize=32)
