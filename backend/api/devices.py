@@ -14,6 +14,7 @@ from ..models import Citizen
 from ..schemas.devices import (CertificatesOut, ChallengeOut, HolderDeviceIn, HolderDeviceListOut, HolderDeviceOut,
                                HolderDeviceRemovedOut)
 from ..services import certificates as holder
+from ..services import pp3_issuance
 from ..services.keys import KeyError_
 from .common import endpoint, now
 
@@ -79,6 +80,9 @@ def certificates(device_id):
                        {}) from None
     event(log, "device.certified", logging.DEBUG, certificates=len(made))
     return {"server_time": t, "presentation_window": pp2.DEFAULT_PRESENTATION_WINDOW, "slot_seconds": pp2.SLOT_SECONDS,
+            # PP3 (issue 23): how many unlinkable-code certificates wait for this citizen today, so the page
+            # loads its PP3 module only when there are some (0 with PP3 off)
+            "pp3_pending": len(pp3_issuance.pending(_citizen(), t)),
             "certificates": [{
                 "cert_id": c.row.cert_id, "audience": c.row.audience, "scheme": c.row.scheme,
                 "perks": [{"code": code, "title": c.titles.get(code, {"en": code, "zh-CN": code})}

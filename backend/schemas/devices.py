@@ -61,4 +61,6 @@ class CertificatesOut(Base):
     server_time = fields.Integer(required=True, metadata={"description": "For the phone's clock offset."})
     presentation_window = fields.Integer(required=True)
     slot_seconds = fields.Integer(required=True)
+    pp3_pending = fields.Integer(required=True, metadata={
+        "description": "PP3 certificates the citizen can get today (POST /api/v1/me/pp3/certificates); 0 when off."})
     certificates = fields.List(fields.Nested(CertificateOut), required=True)

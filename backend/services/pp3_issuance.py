@@ -75,34 +75,54 @@ class Issued:
     titles: dict
 
 
-def certify(citizen: Citizen, commitments: list[bytes], now: int) -> list[Issued]:
-    """Blind-sign today's PP3 certificates, one commitment each, in the order the offers come. Raises
-    Conflict when PP3 is off, when there are fewer commitments than certificates to make, or when today's
-    certificate for a venue type was already issued; InvalidInput for a commitment whose proof fails."""
+def _wanted(citizen: Citizen) -> list[tuple[str, str, list]]:
+    """(venue type, scheme, perks) of every certificate the citizen's perks call for now, in a stable order:
+    schemes with PP3 on, perks that do not show the band (PP3 discloses venue type, perks and day only)."""
     schemes = enabled_schemes()
-    if not schemes:
-        raise Conflict("Unlinkable codes (PP3) are not switched on for any scheme.", code="pp3_not_enabled")
     from .perks import get_catalogue
-    from .trust_list import venue_types_member
 
     catalogue = get_catalogue()
     known = [(code, score) for code, score in memberships(citizen.id) if code in schemes]
     audiences = sorted({p.audience for code, score in known
                         if (s := catalogue.schemes.get(code)) is not None for p in s.eligible(score)})
+    wanted = []
+    for audience in audiences:
+        for offer in offers(citizen.id, audience, known):
+            # a perk that shows the band stays with PP1/PP2
+            perks = [p for p in offer.perks if not p.discloses_band]
+            if perks:
+                wanted.append((audience, offer.scheme, perks))
+    return wanted
+
+
+def pending(citizen: Citizen, now: int) -> list[tuple[str, str, list]]:
+    """The certificates :func:`certify` would make now: wanted and not yet issued today (none with PP3 off)."""
+    if not enabled_schemes():
+        return []
+    done = set(issued_today(citizen.id, now))
+    return [w for w in _wanted(citizen) if (w[0], w[1]) not in done]
+
+
+def certify(citizen: Citizen, commitments: list[bytes], now: int) -> list[Issued]:
+    """Blind-sign today's PP3 certificates not issued yet today (a scheme joined at noon gets its own then),
+    one commitment each, in the order the offers come. Raises Conflict when PP3 is off, when there are fewer
+    commitments than certificates to make, or when every certificate due today was already issued;
+    InvalidInput for a commitment whose proof fails."""
+    if not enabled_schemes():
+        raise Conflict("Unlinkable codes (PP3) are not switched on for any scheme.", code="pp3_not_enabled")
+    from .trust_list import venue_types_member
+
+    wanted = pending(citizen, now)
+    if not wanted and _wanted(citizen):
+        raise Conflict("Today's unlinkable certificates were already issued to this citizen; they come again "
+                       "tomorrow.", code="pp3_already_issued")
+    if len(commitments) < len(wanted):
+        raise Conflict(f"{len(wanted)} certificates to make and {len(commitments)} commitments sent.",
+                       {"commitments": [f"at least {len(wanted)}"]}, code="pp3_commitments_missing")
     policies = venue_policy.decode_member(venue_types_member())
     day = now // pp3.DAY
     key = bbs_key(now)
     issuer = current_app.config["PERKPASS_ISSUER"]
-    wanted = []
-    for audience in audiences:
-        for offer in offers(citizen.id, audience, known):
-            # PP3 discloses venue type, perks and day only: a perk that shows the band stays with PP1/PP2
-            perks = [p for p in offer.perks if not p.discloses_band]
-            if perks:
-                wanted.append((audience, offer.scheme, perks))
-    if len(commitments) < len(wanted):
-        raise Conflict(f"{len(wanted)} certificates to make and {len(commitments)} commitments sent.",
-                       {"commitments": [f"at least {len(wanted)}"]}, code="pp3_commitments_missing")
     out: list[Issued] = []
     for index, (audience, scheme, perks) in enumerate(wanted):
         try:
@@ -116,7 +136,7 @@ def certify(citizen: Citizen, commitments: list[bytes], now: int) -> list[Issued
         out.append(Issued(index, cert, entropy, window, {p.code: dict(p.title) for p in perks}))
     try:
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # two requests at once: the other one got today's certificates
         db.session.rollback()
         raise Conflict("Today's unlinkable certificates were already issued to this citizen; they come again "
                        "tomorrow.", code="pp3_already_issued") from None

@@ -158,3 +158,47 @@ def test_a_kiosk_uploads_pp3_grants_with_no_pseudonym_and_they_join_nothing(hp):
     # the citizen's own history (by PP1 pseudonyms and PP2 certificates) does not find them: nothing joins
     mine = hp.client.get("/api/v1/me/redemptions", headers=hp.bearer(token)).json["redemptions"]
     assert not {i["id"] for i in items} & {x["id"] for x in mine}
+
+
+def test_the_pp2_renewal_says_how_many_pp3_certificates_wait_and_a_new_scheme_gets_its_own(make_app):
+    """The page loads its PP3 module only when the PP2 renewal says certificates wait (``pp3_pending``);
+    the count is what the issuer then makes, and after that 0 for the day. A scheme whose perks start at noon
+    (here: a second scheme switched on) gets its certificate then, beside the morning's."""
+    from tests.backend.conftest import Helper
+    from tests.backend.test_devices import Phone
+
+    app = make_app(PERKPASS_PP3_SCHEMES="moli")
+    with app.app_context():
+        hp = Helper(app, app.test_client())
+        token = hp.citizen(PHONE, {"moli": 713, "osmanthus": 160})
+        dev = Phone("Ed25519").register(hp, token).json
+
+        def pending() -> int:
+            r = hp.client.post(f"/api/v1/me/devices/{dev['id']}/certificates", headers=hp.bearer(token))
+            assert r.status_code == 200, r.json
+            return r.json["pp3_pending"]
+
+        first = pending()
+        assert first == 2  # moli at 713: metro and gov-office
+        r = _ask(hp, token, [pp3.holder_request() for _ in range(first)])
+        assert r.status_code == 200 and len(r.json["certificates"]) == first, r.json
+        assert pending() == 0
+        app.config["PERKPASS_PP3_SCHEMES"] = "moli,osmanthus"
+        later = pending()
+        assert later > 0
+        r = _ask(hp, token, [pp3.holder_request() for _ in range(later)])
+        assert r.status_code == 200, r.json
+        assert {c["scheme"] for c in r.json["certificates"]} == {"osmanthus"} and len(r.json["certificates"]) == later
+        assert pending() == 0
+        again = _ask(hp, token, [pp3.holder_request()])
+        assert again.status_code == 409 and again.json["error"]["code"] == "pp3_already_issued"
+        db.session.remove()
+
+
+def test_pp3_off_the_pp2_renewal_says_none_wait(h):
+    from tests.backend.test_devices import Phone
+
+    token = h.citizen(PHONE, {"moli": 713})
+    dev = Phone("Ed25519").register(h, token).json
+    r = h.client.post(f"/api/v1/me/devices/{dev['id']}/certificates", headers=h.bearer(token))
+    assert r.status_code == 200 and r.json["pp3_pending"] == 0

@@ -1,7 +1,7 @@
 """PP3 on a real phone browser (issue 23): headless Chromium loads the page's PP3 module lazily, commits to
 its secrets, gets blind-signed certificates from the real backend, makes codes offline, and the Python
 verifier grants them; two codes of one citizen share nothing beyond what every holder of those perks shows.
-The page's screens do not offer PP3 yet: the module is driven from the page's own origin here."""
+The first test drives the module from the page's origin; the second goes through the page's own screens."""
 from __future__ import annotations
 
 import time
@@ -13,7 +13,7 @@ from partner_sdk import Status, Verifier, pp3
 from partner_sdk import format as fmt
 
 from .conftest import Server
-from .test_citizen_page import new_phone, operator, session_token, sign_up, trust
+from .test_citizen_page import decode_qr, new_phone, operator, session_token, sign_up, trust
 
 MAKE_CODES = """async ([token, offsets]) => {
   const t0 = performance.now();
@@ -102,3 +102,94 @@ def test_the_phone_makes_pp3_codes_the_gate_grants_and_they_share_nothing(make_p
     assert all(pp3.parse_qr_text(c).window == out["window"] for c in out["codes"])
     assert requests.get(pp3_server.base + "/app/vendor/pp3-holder.mjs", timeout=10).status_code == 200
     assert time.time() - now < 600
+
+
+SAVED_PP3 = """() => new Promise((resolve) => {
+  const req = indexedDB.open('perkpass-holder', 1);
+  req.onsuccess = () => {
+    const get = req.result.transaction('kv').objectStore('kv').get('pp3');
+    get.onsuccess = () => resolve(get.result ? get.result.certificates.map((c) => c.audience) : []);
+    get.onerror = () => resolve([]);
+  };
+  req.onerror = () => resolve([]);
+})"""
+
+
+def _pp3_code_on_screen(page, shoot, name: str, after_slot: str | None = None) -> tuple[str, str]:
+    """Wait for the code screen's PP3 QR (a newer slot than ``after_slot``), screenshot it, decode it."""
+    page.wait_for_function("(s) => { const q = document.querySelector('svg.qr-svg[data-mode=pp3]');"
+                           " return q && q.dataset.slot !== s"
+                           " && document.querySelector('#code-panel[data-state=pp3-code] #code-status p'); }",
+                           arg=after_slot or "", timeout=40_000)
+    slot = page.get_attribute("svg.qr-svg[data-mode=pp3]", "data-slot")
+    text = decode_qr(shoot(page, name))
+    assert text.startswith("PP3") and text[3:].isdigit()
+    return text, slot
+
+
+def test_the_code_screen_shows_pp3_codes_offline_the_gate_grants(make_page, pp3_server, shoot):
+    """The citizen page itself (no test-side module driving): logging in fetches today's blind-signed PP3
+    certificate with the PP2 renewal, and with no network at all the code screen shows PP3 codes, a fresh
+    proof each slot; the SDK grants them; the phone keeps where it showed them."""
+    page, watch = make_page(target=pp3_server, locale="en-US")
+    phone = new_phone()
+    sign_up(page, phone)
+    operator(pp3_server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli",
+             "score": 713, "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
+    page.reload()
+    page.wait_for_selector("#quick-codes #offline-ready")
+    page.wait_for_function(f"async () => (await ({SAVED_PP3})()).includes('metro')", timeout=30_000)
+    assert sorted(page.evaluate(SAVED_PP3)) == ["gov-office", "metro"]
+    store = trust(pp3_server)
+
+    # no network, the tab closed and opened again: the page, its PP3 module and the BBS library come from
+    # the service worker's cache, the certificate from IndexedDB
+    ctx = page.context
+    ctx.set_offline(True)
+    page.close()
+    page = ctx.new_page()
+    page.on("pageerror", lambda exc: watch.page_errors.append(str(exc)))
+    page.goto("/app/")
+    page.click("#quick-codes .quick-code[data-audience=metro]")
+    first, slot1 = _pp3_code_on_screen(page, shoot, "pp3-code")
+    assert "Unlinkable code made on this phone" in page.inner_text("#code-status")
+    gate = Verifier(store, audience="metro")
+    d1 = gate.verify(first)
+    assert d1.status is Status.GRANTED, d1.detail
+    assert d1.perks == ("MOLI-METRO20",) and d1.scheme is None
+    p1 = pp3.parse_qr_text(first)
+    assert str(p1.slot) == slot1
+
+    # the next slot: a new proof. Within one quota window ("once per visit" here) the pseudonym repeats, so
+    # the gate's quota refuses it; in the next window it differs and is granted. Nothing else is shared.
+    second, _ = _pp3_code_on_screen(page, shoot, "pp3-code-next", after_slot=slot1)
+    p2 = pp3.parse_qr_text(second)
+    assert p2.window == p1.window
+    same_window = p1.slot * 30 // p1.window == p2.slot * 30 // p2.window
+    assert (p1.pseudonym == p2.pseudonym) is same_window
+    d2 = gate.verify(second)
+    assert d2.status is (Status.REPLAYED if same_window else Status.GRANTED), d2.detail
+    assert d2.jti != d1.jti
+    assert _longest_common_run(p1.proof, p2.proof) <= 4
+    if not same_window:
+        assert _longest_common_run(p1.pseudonym, p2.pseudonym) <= 4
+    # the same phone at another venue type, same moment: another pseudonym, granted there
+    page.goto("/app/#/code/gov-office")
+    other, _ = _pp3_code_on_screen(page, shoot, "pp3-code-gov")
+    po = pp3.parse_qr_text(other)
+    assert po.pseudonym != p2.pseudonym and _longest_common_run(po.pseudonym, p2.pseudonym) <= 4
+    assert Verifier(store, audience="gov-office").verify(other).status is Status.GRANTED
+
+    # Chinese, phone size
+    page.goto("/app/#/code/metro")
+    page.click("#lang")
+    _pp3_code_on_screen(page, shoot, "pp3-code-zh")
+    assert "不可关联" in page.inner_text("#code-status")
+    page.click("#lang")
+
+    # "where my codes were used": kept on the phone (offline here), the server has nothing to list
+    page.goto("/app/#/history")
+    page.wait_for_selector("#pp3-history-list li")
+    venues = page.locator("#pp3-history-list li").evaluate_all("els => els.map((e) => e.dataset.audience)")
+    assert set(venues) == {"metro", "gov-office"}
+    ctx.set_offline(False)

@@ -13,7 +13,7 @@ const PRESENTATION_CONTEXT = enc.encode("perkpass-pp2-presentation\0");
 const RENEW_MARGIN = 60; // seconds: a certificate this close to its end counts as expired (a gate would refuse it)
 export const SKEW_WARNING = 60; // seconds of phone clock error worth telling the citizen about
 
-let cache = { device: null, state: null };
+let cache = { device: null, state: null, pp3: null };
 let dbPromise = null;
 
 // ---- IndexedDB ----------------------------------------------------------------------------------
@@ -111,10 +111,10 @@ function deviceLabel() {
 /** Read the device and certificates from IndexedDB into memory (call once at start; a few ms). */
 export async function load() {
   try {
-    const [device, state] = await Promise.all([get("device"), get("state")]);
-    cache = { device: device || null, state: state || null };
+    const [device, state, pp3] = await Promise.all([get("device"), get("state"), get("pp3")]);
+    cache = { device: device || null, state: state || null, pp3: pp3 || null };
   } catch (_) {
-    cache = { device: null, state: null };
+    cache = { device: null, state: null, pp3: null };
   }
   return cache;
 }
@@ -234,6 +234,7 @@ export async function refresh(api) {
     slot_seconds: r.slot_seconds,
     window: r.presentation_window,
     fetched_at: r.server_time,
+    pp3_pending: r.pp3_pending || 0,  // PP3 certificates to fetch today (js/pp3.js)
   };
   await put("state", state);
   cache.state = state;
@@ -252,8 +253,33 @@ export async function present(cert) {
     slot: Math.floor(t / slotSeconds()) };
 }
 
+// ---- PP3 (issue 23) -----------------------------------------------------------------------------
+// js/pp3.js keeps its certificates and its local "where my codes were used" under "pp3" in this store, so
+// clear() forgets them too; these few lines let the page decide without loading js/pp3.js (nor its 74 KB
+// BBS module) whether there is anything PP3 to do.
+
+export function pp3Saved() {
+  return cache.pp3;
+}
+
+export async function savePp3(value) {
+  await put("pp3", value);
+  cache.pp3 = value;
+}
+
+/** PP3 certificates the issuer said it would make today (at the last online visit). */
+export function pp3Pending() {
+  return (cache.state && cache.state.pp3_pending) || 0;
+}
+
+/** Whether this phone holds today's (UTC, server-corrected clock) PP3 certificate for the venue type. */
+export function pp3Usable(audience) {
+  const day = Math.floor(now() / 86400);
+  return !!(cache.pp3 && (cache.pp3.certificates || []).some((c) => c.audience === audience && c.day === day));
+}
+
 /** Forget everything on this phone (log-out, opt-out, device removed). */
 export async function clear() {
-  cache = { device: null, state: null };
+  cache = { device: null, state: null, pp3: null };
   try { await idb("readwrite", (s) => s.clear()); } catch (_) { /* nothing stored */ }
 }
