@@ -58,7 +58,18 @@ function sessionLost() {
   if (had) sessionListeners.forEach((fn) => fn());
 }
 
-export async function api(path, { method = "GET", body, auth = true, timeoutMs = 15000 } = {}) {
+// An answer the page's inline boot script (index.html) asked for before any module had loaded, read as api()
+// reads any answer (errors, an ended session); null when it was not asked for or was taken already, so the
+// caller asks itself.
+export function takeEarly(name, path, options = {}) {
+  const boot = globalThis.perkpassBoot;
+  const sent = boot && boot[name];
+  if (!sent) return null;
+  delete boot[name];
+  return api(path, { ...options, sent });
+}
+
+export async function api(path, { method = "GET", body, auth = true, timeoutMs = 15000, sent = null } = {}) {
   const headers = { "Accept": "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (auth) {
@@ -69,10 +80,10 @@ export async function api(path, { method = "GET", body, auth = true, timeoutMs =
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   let resp;
   try {
-    resp = await fetch(path, {
+    resp = await (sent || fetch(path, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "omit", cache: "no-store", redirect: "error", signal: ctrl.signal,
-    });
+    }));
   } catch (_) {
     throw new ApiError("offline");
   } finally {

@@ -7,19 +7,18 @@
 //   #/devices     phones that can show codes offline (PP2, js/holder.js)
 //   #/session     the session has ended      #/left      data deleted
 // DOM is built with createElement/textContent only (no innerHTML), so API text can never inject markup.
-import { api, ApiError, getSession, loadSession, onSessionLost, setSession } from "./api.js";
+import { api, ApiError, getSession, loadSession, onSessionLost, setSession, takeEarly } from "./api.js";
 import { venueIcon } from "./icons.js";
 import { setVenueTypes, venueRank } from "./venues.js";
 import { formatDate, formatDuration, formatTime, lang, localName, pick, setLang, detectLang, t, venueName } from "./i18n.js";
 import * as holder from "./holder.js";
-import { takeEarly } from "./early.js";
 // Loaded with the screen that needs them, not on the welcome screen (docs/performance.md, page weight):
 // the QR library (js/qr.js + vendor/qrcode.mjs) with a code, js/ledger.js with "Why is my score this?".
 // The service worker keeps both for offline use.
 let renderSvg = null;
 let qrLoading = null;
 function loadQr() {
-  qrLoading ||= (takeEarly("qr") || import("./qr.js")).then((m) => { renderSvg = m.renderSvg; return m; })
+  qrLoading ||= import("./qr.js").then((m) => { renderSvg = m.renderSvg; return m; })
     .catch((e) => { qrLoading = null; throw e; });
   return qrLoading;
 }
@@ -104,7 +103,7 @@ function announce(text) {
 
 async function catalogue() {
   if (!app.catalogue) {
-    const early = takeEarly("catalogue");
+    const early = takeEarly("catalogue", "/api/v1/catalogue", { auth: false });
     app.catalogue = (early && await early.catch(() => null)) || await api("/api/v1/catalogue", { auth: false });
     setVenueTypes(app.catalogue.venue_types);  // names, icons and order of the city's venue types
   }
@@ -287,9 +286,6 @@ function syncHolder(force = false) {
   lastHolderSync = Date.now();
   holderSyncing = holder.refresh(api)
     .then((state) => { app.holderError = null; return state; })
-    // PP3 (issue 23): today's unlinkable-code certificates, only when the issuer has some for this citizen
-    .then((state) => (holder.pp3Pending() ? import("./pp3.js").then((m) => m.sync(api)).catch(() => 0) : 0)
-      .then(() => state))
     .catch((e) => { app.holderError = e; return null; })
     .finally(() => { holderSyncing = null; document.dispatchEvent(new CustomEvent("perkpass:holder")); });
   return holderSyncing;
@@ -526,7 +522,7 @@ function homeView() {
     try {
       const catLoading = catalogue();
       catLoading.catch(() => {});  // awaited below; a failure is handled there
-      const early = takeEarly("me");  // asked for by js/early.js while the page downloaded
+      const early = takeEarly("me", "/api/v1/me");  // asked for by index.html's boot script with the page
       const me = (early && await early.catch(() => null)) || await api("/api/v1/me");
       if (!alive) return;
       mePerks = {};
@@ -763,9 +759,6 @@ function codeView(route) {
     refreshTimer: null, retryDelay: 2, wakeLock: null, schemeNames: {},
     // "pp1": a code from the issuer (online); "pp2": made on this phone from its certificate (no network)
     mode: "pp1", pp2: null, pp2Busy: false, openedAt: performance.now() };
-  // "pp3": this phone holds today's unlinkable certificate here, so it makes every code itself, online too,
-  // and the issuer is not asked (js/pp3.js, loaded only then)
-  if (holder.pp3Usable(aud)) st.mode = "pp3";
 
   const perksBox = h("div", { class: "code-perks", id: "code-perks" });
   const qrBox = h("div", { class: "qr-box is-empty", id: "qr-box" });
@@ -915,11 +908,6 @@ function codeView(route) {
   function tick() {
     if (st.stopped) return;
     paintClock();
-    if (st.mode === "pp3") {
-      if (!st.pp3 || st.pp3.tick()) return;
-      st.mode = "pp1"; st.pp3 = null; fetchCode(true);  // the day's certificate ended while shown
-      return;
-    }
     const left = remaining();
     const live = st.code && left > 0;
     const pp1Live = st.mode === "pp1" && live;
@@ -1035,18 +1023,7 @@ function codeView(route) {
   const ticker = setInterval(tick, 250);
   requestWakeLock();
   if (!navigator.onLine) st.problem = "offline";
-  if (st.mode === "pp3") {
-    import("./pp3.js").then((m) => {
-      if (st.stopped) return;
-      const draw = (text, until, data) => (renderSvg ? Promise.resolve() : loadQr())
-        .then(() => { if (!st.stopped) showQr(text, until, data); });
-      st.pp3 = m.codeScreen({ audience: aud, draw, showPerks, setStatus, countdown, panel, announce,
-        progress: document.getElementById("progress") });
-      tick();
-    }).catch(() => { st.mode = "pp1"; fetchCode(true); });  // the module cannot load: the issuer's codes
-  } else {
-    fetchCode(true);
-  }
+  fetchCode(true);
   syncHolder(false);
 
   return () => {
@@ -1068,8 +1045,6 @@ function historyView() {
   const body = h("div", { id: "history-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
   add(view, h("h2", { class: "page-title" }, t("history.title")), h("p", { class: "muted small" }, t("history.lead")), body);
   let alive = true;
-  // PP3 codes (issue 23) name no one at the venue, so only this phone knows where it showed them
-  if (holder.pp3Saved()) import("./pp3.js").then((m) => { if (alive) add(view, m.historySection(h)); }).catch(() => {});
   api("/api/v1/me/redemptions").then((r) => {
     if (!alive) return;
     // how long records are kept comes from the server's setting, so the page never promises another number
