@@ -286,6 +286,9 @@ function syncHolder(force = false) {
   lastHolderSync = Date.now();
   holderSyncing = holder.refresh(api)
     .then((state) => { app.holderError = null; return state; })
+    // PP3 (issue 23): today's unlinkable-code certificates, only when the issuer has some for this citizen
+    .then((state) => (holder.pp3Pending() ? import("./pp3.js").then((m) => m.sync(api)).catch(() => 0) : 0)
+      .then(() => state))
     .catch((e) => { app.holderError = e; return null; })
     .finally(() => { holderSyncing = null; document.dispatchEvent(new CustomEvent("perkpass:holder")); });
   return holderSyncing;
@@ -759,6 +762,9 @@ function codeView(route) {
     refreshTimer: null, retryDelay: 2, wakeLock: null, schemeNames: {},
     // "pp1": a code from the issuer (online); "pp2": made on this phone from its certificate (no network)
     mode: "pp1", pp2: null, pp2Busy: false, openedAt: performance.now() };
+  // "pp3": this phone holds today's unlinkable certificate here, so it makes every code itself, online too,
+  // and the issuer is not asked (js/pp3.js, loaded only then)
+  if (holder.pp3Usable(aud)) st.mode = "pp3";
 
   const perksBox = h("div", { class: "code-perks", id: "code-perks" });
   const qrBox = h("div", { class: "qr-box is-empty", id: "qr-box" });
@@ -908,6 +914,11 @@ function codeView(route) {
   function tick() {
     if (st.stopped) return;
     paintClock();
+    if (st.mode === "pp3") {
+      if (!st.pp3 || st.pp3.tick()) return;
+      st.mode = "pp1"; st.pp3 = null; fetchCode(true);  // the day's certificate ended while shown
+      return;
+    }
     const left = remaining();
     const live = st.code && left > 0;
     const pp1Live = st.mode === "pp1" && live;
@@ -1023,7 +1034,18 @@ function codeView(route) {
   const ticker = setInterval(tick, 250);
   requestWakeLock();
   if (!navigator.onLine) st.problem = "offline";
-  fetchCode(true);
+  if (st.mode === "pp3") {
+    import("./pp3.js").then((m) => {
+      if (st.stopped) return;
+      const draw = (text, until, data) => (renderSvg ? Promise.resolve() : loadQr())
+        .then(() => { if (!st.stopped) showQr(text, until, data); });
+      st.pp3 = m.codeScreen({ audience: aud, draw, showPerks, setStatus, countdown, panel, announce,
+        progress: document.getElementById("progress") });
+      tick();
+    }).catch(() => { st.mode = "pp1"; fetchCode(true); });  // the module cannot load: the issuer's codes
+  } else {
+    fetchCode(true);
+  }
   syncHolder(false);
 
   return () => {
@@ -1045,6 +1067,8 @@ function historyView() {
   const body = h("div", { id: "history-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
   add(view, h("h2", { class: "page-title" }, t("history.title")), h("p", { class: "muted small" }, t("history.lead")), body);
   let alive = true;
+  // PP3 codes (issue 23) name no one at the venue, so only this phone knows where it showed them
+  if (holder.pp3Saved()) import("./pp3.js").then((m) => { if (alive) add(view, m.historySection(h)); }).catch(() => {});
   api("/api/v1/me/redemptions").then((r) => {
     if (!alive) return;
     // how long records are kept comes from the server's setting, so the page never promises another number
