@@ -10,28 +10,15 @@ import glob
 import os
 from pathlib import Path
 
-from partner_sdk.messages import CATALOGUE
+from partner_sdk.messages import CATALOGUE, answer_screen
 
 LANGUAGES = ("en", "zh-CN")
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 
-# Status names come from partner_sdk.Status. Each maps to a result kind (colour) and a reason text.
-RESULT_KIND = {
-    "GRANTED": "granted",
-    "REPLAYED": "attention",
-    "NOT_YET_VALID": "attention",
-    "UNKNOWN_KEY": "attention",
-    "TRUST_LIST_EXPIRED": "attention",
-    "EXPIRED": "refused",
-    "NOT_ENTITLED": "refused",
-    "BAD_SIGNATURE": "refused",
-    "WRONG_AUDIENCE": "refused",
-    "WRONG_ISSUER": "refused",
-    "MALFORMED": "refused",
-    "UNSUPPORTED_VERSION": "refused",
-    "REVOKED": "refused",
-    "CLOCK_SKEW": "attention",  # often the phone's clock, not a fake: staff can help the citizen fix it
-}
+# Status name -> the answer screen (granted / refused / attention): from each status's severity in
+# partner_sdk.messages, the one table the console's charts and tables also read, so a status means the same
+# thing at the desk and on the operator's screen.
+RESULT_KIND = {status.value: answer_screen(status) for status in CATALOGUE}
 
 TEXTS: dict[str, dict[str, str]] = {
     # result headings
@@ -178,7 +165,7 @@ def enrolment_error_text(kind: str, detail: str, lang: str) -> str:
 
 
 def result_kind(status: str) -> str:
-    return RESULT_KIND.get(status, "refused")
+    return RESULT_KIND.get(status, "refused")  # a status this kiosk does not know never reads as granted
 
 
 def human_age(seconds: float, lang: str) -> str:
