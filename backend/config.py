@@ -255,6 +255,18 @@ def validate(config) -> None:
                 raise ConfigError(f"production configuration refuses {setting}: {why}; set a random value of "
                                   f"{MIN_SECRET_LENGTH} characters or more, e.g. the output of "
                                   "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`")
+        from .services.ledger.references import parse_keys
+        reference_keys = parse_keys(config.get("PERKPASS_REFERENCE_KEY"))
+        if not reference_keys:  # provider events and withdrawals would all be refused
+            raise ConfigError("production configuration needs PERKPASS_REFERENCE_KEY (the HMAC key of providers' "
+                              "references; several keys, newest first, during a rotation)")
+        for n, key in enumerate(reference_keys, 1):
+            why = weak_secret(key.decode())
+            if why:
+                raise ConfigError(f"production configuration refuses PERKPASS_REFERENCE_KEY (key {n}): {why}; set a "
+                                  f"random value of {MIN_SECRET_LENGTH} characters or more")
+        if len(set(reference_keys)) != len(reference_keys):
+            raise ConfigError("PERKPASS_REFERENCE_KEY lists the same key twice")
         if int(config.get("PERKPASS_KDF_COST", 15)) < 14:
             raise ConfigError("production configuration needs PERKPASS_KDF_COST >= 14")
         if config.get("PERKPASS_SMS_SENDER") == "console" and not config.get("PERKPASS_ALLOW_CONSOLE_SENDER"):

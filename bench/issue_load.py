@@ -97,6 +97,7 @@ def run_one(db: str, args) -> dict:
     settings = {
         "PERKPASS_ENV": "production", "SECRET_KEY": uuid.uuid4().hex * 2,
         "PERKPASS_KEY_PASSPHRASE": "bench-" + uuid.uuid4().hex, "PERKPASS_SMS_SENDER": "outbox",
+        "PERKPASS_REFERENCE_KEY": uuid.uuid4().hex * 2,
         # the benchmark drives each citizen far above a human's pace; the limiter stays on, with a high ceiling
         "PERKPASS_RATE_LIMIT_ISSUE": "" if args.no_issue_limit else "1000000 per minute",
     }

@@ -376,6 +376,7 @@ def main() -> int:
     redis = Redis(tmp)
     env = instance_env(
         PERKPASS_ENV="production", SECRET_KEY=uuid.uuid4().hex * 2, PERKPASS_KEY_PASSPHRASE="bench-" + uuid.uuid4().hex,
+        PERKPASS_REFERENCE_KEY=uuid.uuid4().hex * 2,
         PERKPASS_SMS_SENDER="outbox", DATABASE_URL=pg_url(user), PERKPASS_DATABASE_SCHEMA=schema,
         REDIS_URL=redis.url, PERKPASS_LOG_LEVEL="WARNING")
     instances = []

@@ -113,6 +113,7 @@ def test_no_dev_code_without_dev_mode_code_goes_to_sender(make_app):
 def test_production_config_refuses_dev_mode_and_weak_secrets(tmp_path):
     good = {"ENV_NAME": "production", "SECRET_KEY": "kX9vQ2mT7rL4pW8zN3bH6cJ1dF5gS0aY-uE_iOq",
             "PERKPASS_KEY_PASSPHRASE": "Zt4-wq8Rb2Lm6Nc0Yh3Jd7Ks1Fv5Gx9Pe_Ua",
+            "PERKPASS_REFERENCE_KEY": "Qm7-Hx2Lp9Vd4Ws1Kc8Ry3Tb6Nf0Gz5Ja_Eu",
             "PERKPASS_SMS_SENDER": "outbox", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db",
             "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
     create_app(dict(good))  # fine

@@ -109,7 +109,10 @@ def test_the_environment_template_cannot_start_production_as_it_is():
         validate(config)
     import secrets
     config.update(SECRET_KEY=secrets.token_urlsafe(48), PERKPASS_KEY_PASSPHRASE=secrets.token_urlsafe(48))
-    validate(config)  # with the two secrets replaced, the rest of the template is a valid production setting
+    with pytest.raises(ConfigError, match=r"refuses PERKPASS_REFERENCE_KEY \(key 1\): it looks like a placeholder"):
+        validate(config)  # its third secret is a placeholder too
+    config.update(PERKPASS_REFERENCE_KEY=secrets.token_urlsafe(48))
+    validate(config)  # with the three secrets replaced, the rest of the template is a valid production setting
     assert config["PERKPASS_PROXY_FIX"] is True and config["RATELIMIT_STORAGE_URI"].startswith("redis://")
 
 

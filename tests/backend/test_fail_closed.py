@@ -29,7 +29,7 @@ def _wsgi(tmp_path, **env) -> subprocess.CompletedProcess:
 
 PRODUCTION = {"SECRET_KEY": "kX9vQ2mT7rL4pW8zN3bH6cJ1dF5gS0aY-uE_iOq",
               "PERKPASS_KEY_PASSPHRASE": "Zt4-wq8Rb2Lm6Nc0Yh3Jd7Ks1Fv5Gx9Pe_Ua", "PERKPASS_SMS_SENDER": "outbox",
-              "REDIS_URL": "redis://127.0.0.1:6379/0"}
+              "PERKPASS_REFERENCE_KEY": "Qm7-Hx2Lp9Vd4Ws1Kc8Ry3Tb6Nf0Gz5Ja_Eu", "REDIS_URL": "redis://127.0.0.1:6379/0"}
 
 
 def test_the_production_entry_point_without_perkpass_env_is_production(tmp_path):
@@ -129,6 +129,7 @@ def test_json_answers_say_nosniff_and_production_sends_hsts(tmp_path):
         assert "Strict-Transport-Security" not in r.headers
     prod_cfg = {"ENV_NAME": "production", "SECRET_KEY": "kX9vQ2mT7rL4pW8zN3bH6cJ1dF5gS0aY-uE_iOq",
                 "PERKPASS_KEY_PASSPHRASE": "Zt4-wq8Rb2Lm6Nc0Yh3Jd7Ks1Fv5Gx9Pe_Ua",
+                "PERKPASS_REFERENCE_KEY": "Qm7-Hx2Lp9Vd4Ws1Kc8Ry3Tb6Nf0Gz5Ja_Eu",
                 "PERKPASS_SMS_SENDER": "outbox", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"}
     r = create_app(prod_cfg).test_client().get("/api/v1/health")

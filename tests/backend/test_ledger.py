@@ -963,3 +963,54 @@ def test_out_of_range_ids_are_404_for_every_role(h, lg):
     assert r.status_code == 404
     assert h.client.post(f"/api/v1/operator/ledger/reviewers/{huge}/revoke", headers=h.op()).status_code == 404
     assert h.client.get(f"/api/v1/operator/ledger/audit?after={huge}", headers=h.op()).status_code == 400
+
+
+def test_the_reference_key_rotates_without_losing_an_event(h, lg, app):
+    """PERKPASS_REFERENCE_KEY lists keys newest first: after a rotation, an event stored under the old key is
+    still a duplicate when re-sent and can still be withdrawn; new events are stored under the new key only.
+    Dropping the old key from the list loses them (the readable reference is not stored to re-key it)."""
+    phone = "+8613800001077"
+    tok = h.citizen(phone, {"moli": 690})
+    prov = lg.provider()
+    old_key, new_key = "Oa7-Kd2Lp9Vd4Ws1Kc8Ry3Tb6Nf0Gz5Ja_Eu", "Nb3-Hx2Lq8Ve5Wt1Kd9Rz3Tc6Ng0Gy5Jb_Ev"
+    app.config["PERKPASS_REFERENCE_KEY"] = old_key
+    lg.send(prov, [lg.event(phone, "moli", "VOLUNTEER-SERVICE", 5, ref="DOC-000101")])
+    stored = db.session.scalar(select(ScoreEvent.provider_event_id).where(ScoreEvent.delta == 5,
+                                                                          ScoreEvent.kind == "point"))
+    from backend.services import ledger
+    assert stored == ledger.reference_digest(old_key.encode(), "fuzhou-traffic", "DOC-000101")
+
+    app.config["PERKPASS_REFERENCE_KEY"] = f"{new_key}, {old_key}"   # rotated: the new key first
+    again = lg.send(prov, [lg.event(phone, "moli", "VOLUNTEER-SERVICE", 5, ref="DOC-000101"),
+                           lg.event(phone, "moli", "VOLUNTEER-SERVICE", 3, ref="DOC-000102")])
+    assert [r["status"] for r in again["results"]] == ["duplicate", "accepted"]
+    assert lg.score(tok, "moli")["score"] == 698                   # 690 + 5 + 3: the old event counted once
+    newer = db.session.scalar(select(ScoreEvent.provider_event_id).where(ScoreEvent.delta == 3))
+    assert newer == ledger.reference_digest(new_key.encode(), "fuzhou-traffic", "DOC-000102")
+    r = h.client.post("/api/v1/provider/withdrawals", json={"reference": "DOC-000101", "reason": "wrong-person"},
+                      headers=h.bearer(prov))
+    assert r.status_code == 200 and r.json["status"] == "withdrawn", r.json
+    assert lg.score(tok, "moli")["score"] == 693
+
+    app.config["PERKPASS_REFERENCE_KEY"] = new_key                  # the old key dropped: its events are not found
+    r = h.client.get("/api/v1/provider/events/DOC-000101", headers=h.bearer(prov))
+    assert r.status_code == 404
+    r = h.client.get("/api/v1/provider/events/DOC-000102", headers=h.bearer(prov))
+    assert r.status_code == 200 and r.json["status"] == "confirmed"
+
+
+@pytest.mark.parametrize("value,problem", [
+    (None, "needs PERKPASS_REFERENCE_KEY"), ("", "needs PERKPASS_REFERENCE_KEY"),
+    ("short-key", r"\(key 1\): it is shorter than 32"),
+    ("Nb3-Hx2Lq8Ve5Wt1Kd9Rz3Tc6Ng0Gy5Jb_Ev changeme", r"\(key 2\): it looks like a placeholder"),
+    ("Nb3-Hx2Lq8Ve5Wt1Kd9Rz3Tc6Ng0Gy5Jb_Ev,Nb3-Hx2Lq8Ve5Wt1Kd9Rz3Tc6Ng0Gy5Jb_Ev", "the same key twice"),
+])
+def test_production_refuses_to_start_without_a_strong_reference_key(tmp_path, value, problem):
+    from backend import create_app
+    from backend.config import ConfigError
+    config = {"ENV_NAME": "production", "SECRET_KEY": "kX9vQ2mT7rL4pW8zN3bH6cJ1dF5gS0aY-uE_iOq",
+              "PERKPASS_KEY_PASSPHRASE": "Zt4-wq8Rb2Lm6Nc0Yh3Jd7Ks1Fv5Gx9Pe_Ua", "PERKPASS_SMS_SENDER": "outbox",
+              "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+              "PERKPASS_REFERENCE_KEY": value}
+    with pytest.raises(ConfigError, match=problem):
+        create_app(config)

@@ -21,6 +21,7 @@ PLACEHOLDERS = ["...", "…", "changeme", "CHANGE_ME", "<your secret key>", "sec
 def good(tmp_path) -> dict:
     return {"ENV_NAME": "production", "SECRET_KEY": secrets.token_urlsafe(48),
             "PERKPASS_KEY_PASSPHRASE": secrets.token_urlsafe(33), "PERKPASS_SMS_SENDER": "outbox",
+            "PERKPASS_REFERENCE_KEY": secrets.token_urlsafe(33),
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
 
 
@@ -41,6 +42,7 @@ def _env(tmp_path, **extra) -> dict:
     cfg = good(tmp_path)
     return {**base, "HOME": str(tmp_path), "DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"], "PERKPASS_ENV": "production",
             "SECRET_KEY": cfg["SECRET_KEY"], "PERKPASS_KEY_PASSPHRASE": cfg["PERKPASS_KEY_PASSPHRASE"],
+            "PERKPASS_REFERENCE_KEY": cfg["PERKPASS_REFERENCE_KEY"],
             "PERKPASS_SMS_SENDER": "outbox", "REDIS_URL": "redis://127.0.0.1:6379/0", **extra}
 
 

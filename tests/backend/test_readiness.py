@@ -119,6 +119,7 @@ def test_production_refuses_to_start_with_a_sender_that_says_it_cannot_send(tmp_
     monkeypatch.syspath_prepend(str(tmp_path))
     config = {"ENV_NAME": "production", "SECRET_KEY": "kX9vQ2mT7rL4pW8zN3bH6cJ1dF5gS0aY-uE_iOq",
               "PERKPASS_KEY_PASSPHRASE": "Zt4-wq8Rb2Lm6Nc0Yh3Jd7Ks1Fv5Gx9Pe_Ua", "PERKPASS_SMS_SENDER": "citygateway:Sender",
+              "PERKPASS_REFERENCE_KEY": "Qm7-Hx2Lp9Vd4Ws1Kc8Ry3Tb6Nf0Gz5Ja_Eu",
               "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
     with pytest.raises(ConfigError, match="PERKPASS_SMS_SENDER='citygateway:Sender' is not ready: CITY_SMS_KEY is not set"):
         create_app(config)

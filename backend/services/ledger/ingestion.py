@@ -164,9 +164,11 @@ def ingest(provider: DataProvider, events: list[dict], now: int) -> IngestResult
     fmt = provider_format(provider)
     rules = get_point_rules()
     _validate_semantics(provider, events, rules, fmt, now)
-    key = references.reference_key()
+    keys = references.reference_keys()
     for ev in events:
-        ev["reference_digest"] = references.digest(key, provider.code, ev["reference"])
+        # stored under the newest key; found under any (an event recorded before a key rotation)
+        under_each_key = references.digests(keys, provider.code, ev["reference"])
+        ev["reference_digest"], ev["earlier_digests"] = under_each_key[0], under_each_key[1:]
     for attempt in range(3):
         try:
             return _ingest_once(provider, events, rules, now)
@@ -206,12 +208,13 @@ def _ingest_once(provider: DataProvider, events: list[dict], rules: PointRules, 
                 select(CitizenScheme.id, CitizenScheme.citizen_id, CitizenScheme.scheme_id, CitizenScheme.score)
                 .where(cond).order_by(CitizenScheme.id).with_for_update()):
             members[mid] = _Member(cid, scheme_codes[sid], score)
-    existing: dict[str, tuple[str | None, str]] = {}  # reference digest -> (payload hash, status)
-    for cond in _in(ScoreEvent.provider_event_id, [ev["reference_digest"] for ev, _, _ in plan]):
+    existing: dict[str, tuple[str | None, str]] = {}  # reference digest (newest key) -> (payload hash, status)
+    newest = {d: ev["reference_digest"] for ev, _, _ in plan for d in (ev["reference_digest"], *ev["earlier_digests"])}
+    for cond in _in(ScoreEvent.provider_event_id, list(newest)):
         for ref, payload, status in db.session.execute(
                 select(ScoreEvent.provider_event_id, ScoreEvent.payload_sha256, ScoreEvent.status)
                 .where(ScoreEvent.provider_id == provider.id, cond)):
-            existing[str(ref)] = (payload, status)
+            existing[newest[str(ref)]] = (payload, status)
     results: list[dict] = []
     new_rows: list[dict] = []
     for ev, m_id, c_id in plan:
@@ -333,9 +336,9 @@ def _event_by_reference(provider: DataProvider, reference: str) -> ScoreEvent:
     fmt = provider_format(provider)
     if not references.matches(fmt, reference):  # it cannot have been recorded
         raise NotFound(f"No event with this reference from this provider (its references look like {fmt}).")
-    digest = references.digest(references.reference_key(), provider.code, reference)
+    digests = references.digests(references.reference_keys(), provider.code, reference)
     row = db.session.scalars(select(ScoreEvent).where(ScoreEvent.provider_id == provider.id,
-                                                      ScoreEvent.provider_event_id == digest)).first()
+                                                      ScoreEvent.provider_event_id.in_(digests))).first()
     if row is None:
         raise NotFound("No event with this reference from this provider (or the citizen opted out).")
     return row

@@ -7,6 +7,12 @@ carry beyond the approved fixed part is digits. The ledger stores a keyed digest
 ``PERKPASS_REFERENCE_KEY``), never the readable reference: the provider sends the reference again to
 withdraw an event or ask about it, and the digest is recomputed. Without the key the digests cannot be
 recomputed from a guessed ticket number.
+
+Rotation, as with a multi-key Fernet: ``PERKPASS_REFERENCE_KEY`` lists keys newest first (separated by
+spaces or commas). New events are stored under the first; an event stored under an older key is still
+found (a re-sent batch is a duplicate, a withdrawal finds it) because every key's digest is looked up. The
+readable references are not stored, so stored digests cannot be re-keyed: an old key is dropped from the list
+only when its events no longer need finding (after the retention of provider events).
 """
 from __future__ import annotations
 
@@ -53,19 +59,37 @@ def matches(template: str, reference: object) -> bool:
     return isinstance(reference, str) and reference.isascii() and bool(compile_format(template).match(reference))
 
 
-def reference_key(app=None) -> bytes:
-    """The HMAC key. Production without ``PERKPASS_REFERENCE_KEY`` refuses (fail closed); elsewhere a key
-    derived from SECRET_KEY keeps development and tests working."""
+def parse_keys(raw: object) -> tuple[bytes, ...]:
+    """The keys of a ``PERKPASS_REFERENCE_KEY`` value, newest first (empty when unset or blank)."""
+    if raw is None:
+        return ()
+    return tuple(k.encode() for k in re.split(r"[\s,]+", str(raw)) if k)
+
+
+def reference_keys(app=None) -> tuple[bytes, ...]:
+    """The HMAC keys, newest first: the first digests new references, every one is looked up. Production
+    without ``PERKPASS_REFERENCE_KEY`` refuses (fail closed; ``config.validate`` refuses to start without it);
+    elsewhere a key derived from SECRET_KEY keeps development and tests working."""
     app = app or current_app
-    raw = app.config.get("PERKPASS_REFERENCE_KEY")
-    if raw:
-        return str(raw).encode()
+    keys = parse_keys(app.config.get("PERKPASS_REFERENCE_KEY"))
+    if keys:
+        return keys
     if app.config.get("ENV_NAME") == "production":
         raise TryLater("Provider references cannot be recorded: PERKPASS_REFERENCE_KEY is not configured.",
                        code="not_configured")
-    return hmac.new(str(app.config.get("SECRET_KEY") or "").encode(), _DEV_CONTEXT, hashlib.sha256).digest()
+    return (hmac.new(str(app.config.get("SECRET_KEY") or "").encode(), _DEV_CONTEXT, hashlib.sha256).digest(),)
+
+
+def reference_key(app=None) -> bytes:
+    """The key new references are digested with (the newest)."""
+    return reference_keys(app)[0]
 
 
 def digest(key: bytes, provider_code: str, reference: str) -> str:
     """The keyed digest stored for a provider's reference (64 hex characters)."""
     return hmac.new(key, f"{provider_code}\x00{reference}".encode(), hashlib.sha256).hexdigest()
+
+
+def digests(keys: tuple[bytes, ...], provider_code: str, reference: str) -> list[str]:
+    """The reference's digest under every key, newest first: what a lookup of a stored event searches."""
+    return [digest(k, provider_code, reference) for k in keys]
