@@ -6,14 +6,18 @@
     decision = Verifier(store, audience="library").verify(scanned_text)
     if decision.granted: ...
 
-The credential format lives in :mod:`partner_sdk.format`; the issuer (backend) imports it from here.
+The top level is a verifier's surface: the trust store, the verifier and its decision, replay memory, the
+root pinning helpers and the configuration errors. Issuing is not part of it: an issuer (the backend, test
+helpers, tools) imports it from its modules — :mod:`partner_sdk.issue` (credentials), :mod:`partner_sdk.keys`
+(key generation, PEM), :mod:`partner_sdk.trust` (building trust lists and root statements),
+:mod:`partner_sdk.format` (the credential format: pseudonyms, lifetimes, QR text) — and
+:mod:`partner_sdk.testing` signs with throw-away keys for integration tests.
 """
 
 from .errors import (
     ConfigurationError,
     InvalidClockError,
     InvalidKeyError,
-    IssuanceError,
     PerkpassError,
     TrustListError,
     TrustListExpiredError,
@@ -22,26 +26,19 @@ from .errors import (
     TrustListTooLargeError,
     TrustListUnavailableError,
 )
-from .format import DEFAULT_LIFETIME, MAX_LIFETIME, QR_PREFIX, pairwise_pseudonym, qr_version_m
-from .issue import IssuedCredential, issue_credential
-from .keys import generate_key, jwk_thumbprint, load_public_key, private_key_from_pem, private_key_to_pem, public_jwk
-from .replay import MemoryReplayCache, SQLiteReplayCache
-from .trust import (
-    Freshness, FreshnessState, TrustedKey, TrustList, TrustStore, build_root_statement, build_trust_list,
-)
+from .keys import load_public_key, pinned_root, root_thumbprint
+from .replay import MemoryReplayCache, ReplayCache, SQLiteReplayCache
+from .trust import Freshness, FreshnessState, TrustedKey, TrustList, TrustStore
 from .verify import Decision, Status, Verifier
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConfigurationError", "InvalidClockError", "InvalidKeyError", "IssuanceError", "PerkpassError", "TrustListError",
+    "ConfigurationError", "InvalidClockError", "InvalidKeyError", "PerkpassError", "TrustListError",
     "TrustListExpiredError", "TrustListRollbackError", "TrustListSignatureError", "TrustListTooLargeError",
     "TrustListUnavailableError",
-    "DEFAULT_LIFETIME", "MAX_LIFETIME", "QR_PREFIX", "pairwise_pseudonym", "qr_version_m",
-    "IssuedCredential", "issue_credential",
-    "generate_key", "jwk_thumbprint", "load_public_key", "private_key_from_pem", "private_key_to_pem", "public_jwk",
-    "MemoryReplayCache", "SQLiteReplayCache",
-    "Freshness", "FreshnessState", "TrustedKey", "TrustList", "TrustStore", "build_root_statement",
-    "build_trust_list",
+    "load_public_key", "pinned_root", "root_thumbprint",
+    "MemoryReplayCache", "ReplayCache", "SQLiteReplayCache",
+    "Freshness", "FreshnessState", "TrustedKey", "TrustList", "TrustStore",
     "Decision", "Status", "Verifier",
 ]

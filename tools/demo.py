@@ -230,7 +230,8 @@ def offline_phone_code(base: str, token: str, server: subprocess.Popen, verify_b
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from partner_sdk import pp2, qr_version_m
+    from partner_sdk import pp2
+    from partner_sdk.format import qr_version_m
     from partner_sdk.qr import qr_png
 
     def b64(b: bytes) -> str:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from partner_sdk import TrustedKey, public_jwk
+from partner_sdk import TrustedKey
+from partner_sdk.keys import public_jwk
 from partner_sdk import format as fmt
 from partner_sdk import keyprofile, pp2
 from partner_sdk.keys import b64url_encode
@@ -288,7 +289,7 @@ def build() -> dict:
     rot.rotate_root(NOW - 3000)
     rot.rotate_root(NOW - 2000)
     rotated = rot.trust_list(NOW - 1000, sequence=20)
-    from partner_sdk import build_trust_list
+    from partner_sdk.trust import build_trust_list
     by_retired = build_trust_list(root_key=retired, issuer=iss.issuer, keys=rot.trusted_keys(), sequence=21,
                                   now=NOW - 500)
     dup = rot.trusted_keys()[0]

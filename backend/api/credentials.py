@@ -5,7 +5,8 @@ import re
 
 from flask import Blueprint, Response, g
 
-from partner_sdk import Status, qr_version_m
+from partner_sdk import Status
+from partner_sdk.format import qr_version_m
 from partner_sdk.messages import citizen_text
 from partner_sdk.qr import qr_png, qr_svg
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
-from partner_sdk import issue_credential, pairwise_pseudonym
+from partner_sdk.format import pairwise_pseudonym
+from partner_sdk.issue import issue_credential
 
 from ..extensions import db
 from ..models import CitizenScheme, Scheme

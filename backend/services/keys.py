@@ -20,7 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 from sqlalchemy import select
 
-from partner_sdk import TrustedKey, build_root_statement, generate_key, load_public_key, public_jwk
+from partner_sdk import TrustedKey, load_public_key
+from partner_sdk.keys import generate_key, public_jwk
+from partner_sdk.trust import build_root_statement
 
 from ..extensions import db
 from ..models import SigningKey

@@ -8,7 +8,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from partner_sdk import TrustListTooLargeError, build_trust_list
+from partner_sdk import TrustListTooLargeError
+from partner_sdk.trust import build_trust_list
 
 from ..extensions import db
 from ..models import TrustListVersion

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from partner_sdk import (
-    Status, TrustListSignatureError, TrustStore, Verifier, build_trust_list, issue_credential,
-    pairwise_pseudonym,
-)
+from partner_sdk import Status, TrustListSignatureError, TrustStore, Verifier
+from partner_sdk.format import pairwise_pseudonym
+from partner_sdk.issue import issue_credential
+from partner_sdk.trust import build_trust_list
 
 from backend.services import keys as key_service
 from backend.services import partners as partner_service

@@ -11,7 +11,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from partner_sdk import qr_version_m
+from partner_sdk.format import qr_version_m
 from partner_sdk import testing as sdk_testing
 
 from .conftest import REPO

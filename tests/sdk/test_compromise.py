@@ -4,7 +4,8 @@ code or PP2 certificate it signed is refused as REVOKED, even one whose iat a th
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from partner_sdk import Status, TrustedKey, TrustListError, TrustStore, Verifier, generate_key, pp2
+from partner_sdk import Status, TrustedKey, TrustListError, TrustStore, Verifier, pp2
+from partner_sdk.keys import generate_key
 
 from .conftest import T0
 

@@ -5,7 +5,9 @@ import json
 import pytest
 from hypothesis import given, strategies as st
 
-from partner_sdk import IssuanceError, issue_credential, pairwise_pseudonym
+from partner_sdk.errors import IssuanceError
+from partner_sdk.format import pairwise_pseudonym
+from partner_sdk.issue import issue_credential
 from partner_sdk import format as fmt
 from partner_sdk.qr import build_qr
 

@@ -11,9 +11,8 @@ from datetime import datetime
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from partner_sdk import (
-    InvalidClockError, MemoryReplayCache, SQLiteReplayCache, Status, TrustStore, Verifier, build_trust_list,
-)
+from partner_sdk import InvalidClockError, MemoryReplayCache, SQLiteReplayCache, Status, TrustStore, Verifier
+from partner_sdk.trust import build_trust_list
 from partner_sdk import format as fmt
 from partner_sdk.keys import b64url_encode
 

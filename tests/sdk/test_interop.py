@@ -28,7 +28,7 @@ def test_joserfc_verifies_trust_list_and_codes_with_the_published_root_jwk(issue
 
 
 def test_the_root_kid_is_what_the_trust_list_header_names(issuer):
-    from partner_sdk import build_trust_list
+    from partner_sdk.trust import build_trust_list
     from partner_sdk.keys import public_jwk
     published = public_jwk(issuer.root_key, kid="root-2026")
     tl = build_trust_list(root_key=issuer.root_key, issuer=issuer.issuer, keys=issuer.trusted_keys(), sequence=1,

@@ -2,7 +2,8 @@
 import jwt
 import pytest
 
-from partner_sdk import Status, Verifier, issue_credential
+from partner_sdk import Status, Verifier
+from partner_sdk.issue import issue_credential
 from partner_sdk import format as fmt
 
 from .conftest import T0

@@ -5,7 +5,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from partner_sdk import Status, TrustStore, Verifier, qr_version_m
+from partner_sdk import Status, TrustStore, Verifier
+from partner_sdk.format import qr_version_m
 from partner_sdk import format as fmt
 from partner_sdk import pp2
 from partner_sdk.errors import IssuanceError, TrustListError

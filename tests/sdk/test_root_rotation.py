@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from partner_sdk import (
-    TrustedKey, TrustListError, TrustListRollbackError, TrustListSignatureError, TrustStore, Verifier,
-    build_root_statement, build_trust_list, generate_key,
-)
+from partner_sdk import TrustedKey, TrustListError, TrustListRollbackError, TrustListSignatureError, TrustStore, Verifier
+from partner_sdk.keys import generate_key
+from partner_sdk.trust import build_root_statement, build_trust_list
 from partner_sdk.testing import TestIssuer, derived_key
 
 from .conftest import T0

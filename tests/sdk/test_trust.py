@@ -31,7 +31,7 @@ def test_garbage_trust_list_raises_a_typed_error(issuer):
 
 def test_credential_jws_cannot_pose_as_trust_list(issuer):
     # Signed by the right root key but of the wrong type: explicit typing refuses it.
-    from partner_sdk import issue_credential
+    from partner_sdk.issue import issue_credential
     cred = issue_credential(signing_key=issuer.root_key, kid="root", issuer=issuer.issuer, audience="metro",
                             subject="A" * 22, perks=["X"], scheme="moli", now=T0)
     with pytest.raises(TrustListSignatureError):

@@ -8,9 +8,8 @@ from datetime import datetime, UTC
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from partner_sdk import (
-    MemoryReplayCache, SQLiteReplayCache, Status, TrustedKey, TrustStore, Verifier, generate_key,
-)
+from partner_sdk import MemoryReplayCache, SQLiteReplayCache, Status, TrustedKey, TrustStore, Verifier
+from partner_sdk.keys import generate_key
 from partner_sdk import format as fmt
 from partner_sdk.keys import b64url_encode
 
