@@ -221,13 +221,15 @@ const BBS_KEY_MEMBERS = new Set(["kid", "pk", "nbf", "not_after", "revoked_at"])
 /**
  * The `bbs_keys` member (the issuer's BBS keys for PP3 codes), checked for its structure as the Python SDK
  * checks it: a list of at most 16 entries {kid, pk, nbf, not_after[, revoked_at]}, kids 1 … 64 characters and
- * unique, times with nbf <= not_after, pk the canonical base64url of 96 bytes. This verifier does not
- * implement PP3, so it does not check that pk is a point of BLS12-381's G2 subgroup (the Python SDK does):
- * a root-signed list whose pk is 96 bytes but no such point is refused there and accepted here.
+ * unique, times with nbf <= not_after, pk the canonical base64url of 96 bytes. Returns kid -> {kid,
+ * publicKey (96 bytes), notBefore, notAfter, revokedAt}. This module has no pairing-curve arithmetic, so it
+ * does not check here that pk is a point of BLS12-381's G2 subgroup (the Python SDK does, at load): the BBS
+ * module checks it with every PP3 proof and refuses the proof, so such a key never grants.
  */
 export function checkBbsKeys(member) {
   if (!Array.isArray(member) || member.length > 16) throw malformed("bbs_keys must be a list of at most 16 keys");
   const kids = new Set();
+  const keys = new Map();
   for (const entry of member) {
     if (!(entry instanceof Map) || !["kid", "pk", "nbf", "not_after"].every((k) => entry.has(k)) ||
         [...entry.keys()].some((k) => !BBS_KEY_MEMBERS.has(k))) {
@@ -250,7 +252,9 @@ export function checkBbsKeys(member) {
       raw = null;
     }
     if (!raw || raw.length !== 96) throw malformed(`bbs key ${kid}: pk is not a BBS public key (96 bytes)`);
+    keys.set(kid, Object.freeze({ kid, publicKey: raw, notBefore: nbf, notAfter, revokedAt: revokedAt === null ? null : asTime(revokedAt) }));
   }
+  return keys;
 }
 
 const IS_B64URL = new Uint8Array(128);
@@ -271,7 +275,7 @@ function trustListContent(p, raw, rootVersion) {
   if (!Array.isArray(jwks) || !jwks.every((j) => j instanceof Map)) throw malformed("keys must be a list of JWK objects");
   if (!(perks instanceof Map)) throw malformed("perks must be an object");
   const revoked = p.has("revoked") ? decodeRevoked(p.get("revoked")) : new Set();
-  if (p.has("bbs_keys")) checkBbsKeys(p.get("bbs_keys")); // PP3's keys: not used here, but a bad member is a bad list
+  const bbsKeys = p.has("bbs_keys") ? checkBbsKeys(p.get("bbs_keys")) : new Map(); // PP3's keys (a bad member is a bad list)
   let venueTypes = null; // no member: the v1 rules
   if (p.has("venue_types")) {
     try {
@@ -309,7 +313,7 @@ function trustListContent(p, raw, rootVersion) {
   }
   return new TrustList({
     issuer: iss, sequence: seq, issuedAt: iat, nextUpdate, expiresAt: exp, keys, perks, raw,
-    revoked, rootVersion, venueTypes,
+    revoked, rootVersion, venueTypes, bbsKeys,
   });
 }
 

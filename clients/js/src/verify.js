@@ -1,5 +1,5 @@
-// Offline verification of PP1 and PP2 codes, written from docs/credential-format.md: a scanned text in,
-// a Decision out. Never throws on what a citizen shows; throws only on a bad configuration (a NaN clock,
+// Offline verification of PP1, PP2 and (with a BBS module) PP3 codes, written from docs/credential-format.md:
+// a scanned text in, a Decision out. Never throws on what a citizen shows; throws only on a bad configuration (a NaN clock,
 // a bad audience).
 
 import {
@@ -21,6 +21,9 @@ import {
 import { ConfigurationError } from "./errors.js";
 import { InflateError, inflateRaw } from "./inflate.js";
 import { asTime, parseJsonBounded } from "./json.js";
+import {
+  DAY, MIN_QUOTA_WINDOW, PP3_PREFIX, keyReference, parsePp3, presentationId, quotaWindow, windowEnd,
+} from "./pp3.js";
 import { MemoryReplayCache } from "./replay.js";
 import { PolicySource, policyFor, stopAt, usageInterval } from "./venue.js";
 
@@ -256,9 +259,12 @@ export class Verifier {
    *   reuseInterval (PP2, seconds): how long a granted certificate answers REPLAYED for the same perk;
    *   default the venue type's policy in the trust list held, never below 2 x (presentationWindow + leeway)
    *   (130 s); at most 31 days. A perk's own usage rule in the list lengthens it.
+   *   bbs (PP3): a module with `verifyProof` (backend/static/app/vendor/pp3-holder.mjs); without it PP3 codes
+   *   answer UNSUPPORTED_VERSION ("PP3 needs a BBS module"), since this module has no pairing arithmetic.
    */
   constructor(trustStore, { audience, leeway = DEFAULT_LEEWAY, issuer = null, presentationWindow = DEFAULT_PRESENTATION_WINDOW,
-    reuseInterval = null, replayCache = new MemoryReplayCache() } = {}) {
+    reuseInterval = null, replayCache = new MemoryReplayCache(), bbs = null } = {}) {
+    if (bbs !== null && typeof bbs?.verifyProof !== "function") throw new ConfigurationError("bbs must be a module with verifyProof");
     checkAudience(audience);
     if (!(typeof leeway === "number" && leeway >= 0 && leeway <= MAX_LEEWAY)) {
       throw new ConfigurationError(`leeway must be 0..${MAX_LEEWAY} seconds`);
@@ -281,6 +287,7 @@ export class Verifier {
     this.issuer = issuer;
     this.presentationWindow = presentationWindow;
     this.replayCache = replayCache;
+    this.bbs = bbs;
     this._warnedList = null;
   }
 
@@ -338,6 +345,10 @@ export class Verifier {
       text = Array.from(text, (b) => (b < 0x80 ? String.fromCharCode(b) : "\ufffd")).join("");
     }
     if (PP2_PREFIX.test(text) || PP2_PREFIX.test(lstripSpace(text))) return this._verifyPp2(text, perk, now, audience);
+    if (PP3_PREFIX.test(text) || PP3_PREFIX.test(lstripSpace(text))) {
+      if (this.bbs === null) return decision(Status.UNSUPPORTED_VERSION, {}, "PP3 needs a BBS module (the bbs option)");
+      return this._verifyPp3(text, perk, now, audience);
+    }
     let raw;
     try {
       raw = parsePp1(text);
@@ -464,6 +475,78 @@ export class Verifier {
     if (policy.perkReuse.size) reuse = Math.max(reuse, usageInterval(policy, perk !== null ? [perk] : p.perks));
     if (!this.replayCache.checkAndRemember(`${trust.issuer}|pp2|${p.certId}|${perk || "*"}`, now + reuse, now)) {
       return decision(Status.REPLAYED, info, `this certificate was already granted here within the last ${reuse} s`);
+    }
+    return decision(Status.GRANTED, info);
+  }
+
+  // docs/credential-format.md, "PP3 verification order"; the same steps as partner_sdk's Verifier
+  async _verifyPp3(text, perk, now, audience) {
+    let p;
+    try {
+      p = parsePp3(text);
+    } catch (err) {
+      if (err instanceof TransportError) return decision(Status.MALFORMED, {}, err.message);
+      throw err;
+    }
+    const trust = this.trustStore.current;
+    if (!trust) return decision(Status.TRUST_LIST_EXPIRED, {}, "no trust list");
+    const policy = this._policy(trust, audience);
+    if (now >= stopAt(policy, trust)) return stopped(trust, policy, now);
+    const nym = p.pseudonym ? b64urlEncode(p.pseudonym) : null;
+    const candidates = [];
+    for (const k of trust.bbsKeys.values()) {
+      const ref = await keyReference(k.kid);
+      if (ref.every((b, i) => b === p.keyRef[i])) candidates.push(k);
+    }
+    if (!candidates.length) return decision(Status.UNKNOWN_KEY, { pseudonym: nym }, "BBS key not in trust list");
+    let key = null;
+    // with a pseudonym, its window must be one a policy can say (130 s .. 31 days) before any proof work
+    if (p.pseudonym === null || (MIN_QUOTA_WINDOW <= p.window && p.window <= MAX_REUSE_INTERVAL)) {
+      for (const k of candidates) {
+        if (this.bbs.verifyProof({ publicKey: k.publicKey, proof: p.proof, pseudonym: p.pseudonym, issuer: trust.issuer,
+          kid: k.kid, audience: p.audience, perks: p.perks, day: p.day, slot: p.slot, window: p.window })) {
+          key = k;
+          break;
+        }
+      }
+    }
+    if (!key) return decision(Status.BAD_SIGNATURE, { pseudonym: nym }, "proof does not verify");
+    const dayStart = p.day * DAY;
+    const dayEnd = dayStart + DAY;
+    const info = {
+      perks: p.perks, pseudonym: nym, jti: await presentationId(p.proof), issuer: trust.issuer, audience: p.audience,
+      scheme: null, band: null, issuedAt: p.presentedAt, expiresAt: dayEnd, kid: key.kid,
+    };
+    const leeway = this.leeway;
+    if (key.revokedAt !== null && (now >= key.revokedAt || dayStart >= key.revokedAt)) {
+      return decision(Status.REVOKED, info, "certifying BBS key withdrawn (compromised)");
+    }
+    if (!(key.notBefore - leeway < dayEnd && dayStart <= key.notAfter + leeway)) {
+      return decision(Status.UNKNOWN_KEY, info, "certified for a day outside the key's validity");
+    }
+    if (p.audience !== audience) return decision(Status.WRONG_AUDIENCE, info);
+    if (now + leeway < dayStart) return decision(Status.NOT_YET_VALID, info, "certificate not valid yet");
+    if (now - leeway >= dayEnd) return decision(Status.EXPIRED, info, "certificate expired: the phone must connect once to renew it");
+    const window = this.presentationWindow;
+    const age = now - p.presentedAt;
+    if (!(-(window + leeway) <= age && age <= window + leeway + SLOT_SECONDS)) {
+      return decision(Status.CLOCK_SKEW, info, `presented at ${p.presentedAt}, ${Math.trunc(p.presentedAt - now)} s from this device`);
+    }
+    if (!(dayStart - leeway <= p.presentedAt && p.presentedAt < dayEnd + leeway)) {
+      return decision(Status.EXPIRED, info, "presented outside the certificate's validity");
+    }
+    if (perk !== null && !p.perks.includes(perk)) return decision(Status.NOT_ENTITLED, info);
+    const quota = quotaWindow(usageInterval(policy, p.perks));
+    // every venue type has a quota ("once per visit" at least): a code without a pseudonym cannot be counted
+    if (p.pseudonym === null) return decision(Status.MALFORMED, info, "this venue type needs a quota pseudonym in the code");
+    if (p.window !== quota) return decision(Status.MALFORMED, info, `quota window ${p.window} s, this venue type's policy says ${quota} s`);
+    // a second scan of one code is the same proof; the quota is the pseudonym, the same here until the window ends
+    if (!this.replayCache.checkAndRemember(`${trust.issuer}|pp3|${info.jti}`, p.presentedAt + SLOT_SECONDS + window + MAX_LEEWAY, now)) {
+      return decision(Status.REPLAYED, info);
+    }
+    if (!this.replayCache.checkAndRemember(`${trust.issuer}|pp3nym|${p.audience}|${p.window}|${nym}|${perk || "*"}`,
+      windowEnd(p.window, p.slot) + MAX_LEEWAY, now)) {
+      return decision(Status.REPLAYED, info, `this pseudonym was already granted here in this ${p.window} s window`);
     }
     return decision(Status.GRANTED, info);
   }

@@ -26,6 +26,8 @@ if (input.depth_cases) {
   process.stdout.write(JSON.stringify(answers));
   process.exit(0);
 }
+// "bbs": a path or URL of a BBS module (PP3 proofs: backend/static/app/vendor/pp3-holder.mjs); absent, none
+const bbs = input.bbs ? await import(input.bbs) : null;
 const out = [];
 const stores = new Map(); // trust list text -> loaded store (verifying a code never changes a store)
 for (const c of input.cases) {
@@ -54,7 +56,7 @@ for (const c of input.cases) {
     }
     stores.set(c.trust_list, store);
   }
-  const verifier = new Verifier(store, { audience: c.audience, leeway: c.leeway ?? 5 });
+  const verifier = new Verifier(store, { audience: c.audience, leeway: c.leeway ?? 5, bbs });
   for (const p of c.prior ?? []) await verifier.verify(p.qr_text, { perk: p.perk, now: p.now });
   const got = [];
   let last = null;
