@@ -368,6 +368,9 @@ class Verifier:
         # the certificate says its day, not when it was signed: the day must overlap the key's window
         if not (key.not_before - leeway < day_end and day_start <= key.not_after + leeway):
             return Decision(Status.UNKNOWN_KEY, *info, detail="certified for a day outside the key's validity")
+        # a retired key (the issuer rotated past it) certifies nothing after its end, even a day it overlapped
+        if now - leeway > key.not_after:
+            return Decision(Status.UNKNOWN_KEY, *info, detail="BBS key retired: its period ended")
         if p.audience != self.audience:
             return Decision(Status.WRONG_AUDIENCE, *info)
         if now + leeway < day_start:

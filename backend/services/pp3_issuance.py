@@ -9,8 +9,8 @@ One certificate per citizen, venue type, scheme and UTC day (``Pp3Issuance``): a
 pseudonym secret, so a second one for the same day would get through a gate's quota twice.
 
 PP3 is off by default: ``PERKPASS_PP3_SCHEMES`` names the schemes that issue it (empty: none, and the trust
-list carries no BBS key). The BBS key is derived from a named issuer secret (encrypted at rest like the
-signing keys); it has no rotation yet (docs/design/pp3.md).
+list carries no BBS key). The BBS keys are derived from named issuer secrets (encrypted at rest like the
+signing keys), one per key period (``bbs_key``, docs/design/pp3.md "Key rotation").
 """
 from __future__ import annotations
 
@@ -24,13 +24,17 @@ from sqlalchemy.exc import IntegrityError
 from partner_sdk import bbs, pp3, venue_policy
 
 from ..extensions import db
-from ..models import Citizen, IssuerSecret, Pp3Issuance
+from ..models import Citizen, Pp3Issuance
 from .errors import Conflict, InvalidInput
 from .issuance import memberships, offers
 
-BBS_SECRET = "pp3-bbs-key-1"
 MAX_COMMITMENTS = 16
-BBS_KEY_VALIDITY = 10 * 365 * 86_400  # no rotation yet: published with a long window, withdrawn by revoked_at
+# BBS keys rotate by construction: generation g signs the certificates of days [g * period, (g + 1) * period)
+# and is published with nbf/not_after at its period's bounds, so gates refuse its proofs once its period
+# ended. The trust list always carries the current and the next generation: a kiosk whose list is a week
+# old still knows the key that signs after a switch (the period is longer than a list's validity).
+BBS_SECRET_PREFIX = "pp3-bbs-key-"
+DEFAULT_KEY_PERIOD_DAYS = 30
 
 
 def enabled_schemes() -> frozenset[str]:
@@ -40,30 +44,45 @@ def enabled_schemes() -> frozenset[str]:
     return frozenset(s for s in value if s)
 
 
+def key_period_days() -> int:
+    """Days one BBS key signs (``PERKPASS_PP3_KEY_DAYS``, default 30; at least 8, more than a trust list's
+    validity, so the next key is always published before it signs)."""
+    return max(8, int(current_app.config.get("PERKPASS_PP3_KEY_DAYS") or DEFAULT_KEY_PERIOD_DAYS))
+
+
 @dataclass(frozen=True)
 class IssuerBbsKey:
     secret_key: int
     public: pp3.BbsKey
 
 
-def bbs_key(now: int) -> IssuerBbsKey:
+def _generation_key(generation: int, now: int) -> IssuerBbsKey:
     from .secrets_store import get_secret
 
-    material = get_secret(BBS_SECRET, now)
+    period = key_period_days() * pp3.DAY
+    name = f"{BBS_SECRET_PREFIX}{generation}"
+    material = get_secret(name, now)  # made (random, encrypted at rest) the first time a list or day needs it
     sk = bbs.keygen(material, b"perkpass-pp3")
     cache = current_app.extensions.setdefault("perkpass_pp3_key", {})
-    if sk not in cache:
-        row = db.session.get(IssuerSecret, BBS_SECRET)
-        created = int(row.created_at) if row is not None else int(now)
+    if (sk, period) not in cache:
         pk = bbs.sk_to_pk(sk)
         kid = "pp3-" + hashlib.sha256(pk).hexdigest()[:16]
-        cache[sk] = pp3.BbsKey(kid, pk, created, created + BBS_KEY_VALIDITY)
-    return IssuerBbsKey(sk, cache[sk])
+        # not_after is the period's end: its last certificates (that day's) end then too
+        cache[(sk, period)] = pp3.BbsKey(kid, pk, generation * period, (generation + 1) * period)
+    return IssuerBbsKey(sk, cache[(sk, period)])
+
+
+def bbs_key(now: int) -> IssuerBbsKey:
+    """The key that signs today's certificates."""
+    return _generation_key(int(now) // pp3.DAY // key_period_days(), int(now))
 
 
 def trust_list_keys(now: int) -> list[pp3.BbsKey]:
-    """The trust list's ``bbs_keys``: the issuer's BBS key while any scheme issues PP3, else none."""
-    return [bbs_key(now).public] if enabled_schemes() else []
+    """The trust list's ``bbs_keys``: the current and the next key while any scheme issues PP3, else none."""
+    if not enabled_schemes():
+        return []
+    generation = int(now) // pp3.DAY // key_period_days()
+    return [_generation_key(generation, int(now)).public, _generation_key(generation + 1, int(now)).public]
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ def test_blind_issuance_then_a_gate_grants_offline(hp):
     assert body["certificates"], "a moli citizen at 713 has perks somewhere"
     store = hp.trust_store()
     issuer = store.current.issuer
-    assert [k.public_key for k in store.current.bbs_keys.values()] == [unb64(body["public_key"])]
+    # the current BBS key signs; the next one is published beside it (rotation, see the test below)
+    assert unb64(body["public_key"]) in [k.public_key for k in store.current.bbs_keys.values()]
+    assert len(store.current.bbs_keys) == 2
     now = int(time.time())
     for c in body["certificates"]:
         req = requests[c["commitment_index"]]
@@ -202,3 +204,33 @@ def test_pp3_off_the_pp2_renewal_says_none_wait(h):
     dev = Phone("Ed25519").register(h, token).json
     r = h.client.post(f"/api/v1/me/devices/{dev['id']}/certificates", headers=h.bearer(token))
     assert r.status_code == 200 and r.json["pp3_pending"] == 0
+
+
+def test_bbs_keys_rotate_by_period_the_list_carries_current_and_next(make_app):
+    """Each key period (PERKPASS_PP3_KEY_DAYS) has its own BBS key; the trust list names the current and the
+    next, so a gate knows the next one before it signs; certificates of a day in the next period are signed by
+    the next key (a gate refuses the old key's codes once its period ended: tests/sdk/test_pp3.py)."""
+    from backend.services import pp3_issuance
+
+    app = make_app(PERKPASS_PP3_SCHEMES="moli", PERKPASS_PP3_KEY_DAYS=10)
+    with app.app_context():
+        from tests.backend.conftest import Helper
+        hp = Helper(app, app.test_client())
+        token = hp.citizen(PHONE, {"moli": 713})
+        now = int(time.time())
+        period = 10 * 86_400
+        current, nxt = pp3_issuance.trust_list_keys(now)
+        assert current.not_before <= now < current.not_after == nxt.not_before and current.not_after % period == 0
+        assert current.kid != nxt.kid and nxt.not_after - nxt.not_before == period
+        listed = hp.trust_store().current.bbs_keys
+        assert set(listed) == {current.kid, nxt.kid}
+        body = _ask(hp, token, [pp3.holder_request() for _ in range(6)]).json
+        assert {c["kid"] for c in body["certificates"]} == {current.kid}
+        # a day in the next period: the next key signs, the list then names it and the one after
+        later = current.not_after + 3600
+        from backend.models import Citizen
+        citizen = db.session.scalars(select(Citizen)).first()
+        issued = pp3_issuance.certify(citizen, [pp3.holder_request().commitment for _ in range(6)], later)
+        assert issued and {i.certificate.kid for i in issued} == {nxt.kid}
+        assert [k.kid for k in pp3_issuance.trust_list_keys(later)][0] == nxt.kid
+        db.session.remove()

@@ -309,3 +309,25 @@ def test_mangled_codes_never_raise_and_never_grant(issuer, store, cut, junk, fli
     d = Verifier(store, "metro").verify(_code(bytes(mangled)), now=T0 + 1)
     assert d.status is not Status.GRANTED
     assert d.status in (Status.MALFORMED, Status.BAD_SIGNATURE, Status.UNKNOWN_KEY), d
+
+
+def test_bbs_key_rotation_current_and_next_key_and_a_retired_key_refused_after_its_end(issuer):
+    """The trust list carries the current and the next BBS key; a code certified by the current key is
+    granted until that key's end, and refused after it (even for a day the key overlapped); the next key's
+    codes are granted from its start."""
+    switch = T0 + 3600  # the old key's end, mid-day: its certificates of today stop at the gate then
+    old = pp3.BbsKey(issuer.bbs_kid, issuer.bbs_public_key, T0 - DAY, switch)
+    next_sk = bbs.keygen(b"n" * 32, b"next")
+    new = pp3.BbsKey("next-bbs-key", bbs.sk_to_pk(next_sk), switch, switch + 30 * DAY)
+    store = issuer.trust_store(now=T0 - 60, bbs_keys=[old, new])
+    assert set(store.current.bbs_keys) == {old.kid, new.kid}
+    holder = Holder(issuer)
+    assert Verifier(store, "metro").verify(holder.code(T0), now=T0 + 1).granted
+    late = holder.code(switch + 60)
+    retired = Verifier(store, "metro").verify(late, now=switch + 61)
+    assert retired.status is Status.UNKNOWN_KEY and "retired" in retired.detail
+    request = pp3.holder_request()
+    cert, entropy = pp3.blind_sign_certificate(next_sk, new.kid, issuer.issuer, "metro", PERKS, TODAY, "moli",
+                                               request.commitment)
+    code = pp3.present(cert, pp3.holder_secret(request, entropy), new.public_key, issuer.issuer, switch + 60, 130)
+    assert Verifier(store, "metro").verify(code, now=switch + 61).granted

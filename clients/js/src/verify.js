@@ -524,6 +524,8 @@ export class Verifier {
     if (!(key.notBefore - leeway < dayEnd && dayStart <= key.notAfter + leeway)) {
       return decision(Status.UNKNOWN_KEY, info, "certified for a day outside the key's validity");
     }
+    // a retired key (the issuer rotated past it) certifies nothing after its end, even a day it overlapped
+    if (now - leeway > key.notAfter) return decision(Status.UNKNOWN_KEY, info, "BBS key retired: its period ended");
     if (p.audience !== audience) return decision(Status.WRONG_AUDIENCE, info);
     if (now + leeway < dayStart) return decision(Status.NOT_YET_VALID, info, "certificate not valid yet");
     if (now - leeway >= dayEnd) return decision(Status.EXPIRED, info, "certificate expired: the phone must connect once to renew it");

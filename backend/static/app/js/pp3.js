@@ -91,6 +91,7 @@ export async function sync(api) {
   const kept = old.certificates.filter((c) => c.day >= day && c.kid && old.issuer === r.issuer);
   const fresh = r.certificates.map((c) => ({
     kid: c.kid, audience: c.audience, scheme: c.scheme, perks: c.perks, day: c.day, window: c.quota_window,
+    publicKey: unb64url(r.public_key),  // per certificate: the issuer's BBS key rotates (a period at a time)
     signature: unb64url(c.signature), claimsBlock: unb64url(c.claims_block),
     secret: m.holderSecret(requests[c.commitment_index], unb64url(c.signer_nym_entropy)),
   }));
@@ -106,7 +107,7 @@ export async function present(cert) {
   const s = saved();
   const tNow = Math.floor(holder.now());
   const text = await m.makeCode({ cert: { ...cert, perks: cert.perks.map((p) => p.code) }, secret: cert.secret,
-    publicKey: s.publicKey, issuer: s.issuer, now: tNow, window: cert.window });
+    publicKey: cert.publicKey || s.publicKey, issuer: s.issuer, now: tNow, window: cert.window });
   const slot = Math.floor(tNow / 30);
   return { text, slot, presentedAt: slot * 30 };
 }
