@@ -88,8 +88,15 @@ TYPES = {
 }
 
 
-def _secure(resp, cache: str):
-    for k, v in SECURITY_HEADERS.items():
+# What a script or stylesheet the page loads needs of those: the others (CSP, framing, referrer, permissions,
+# opener) govern a document or a worker and do nothing on a subresource, while on a slow phone link each
+# response's ~430 bytes of them cost as much as a small module (docs/performance.md, citizen page).
+SUBRESOURCE_HEADERS = {k: SECURITY_HEADERS[k] for k in ("X-Content-Type-Options", "Cross-Origin-Resource-Policy")}
+SUBRESOURCE_SUFFIXES = (".js", ".mjs", ".css")
+
+
+def _secure(resp, cache: str, subresource: bool = False):
+    for k, v in (SUBRESOURCE_HEADERS if subresource else SECURITY_HEADERS).items():
         resp.headers[k] = v
     resp.headers["Cache-Control"] = cache
     return resp
@@ -116,7 +123,7 @@ def _build() -> app_assets.Build:
     return cache.get(time.monotonic())
 
 
-def _send_asset(asset: app_assets.Asset, mimetype: str, cache: str):
+def _send_asset(asset: app_assets.Asset, mimetype: str, cache: str, subresource: bool = False):
     """The asset gzipped to a client that accepts it; 304 to a matching If-None-Match."""
     if request.if_none_match.contains(asset.etag.strip('"')):
         resp = Response(status=304)
@@ -127,7 +134,7 @@ def _send_asset(asset: app_assets.Asset, mimetype: str, cache: str):
             resp.headers["Content-Encoding"] = "gzip"
     resp.headers["ETag"] = asset.etag
     resp.headers["Vary"] = "Accept-Encoding"
-    return _secure(resp, cache)
+    return _secure(resp, cache, subresource)
 
 
 @bp.get("/app/")
@@ -149,16 +156,19 @@ def app_file(filename: str):
     if suffix not in TYPES or filename.startswith(".") or "/." in filename:
         abort(404)
     mimetype = TYPES.get(suffix) or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    # sw.js is a worker: its CSP applies to it, so it keeps every header
+    subresource = suffix in SUBRESOURCE_SUFFIXES and filename != "sw.js"
     if _optimise():
         build = _build()
         asset = build.assets.get(filename) if filename == "sw.js" or app_assets.is_stamped(filename) else None
         if asset is not None:  # a stamped name (never changes: cached for a year), or sw.js with its file list
-            return _send_asset(asset, mimetype, app_assets.IMMUTABLE if filename != "sw.js" else "no-cache")
+            cache = app_assets.IMMUTABLE if filename != "sw.js" else "no-cache"
+            return _send_asset(asset, mimetype, cache, subresource)
         if app_assets.is_stamped(filename):  # a name of an older deploy: gone, like any unknown file
             abort(404)
     resp = send_from_directory(_static_dir(), filename, mimetype=mimetype, max_age=0)  # 404 outside the folder
     # the service worker must be allowed to control /app/ from /app/sw.js (it does by default)
-    return _secure(resp, "no-cache")
+    return _secure(resp, "no-cache", subresource)
 
 
 # --- the public catalogue -------------------------------------------------------------------------

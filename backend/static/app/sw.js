@@ -12,7 +12,8 @@ const CACHE = "perkpass-app-v1";
 const BUILD = "source";
 const NETWORK_WAIT_MS = 2500;
 const SHELL = [
-  "./", "css/app.css", "js/main.js", "js/api.js", "js/i18n.js", "js/qr.js", "js/icons.js", "js/venues.js", "js/ledger.js", "js/holder.js", "css/ledger.css",
+  "./", "css/app.css", "js/main.js", "js/i18n.js", "js/venues.js", "js/holder.js", "js/code.js", "js/qr.js", "js/auth.js",
+  "js/account.js", "js/ledger.js", "css/ledger.css",
   "vendor/qrcode.mjs", "icon.svg", "manifest.webmanifest",
 ];
 const STAMPED = /\.[0-9a-f]{10}\.[a-z]+$/;

@@ -3,8 +3,10 @@
 // still be disputed. Reads GET /api/v1/me/score[/<scheme>], writes POST /api/v1/me/score/events/<id>/dispute.
 // Self-contained (own strings, own tiny DOM helper) so main.js only needs two hooks: the route and a link.
 // DOM is built with createElement/textContent only: API text can never inject markup.
-import { api, ApiError } from "./api.js";
 import { formatTime, lang, localName, pick } from "./i18n.js";
+
+// the API client comes from the shell (js/main.js) with the screen
+let api, ApiError;
 
 const S = {
   "en": {
@@ -191,6 +193,7 @@ export function whyLink(scheme) {
 
 /** The #/score[/<scheme>] view. ``shell.setTopbar(title, backHref)`` comes from main.js. */
 export function scoreView(route, shell) {
+  ({ api, ApiError } = shell);
   loadCss();
   const scheme = route.arg || "";
   shell.setTopbar(tr("title"), "#/home");

@@ -6,31 +6,132 @@
 //   #/history     where my codes were used   #/privacy   my data, opt-out
 //   #/devices     phones that can show codes offline (PP2, js/holder.js)
 //   #/session     the session has ended      #/left      data deleted
+// js/main.js is the shell (API client, router, DOM helpers) with the home and welcome screens; the
+// other screens load with their first use (VIEWS below).
 // DOM is built with createElement/textContent only (no innerHTML), so API text can never inject markup.
-import { api, ApiError, getSession, loadSession, onSessionLost, setSession, takeEarly } from "./api.js";
-import { venueIcon } from "./icons.js";
-import { setVenueTypes, venueRank } from "./venues.js";
-import { formatDate, formatDuration, formatTime, lang, localName, pick, setLang, detectLang, t, venueName } from "./i18n.js";
 import * as holder from "./holder.js";
-// Loaded with the screen that needs them, not on the welcome screen (docs/performance.md, page weight):
-// the QR library (js/qr.js + vendor/qrcode.mjs) with a code, js/ledger.js with "Why is my score this?".
-// The service worker keeps both for offline use.
-let renderSvg = null;
-let qrLoading = null;
-function loadQr() {
-  qrLoading ||= import("./qr.js").then((m) => { renderSvg = m.renderSvg; return m; })
-    .catch((e) => { qrLoading = null; throw e; });
-  return qrLoading;
+import { formatDate, formatTime, lang, pick, setLang, detectLang, t, venueName } from "./i18n.js";
+import { setVenueTypes, venueIcon, venueRank } from "./venues.js";
+
+// ---- the API ----------------------------------------------------------------------------------
+// The page's only way to the backend: same-origin JSON calls. Errors become ApiError with a `kind`:
+//   "offline"  the request never reached the server (no network)
+//   "session"  401 on a call that needed the citizen's token: the session has ended
+//   "api"      a JSON error body {error: {code, message, fields}} (code/status/fields are kept)
+//   "server"   anything else (5xx, HTML, broken JSON): never shown raw to the citizen
+
+const TOKEN_KEY = "perkpass.session";
+
+class ApiError extends Error {
+  constructor(kind, { status = 0, code = "", message = "", fields = {}, retryAfter = 0 } = {}) {
+    super(message || kind);
+    this.kind = kind;
+    this.status = status;
+    this.code = code;
+    this.fields = fields;
+    this.retryAfter = retryAfter;
+  }
 }
 
-const RESEND_SECONDS = 60;
+let session = null;
+const sessionListeners = [];
+
+function loadSession() {
+  try {
+    const raw = localStorage.getItem(TOKEN_KEY);
+    const s = raw ? JSON.parse(raw) : null;
+    if (s && typeof s.token === "string" && typeof s.expiresAt === "number" && s.expiresAt * 1000 > Date.now()) {
+      session = s;
+    } else {
+      session = null;
+      if (raw) localStorage.removeItem(TOKEN_KEY);
+    }
+  } catch (_) {
+    session = null;
+  }
+  return session;
+}
+
+function getSession() {
+  return session;
+}
+
+function setSession(s) {
+  session = s;
+  try {
+    if (s) localStorage.setItem(TOKEN_KEY, JSON.stringify(s));
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch (_) { /* private mode: keep it in memory */ }
+}
+
+function onSessionLost(fn) {
+  sessionListeners.push(fn);
+}
+
+function sessionLost() {
+  const had = session !== null;
+  setSession(null);
+  if (had) sessionListeners.forEach((fn) => fn());
+}
+
+// An answer the page's inline boot script (index.html) asked for before any module had loaded, read as api()
+// reads any answer (errors, an ended session); null when it was not asked for or was taken already, so the
+// caller asks itself.
+function takeEarly(name, path, options = {}) {
+  const boot = globalThis.perkpassBoot;
+  const sent = boot && boot[name];
+  if (!sent) return null;
+  delete boot[name];
+  return api(path, { ...options, sent });
+}
+
+async function api(path, { method = "GET", body, auth = true, timeoutMs = 15000, sent = null } = {}) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth) {
+    if (!session) throw new ApiError("session", { status: 401 });
+    headers["Authorization"] = "Bearer " + session.token;
+  }
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  let resp;
+  try {
+    resp = await (sent || fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit", cache: "no-store", redirect: "error", signal: ctrl.signal,
+    }));
+  } catch (_) {
+    throw new ApiError("offline");
+  } finally {
+    clearTimeout(timer);
+  }
+  let data = null;
+  const ctype = resp.headers.get("Content-Type") || "";
+  if (ctype.includes("json")) {
+    try { data = await resp.json(); } catch (_) { data = null; }
+  }
+  if (resp.ok) {
+    if (data === null) throw new ApiError("server", { status: resp.status });
+    return data;
+  }
+  if (resp.status === 401 && auth) {
+    sessionLost();
+    throw new ApiError("session", { status: 401 });
+  }
+  const err = data && data.error && typeof data.error === "object" ? data.error : null;
+  const retryAfter = parseInt(resp.headers.get("Retry-After") || "0", 10) || 0;
+  if (err && resp.status < 500) {
+    throw new ApiError("api", { status: resp.status, code: String(err.code || ""), message: String(err.message || ""),
+      fields: err.fields || {}, retryAfter });
+  }
+  throw new ApiError("server", { status: resp.status, retryAfter });
+}
 
 const app = {
   route: { name: "", arg: "" },
   cleanup: null,
   catalogue: null,
   afterLogin: "#/home",
-  authDraft: { phone: "", code: "", sent: false, devCode: "", expiresIn: 300, sentAt: 0 },
   flash: "",
   trail: [],  // in-app addresses visited, newest last (for the back arrow)
 };
@@ -142,42 +243,53 @@ function parseRoute() {
   return { name: name || "", arg };
 }
 
+// Screens other than home and welcome are modules of their own, loaded when first shown (the service worker
+// keeps them for offline use), so the first screen downloads none of them (docs/performance.md, citizen page).
+// A screen module exports view(route, shell) and gets what it uses of this file from `shell`; another screen
+// is one more line here.
+const codeScreen = () => import("./code.js");
+const authScreens = () => import("./auth.js");
+const accountScreens = () => import("./account.js");
 const VIEWS = {
   "": (r) => (rootView() === "home" ? homeView(r) : welcomeView(r)),
   welcome: welcomeView,
-  join: (r) => authView("join", r),
-  login: (r) => authView("login", r),
   home: homeView,
-  code: codeView,
-  history: historyView,
-  privacy: privacyView,
-  devices: devicesView,
-  session: sessionView,
-  left: leftView,
+  join: lazy(authScreens, "joinView"),
+  login: lazy(authScreens, "loginView"),
+  code: lazy(codeScreen, "codeView"),
+  history: lazy(accountScreens, "historyView"),
+  privacy: lazy(accountScreens, "privacyView"),
+  devices: lazy(accountScreens, "devicesView"),
+  session: lazy(accountScreens, "sessionView"),
+  left: lazy(accountScreens, "leftView"),
+  score: lazy(() => import("./ledger.js"), "scoreView"),  // "Why is my score this?" (docs/ledger.md)
 };
 // A phone that holds a key or codes belongs to someone who has been here: home, never the welcome/join screen
 function rootView() {
   return getSession() || holder.deviceId() || holder.hasAnyCertificates() ? "home" : "welcome";
 }
-const NEEDS_SESSION = new Set(["home", "code", "history", "privacy", "devices"]);
+const NEEDS_SESSION = new Set(["home", "code", "history", "privacy", "devices", "score"]);
 // Without a session (logged out by time, or never online since) the codes saved on this phone still work
 const OFFLINE_OK = new Set(["home", "code"]);
-VIEWS.score = (r) => {  // "Why is my score this?" (js/ledger.js, docs/ledger.md), loaded with its screen
-  let cleanup = null;
-  let alive = true;
-  setTopbar(t("score.why"), "#/home");
-  const view = document.getElementById("view");
-  add(view, h("p", { class: "muted", id: "ledger-loading" }, t("loading")));
-  import("./ledger.js").then((m) => {
-    if (!alive) return;
-    fill(view);
-    cleanup = m.scoreView(r, { setTopbar });
-    const heading = view.querySelector("h2");
-    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
-  }).catch(() => { if (alive) fill(view, problemBox(new ApiError("offline"))); });
-  return () => { alive = false; if (typeof cleanup === "function") cleanup(); };
-};
-NEEDS_SESSION.add("score");
+
+// The screen `name` of the module `load` gives: "loading" until it is there, then the screen, its heading
+// focused as render() does for the others.
+function lazy(load, name) {
+  return (route) => {
+    let alive = true;
+    let cleanup = null;
+    const view = document.getElementById("view");
+    add(view, h("p", { class: "muted", id: "view-loading" }, t("loading")));
+    load().then((m) => {
+      if (!alive) return;
+      fill(view);
+      cleanup = m[name](route, shell);
+      const heading = view.querySelector("h2");
+      if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
+    }).catch(() => { if (alive) fill(view, problemBox(new ApiError("offline"))); });
+    return () => { alive = false; if (typeof cleanup === "function") cleanup(); };
+  };
+}
 
 function render() {
   if (app.cleanup) { try { app.cleanup(); } catch (_) { /* ignore */ } app.cleanup = null; }
@@ -248,6 +360,7 @@ function boot() {
     document.body.classList.remove("booting");
     updateOffline();  // now that the saved codes are known
     render();
+    firstScreen();
     syncHolder(true);
   });
   if ("serviceWorker" in navigator) {
@@ -259,18 +372,28 @@ function boot() {
       .then(cacheLoadedFiles)
       .catch(() => {});
   }
+  // the code screen and its QR library once the first screen is there, so "Show my code" does not wait
+  // for them (a round trip on a slow connection)
+  whenSettled(4000).then(() => {
+    if (getSession() || holder.hasAnyCertificates()) return Promise.all([codeScreen(), import("./qr.js")]);
+    return authScreens();
+  }).catch(() => {});
 }
 
-// After the load event, once no part of the screen is still loading (aria-busy) or ``maxMs`` passed.
+let firstScreen;
+const firstScreenShown = new Promise((resolve) => { firstScreen = resolve; });
+
+// After the load event and the first screen, once no part of it is still loading (aria-busy) or ``maxMs``
+// passed: what is fetched then does not share the connection with the first screen.
 function whenSettled(maxMs) {
-  return new Promise((resolve) => {
+  return firstScreenShown.then(() => new Promise((resolve) => {
     const start = Date.now();
     const check = () => {
       if (!document.querySelector("[aria-busy=true]") || Date.now() - start > maxMs) resolve();
       else setTimeout(check, 100);
     };
     if (document.readyState === "complete") check(); else window.addEventListener("load", check, { once: true });
-  });
+  }));
 }
 
 // Online with a session: register this phone's key once and renew its perk certificates, so the next
@@ -348,154 +471,6 @@ function welcomeView() {
       link(t("welcome.join"), "#/join", "btn btn-primary btn-block", { id: "go-join" }),
       link(t("welcome.login"), "#/login", "btn btn-secondary btn-block", { id: "go-login" })),
   );
-}
-
-// ---- join / log in ----------------------------------------------------------------------------
-
-function authView(mode) {
-  if (getSession()) { location.replace(app.afterLogin || "#/home"); return null; }
-  const d = app.authDraft;
-  setTopbar(t(mode === "join" ? "auth.join.title" : "auth.login.title"), "#/welcome");
-  const view = document.getElementById("view");
-  let consentVersion = null;
-  let timer = null;
-
-  const notice = h("div", { id: "auth-notice" });
-  const flash = h("div", { id: "auth-flash" });
-  const consentBox = h("section", { class: "card consent", id: "consent", "aria-labelledby": "consent-title" });
-  const phone = h("input", { id: "phone", name: "phone", type: "tel", inputmode: "tel", autocomplete: "tel",
-    required: true, maxlength: "20", value: d.phone, "aria-describedby": "phone-hint" });
-  const sendBtn = button(t("auth.send"), () => sendCode(), "btn btn-secondary btn-block", { id: "send-code" });
-  const sentMsg = h("p", { id: "sent", class: "muted", role: "status" });
-  const devHint = h("p", { id: "dev-code", class: "dev-hint", hidden: true });
-  const code = h("input", { id: "code", name: "code", type: "text", inputmode: "numeric", autocomplete: "one-time-code",
-    pattern: "[0-9]{6}", maxlength: "6", required: true, value: d.code, "aria-describedby": "sent" });
-  const codeRow = h("div", { class: "field", id: "code-row", hidden: !d.sent },
-    h("label", { for: "code" }, t("auth.code")), code, sentMsg, devHint);
-  const submit = h("button", { type: "submit", class: "btn btn-primary btn-block", id: "submit", disabled: !d.sent },
-    t(mode === "join" ? "auth.join.submit" : "auth.login.submit"));
-  const accept = h("input", { type: "checkbox", id: "accept", name: "accept" });
-
-  const form = h("form", { class: "card form", novalidate: true, "aria-labelledby": "auth-title" },
-    h("div", { class: "field" },
-      h("label", { for: "phone" }, t("auth.phone")),
-      phone,
-      h("p", { class: "muted small", id: "phone-hint" }, t("auth.phone.hint")),
-      sendBtn),
-    codeRow,
-    notice,
-    submit);
-
-  add(view, ...[
-    h("h2", { id: "auth-title", class: "page-title" }, t(mode === "join" ? "auth.join.title" : "auth.login.title")),
-    flash,
-    mode === "join" ? consentBox : null,
-    form,
-    h("p", { class: "center" },
-      link(t(mode === "join" ? "auth.switch.login" : "auth.switch.join"), mode === "join" ? "#/login" : "#/join",
-        "text-link", { id: "switch-mode" })),
-  ].filter(Boolean));
-
-  function paintSent() {
-    if (!d.sent) return;
-    codeRow.hidden = false;
-    submit.disabled = false;
-    sentMsg.textContent = t("auth.sent", { phone: d.phone, min: Math.max(1, Math.round(d.expiresIn / 60)) });
-    devHint.hidden = !d.devCode;
-    devHint.textContent = d.devCode ? t("auth.dev", { code: d.devCode }) : "";
-    const wait = Math.ceil(RESEND_SECONDS - (Date.now() - d.sentAt) / 1000);
-    if (wait > 0) {
-      sendBtn.disabled = true;
-      sendBtn.textContent = t("auth.resend.wait", { s: wait });
-    } else {
-      sendBtn.disabled = false;
-      sendBtn.textContent = t("auth.resend");
-    }
-  }
-  // a different phone number needs its own code
-  phone.addEventListener("input", () => {
-    if (d.sent && phone.value.trim() !== d.phone) {
-      Object.assign(d, { sent: false, code: "", devCode: "", sentAt: 0 });
-      code.value = "";
-      codeRow.hidden = true;
-      submit.disabled = true;
-      sendBtn.disabled = false;
-      sendBtn.textContent = t("auth.send");
-    }
-  });
-  timer = setInterval(paintSent, 1000);
-  paintSent();
-
-  if (mode === "join") {
-    add(consentBox, h("h3", { id: "consent-title" }, t("auth.consent.title")), h("p", { class: "muted" }, t("loading")));
-    api("/api/v1/auth/consent", { auth: false }).then((c) => {
-      consentVersion = c.version;
-      fill(consentBox, 
-        h("h3", { id: "consent-title" }, t("auth.consent.title")),
-        h("div", { class: "consent-text", id: "consent-text", tabindex: "0", role: "region",
-          "aria-label": t("auth.consent.text") }, pick(c.text)),
-        h("p", { class: "muted small" }, t("auth.consent.version", { version: c.version })),
-        h("label", { class: "check", for: "accept" }, accept, h("span", {}, t("auth.consent.accept"))),
-      );
-    }).catch((e) => { fill(consentBox, alertBox(errorText(e))); });
-  }
-
-  function showError(text, kind = "error") {
-    fill(notice, alertBox(text, kind));
-    notice.scrollIntoView({ block: "nearest" });
-  }
-
-  async function sendCode() {
-    fill(notice);
-    d.phone = phone.value.trim();
-    if (!/^\+?[0-9][0-9\s-]{6,18}$/.test(d.phone)) { showError(t("auth.bad_phone")); phone.focus(); return; }
-    sendBtn.disabled = true;
-    try {
-      const r = await api("/api/v1/auth/request-code", { method: "POST", auth: false, body: { phone: d.phone, locale: lang() } });
-      Object.assign(d, { sent: true, devCode: r.dev_code || "", expiresIn: r.expires_in || 300, sentAt: Date.now() });
-      paintSent();
-      code.focus();
-    } catch (e) {
-      sendBtn.disabled = false;
-      showError(errorText(e));
-    }
-  }
-
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    fill(notice);
-    d.phone = phone.value.trim();
-    d.code = code.value.trim();
-    if (!/^[0-9]{6}$/.test(d.code)) { showError(t("auth.bad_code")); code.focus(); return; }
-    const body = { phone: d.phone, code: d.code, locale: lang() };
-    if (mode === "join") {
-      if (!accept.checked || !consentVersion) { showError(t("auth.consent.needed")); accept.focus(); return; }
-      body.consent = { version: consentVersion, accepted: true };
-    }
-    submit.disabled = true;
-    try {
-      const r = await api("/api/v1/auth/login", { method: "POST", auth: false, body });
-      setSession({ token: r.access_token, expiresAt: r.expires_at, phoneHint: r.citizen.phone_hint });
-      // the codes for use without signal are part of logging in: the first minute online is enough
-      fill(notice, alertBox(t("auth.preparing"), "info"));
-      await Promise.race([syncHolder(true), new Promise((resolve) => setTimeout(resolve, 8000))]);
-      app.authDraft = { phone: "", code: "", sent: false, devCode: "", expiresIn: 300, sentAt: 0 };
-      const next = app.afterLogin || "#/home";
-      app.afterLogin = "#/home";
-      location.hash = next;
-    } catch (e) {
-      submit.disabled = false;
-      if (e instanceof ApiError && e.code === "consent_required") {
-        app.flash = t("auth.no_account");
-        location.hash = "#/join";
-        return;
-      }
-      showError(errorText(e));
-    }
-  });
-
-  if (app.flash) { fill(flash, alertBox(app.flash, "info")); app.flash = ""; }
-  return () => clearInterval(timer);
 }
 
 // ---- home -------------------------------------------------------------------------------------
@@ -750,480 +725,8 @@ async function logout() {
   location.hash = "#/login";
 }
 
-// ---- the code ---------------------------------------------------------------------------------
-
-function codeView(route) {
-  loadQr().catch(() => {});  // while the code is fetched or made
-  const aud = route.arg;
-  const name = venueName(aud);
-  setTopbar(t("code.title"), "#/home");
-  const view = document.getElementById("view");
-  const st = { code: null, receivedAt: 0, lifetime: 0, fetching: false, problem: null, scheme: null, stopped: false,
-    refreshTimer: null, retryDelay: 2, wakeLock: null, schemeNames: {},
-    // "pp1": a code from the issuer (online); "pp2": made on this phone from its certificate (no network)
-    mode: "pp1", pp2: null, pp2Busy: false, openedAt: performance.now() };
-  // "pp3": this phone holds today's unlinkable certificate here, so it makes every code itself, online too,
-  // and the issuer is not asked (js/pp3.js, loaded only then)
-  if (holder.pp3Usable(aud)) st.mode = "pp3";
-
-  const perksBox = h("div", { class: "code-perks", id: "code-perks" });
-  const qrBox = h("div", { class: "qr-box is-empty", id: "qr-box" });
-  const placeholder = h("div", { class: "qr-placeholder", id: "qr-placeholder" }, t("loading"));
-  add(qrBox, placeholder);
-  const countdown = h("p", { class: "countdown", id: "countdown", role: "timer", "aria-live": "off" });
-  const bar = h("div", { class: "progress", "aria-hidden": "true" }, h("span", { class: "progress-fill", id: "progress" }));
-  const status = h("div", { id: "code-status", role: "status", "aria-live": "polite" });
-  const clockBox = h("div", { id: "clock-status" });
-  const schemeBox = h("div", { class: "scheme-switch", id: "scheme-switch" });
-  const hints = h("div", { class: "hints" },
-    h("p", { class: "hint hint-auto" }, t("code.auto")),
-    h("p", { class: "hint hint-bright", id: "brightness" }, t("code.brightness")));
-  const panel = h("section", { class: "code-panel", id: "code-panel", "aria-labelledby": "code-title" },
-    h("h2", { class: "page-title", id: "code-title" }, name), perksBox, qrBox, countdown, bar, status, clockBox, schemeBox, hints);
-  add(view, panel);
-
-  catalogue().then((cat) => {
-    for (const s of cat.schemes) st.schemeNames[s.code] = s.name;
-    paintPerks();
-  }).catch(() => {});
-
-  function remaining() {
-    if (!st.code) return 0;
-    return st.lifetime - (performance.now() - st.receivedAt) / 1000;
-  }
-
-  // What the code grants and under which scheme, with a button per other scheme that has perks here;
-  // the same for an issuer code (PP1) and a code made on this phone (PP2).
-  function showPerks(perks, scheme, otherSchemes, choose) {
-    const schemeName = (x) => (st.schemeNames[x] ? pick(st.schemeNames[x]) : x);
-    fill(perksBox, 
-      h("p", { class: "small strong" }, t("code.perks")),
-      h("ul", { class: "ticks" }, perks.map((p) => h("li", {}, pick(p.title)))),
-      scheme && st.schemeNames[scheme] ? h("p", { class: "muted small" }, t("code.scheme", { scheme: schemeName(scheme) })) : null);
-    fill(schemeBox, ...otherSchemes.map((x) =>
-      button(t("code.scheme.other", { scheme: schemeName(x) }), () => choose(x), "btn btn-secondary btn-small")));
-  }
-
-  function paintPerks() {
-    if (!st.code) return;
-    showPerks(st.code.perks, st.code.scheme, st.code.other_schemes || [], (s) => {
-      st.scheme = s; st.code = null; fetchCode(true);
-    });
-  }
-
-  // One QR for either kind of code; `until` is when it stops being shown (its alt text says so).
-  function showQr(text, until, data) {
-    const avail = Math.min(qrBox.clientWidth || 320, 420);
-    const svg = renderSvg(text, avail, t("code.alt", { venue: name, time: formatTime(until, false) }));
-    Object.assign(svg.dataset, data);
-    fill(qrBox, svg);
-    qrBox.classList.remove("is-empty");
-  }
-
-  function drawQr() {
-    if (!renderSvg) { loadQr().then(() => { if (!st.stopped && st.code) drawQr(); }).catch(() => {}); return; }
-    showQr(st.code.qr_text, st.code.expires_at, { jti: st.code.jti });
-  }
-
-  function hideQr(text) {
-    if (!qrBox.contains(placeholder) || placeholder.textContent !== text) {
-      placeholder.textContent = text;
-      fill(qrBox, placeholder);
-    }
-    qrBox.classList.add("is-empty");
-  }
-
-  function setStatus(text, kind) {
-    if (!text) { if (status.firstChild) fill(status); return; }
-    const cur = status.firstChild;
-    if (cur && cur.textContent === text && cur.dataset.kind === kind) return;
-    const p = h("p", { class: `notice notice-${kind}`, dataset: { kind } }, text);
-    fill(status, p);
-  }
-
-  function schedule(ms) {
-    clearTimeout(st.refreshTimer);
-    st.refreshTimer = setTimeout(() => fetchCode(false), Math.max(250, ms));
-  }
-
-  // The phone's clock, corrected by the offset learned online, is what PP2 codes carry; a large offset is
-  // worth telling the citizen about (scanners compare the code's time with their own, within a minute).
-  function paintClock() {
-    const note = clockNotice() || holderProblemBox();
-    if (!note) { if (clockBox.firstChild) fill(clockBox); return; }
-    if (!clockBox.firstChild || clockBox.firstChild.textContent !== note.textContent) fill(clockBox, note);
-  }
-
-  function pp2Choice() {
-    const c = holder.certificatesFor(aud);
-    const chosen = (st.scheme && c.usable.find((x) => x.scheme === st.scheme)) || c.usable[0] || null;
-    return { cert: chosen, expired: c.expired };
-  }
-
-  function drawPp2(cert, p) {
-    if (!renderSvg) { loadQr().then(() => { if (!st.stopped) drawPp2(cert, p); }).catch(() => {}); return; }
-    showQr(p.text, p.presentedAt + holder.slotSeconds(), { jti: `${cert.cert_id}-${p.slot}`, mode: "pp2", slot: String(p.slot) });
-    // two schemes with perks here: the citizen chooses, offline too (one certificate per scheme)
-    const others = [...new Set(holder.certificatesFor(aud).usable.map((c) => c.scheme))].filter((x) => x !== cert.scheme);
-    showPerks(cert.perks, cert.scheme, others, (x) => { st.scheme = x; st.pp2 = null; tick(); });
-  }
-
-  // No code from the issuer (offline, failing, logged out): make one here from the saved certificate,
-  // a new one each slot. Returns false when this phone has no usable certificate for the venue type.
-  function offlineTick() {
-    const { cert, expired } = pp2Choice();
-    if (!cert) {
-      if (!expired) return false;
-      st.mode = "renew";
-      panel.dataset.state = "renew";
-      countdown.textContent = "";
-      document.getElementById("progress").style.width = "0%";
-      setStatus(t("code.renew"), "warn");
-      hideQr(t("code.box.renew"));
-      return true;
-    }
-    const slotLen = holder.slotSeconds();
-    const tNow = holder.now();
-    const slot = Math.floor(tNow / slotLen);
-    const fresh = st.pp2 && st.pp2.slot === slot && st.pp2.certId === cert.cert_id;
-    if (!fresh && !st.pp2Busy) {
-      st.pp2Busy = true;
-      const renewed = !!st.pp2;
-      holder.present(cert).then((p) => {
-        if (st.stopped) return;
-        st.mode = "pp2";
-        st.pp2 = { ...p, certId: cert.cert_id };
-        drawPp2(cert, p);
-        if (renewed) announce(t("code.renewed"));
-      }).catch(() => { st.pp2 = null; }).finally(() => { st.pp2Busy = false; });
-    }
-    if (!st.pp2) return true;  // the first one is being signed (a few ms)
-    panel.dataset.state = "offline-code";
-    const left = (st.pp2.slot + 1) * slotLen - tNow;
-    countdown.textContent = t("code.pp2.next", { time: formatDuration(left) });
-    countdown.classList.remove("is-low");
-    document.getElementById("progress").style.width = `${Math.max(0, Math.min(100, (left / slotLen) * 100))}%`;
-    const noSession = st.problem === "session" || !getSession();
-    setStatus(t(noSession ? "code.pp2.session" : "code.pp2.offline"), "info");
-    if (noSession && !status.querySelector("a")) {
-      add(status.firstChild, " ", link(t("session.login"), "#/login", "text-link", { id: "relogin" }));
-    }
-    return true;
-  }
-
-  function tick() {
-    if (st.stopped) return;
-    paintClock();
-    if (st.mode === "pp3") {
-      if (!st.pp3 || st.pp3.tick()) return;
-      st.mode = "pp1"; st.pp3 = null; fetchCode(true);  // the day's certificate ended while shown
-      return;
-    }
-    const left = remaining();
-    const live = st.code && left > 0;
-    const pp1Live = st.mode === "pp1" && live;
-    // an issuer code that is slow to come counts as none after 2 s: the citizen is at a gate
-    const slow = st.fetching && !st.code && performance.now() - st.openedAt > 2000;
-    if (!pp1Live && (st.problem || slow || !getSession() || st.mode !== "pp1") && offlineTick()) return;
-    panel.dataset.state = live ? "live" : (st.problem || (st.fetching ? "loading" : "expired"));
-    if (live) {
-      countdown.textContent = t("code.valid", { time: formatDuration(left) });
-      document.getElementById("progress").style.width = `${Math.max(0, Math.min(100, (left / st.lifetime) * 100))}%`;
-      countdown.classList.toggle("is-low", left < 10);
-    } else {
-      countdown.textContent = st.problem || !st.code ? "" : (st.fetching ? t("code.refreshing") : t("code.expired"));
-      document.getElementById("progress").style.width = "0%";
-      if (st.code && !st.fetching && st.problem === null) fetchCode(false);
-    }
-    const time = formatDuration(left);
-    if (st.problem === "offline") {
-      setStatus(live ? t("code.offline", { time }) : t("code.offline.expired"), "warn");
-    } else if (st.problem === "session") {
-      const box = live ? t("code.session", { time }) : t("code.session.expired");
-      setStatus(box, "error");
-      if (!status.querySelector("a")) {
-        add(status.firstChild, " ", link(t("session.login"), "#/login", "text-link", { id: "relogin" }));
-      }
-    } else if (st.problem === "error") {
-      setStatus(live ? t("code.error.live", { time }) : t("code.error"), "warn");
-    } else {
-      setStatus("", "");
-    }
-    if (!live) {
-      if (st.problem === "session") hideQr(t("code.box.session"));
-      else if (st.problem === "offline") hideQr(t("code.box.offline"));
-      else hideQr(st.fetching || !st.code ? t("code.refreshing") : t("code.expired"));
-    }
-  }
-
-  async function fetchCode(first) {
-    if (st.fetching || st.stopped || st.problem === "session") return;
-    st.fetching = true;
-    tick();
-    try {
-      const body = { audience: aud };
-      if (st.scheme) body.scheme = st.scheme;
-      const r = await api("/api/v1/credentials", { method: "POST", body });
-      if (st.stopped) return;
-      if (!r.eligible) { showNoPerk(); return; }
-      const renewed = !!st.code;
-      st.code = r;
-      st.mode = "pp1";
-      st.pp2 = null;
-      st.receivedAt = performance.now();
-      st.lifetime = Math.max(1, r.expires_at - r.issued_at);
-      st.problem = null;
-      st.retryDelay = 2;
-      drawQr();
-      paintPerks();
-      if (renewed && !first) announce(t("code.renewed"));
-      schedule(Math.min(r.refresh_after, st.lifetime - 1) * 1000);
-    } catch (e) {
-      if (st.stopped) return;
-      if (e instanceof ApiError && e.kind === "session") {
-        st.problem = "session";
-        app.afterLogin = location.hash;
-      } else if (e instanceof ApiError && e.kind === "api" && e.status >= 400 && e.status < 500 && e.status !== 429) {
-        // not a venue type the issuer knows (a mistyped address): nothing to show, as for "no perk"
-        showNoPerk();
-        return;
-      } else {
-        st.problem = e instanceof ApiError && e.kind === "offline" ? "offline" : "error";
-        const wait = e instanceof ApiError && e.retryAfter ? e.retryAfter : st.retryDelay;
-        schedule(wait * 1000);
-        st.retryDelay = Math.min(st.retryDelay * 2, 15);
-      }
-    } finally {
-      st.fetching = false;
-      if (!st.stopped) tick();
-    }
-  }
-
-  function showNoPerk() {
-    st.stopped = true;
-    panel.dataset.state = "no-perk";
-    fill(view, h("section", { class: "card no-perk-panel", id: "no-perk", "aria-labelledby": "no-perk-title" },
-      h("span", { class: "venue-icon muted" }, venueIcon(aud)),
-      h("p", { class: "venue-name" }, name),
-      h("h2", { class: "page-title", id: "no-perk-title" }, t("code.noperk.title")),
-      h("p", {}, t("venue.noperk.lead")),
-      link(t("nav.back"), "#/home", "btn btn-secondary btn-block")));
-    const heading = document.getElementById("no-perk-title");
-    heading.setAttribute("tabindex", "-1");
-    heading.focus({ preventScroll: true });
-  }
-
-  const onOnline = () => { if (st.problem === "offline") { st.problem = null; fetchCode(false); } };
-  const onOffline = () => { if (!st.problem) { st.problem = "offline"; tick(); } };
-  const onVisible = async () => {
-    if (document.visibilityState !== "visible") return;
-    if (st.code && (performance.now() - st.receivedAt) / 1000 >= st.code.refresh_after) fetchCode(false);
-    requestWakeLock();
-  };
-  async function requestWakeLock() {
-    try {
-      if ("wakeLock" in navigator && !st.wakeLock) {
-        st.wakeLock = await navigator.wakeLock.request("screen");
-        st.wakeLock.addEventListener("release", () => { st.wakeLock = null; });
-      }
-    } catch (_) { /* not allowed here (battery saver, no user gesture): the hint still says what to do */ }
-  }
-  window.addEventListener("online", onOnline);
-  window.addEventListener("offline", onOffline);
-  document.addEventListener("visibilitychange", onVisible);
-  const ticker = setInterval(tick, 250);
-  requestWakeLock();
-  if (!navigator.onLine) st.problem = "offline";
-  if (st.mode === "pp3") {
-    import("./pp3.js").then((m) => {
-      if (st.stopped) return;
-      const draw = (text, until, data) => (renderSvg ? Promise.resolve() : loadQr())
-        .then(() => { if (!st.stopped) showQr(text, until, data); });
-      st.pp3 = m.codeScreen({ audience: aud, draw, showPerks, setStatus, countdown, panel, announce,
-        progress: document.getElementById("progress") });
-      tick();
-    }).catch(() => { st.mode = "pp1"; fetchCode(true); });  // the module cannot load: the issuer's codes
-  } else {
-    fetchCode(true);
-  }
-  syncHolder(false);
-
-  return () => {
-    st.stopped = true;
-    clearInterval(ticker);
-    clearTimeout(st.refreshTimer);
-    window.removeEventListener("online", onOnline);
-    window.removeEventListener("offline", onOffline);
-    document.removeEventListener("visibilitychange", onVisible);
-    if (st.wakeLock) st.wakeLock.release().catch(() => {});
-  };
-}
-
-// ---- history ----------------------------------------------------------------------------------
-
-function historyView() {
-  setTopbar(t("nav.history"), "#/home");
-  const view = document.getElementById("view");
-  const body = h("div", { id: "history-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
-  add(view, h("h2", { class: "page-title" }, t("history.title")), h("p", { class: "muted small" }, t("history.lead")), body);
-  let alive = true;
-  // PP3 codes (issue 23) name no one at the venue, so only this phone knows where it showed them
-  if (holder.pp3Saved()) import("./pp3.js").then((m) => { if (alive) add(view, m.historySection(h)); }).catch(() => {});
-  api("/api/v1/me/redemptions").then((r) => {
-    if (!alive) return;
-    // how long records are kept comes from the server's setting, so the page never promises another number
-    addAfter(view.querySelector(".page-title + p"), 
-      h("p", { class: "muted small", id: "history-kept" }, t("history.kept", { days: r.retention_days })));
-    if (!r.redemptions.length) {
-      fill(body, h("p", { class: "card empty", id: "history-empty" }, t("history.empty")));
-      return;
-    }
-    fill(body, h("ol", { class: "history", id: "history-list" }, r.redemptions.map((x) =>
-      h("li", { class: "card history-item", "data-audience": x.audience },
-        h("span", { class: "venue-icon" }, venueIcon(x.audience)),
-        h("div", { class: "venue-body" },
-          h("span", { class: "venue-name" }, localName(x.venue)),
-          h("span", { class: "small" }, pick(x.perk_title)),
-          h("time", { class: "muted small", datetime: new Date(x.scanned_at * 1000).toISOString() },
-            `${venueName(x.audience)} · ${formatTime(x.scanned_at)}`),
-          x.flagged_replay ? alertBox(t("history.replay"), "warn") : null)))));
-  }).catch((e) => {
-    if (!alive || (e instanceof ApiError && e.kind === "session")) return;
-    fill(body, problemBox(e));
-  }).finally(() => body.setAttribute("aria-busy", "false"));
-  return () => { alive = false; };
-}
-
-// ---- phones that can show codes offline ------------------------------------------------------
-
-function devicesView() {
-  setTopbar(t("devices.title"), "#/home");
-  const view = document.getElementById("view");
-  const body = h("div", { id: "devices-body", "aria-busy": "true" }, h("p", { class: "muted" }, t("loading")));
-  add(view, ...[h("h2", { class: "page-title" }, t("devices.title")), h("p", { class: "muted small" }, t("devices.lead")),
-    holder.supported() ? null : alertBox(t("devices.unsupported"), "info"), body].filter(Boolean));
-  let alive = true;
-  let added = false;  // this phone was added after the citizen removed another one
-  async function load() {
-    body.setAttribute("aria-busy", "true");
-    try {
-      await syncHolder(false);  // this phone is in the list once it has been online here
-      const r = await api("/api/v1/me/devices");
-      if (!alive) return;
-      // at the limit: say so above the list, whose Remove buttons are the way out
-      const full = holderFull() ? h("p", { class: "notice notice-warn", id: "holder-full", role: "status" }, t("holder.full")) : null;
-      const done = added ? alertBox(t("holder.added"), "info") : null;
-      if (!r.devices.length) { fill(body, full, h("p", { class: "card empty", id: "devices-empty" }, t("devices.none"))); return; }
-      fill(body, full, done, h("ul", { class: "device-list", id: "device-list" }, r.devices.map(deviceItem)));
-    } catch (e) {
-      if (!alive || (e instanceof ApiError && e.kind === "session")) return;
-      fill(body, problemBox(e));
-    } finally {
-      body.setAttribute("aria-busy", "false");
-    }
-  }
-  function deviceItem(d) {
-    const mine = d.id === holder.deviceId();
-    const note = h("div", { role: "status" });
-    let armed = false;
-    const remove = button(t("devices.remove"), async () => {
-      if (!armed) { armed = true; remove.textContent = t("devices.remove.confirm"); return; }
-      remove.disabled = true;
-      try {
-        await api(`/api/v1/me/devices/${encodeURIComponent(d.id)}`, { method: "DELETE" });
-        if (mine) await holder.clear();
-        fill(note, alertBox(t("devices.removed"), "info"));
-        if (!mine && holderFull()) {  // room for this phone now: add it while the citizen is here
-          await syncHolder(true);
-          added = !holderFull() && !!holder.deviceId();
-        }
-        setTimeout(load, 800);
-      } catch (e) {
-        remove.disabled = false;
-        if (!(e instanceof ApiError && e.kind === "session")) fill(note, problemBox(e));
-      }
-    }, "btn btn-danger btn-small", { "data-device": d.id });
-    return h("li", { class: "card device", "data-device": d.id },
-      h("div", { class: "venue-body" },
-        h("span", { class: "venue-name" }, d.label, mine ? h("span", { class: "you" }, t("devices.this")) : null),
-        h("span", { class: "muted small" }, t("devices.added", { date: formatDate(d.created_at) })),
-        d.last_certified_at ? h("span", { class: "muted small" }, t("devices.certified", { time: formatTime(d.last_certified_at) })) : null),
-      remove, note);
-  }
-  load();
-  return () => { alive = false; };
-}
-
-// ---- privacy and opt-out ----------------------------------------------------------------------
-
-function privacyView() {
-  setTopbar(t("nav.privacy"), "#/home");
-  const view = document.getElementById("view");
-  const info = h("p", { class: "small", id: "consent-info" });
-  const notice = h("div");
-  const confirmBox = h("input", { type: "checkbox", id: "confirm-delete", on: { change: () => fill(notice) } });
-  const del = button(t("privacy.delete"), () => {
-    if (!confirmBox.checked) { fill(notice, alertBox(t("privacy.confirm.first"))); confirmBox.focus(); return; }
-    dialog.showModal();
-    noBtn.focus();
-  }, "btn btn-danger btn-block", { id: "delete" });
-  const yesBtn = button(t("privacy.confirm.yes"), async () => {
-    yesBtn.disabled = true;
-    try {
-      app.deleted = await api("/api/v1/me", { method: "DELETE", body: { confirm: true } });
-      await holder.clear();
-      dialog.close();
-      setSession(null);
-      location.hash = "#/left";
-    } catch (e) {
-      yesBtn.disabled = false;
-      dialog.close();
-      if (!(e instanceof ApiError && e.kind === "session")) fill(notice, alertBox(errorText(e)));
-    }
-  }, "btn btn-danger", { id: "confirm-yes" });
-  const noBtn = button(t("privacy.confirm.no"), () => dialog.close(), "btn btn-secondary", { id: "confirm-no" });
-  const dialog = h("dialog", { class: "dialog", id: "confirm-dialog", "aria-labelledby": "dlg-title", "aria-describedby": "dlg-lead" },
-    h("h3", { id: "dlg-title" }, t("privacy.confirm.title")),
-    h("p", { id: "dlg-lead" }, t("privacy.confirm.lead")),
-    h("div", { class: "row row-end" }, noBtn, yesBtn));
-
-  add(view, 
-    h("h2", { class: "page-title" }, t("privacy.title")),
-    h("section", { class: "card" }, info),
-    h("section", { class: "card", "aria-labelledby": "leave-title" },
-      h("h3", { id: "leave-title" }, t("privacy.leave")),
-      h("p", {}, t("privacy.leave.lead")),
-      h("ul", { class: "crosses", id: "deleted-list" },
-        ["privacy.del.account", "privacy.del.scores", "privacy.del.consent", "privacy.del.history"].map((k) => h("li", {}, t(k)))),
-      h("p", { class: "muted small" }, t("privacy.keep")),
-      h("label", { class: "check", for: "confirm-delete" }, confirmBox, h("span", {}, t("privacy.confirm.box"))),
-      notice,
-      del),
-    dialog);
-  let alive = true;
-  api("/api/v1/me").then((me) => {
-    if (alive && me.consent) info.textContent = t("privacy.consent", { date: formatDate(me.consent.accepted_at), version: me.consent.version });
-  }).catch(() => {});
-  return () => { alive = false; if (dialog.open) dialog.close(); };
-}
-
-function leftView() {
-  setTopbar(t("app.name"), null);
-  add(document.getElementById("view"), h("section", { class: "card center", id: "left" },
-    h("h2", { class: "page-title" }, t("privacy.done.title")),
-    h("p", {}, t("privacy.done.lead")),
-    app.deleted ? h("p", { class: "muted small", id: "deleted-counts" }, t("privacy.done.counts", {
-      schemes: app.deleted.memberships_deleted, uses: app.deleted.redemptions_deleted })) : null,
-    link(t("privacy.done.home"), "#/welcome", "btn btn-primary btn-block")));
-}
-
-function sessionView() {
-  if (getSession()) { location.replace("#/home"); return; }
-  setTopbar(t("session.title"), null);
-  add(document.getElementById("view"), h("section", { class: "card center", id: "session-ended" },
-    h("h2", { class: "page-title" }, t("session.title")),
-    h("p", {}, t("session.lead")),
-    link(t("session.login"), "#/login", "btn btn-primary btn-block", { id: "relogin" })));
-}
+// What a screen in its own module uses of the shell (its view(route, shell) gets this)
+const shell = { app, h, fill, add, addFirst, addAfter, button, link, errorText, problemBox, alertBox, announce, catalogue,
+  setTopbar, syncHolder, holderFull, holderProblemBox, clockNotice, api, ApiError, getSession, setSession };
 
 boot();

@@ -40,3 +40,30 @@ export function venueRank(code) {
   const i = types.findIndex((v) => v.code === code);
   return i < 0 ? types.length : i;
 }
+
+// Small line icons (24x24, stroke = currentColor): the type's own from the registry; DEFAULT_PATHS stands in
+// for a type not named yet.
+const SVG = "http://www.w3.org/2000/svg";
+
+const DEFAULT_PATHS = ["M12 3l8.5 5v8L12 21l-8.5-5V8z", "M12 8v4l3 2"];
+
+export function venueIcon(audience) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "28");
+  svg.setAttribute("height", "28");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  svg.setAttribute("class", "icon");
+  for (const d of venueIconPaths(audience) || DEFAULT_PATHS) {
+    const p = document.createElementNS(SVG, "path");
+    p.setAttribute("d", d);
+    p.setAttribute("fill", "none");
+    p.setAttribute("stroke", "currentColor");
+    p.setAttribute("stroke-width", "1.8");
+    p.setAttribute("stroke-linecap", "round");
+    p.setAttribute("stroke-linejoin", "round");
+    svg.appendChild(p);
+  }
+  return svg;
+}
