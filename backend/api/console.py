@@ -24,7 +24,6 @@ from ..services import console as console_service
 from ..services import console_auth
 from ..services import console_charts as charts
 from ..services.ledger import CaseStatus
-from ..services.venue_types import get_venue_types
 from .app_page import SECURITY_HEADERS, TYPES
 from .common import config_limit, json_body, load, now
 
@@ -166,40 +165,44 @@ def overview(t):
     return _json(console_service.overview(t, _days()))
 
 
-_CHART_TEXT = {
-    "en": {"activity": "Codes issued, grants, refusals and replays per day", "issued": "issued", "grants": "grants",
-           "refusals": "refusals", "replays": "replays", "reason": "Refusals by reason",
-           "venue_type": "Refusals by venue type", "grants_venue_type": "Grants by venue type", "empty": "No data yet"},
-    "zh-CN": {"activity": "每日签发、通过、拒绝与重放", "issued": "签发", "grants": "通过", "refusals": "拒绝",
-              "replays": "重放", "reason": "按原因的拒绝", "venue_type": "按场所类型的拒绝",
-              "grants_venue_type": "按场所类型的通过", "empty": "暂无数据"},
-}
+def _tz() -> int:
+    """The viewer's UTC offset in minutes east (the page sends it), for the hours of the hourly chart."""
+    try:
+        return max(-14 * 60, min(14 * 60, int(request.args.get("tz", 0))))
+    except ValueError:
+        return 0
+
+
+def _figures(t: int) -> charts.ChartFigures:
+    return charts.ChartFigures(t, console_service.days_back(t, _days()), _tz())
+
+
+@bp.get("/console/api/charts")
+@console_view("operator")
+def chart_list(t):
+    """Every overview chart's legend, summary and data table (the text alternative of its SVG), from the same
+    figures the SVGs are drawn from."""
+    fig, lang = _figures(t), _lang()
+    return _json({"charts": [charts.build(name, fig, lang).to_dict() for name in charts.NAMES]})
+
+
+@bp.get("/console/api/reasons")
+@console_view()
+def reason_list(t):
+    """Each refusal reason's label, severity and colour, for the page's tables."""
+    return _json(charts.reasons(_lang()))
 
 
 @bp.get("/console/api/charts/<name>.svg")
 @console_view("operator")
 def chart(t, name):
-    tx = _CHART_TEXT[_lang()]
-    ov = console_service.overview(t, _days())
-    if name == "activity":
-        svg = charts.stacked_bars(ov["days"], {tx["issued"]: ov["issued"]["per_day"],
-                                               tx["grants"]: ov["grants"]["per_day"],
-                                               tx["refusals"]: ov["refusals"]["per_day"],
-                                               tx["replays"]: ov["replays"]["per_day"]},
-                                  title=tx["activity"], empty=tx["empty"])
-    elif name == "refusals-by-reason":
-        svg = charts.hbars(list(ov["refusals"]["by_reason"].items()), title=tx["reason"], empty=tx["empty"])
-    elif name == "refusals-by-venue-type":
-        label = get_venue_types().label  # the registry's names, not the audience codes
-        svg = charts.hbars([(label(a, _lang()), n) for a, n in ov["refusals"]["by_audience"].items()],
-                           title=tx["venue_type"], empty=tx["empty"])
-    elif name == "grants-by-venue-type":
-        label = get_venue_types().label
-        items = sorted(((label(a, _lang()), sum(v)) for a, v in ov["grants"]["by_audience"].items()),
-                       key=lambda kv: -kv[1])
-        svg = charts.hbars(items, title=tx["grants_venue_type"], empty=tx["empty"])
-    else:
+    if name not in charts.NAMES:
         raise APIError(404, "not_found", "No such chart.", {})
+    try:
+        width = int(request.args["w"]) if "w" in request.args else None
+    except ValueError:
+        width = None
+    svg = charts.build(name, _figures(t), _lang()).svg(width)
     resp = Response(svg, mimetype="image/svg+xml")
     return _secure(resp, "no-store")
 

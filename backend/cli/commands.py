@@ -80,11 +80,17 @@ def init_db_cmd():
 @click.command("seed-demo")
 @click.option("--reset", is_flag=True, help="Delete the demo partners and citizens first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the demo data as JSON.")
+@click.option("--activity", is_flag=True,
+              help="Also make the console's last 14 days up to now: demo kiosks, codes issued, grants and refusals "
+                   "(replaces the last generated ones; make demo passes it).")
 @with_appcontext
-def seed_demo_cmd(reset, as_json):
+def seed_demo_cmd(reset, as_json, activity):
     """Create demo partners, venues, citizens in every band and fresh enrolment codes (idempotent)."""
     init_database()
     out = seed_demo(now(), reset=reset)
+    if activity:
+        from ..demo.activity import seed_activity
+        out["activity"] = seed_activity(now())
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:

@@ -17,7 +17,8 @@ from ..services.perks import get_catalogue
 
 # partner -> [(venue name, audience, perk codes)]
 PARTNERS = {
-    "Fuzhou Metro": [("Fuzhou Metro Line 1 - Dongjiekou gate", "metro", ["MOLI-METRO20"])],
+    "Fuzhou Metro": [("Fuzhou Metro Line 1 - Dongjiekou gate", "metro", ["MOLI-METRO20"]),
+                     ("Fuzhou Metro Line 1 - Fuzhou Railway Station gate", "metro", ["MOLI-METRO20"])],
     "Gulou District Government Services": [("Gulou service office - Window 3", "gov-office",
                                             ["MOLI-GOV-PRIORITY", "MOLI-GOV-ASSIST", "MOLI-GOV-EXPRESS"])],
     "Xiamen Library": [("Xiamen Library - Main desk", "library", ["BAILU-LIB-NODEPOSIT", "BAILU-LIB-PRIORITY"])],
@@ -37,6 +38,7 @@ PARTNERS = {
 # the venues' names as citizens reading Chinese see them
 VENUE_NAMES_ZH = {
     "Fuzhou Metro Line 1 - Dongjiekou gate": "福州地铁1号线 东街口站闸机",
+    "Fuzhou Metro Line 1 - Fuzhou Railway Station gate": "福州地铁1号线 福州火车站站闸机",
     "Gulou service office - Window 3": "鼓楼区政务服务中心 3号窗口",
     "Xiamen Library - Main desk": "厦门市图书馆 总服务台",
     "Gulangyu Piano Museum": "鼓浪屿钢琴博物馆",
@@ -174,6 +176,12 @@ def print_summary(out: dict, echo) -> None:
     for c in out["citizens"]:
         bands = ", ".join(f"{k} {v}" for k, v in c["bands"].items())
         echo(f"  {c['phone']}  {c['label']:<40} band: {bands:<22} perks: {', '.join(c['perks']) or '-'}")
+    if out.get("activity"):
+        a = out["activity"]
+        echo("")
+        echo(f"Console activity since {a['first_day']} (generated, up to now): {a['kiosks']} demo kiosks reporting, "
+             f"{a['issued_codes']:,} codes issued, {a['grants']:,} grants, {a['refusals']:,} refusals, "
+             f"{a['replays']} codes replayed at two stations")
     echo("")
     echo(f"Operator API token: {out['operator_token']}")
     echo("")

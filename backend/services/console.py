@@ -100,17 +100,16 @@ def overview(now: int, days: int = 14) -> dict:
         audiences.add(aud)
 
     grants: dict[str, list[int]] = {}
-    replays = [0] * days
-    rows = db.session.execute(select(Redemption.scanned_at, Redemption.audience, Redemption.cross_venue_replay)
+    rows = db.session.execute(select(Redemption.scanned_at, Redemption.audience)
                               .where(Redemption.scanned_at >= since_ts), bind_arguments=reports)
-    for ts, aud, replay in rows:
+    for ts, aud in rows:
         d = console_stats.utc_day(ts)
         if d not in idx:
             continue
         grants.setdefault(aud, [0] * days)[idx[d]] += 1
         audiences.add(aud)
-        if replay:
-            replays[idx[d]] += 1
+    per_day = console_stats.replays_per_day(labels)  # a copied code's later uses, as the charts count them
+    replays = [per_day[d] for d in labels]
 
     refusals_by_reason: dict[str, int] = {}
     refusals_by_audience: dict[str, int] = {}

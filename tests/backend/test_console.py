@@ -241,7 +241,9 @@ def test_kiosk_reports_show_on_the_kiosks_screen_and_in_the_overview(app, con, h
     ov = con.get("overview").json
     assert ov["refusals"]["by_reason"] == {"EXPIRED": 6, "REPLAYED": 2} and ov["refusals"]["by_audience"] == {"metro": 8}
     svg = con.get("charts/refusals-by-reason.svg?lang=zh-CN")
-    assert svg.mimetype == "image/svg+xml" and "按原因的拒绝" in svg.get_data(as_text=True) and "EXPIRED: 6" in svg.get_data(as_text=True)
+    text = svg.get_data(as_text=True)
+    assert svg.mimetype == "image/svg+xml" and "按原因的拒绝" in text and "二维码过期 · 不适用于此时此地: 6" in text
+    assert 'data-category="EXPIRED" data-value="6"' in text and 'data-category="REPLAYED" data-value="2"' in text
     assert "script" not in svg.get_data(as_text=True).lower()
     # enrolment code, then revoke: the kiosk is refused at once
     code = con.post(f"venues/{vid}/enrolment-codes", expect=201).json

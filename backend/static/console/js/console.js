@@ -138,31 +138,77 @@ function stat(n, label, level) {
   return h("div", { class: "card stat" }, h("span", { class: "n" + (level ? " " + level : "") }, n), h("span", { class: "l" }, label));
 }
 
-function chartImg(name, alt, days) {
-  return h("figure", { class: "card chart" }, h("h2", {}, alt),
-    h("img", { src: `/console/api/charts/${name}.svg?days=${days}&lang=${state.lang}`, alt, width: name === "activity" ? 720 : 400, loading: "lazy" }));
+// ------------------------------------------------------------------------------------ charts
+// Each chart is an SVG the server draws, with beside it the legend and the figures as a table, made by the
+// server from the same data (/console/api/charts): colours mean the same in every chart and table.
+const SVG_NS = "http://www.w3.org/2000/svg";
+function swatch(colour, mark = "bar") {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  for (const [k, v] of Object.entries({ width: 18, height: 14, viewBox: "0 0 18 14", "aria-hidden": "true", class: "swatch" })) svg.setAttribute(k, v);
+  const shape = document.createElementNS(SVG_NS, mark === "line" ? "g" : (mark === "count" ? "path" : "rect"));
+  if (mark === "line") {
+    const line = document.createElementNS(SVG_NS, "line");
+    for (const [k, v] of Object.entries({ x1: 1, y1: 7, x2: 17, y2: 7, stroke: colour, "stroke-width": 2 })) line.setAttribute(k, v);
+    const dot = document.createElementNS(SVG_NS, "circle");
+    for (const [k, v] of Object.entries({ cx: 9, cy: 7, r: 3.5, fill: "#fff", stroke: colour, "stroke-width": 2 })) dot.setAttribute(k, v);
+    shape.append(line, dot);
+  } else if (mark === "count") {
+    shape.setAttribute("d", "M4 7l5 -5l5 5l-5 5z"); shape.setAttribute("fill", colour);
+  } else {
+    for (const [k, v] of Object.entries({ x: 1, y: 1, width: 16, height: 12, rx: 2, fill: colour })) shape.setAttribute(k, v);
+  }
+  svg.append(shape);
+  return svg;
 }
+
+const num = (v) => typeof v === "number" ? v.toLocaleString(state.lang) : v;
+
+// The width each chart is shown at, so the server draws it at that size (its text stays legible on a phone):
+// the wide charts take the whole screen, the others share it in columns of at least 420 px (console.css)
+function chartWidths() {
+  const inner = Math.max(280, view().clientWidth - (window.innerWidth <= 640 ? 20 : 32));
+  const cols = Math.max(1, Math.min(3, Math.floor((inner + 12) / 432)));
+  return { wide: Math.round(inner - 30), narrow: Math.round((inner - 12 * (cols - 1)) / cols - 30) };
+}
+
+function chartFigure(c, query, width) {
+  const legend = h("ul", { class: "legend", "aria-label": t("ov.legend") }, c.legend.map((l) => h("li", { "data-series": l.key, "data-colour": l.colour },
+    swatch(l.colour, l.mark), h("span", { class: "lg-label" }, l.label),
+    l.reasons.length ? h("span", { class: "lg-reasons" }, l.reasons.map((r) => h("span", { "data-reason": r.status }, r.label))) : null)));
+  const tb = c.table;
+  const head = h("tr", {}, tb.head.map((x, i) => h("th", { scope: "col" }, tb.col_colours && tb.col_colours[i] ? [swatch(tb.col_colours[i]), " "] : null, x)));
+  const rows = tb.rows.map((r, i) => h("tr", { "data-key": tb.row_keys[i] }, r.map((v, j) => j === 0
+    ? h("th", { scope: "row" }, tb.row_colours ? [swatch(tb.row_colours[i]), " "] : null, v)
+    : h("td", { class: typeof v === "number" ? "num" : null }, num(v)))));
+  const id = `chart-${c.name}`;
+  return h("figure", { class: "card chart", id, "data-chart": c.name },
+    h("h2", { id: id + "-title" }, c.title),
+    h("img", { src: `/console/api/charts/${c.name}.svg?${query}&w=${width}`, alt: c.summary, width, "aria-describedby": id + "-table" }),
+    c.legend.length && !c.empty ? legend : null,
+    h("details", { class: "chart-table" }, h("summary", {}, t("ov.chart_table")),
+      h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": id + "-title" },
+        h("table", { id: id + "-table" }, h("caption", { class: "sr-only" }, c.title), h("thead", {}, head), h("tbody", {}, rows)))));
+}
+
+const WIDE_CHARTS = ["activity", "grants-by-hour", "refusals-per-day"];
 
 const SCREENS = {
   async overview() {
     const days = 14;
-    const ov = await api(`overview?days=${days}`);
+    const query = `days=${days}&lang=${encodeURIComponent(state.lang)}&tz=${-new Date().getTimezoneOffset()}`;
+    const [ov, ch] = await Promise.all([api(`overview?days=${days}`), api(`charts?${query}`)]);
     const oldest = ov.review.oldest_opened_at ? t("ov.oldest", { days: ov.review.oldest_age_days }) : t("ov.none_open");
-    const table = h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("ov.day")), h("th", { scope: "col" }, t("ov.issued")),
-      h("th", { scope: "col" }, t("ov.grants")), h("th", { scope: "col" }, t("ov.refusals")), h("th", { scope: "col" }, t("ov.replays")))),
-      h("tbody", {}, ov.days.map((d, i) => h("tr", {}, h("th", { scope: "row" }, d), h("td", {}, ov.issued.per_day[i]),
-        h("td", {}, ov.grants.per_day[i]), h("td", {}, ov.refusals.per_day[i]), h("td", {}, ov.replays.per_day[i])))));
+    const figs = Object.fromEntries(ch.charts.map((c) => [c.name, c]));
+    const widths = chartWidths();
     return [
       h("h1", {}, t("ov.title"), " ", h("span", { class: "muted" }, "· " + t("ov.days", { n: days }))),
       h("div", { class: "grid" },
-        stat(ov.totals.issued, t("ov.issued")), stat(ov.totals.grants, t("ov.grants")),
-        stat(ov.totals.refusals, t("ov.refusals")), stat(ov.totals.replays, t("ov.replays")),
+        stat(num(ov.totals.issued), t("ov.issued")), stat(num(ov.totals.grants), t("ov.grants")),
+        stat(num(ov.totals.refusals), t("ov.refusals")), stat(num(ov.totals.replays), t("ov.replays")),
         stat(ov.kiosks.online, t("ov.kiosks_online")), stat(ov.kiosks.offline, t("ov.kiosks_offline")),
         h("div", { class: "card stat", id: "queue-stat" }, h("span", { class: "n" }, ov.review.open), h("span", { class: "l" }, t("ov.queue")), h("span", { class: "l" }, " · " + oldest))),
-      h("div", { class: "chart-wide" }, chartImg("activity", t("ov.chart.activity"), days)),
-      h("details", { class: "card" }, h("summary", {}, t("ov.table")), h("div", { class: "table-wrap", tabindex: "0" }, table)),
-      h("div", { class: "charts" }, chartImg("refusals-by-reason", t("ov.chart.reason"), days),
-        chartImg("refusals-by-venue-type", t("ov.chart.venue"), days), chartImg("grants-by-venue-type", t("ov.chart.grants_venue"), days)),
+      WIDE_CHARTS.map((n) => h("div", { class: "chart-wide" }, chartFigure(figs[n], query, widths.wide))),
+      h("div", { class: "charts" }, ch.charts.filter((c) => !WIDE_CHARTS.includes(c.name)).map((c) => chartFigure(c, query, widths.narrow))),
     ];
   },
 
@@ -238,14 +284,17 @@ const SCREENS = {
   },
 
   async replays() {
-    const d = await api("replays");
+    const [d, rs] = await Promise.all([api("replays"), api(`reasons?lang=${encodeURIComponent(state.lang)}`)]);
+    // a reason in the colour of its severity, as in the overview's charts, and in words
+    const reason = (k, n) => { const r = rs.reasons[k] || { label: k, colour: "#858A99" };
+      return h("span", { class: "reason", "data-reason": k, "data-colour": r.colour }, swatch(r.colour), ` ${r.label} ${num(n)}`); };
     const rep = d.replays.length ? h("table", { id: "replay-table" }, h("thead", {}, h("tr", {}, ["rep.jti", "rep.scans", "rep.venues"].map((x) => h("th", { scope: "col" }, t(x))))),
       h("tbody", {}, d.replays.map((r) => h("tr", {}, h("td", {}, h("code", {}, r.jti)), h("td", {}, r.redemptions),
         h("td", {}, r.scans.map((s) => h("div", {}, `${s.venue_name} · ${s.device_id} · ${fmtTime(s.scanned_at)}`))))))) : h("p", {}, t("rep.none"));
     const an = d.anomalies.length ? h("table", { id: "anomaly-table" }, h("thead", {}, h("tr", {}, ["k.kiosk", "k.venue", "rep.day", "rep.rate", "rep.baseline", "rep.reasons"].map((x) => h("th", { scope: "col" }, t(x))))),
       h("tbody", {}, d.anomalies.map((a) => h("tr", {}, h("td", {}, a.name), h("td", {}, `${a.venue} (${a.audience})`), h("td", {}, a.day),
         h("td", {}, h("span", { class: "pill bad" }, `${Math.round(a.rate * 100)}%`), ` (${a.refusals}/${a.scans})`), h("td", {}, `${Math.round(a.baseline_rate * 100)}%`),
-        h("td", {}, Object.entries(a.reasons).map(([k, n]) => `${k} ${n}`).join(", ")))))) : h("p", {}, t("rep.no_anomalies"));
+        h("td", {}, Object.entries(a.reasons).map(([k, n]) => reason(k, n))))))) : h("p", {}, t("rep.no_anomalies"));
     return [h("h1", {}, t("rep.title")), h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("rep.anomalies")), an),
       h("section", { class: "card table-wrap", tabindex: "0" }, h("h2", {}, t("rep.replays")), rep)];
   },
