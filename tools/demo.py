@@ -1,8 +1,9 @@
 """`make demo`: prepare the SQLite database with demo data, start the backend, and walk the main job once.
 
-1. `flask --app backend init-db`, `seed-demo` (schemes, partners, venues, citizens in every band, kiosk
-   enrolment codes) and `ledger seed-demo` (data providers, a reviewer, score events to explain and
-   review) into instance/perkpass.db;
+1. `flask --app backend init-db`, `seed-demo --activity` (schemes, partners, venues, citizens in every band,
+   kiosk enrolment codes, and the console's last 14 days up to now: demo kiosks reporting in, codes issued,
+   grants and refusals; backend/demo/activity.py) and `ledger seed-demo` (data providers, a reviewer, score
+   events to explain and review) into instance/perkpass.db;
 2. start the backend with gunicorn on HOST:PORT (development mode: log-in codes come back as dev_code);
 3. as a demo citizen (Moli 713: metro 20% and Gulou office perks) log in, fetch a metro code, save it as
    a PNG, fetch the trust list and root key, and verify the PNG **offline** with `perkpass-verify`;
@@ -103,12 +104,13 @@ def main() -> int:
 
     print("== 1. database and demo data ==")
     flask("init-db", env=env)
-    seed = flask("seed-demo", env=env)
+    seed = flask("seed-demo", "--activity", env=env)  # a fortnight for the console, replaced on each run
     ledger = flask("ledger", "seed-demo", env=env)  # providers, a reviewer and explained score events
     # enrolment codes and tokens go to a file, not the screen (re-running keeps the demo data as it is)
     (OUT / "seed.txt").write_text(seed + "\n" + ledger)
     print(f"demo partners, venues, citizens and a score ledger are ready; kiosk enrolment codes and API tokens "
           f"-> {os.path.relpath(OUT / 'seed.txt', ROOT)}")
+    print(next((line.strip() for line in seed.splitlines() if line.startswith("Console activity")), ""))
 
     print(f"\n== 2. backend on {base} (gunicorn, 2 workers) ==")
     parent = os.getppid()
