@@ -71,7 +71,6 @@ class ScoreEvent(db.Model):
                                                     index=True)
     provider_event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     category: Mapped[str | None] = mapped_column(String(48), nullable=True)
-    reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     payload_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     confirmed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

@@ -209,7 +209,6 @@ class CaseEventOut(Base):
     title = fields.Nested(I18nText, required=True)
     points = fields.Integer(required=True)
     status = fields.String(required=True)
-    reference = fields.String(allow_none=True)
     description = fields.String(allow_none=True)
     occurred_at = fields.Integer(required=True)
     recorded_at = fields.Integer(required=True)

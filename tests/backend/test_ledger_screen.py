@@ -39,4 +39,5 @@ def test_a_direct_caller_cannot_store_text_either(app):
     stored = " ".join(str(getattr(row, c.key)) for c in ScoreEvent.__table__.columns)
     for needle in ("Diabetes", "clinic", "Buddhist", "FZ-TP-000001"):
         assert needle not in stored
-    assert (row.category, row.delta, row.reason, row.reference) == ("VOLUNTEER-SERVICE", 5, None, None)
+    assert (row.category, row.delta, row.reason) == ("VOLUNTEER-SERVICE", 5, None)
+    assert "reference" not in ScoreEvent.__table__.c, "no column that could hold a readable reference"

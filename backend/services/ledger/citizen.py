@@ -92,7 +92,7 @@ def _event_public(line: Line, rules: SchemeRules | None, providers: dict, now: i
     cases = list(e.cases)
     return {"id": e.id, "kind": e.kind, "title": title, "category": e.category, "source": source,
             "points": line.points, "counts": line.counts and e.kind != EventKind.JOIN, "status": e.status,
-            "reference": e.reference, "description": e.reason if e.kind == EventKind.JOIN else None,
+            "description": e.reason if e.kind == EventKind.JOIN else None,
             "occurred_at": e.occurred_at,
             "recorded_at": e.recorded_at, "can_dispute": can_dispute(e, rules, now),
             "disputable_until": _disputable_until(e, rules),

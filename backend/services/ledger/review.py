@@ -33,7 +33,7 @@ def _case_for_reviewer(c: LedgerCase, providers: dict, schemes: dict[int, str]) 
         "decision": c.decision, "decision_reason": c.decision_reason, "decided_at": c.decided_at,
         "reviewer": c.reviewer.name if c.reviewer is not None else None,
         "event": {"id": e.id, "scheme": scheme, "kind": e.kind, "category": e.category,
-                  "title": title, "points": e.delta, "status": e.status, "reference": e.reference,
+                  "title": title, "points": e.delta, "status": e.status,
                   "description": description, "occurred_at": e.occurred_at, "recorded_at": e.recorded_at,
                   "source": source},
     }
