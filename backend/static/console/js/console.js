@@ -427,7 +427,6 @@ function caseCard(c) {
       h("dt", {}, t("r.rule")), h("dd", {}, rule),
       h("dt", {}, t("r.points")), h("dd", {}, String(c.event.points)),
       h("dt", {}, t("r.source")), h("dd", {}, c.event.source.name || "–"),
-      h("dt", {}, t("r.reference")), h("dd", {}, c.event.reference || "–"),
       h("dt", {}, t("r.occurred")), h("dd", {}, fmtTime(c.event.occurred_at)),
       h("dt", {}, t("r.description")), h("dd", {}, c.event.description || "–")),
     h("h3", {}, t("r.statement")), c.statement ? h("blockquote", {}, c.statement) : h("p", { class: "muted" }, t("r.no_statement")),
