@@ -2,7 +2,6 @@
 from flask import Blueprint, current_app, g
 
 from ..services import consent as consent_texts
-from ..http.errors import APIError
 from ..extensions import client_address
 from ..http.log import event
 from ..schemas.auth import ConsentTextOut, LoggedOut, LoginIn, LoginOut, RequestCodeIn, RequestCodeOut
@@ -22,21 +21,9 @@ def _citizen_brief(citizen) -> dict:
             "consent": {"version": consent.version, "accepted_at": consent.accepted_at} if consent else None}
 
 
-def _phone(raw: str) -> str:
-    phone = auth_service.normalise_phone(raw)
-    if phone is None:
-        raise APIError(400, "validation_error", "That is not a valid phone number.",
-                       {"phone": ["Use international form like +8613800138000."]})
-    return phone
-
-
 @endpoint(bp, "/consent", summary="The current consent text citizens accept when joining.", response=ConsentTextOut)
 def consent_text():
-    version = current_app.config["PERKPASS_CONSENT_VERSION"]
-    text = consent_texts.text_for(version)
-    if text is None:
-        raise APIError(503, "unavailable", "The configured consent version has no text.", {})
-    return {"version": version, "text": text, "sha256": consent_texts.sha256(version)}
+    return consent_texts.current_text(current_app.config["PERKPASS_CONSENT_VERSION"])
 
 
 @endpoint(bp, "/request-code", "POST", summary="Send a one-time log-in code to a phone.", body=RequestCodeIn,
@@ -46,7 +33,7 @@ def consent_text():
                       "(PERKPASS_RATE_LIMIT_REQUEST_CODE) and the lock-out after repeated wrong codes are "
                       "counted in the database, so every worker sees them: 429 `rate_limited` / `locked_out`.")
 def request_code(data):
-    phone = _phone(data["phone"])
+    phone = auth_service.citizen_phone(data["phone"])
     code = auth_service.request_code(phone, now(), data.get("locale", "zh-CN"))
     event(log, "auth.code_sent")
     out: dict[str, object] = {"sent": True, "expires_in": int(current_app.config["PERKPASS_OTP_TTL"])}
@@ -63,7 +50,7 @@ def request_code(data):
                       "takes PERKPASS_OTP_MAX_ATTEMPTS tries; PERKPASS_LOGIN_LOCKOUT_FAILURES wrong codes "
                       "within PERKPASS_LOGIN_LOCKOUT_SECONDS lock the phone out (429 `locked_out`).")
 def login(data):
-    phone = _phone(data["phone"])
+    phone = auth_service.citizen_phone(data["phone"])
     t = now()
     result = auth_service.login(phone, data["code"], data.get("consent"), t, data.get("locale"))
     event(log, "auth.joined" if result.created else "auth.logged_in")

@@ -13,12 +13,14 @@ from ..services import auth as auth_service
 from ..services import ledger as ledger_service
 from ..services import operators as operator_service
 from ..services import partners as partner_service
+from ..services.errors import Forbidden
 
 
 @dataclass(frozen=True)
 class BearerRole:
     name: str
-    # resolve(token, request clock): puts who is calling into ``g``, or raises APIError (401/403)
+    # resolve(token, request clock): puts who is calling into ``g``; an unknown token is HTTP's 401 (APIError
+    # with WWW-Authenticate), a known one whose holder was revoked the domain's Forbidden (403)
     resolve: Callable[[str, int], None]
     description: str  # the OpenAPI security scheme's description: what the token looks like, where it comes from
 
@@ -49,7 +51,7 @@ def _device(token: str, t: int) -> None:
     if device is None:
         raise unauthorized("device")
     if device.revoked_at is not None:
-        raise APIError(403, "device_revoked", "This kiosk has been revoked; enrol it again.", {})
+        raise Forbidden("This kiosk has been revoked; enrol it again.", code="device_revoked")
     g.device = device
 
 
@@ -65,7 +67,7 @@ def _provider(token: str, t: int) -> None:
     if p is None:
         raise unauthorized("provider")
     if p.revoked_at is not None:
-        raise APIError(403, "provider_revoked", "This data provider's token has been revoked.", {})
+        raise Forbidden("This data provider's token has been revoked.", code="provider_revoked")
     g.provider = p
 
 
@@ -74,7 +76,7 @@ def _reviewer(token: str, t: int) -> None:
     if r is None:
         raise unauthorized("reviewer")
     if r.revoked_at is not None:
-        raise APIError(403, "reviewer_revoked", "This reviewer's token has been revoked.", {})
+        raise Forbidden("This reviewer's token has been revoked.", code="reviewer_revoked")
     g.reviewer = r
 
 

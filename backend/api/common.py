@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+import werkzeug.exceptions
 from marshmallow import Schema
 
 from ..http.errors import APIError
@@ -143,7 +144,7 @@ def endpoint(bp: Blueprint, rule: str, method: str = "GET", *, summary: str, bod
             if auth is not None:
                 authenticate(auth)
             if any(isinstance(v, str) and _PATH_CTRL.search(v) for v in kwargs.values()):
-                raise APIError(404, "not_found", "No such resource.", {})
+                raise werkzeug.exceptions.NotFound("No such resource.")
             if body is not None and load_body:
                 raw = json_body()
                 loaded = fast_body(raw) if fast_body is not None and type(raw) is dict else None

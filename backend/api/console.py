@@ -14,6 +14,7 @@ import functools
 import logging
 from pathlib import Path
 
+import werkzeug.exceptions
 from flask import Blueprint, Response, abort, g, jsonify, redirect, request, send_from_directory
 
 from ..http.errors import APIError
@@ -91,8 +92,8 @@ def console_view(role: str | None = None, write: bool = False):
             s = console_auth.session_for_token(request.cookies.get(COOKIE), t)
             if s is None:
                 raise APIError(401, "signed_out", "Sign in to the console.", {})
-            if role is not None and s.account.role != role:
-                raise APIError(403, "forbidden", f"This screen is for the {role} role.", {})
+            if role is not None:
+                console_auth.require_role(s, role)
             if write and not console_auth.csrf_ok(s, request.headers.get(CSRF_HEADER)):
                 raise APIError(403, "csrf", "Reload the page: the form's security token is missing or old.", {})
             g.console = s
@@ -196,8 +197,8 @@ def reason_list(t):
 @bp.get("/console/api/charts/<name>.svg")
 @console_view("operator")
 def chart(t, name):
-    if name not in charts.NAMES:
-        raise APIError(404, "not_found", "No such chart.", {})
+    if name not in charts.NAMES:  # the URL names no chart: routing's not-found
+        raise werkzeug.exceptions.NotFound("No such chart.")
     try:
         width = int(request.args["w"]) if "w" in request.args else None
     except ValueError:
@@ -269,9 +270,8 @@ def create_account(t):
 @bp.post("/console/api/accounts/<int:account_id>/disable")
 @console_view("operator", write=True)
 def disable_account(t, account_id):
-    if account_id == g.console.account.id:
-        raise APIError(409, "conflict", "You cannot disable your own account.", {})
-    return _json({"account": console_auth.account_dict(console_auth.disable_account(account_id, t, _actor()), t)})
+    done = console_auth.disable_account(account_id, t, _actor(), by_account_id=g.console.account.id)
+    return _json({"account": console_auth.account_dict(done, t)})
 
 
 @bp.post("/console/api/accounts/<int:account_id>/unlock")
@@ -304,9 +304,7 @@ def review_case(t, case_id):
 def decide(t, case_id):
     from ..services import ledger
     data = _body(DecisionIn)
-    reviewer = g.console.account.reviewer
-    if reviewer is None:
-        raise APIError(403, "forbidden", "This account has no reviewer record.", {})
+    reviewer = console_auth.reviewer_of(g.console)
     ledger.decide(case_id, reviewer, data["decision"], data["reason"], t)
     event(log, "console.case_decided", case_id=case_id, decision=data["decision"], account=g.console.account.id)
     return _json(console_service.review_case(case_id, t))

@@ -10,12 +10,10 @@ from partner_sdk.format import qr_version_m
 from partner_sdk.messages import citizen_text
 from partner_sdk.qr import qr_png, qr_svg
 
-from ..http.errors import APIError
 from ..http.log import event
 from ..schemas.credentials import IssueIn, IssueOut
 from ..services import console_stats, issuance
-from ..services.keys import KeyError_
-from ..services.perks import get_catalogue
+from ..services.errors import NotFound
 from ..http import ratelimit
 from .common import endpoint, now
 
@@ -53,14 +51,8 @@ def _issue(data) -> tuple[dict, issuance.Issued | None]:
     ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "issue",
                     shared_key="PERKPASS_RATE_LIMIT_ISSUE_SHARED")
     audience = data["audience"]
-    if data.get("scheme") is not None and data["scheme"] not in get_catalogue().schemes:
-        raise APIError(404, "not_found", "unknown scheme", {"scheme": ["Unknown scheme."]})
-    try:
-        issued = issuance.issue(g.citizen_id, g.citizen_public_id, audience, now(), scheme=data.get("scheme"),
-                                known=g.get("citizen_memberships"))
-    except KeyError_:
-        log.error("issuance.no_signing_key")
-        raise APIError(503, "unavailable", "Codes cannot be issued right now (no active signing key).", {}) from None
+    issued = issuance.issue(g.citizen_id, g.citizen_public_id, audience, now(), scheme=data.get("scheme"),
+                            known=g.get("citizen_memberships"))
     if issued is None:
         event(log, "credential.none", logging.DEBUG, audience=audience)
         return {"eligible": False, "audience": audience, "scheme": None, "perks": [], "qr_text": None,
@@ -101,8 +93,8 @@ def issue_credential(data):
           produces={"image/png": {"type": "string", "format": "binary"}})
 def issue_png(data):
     out, issued = _issue(data)
-    if issued is None:
-        raise APIError(404, "no_perk", NO_PERK_EN, {})
+    if issued is None:  # an image must show a code: "no perk here" is the absence of one
+        raise NotFound(NO_PERK_EN, code="no_perk")
     resp = Response(qr_png(issued.qr_text), mimetype="image/png")
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Perkpass-Expires-At"] = str(issued.expires_at)
@@ -115,8 +107,8 @@ def issue_png(data):
           produces={"image/svg+xml": {"type": "string"}})
 def issue_svg(data):
     out, issued = _issue(data)
-    if issued is None:
-        raise APIError(404, "no_perk", NO_PERK_EN, {})
+    if issued is None:  # an image must show a code: "no perk here" is the absence of one
+        raise NotFound(NO_PERK_EN, code="no_perk")
     resp = Response(qr_svg(issued.qr_text), mimetype="image/svg+xml")
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Perkpass-Expires-At"] = str(issued.expires_at)

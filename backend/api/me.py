@@ -47,10 +47,7 @@ def me():
 @endpoint(bp, "/schemes", "POST", summary="Join a scheme at its base score.", auth="citizen", body=JoinSchemeIn,
           response=MembershipOut, status=201, errors=(404,))
 def join_scheme(data):
-    c = _citizen()
-    if data["scheme"] not in get_catalogue().schemes:
-        raise APIError(404, "not_found", "unknown scheme", {"scheme": ["Unknown scheme."]})
-    m = score_service.join(c, data["scheme"], now())
+    m = score_service.join(_citizen(), data["scheme"], now())
     event(log, "citizen.joined_scheme", scheme=data["scheme"])
     return _membership(m)
 

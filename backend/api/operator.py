@@ -4,7 +4,6 @@ import logging
 from flask import Blueprint, g
 from sqlalchemy import select
 
-from ..http.errors import APIError
 from ..extensions import db
 from ..http.log import event
 from ..models import Device, Partner, Venue
@@ -73,10 +72,7 @@ def create_venue(data):
 @endpoint(bp, "/venues/<int(min=1, max=2147483647):venue_id>", summary="One venue.", auth="operator", response=VenueOut,
           errors=(404,))
 def get_venue(venue_id):
-    v = db.session.get(Venue, venue_id)
-    if v is None:
-        raise APIError(404, "not_found", "unknown venue", {})
-    return venue_dict(v)
+    return venue_dict(partner_service.get_venue(venue_id))
 
 
 @endpoint(bp, "/venues/<int(min=1, max=2147483647):venue_id>/enrolment-codes", "POST",
@@ -96,8 +92,6 @@ def list_devices():
 @endpoint(bp, "/devices/<device_id>/revoke", "POST", summary="Revoke a kiosk's device token.", auth="operator",
           response=DeviceOut, errors=(404,))
 def revoke_device(device_id):
-    if len(device_id) > 40:
-        raise APIError(404, "not_found", "unknown device", {})
     d = partner_service.revoke_device(device_id, now())
     event(log, "operator.device_revoked", device_id=d.public_id, operator=g.operator.id)
     return device_dict(d)

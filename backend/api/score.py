@@ -3,11 +3,10 @@ import logging
 
 from flask import Blueprint, g
 
-from ..http.errors import APIError
 from ..http.log import event
 from ..schemas.ledger import DisputeIn, LedgerEventOut, MyScoreOut, SchemeExplanationOut
 from ..services import ledger
-from ..services.perks import get_catalogue
+from ..services import scores as score_service
 from .common import config_limit, endpoint, now, token_key
 
 bp = Blueprint("score", __name__, url_prefix="/api/v1/me/score")
@@ -27,12 +26,7 @@ def my_score():
 @endpoint(bp, "/<scheme>", summary="The explanation for one scheme.", auth="citizen", response=SchemeExplanationOut,
           errors=(404,), limits=[(config_limit("PERKPASS_RATE_LIMIT_LEDGER_READ", "120 per minute"), token_key)])
 def my_scheme_score(scheme):
-    if scheme not in get_catalogue().schemes:
-        raise APIError(404, "not_found", "Unknown scheme.", {})
-    found = ledger.explain_citizen(g.citizen_id, now(), scheme=scheme)
-    if not found:
-        raise APIError(404, "not_member", "You have not joined this scheme.", {})
-    return found[0]
+    return score_service.explain_scheme(g.citizen_id, scheme, now())
 
 
 @endpoint(bp, "/events/<int:event_id>", summary="One event of my ledger, with its dispute or review.",

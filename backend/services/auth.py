@@ -37,6 +37,15 @@ def normalise_phone(raw: str) -> str | None:
     return s if E164.match(s) else None
 
 
+def citizen_phone(raw: str) -> str:
+    """The E.164 phone a citizen typed to log in or join; InvalidInput when it is not a phone number."""
+    phone = normalise_phone(raw)
+    if phone is None:
+        raise InvalidInput("That is not a valid phone number.",
+                           {"phone": ["Use international form like +8613800138000."]})
+    return phone
+
+
 def phone_hash(phone: str) -> str:
     return crypto.keyed_hash(get_secret(PHONE_PEPPER), phone)
 

@@ -22,9 +22,8 @@ from partner_sdk import keyprofile, pp2
 from ..extensions import db, rows_changed
 from ..models import (CertificateRevocation, Citizen, CitizenScheme, DeviceChallenge, HolderDevice, PerkCertificate,
                       Scheme)
-from . import keys as key_service
 from .errors import Conflict, InvalidInput, NotFound
-from .issuance import memberships, offers
+from .issuance import memberships, offers, signing_key
 
 CHALLENGE_TTL = 120
 REGISTRATION_CONTEXT = b"perkpass-device-registration\x00"
@@ -69,6 +68,17 @@ def _load_public_key(key_type: int, raw: bytes):
 
 def register(citizen: Citizen, *, algorithm: str, public_key: str, challenge: str, signature: str, label: str,
              now: int) -> HolderDevice:
+    """Register a phone's device key on proof of possession (a signed one-time challenge). InvalidInput for
+    base64url that decodes to nothing sensible, an unknown challenge or a signature that does not verify."""
+    try:
+        return _register(citizen, algorithm=algorithm, public_key=public_key, challenge=challenge,
+                         signature=signature, label=label, now=now)
+    except ValueError:  # base64url that decodes to nothing sensible (the challenge, if found, stays used)
+        raise InvalidInput("Malformed key, challenge or signature.") from None
+
+
+def _register(citizen: Citizen, *, algorithm: str, public_key: str, challenge: str, signature: str, label: str,
+              now: int) -> HolderDevice:
     key_type = KEY_TYPES[algorithm]
     raw = b64url_decode(public_key)
     key = _load_public_key(key_type, raw)
@@ -166,7 +176,7 @@ def certify(citizen: Citizen, device: HolderDevice, now: int) -> list[CertOut]:
             titles = {p.code: dict(p.title) for p in offer.perks}
             row = live.get((audience, offer.scheme, codes))
             if row is None:
-                key = key or key_service.current_signing_key(now)
+                key = key or signing_key(now, "Certificates")
                 cert = pp2.issue_certificate(
                     signing_key=key.private, kid=key.kid, issuer=cfg["PERKPASS_ISSUER"], audience=audience,
                     scheme=offer.scheme, perks=[p.code for p in offer.perks],

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 
+from .errors import Unavailable
+
 TEXTS = {
     "2026-11-01": {
         "en": (
@@ -26,6 +28,15 @@ TEXTS = {
 
 def text_for(version: str) -> dict | None:
     return TEXTS.get(version)
+
+
+def current_text(version: str) -> dict:
+    """What a citizen reads before joining: the configured version, its text and the text's hash.
+    Unavailable when the configured version has no text (an operator must fix the configuration)."""
+    text = text_for(version)
+    if text is None:
+        raise Unavailable("The configured consent version has no text.", retry_after=None)
+    return {"version": version, "text": text, "sha256": sha256(version)}
 
 
 def sha256(version: str) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy import case, func, or_, select, update
 from ..extensions import db, rows_changed
 from ..models.console import ConsoleAccount, ConsoleSession
 from . import crypto
-from .errors import Conflict, InvalidInput, Locked, NotFound, Unauthenticated
+from .errors import Conflict, Forbidden, InvalidInput, Locked, NotFound, Unauthenticated
 
 ROLES = ("operator", "reviewer")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}\Z")
@@ -176,7 +176,11 @@ def _account(account_id: int) -> ConsoleAccount:
     return a
 
 
-def disable_account(account_id: int, now: int, actor: str) -> ConsoleAccount:
+def disable_account(account_id: int, now: int, actor: str, *, by_account_id: int | None = None) -> ConsoleAccount:
+    """Disable an account (its sessions end, its reviewer token is revoked). Conflict when ``by_account_id``,
+    the person doing it, is that account: the last operator must not lock everyone out."""
+    if by_account_id is not None and by_account_id == account_id:
+        raise Conflict("You cannot disable your own account.")
     a = _account(account_id)
     if a.disabled_at is None:
         a.disabled_at = now
@@ -307,6 +311,19 @@ def session_for_token(token: str | None, now: int) -> Session | None:
         row.last_seen_at = now
         db.session.commit()
     return Session(acc, row)
+
+
+def require_role(s: Session, role: str) -> None:
+    """A reviewer never manages keys, an operator never reads a case: Forbidden unless ``s`` has ``role``."""
+    if s.account.role != role:
+        raise Forbidden(f"This screen is for the {role} role.")
+
+
+def reviewer_of(s: Session):
+    """The reviewer record a review decision is made under; Forbidden for an account without one."""
+    if s.account.reviewer is None:
+        raise Forbidden("This account has no reviewer record.")
+    return s.account.reviewer
 
 
 def csrf_ok(s: Session, header_value: str | None) -> bool:

@@ -16,8 +16,9 @@ list of messages (the ``fields`` of the JSON error body).
     ├── Conflict        it contradicts the current state                        (conflict)
     ├── Unauthenticated who is asking was not proved (wrong credentials)         (unauthorized)
     ├── Forbidden       this actor may not do it (revoked, not allowed)         (forbidden)
-    └── TryLater        not now; ``retry_after`` seconds                         (rate_limited)
-        └── Locked      locked after failed attempts until an operator or time   (locked)
+    ├── TryLater        not now; ``retry_after`` seconds                         (rate_limited)
+    │   └── Locked      locked after failed attempts until an operator or time   (locked)
+    └── Unavailable     a dependency is down or misconfigured (not the caller's)  (unavailable)
 
 This module imports nothing of the backend: a service, a view, the command line and a test can all use it.
 """
@@ -95,13 +96,15 @@ class TryLater(DomainError):
 
 class Unavailable(DomainError):
     """A dependency this request needs is down or misconfigured (the SMS gateway, the database, the rate-limit
-    store): not the caller's fault; retry after ``retry_after`` seconds."""
+    store, no signing key): not the caller's fault; retry after ``retry_after`` seconds, or ``None`` when waiting
+    will not help until an operator acts (no Retry-After is sent then)."""
 
     code = "unavailable"
 
-    def __init__(self, message: str, details: dict | None = None, *, code: str | None = None, retry_after: int = 30):
+    def __init__(self, message: str, details: dict | None = None, *, code: str | None = None,
+                 retry_after: int | None = 30):
         super().__init__(message, details, code=code)
-        self.retry_after = int(retry_after)
+        self.retry_after = None if retry_after is None else int(retry_after)
 
 
 class Locked(TryLater):

@@ -6,6 +6,7 @@ the score stays here. A citizen with no perk at an audience gets no code at all.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 
 from flask import current_app
@@ -18,7 +19,10 @@ from ..extensions import db
 from ..models import CitizenScheme, Scheme
 from . import keys as key_service
 from .perks import Perk, get_catalogue
+from .errors import NotFound, Unavailable
 from .secrets_store import PSEUDONYM, get_secret
+
+log = logging.getLogger("perkpass.issuance")
 
 
 @dataclass
@@ -40,6 +44,16 @@ class Issued:
     expires_at: int
     refresh_after: int
     other_schemes: list[str]
+
+
+def signing_key(now: int, what: str) -> key_service.ActiveKey:
+    """The key that signs ``what`` (codes, certificates) now; Unavailable when there is none or it cannot be
+    used (the operator must rotate or unlock the keys: waiting will not help, so no Retry-After)."""
+    try:
+        return key_service.current_signing_key(now)
+    except key_service.KeyError_:
+        log.error("issuance.no_signing_key", extra={"fields": {"what": what.lower()}})
+        raise Unavailable(f"{what} cannot be issued right now (no active signing key).", retry_after=None) from None
 
 
 def memberships(citizen_id: int) -> list[tuple[str, int]]:
@@ -91,7 +105,10 @@ _pseudonym = functools.lru_cache(maxsize=20_000)(pairwise_pseudonym)
 
 def issue(citizen_id: int, citizen_public_id: str, audience: str, now: int, scheme: str | None = None,
           known: list[tuple[str, int]] | None = None) -> Issued | None:
-    """Sign a credential for the citizen's perks at ``audience`` (``None`` when there are none)."""
+    """Sign a credential for the citizen's perks at ``audience`` (``None`` when there are none). NotFound for
+    a ``scheme`` the catalogue does not have; Unavailable when no signing key can sign."""
+    if scheme is not None and scheme not in get_catalogue().schemes:
+        raise NotFound("unknown scheme", {"scheme": ["Unknown scheme."]})
     available = offers(citizen_id, audience, known)
     if scheme is not None:
         chosen = [o for o in available if o.scheme == scheme]
@@ -101,7 +118,7 @@ def issue(citizen_id: int, citizen_public_id: str, audience: str, now: int, sche
         return None
     offer = chosen[0]
     cfg = current_app.config
-    key = key_service.current_signing_key(now)
+    key = signing_key(now, "Codes")
     lifetime = int(cfg["PERKPASS_CREDENTIAL_LIFETIME"])
     cred = issue_credential(
         signing_key=key.private, kid=key.kid, issuer=cfg["PERKPASS_ISSUER"], audience=audience,

@@ -13,9 +13,9 @@ from sqlalchemy import delete, select, text
 from ..extensions import db, rows_changed
 from ..models import Citizen, CitizenScheme, LedgerCase, LoginCode, Redemption, Scheme, ScoreEvent
 from . import auth as auth_service
-from .errors import Refused
+from .errors import NotFound, Refused
 from .import_codes import import_codes
-from .ledger import CaseReason, CaseStatus, Decision, EventKind, EventStatus, append
+from .ledger import CaseReason, CaseStatus, Decision, EventKind, EventStatus, append, explain_citizen
 from .perks import Catalogue, SchemeConfig, get_catalogue
 
 
@@ -114,7 +114,10 @@ def _import_into(m: CitizenScheme, score: int, *, now: int, source: str, reason:
 
 
 def join(citizen: Citizen, scheme_code: str, now: int) -> CitizenScheme:
-    """A citizen joins a scheme voluntarily and starts at its base score."""
+    """A citizen joins a scheme voluntarily and starts at its base score (NotFound for a scheme the
+    catalogue does not have)."""
+    if scheme_code not in get_catalogue().schemes:
+        raise NotFound("unknown scheme", {"scheme": ["Unknown scheme."]})
     scheme = scheme_row(scheme_code)
     if scheme is None:
         raise ValueError(f"unknown scheme {scheme_code!r}")
@@ -126,6 +129,17 @@ def join(citizen: Citizen, scheme_code: str, now: int) -> CitizenScheme:
                      reason="joined the scheme at its base score")
     db.session.commit()
     return m
+
+
+def explain_scheme(citizen_id: int, scheme_code: str, now: int) -> dict:
+    """The citizen's own explanation of one scheme's score (the ledger's). NotFound for a scheme the catalogue
+    does not have; NotFound ``not_member`` when the citizen has not joined it."""
+    if scheme_code not in get_catalogue().schemes:
+        raise NotFound("Unknown scheme.")
+    found = explain_citizen(citizen_id, now, scheme=scheme_code)
+    if not found:
+        raise NotFound("You have not joined this scheme.", code="not_member")
+    return found[0]
 
 
 # ------------------------------------------------------------------ operator imports (issue 19)
