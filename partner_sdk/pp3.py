@@ -5,16 +5,21 @@ carries a fresh zero-knowledge proof instead: two codes of one citizen share no 
 
 * The **certificate** is a blind BBS signature (CFRG drafts "The BBS Signature Scheme", BLS12-381-SHA-256,
   "Blind BBS Signatures" and "BBS per Verifier Linkability": BlindSignWithNym, api_id
-  ``BBS_BLS12381G1_XMD:SHA-256_SSWU_RO_H2G_HM2S_PSEUDONYM_``) by the issuer's BBS key over six messages: the
-  issuer's four, venue type (audience), perks (sorted, comma-joined), validity day (UTC day number, decimal)
-  and scheme, then the holder's two, committed blindly: the commitment's blind and the pseudonym secret
-  (the phone's random part plus the issuer's ``signer_nym_entropy``). The issuer sees only a hiding
-  commitment with a proof that the phone knows its opening, so it never learns the secret and cannot compute
-  the holder's pseudonyms. The signature's header is ``"perkpass-pp3-certificate" 0x00 issuer 0x00 kid ||
-  I2OSP(1, 8)`` (the pseudonym draft's combined header, one pseudonym secret).
+  ``BBS_BLS12381G1_XMD:SHA-256_SSWU_RO_H2G_HM2S_PSEUDONYM_``) by the issuer's BBS key over five messages: the
+  issuer's three, venue type (audience), perks (sorted, comma-joined) and validity day (UTC day number,
+  decimal), then the holder's two, committed blindly: the commitment's blind and the pseudonym secret
+  (the phone's random part plus the issuer's ``signer_nym_entropy``). Every message the issuer signs is shown
+  in every code: the scheme is not signed (no gate decision reads it, each perk code belongs to one scheme,
+  and a hidden message would cost each proof 32 bytes); ``Certificate.scheme`` is the issuer's label for the
+  phone's screen. The issuer sees only a hiding commitment with a proof that the phone knows its opening, so
+  it never learns the secret and cannot compute the holder's pseudonyms. The signature's header is
+  ``"perkpass-pp3-certificate" 0x00 issuer 0x00 kid || I2OSP(1, 8)`` (the pseudonym draft's combined header,
+  one pseudonym secret).
 * A **presentation** is a BBS proof, made by the phone for each code, disclosing only messages 0, 1, 2
   (venue type, perks, day), bound to the presentation header ``"perkpass-pp3-presentation" 0x00 ||
-  I2OSP(slot, 8)`` (slot = presented time // 30 s); the scheme and the secret stay hidden.
+  I2OSP(slot, 8)`` (slot = presented time // 30 s); the holder's blind and secret stay hidden. The day is
+  not in the code's bytes: it is the slot's UTC day (slot * 30 // 86400), so a certificate makes codes only
+  for the slots of its own day, by construction (a slot of another day discloses another day: the proof fails).
 * **Quotas without linking**: with the proof comes a pseudonym (CFRG "BBS per Verifier Linkability") for
   the context ``"perkpass-pp3-nym" 0x00 issuer 0x00 venue type 0x00 || I2OSP(window, 4) || I2OSP(index, 8)``,
   where ``window`` is the venue type's quota window in seconds (:func:`quota_window`) and ``index`` =
@@ -27,13 +32,12 @@ Byte layout (integers unsigned big-endian)::
 
     [0]      1   0x31: high nibble 3 (format), low bit 1 = a pseudonym follows (every code made today has one)
     [1:5]    4   BBS key reference: SHA-256(kid as UTF-8)[:4] (shared by every holder of one key)
-    [5:7]    2   validity day (UTC day number)
-    [7:11]   4   slot (presented time // 30)
-    [11]     1   n: length of the claims block
-    [12:12+n] n  raw DEFLATE(audience 0x00 perks, zdict=pp2.PRESET_DICTIONARY)
+    [5:9]    4   slot (presented time // 30); the validity day is slot * 30 // 86400
+    [9]      1   n: length of the claims block
+    [10:10+n] n  raw DEFLATE(audience 0x00 perks, zdict=pp2.PRESET_DICTIONARY)
     if flag:  4  quota window (seconds)
              48  pseudonym (compressed G1 point)
-    rest         BBS proof (3 points and 4 + U scalars; U = 3 undisclosed messages: 368 bytes)
+    rest         BBS proof (3 points and 4 + U scalars; U = 2 undisclosed messages: 336 bytes)
 
 QR transport: ``"PP3"`` + decimal(0x01 || all of the above), like PP1 and PP2.
 
@@ -70,14 +74,15 @@ NYM_CONTEXT = b"perkpass-pp3-nym\x00"
 DAY = 86_400
 SLOT_SECONDS = pp2.SLOT_SECONDS
 KEY_REF_LEN = 4
-SIGNER_MESSAGES = 4  # venue type, perks, day, scheme; then the holder's two blind scalars
-MESSAGE_COUNT = SIGNER_MESSAGES + 2  # ... prover blind (4) and pseudonym secret (5), committed, never shown
-DISCLOSED = (0, 1, 2)  # venue type, perks, validity day; never the scheme (3) nor the holder's scalars
+SIGNER_MESSAGES = 3  # venue type, perks, day: all shown; then the holder's two blind scalars
+MESSAGE_COUNT = SIGNER_MESSAGES + 2  # ... prover blind (3) and pseudonym secret (4), committed, never shown
+DISCLOSED = (0, 1, 2)  # venue type, perks, validity day; never the holder's scalars
 MAX_DAYS_AHEAD = 7  # an issuer signs at most a week of days ahead; a verifier refuses a day further out
 # "Once per visit" for PP3: the shortest quota window, the PP2 reuse floor at the default window and leeway.
 MIN_QUOTA_WINDOW = pp2.min_reuse_interval(pp2.DEFAULT_PRESENTATION_WINDOW, 5)
 
-_HEAD = struct.Struct(">B4sHIB")
+_HEAD = struct.Struct(">B4sIB")
+HEAD_LEN = _HEAD.size  # 10: format, key reference, slot, claims length
 _NYM = struct.Struct(">I48s")
 _PROOF_LEN = 3 * bbs.OCTET_POINT_LENGTH + (4 + MESSAGE_COUNT - len(DISCLOSED)) * bbs.OCTET_SCALAR_LENGTH
 
@@ -172,12 +177,17 @@ class HolderSecret(NamedTuple):
     nym_secret: int
 
 
-def _signer_scalars(audience: str, perks: Sequence[str], day: int, scheme: str) -> list[int]:
-    return bbs.messages_to_scalars(_disclosed_messages(audience, perks, day) + [scheme.encode()], API_ID)
+def _signer_scalars(audience: str, perks: Sequence[str], day: int) -> list[int]:
+    return bbs.messages_to_scalars(_disclosed_messages(audience, perks, day), API_ID)
 
 
-def message_scalars(audience: str, perks: Sequence[str], day: int, scheme: str, secret: HolderSecret) -> list[int]:
-    return [*_signer_scalars(audience, perks, day, scheme), secret.prover_blind % bbs.R, secret.nym_secret % bbs.R]
+def message_scalars(audience: str, perks: Sequence[str], day: int, secret: HolderSecret) -> list[int]:
+    return [*_signer_scalars(audience, perks, day), secret.prover_blind % bbs.R, secret.nym_secret % bbs.R]
+
+
+def slot_day(slot: int) -> int:
+    """The UTC day a slot lies in (a day holds a whole number of slots): the day a code discloses."""
+    return slot * SLOT_SECONDS // DAY
 
 
 def _disclosed_messages(audience: str, perks: Sequence[str], day: int) -> list[bytes]:
@@ -190,7 +200,7 @@ def _disclosed_scalars(audience: str, perks: tuple[str, ...], day: int) -> list[
 
 
 def _generators() -> list[G1Point]:
-    # the signer's (Q_1, H_1..H_4), then the blind ones (Q_2 for the prover blind, J_1 for the secret)
+    # the signer's (Q_1, H_1..H_3), then the blind ones (Q_2 for the prover blind, J_1 for the secret)
     return bbs.create_generators(SIGNER_MESSAGES + 1, API_ID) + bbs.blind_generators(2, API_ID)
 
 
@@ -229,7 +239,7 @@ class Certificate(NamedTuple):
     audience: str
     perks: tuple[str, ...]
     day: int
-    scheme: str
+    scheme: str  # the issuer's label for the phone's screen, not signed (the code never shows it)
     signature: bytes
 
     def to_json(self) -> dict[str, Any]:
@@ -261,7 +271,7 @@ def blind_sign_certificate(sk: int, kid: str, issuer: str, audience: str, perks:
         entropy = _random_scalar() if signer_nym_entropy is None else signer_nym_entropy
         pk = bbs.sk_to_pk(sk)
         signature = bbs.blind_sign_with_nym(sk, pk, commitment, entropy, certificate_header(issuer, kid),
-                                            _signer_scalars(audience, codes, day, scheme), API_ID)
+                                            _signer_scalars(audience, codes, day), API_ID)
     except bbs.BBSError as exc:
         raise ValueError(str(exc)) from None
     return Certificate(kid, audience, codes, day, scheme, signature), entropy
@@ -269,7 +279,7 @@ def blind_sign_certificate(sk: int, kid: str, issuer: str, audience: str, perks:
 
 def certificate_ok(cert: Certificate, public_key: bytes, issuer: str, secret: HolderSecret) -> bool:
     """The holder's check of what it was given (before it relies on it)."""
-    scalars = message_scalars(cert.audience, cert.perks, cert.day, cert.scheme, secret)
+    scalars = message_scalars(cert.audience, cert.perks, cert.day, secret)
     return bbs.core_verify(public_key, cert.signature, _generators(), certificate_header(issuer, cert.kid),
                            scalars, API_ID)
 
@@ -284,9 +294,12 @@ def claims_block(audience: str, perks: Sequence[str]) -> bytes:
 def present(cert: Certificate, secret: HolderSecret, public_key: bytes, issuer: str, now: int | float | datetime,
             window: int | None, random_scalars: bbs.RandomScalars = bbs.calculate_random_scalars) -> str:
     """What the phone does (in JavaScript) for each code; here for Python holders, tests and benchmarks.
-    ``window``: the venue type's quota window (:func:`quota_window`), None for a code without a pseudonym."""
+    ``window``: the venue type's quota window (:func:`quota_window`), None for a code without a pseudonym.
+    Raises ValueError for a time outside the certificate's day (its proof could not disclose that day)."""
     slot = int(fmt.to_epoch(now)) // SLOT_SECONDS
-    scalars = message_scalars(cert.audience, cert.perks, cert.day, cert.scheme, secret)
+    if slot_day(slot) != cert.day:
+        raise ValueError(f"a certificate for day {cert.day} makes codes only on that day")
+    scalars = message_scalars(cert.audience, cert.perks, cert.day, secret)
     header, ph = certificate_header(issuer, cert.kid), presentation_header(slot)
     block = claims_block(cert.audience, cert.perks)
     if window is None:
@@ -298,7 +311,7 @@ def present(cert: Certificate, secret: HolderSecret, public_key: bytes, issuer: 
         proof, pseudonym = bbs.core_proof_gen_with_nym(public_key, cert.signature, _generators(), header, ph,
                                                        context, scalars, DISCLOSED, API_ID, random_scalars)
         nym_part, flags = _NYM.pack(window, pseudonym), FLAG_PSEUDONYM
-    head = _HEAD.pack(FORMAT << 4 | flags, key_reference(cert.kid), cert.day, slot, len(block))
+    head = _HEAD.pack(FORMAT << 4 | flags, key_reference(cert.kid), slot, len(block))
     return QR_PREFIX + fmt.bytes_to_digits(head + block + nym_part + proof)
 
 
@@ -308,13 +321,17 @@ class Presentation(NamedTuple):
     """A parsed, unverified PP3 code."""
 
     key_ref: bytes
-    day: int
     slot: int
     audience: str
     perks: tuple[str, ...]
     window: int | None
     pseudonym: bytes | None
     proof: bytes
+
+    @property
+    def day(self) -> int:
+        """The validity day the proof discloses: the slot's UTC day (not carried in the code)."""
+        return slot_day(self.slot)
 
     @property
     def presented_at(self) -> int:
@@ -341,7 +358,7 @@ def parse_qr_text(text: str) -> Presentation:
     data = fmt.digits_to_bytes(text[3:])
     if len(data) < _HEAD.size:
         raise fmt.TransportError("PP3 code too short")
-    first, key_ref, day, slot, n = _HEAD.unpack_from(data)
+    first, key_ref, slot, n = _HEAD.unpack_from(data)
     if first >> 4 != FORMAT or first & ~FLAG_PSEUDONYM & 0x0F:
         raise fmt.TransportError("not a PP3 format this verifier knows")
     pos = _HEAD.size
@@ -357,7 +374,7 @@ def parse_qr_text(text: str) -> Presentation:
     proof = data[pos:]
     if len(proof) != _PROOF_LEN:
         raise fmt.TransportError("PP3 proof has the wrong length")
-    return Presentation(key_ref, day, slot, audience, perks, window, pseudonym, proof)
+    return Presentation(key_ref, slot, audience, perks, window, pseudonym, proof)
 
 
 def _claims(block: bytes) -> tuple[str, tuple[str, ...]]:

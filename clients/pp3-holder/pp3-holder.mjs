@@ -24,7 +24,7 @@ const BLIND_API_ID = concat(enc.encode('BLIND_'), API_ID);
 const H2S = concat(API_ID, enc.encode('H2S_'));
 const SLOT_SECONDS = 30;
 const DISCLOSED = [0, 1, 2];
-const UNDISCLOSED = [3, 4, 5];
+const UNDISCLOSED = [3, 4];  // the holder's blind and pseudonym secret; the issuer's three are all shown
 
 function concat(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -38,9 +38,9 @@ function concat(...parts) {
 
 let cachedGenerators = null;
 function generators() {
-  // (Q_1, H_1..H_4) of the issuer's messages, then (Q_2, J_1) for the holder's blind and secret
+  // (Q_1, H_1..H_3) of the issuer's messages, then (Q_2, J_1) for the holder's blind and secret
   cachedGenerators = cachedGenerators || concatGenerators(
-    create_generators({count: 5, api_id: API_ID, ciphersuite: CS}),
+    create_generators({count: 4, api_id: API_ID, ciphersuite: CS}),
     create_generators({count: 2, api_id: BLIND_API_ID, ciphersuite: CS}));
   return cachedGenerators;
 }
@@ -94,7 +94,7 @@ function sameBytes(a, b) {
 }
 
 /**
- * The verifier's half (clients/js uses it for PP3 codes): whether `proof` (368 bytes) with `pseudonym` (48,
+ * The verifier's half (clients/js uses it for PP3 codes): whether `proof` (336 bytes) with `pseudonym` (48,
  * or null for a code without one: then the plain CoreProofVerify) proves a certificate of `publicKey` (96) disclosing (audience, perks, day), bound to `slot` and the quota
  * window's context: CoreProofVerifyWithNym of the drafts, as partner_sdk.bbs does it. Points must be the
  * canonical encoding of a subgroup point other than the identity. Never throws: anything off is false.
@@ -131,11 +131,13 @@ export function verifyProof({publicKey, proof, pseudonym, issuer, kid, audience,
   }
 }
 
-/** One PP3 code, "PP3" + digits. `cert`: {kid, audience, perks (sorted), day, scheme, signature (bytes),
- * claimsBlock (bytes, as the issuer sent it)}; `now`: seconds; `window`: the quota window the issuer said. */
+/** One PP3 code, "PP3" + digits. `cert`: {kid, audience, perks (sorted), day, signature (bytes), claimsBlock
+ * (bytes, as the issuer sent it)}; `now`: seconds, within the certificate's UTC day (the code carries no day:
+ * the gate takes it from the slot); `window`: the quota window the issuer said. */
 export async function makeCode({cert, secret, publicKey, issuer, now, window}) {
   const slot = Math.floor(now / SLOT_SECONDS);
-  const signer = messages_to_scalars({messages: [cert.audience, cert.perks.join(','), String(cert.day), cert.scheme]
+  if (Math.floor(slot * SLOT_SECONDS / 86400) !== cert.day) throw new RangeError('a certificate makes codes only on its day');
+  const signer = messages_to_scalars({messages: [cert.audience, cert.perks.join(','), String(cert.day)]
     .map(s => enc.encode(s)), api_id: API_ID, ciphersuite: CS});
   const scalars = [...signer, secret.proverBlind, secret.nymSecret];
   const {header, ph, context} = contexts({issuer, kid: cert.kid, audience: cert.audience, slot, window});
@@ -151,8 +153,7 @@ export async function makeCode({cert, secret, publicKey, issuer, now, window}) {
   const proof = ProofFinalize({init_res: initRes, challenge, e_value: signatureResult[1], random_scalars: random,
     undisclosed_messages: UNDISCLOSED.map(j => scalars[j]), ciphersuite: CS});
   const keyRef = sha256(enc.encode(cert.kid)).slice(0, 4);
-  const head = concat(Uint8Array.of(0x31), keyRef, i2osp(cert.day, 2), i2osp(slot, 4),
-    Uint8Array.of(cert.claimsBlock.length));
+  const head = concat(Uint8Array.of(0x31), keyRef, i2osp(slot, 4), Uint8Array.of(cert.claimsBlock.length));
   const bytes = concat(head, cert.claimsBlock, i2osp(window, 4), CS.point_to_octets_E1(pseudonym), proof);
   return 'PP3' + BigInt('0x01' + toHex(bytes)).toString(10);
 }

@@ -90,8 +90,8 @@ def test_the_phone_makes_pp3_codes_the_gate_grants_and_they_share_nothing(make_p
     assert d2.status is Status.GRANTED and d2.pseudonym != d1.pseudonym and d2.jti != d1.jti
     # two codes of one citizen: past the public head, no longer common run than random bytes have
     a, b = fmt.digits_to_bytes(first[3:]), fmt.digits_to_bytes(later[3:])
-    public = 12 + a[11]
-    assert a[:5] == b[:5] and a[public:public + 4] == b[public:public + 4]  # key reference, day; window
+    public = pp3.HEAD_LEN + a[9]
+    assert a[:5] == b[:5] and a[public:public + 4] == b[public:public + 4]  # key reference; window
     assert _longest_common_run(a[public + 4:], b[public + 4:]) <= 4
     # what the issuer saw (the commitments) appears in no code
     for sent in out["sent"]:

@@ -53,8 +53,9 @@ def build_cases() -> tuple[dict[str, str], list[dict[str, Any]]]:
 
     good = code(T0)
     data = fmt.digits_to_bytes(good[3:])
-    n = data[11]
-    nym_at, proof_at = 12 + n + 4, 12 + n + 52
+    n = data[9]
+    head = pp3.HEAD_LEN
+    nym_at, proof_at = head + n + 4, head + n + 52
     bob = issuer.pp3_certificate("metro", PERKS, TODAY)
     identity = bbs.G1Point.identity().to_compressed_bytes()
     lib_nym = bbs.calculate_pseudonym(pp3.nym_context(issuer.issuer, "library", 130, T0 // 30), secret.nym_secret,
@@ -79,14 +80,15 @@ def build_cases() -> tuple[dict[str, str], list[dict[str, Any]]]:
          "prior": [{"qr_text": good, "now": T0 + 1}]},
         {"why": "another holder in the same window", "qr_text": code(T0 + 1, who=bob), "now": T0 + 2,
          "prior": [{"qr_text": good, "now": T0 + 1}]},
-        {"why": "wrong slot", "qr_text": _code(_replace(data, 7, ((T0 + 30) // 30).to_bytes(4, "big"))),
+        {"why": "wrong slot", "qr_text": _code(_replace(data, 5, ((T0 + 30) // 30).to_bytes(4, "big"))),
          "now": T0 + 1},
-        {"why": "wrong day", "qr_text": _code(_replace(data, 5, (TODAY + 1).to_bytes(2, "big"))), "now": T0 + 1},
-        {"why": "tampered disclosure", "qr_text": _code(data[:11] + bytes([len(fewer)]) + fewer + data[12 + n:]),
+        {"why": "wrong day (the slot moved to the next day)",
+         "qr_text": _code(_replace(data, 5, ((T0 + DAY) // 30).to_bytes(4, "big"))), "now": T0 + DAY},
+        {"why": "tampered disclosure",
+         "qr_text": _code(data[:head - 1] + bytes([len(fewer)]) + fewer + data[head + n:]), "now": T0 + 1},
+        {"why": "another quota window", "qr_text": _code(_replace(data, head + n, (260).to_bytes(4, "big"))),
          "now": T0 + 1},
-        {"why": "another quota window", "qr_text": _code(_replace(data, 12 + n, (260).to_bytes(4, "big"))),
-         "now": T0 + 1},
-        {"why": "window below the floor", "qr_text": _code(_replace(data, 12 + n, (60).to_bytes(4, "big"))),
+        {"why": "window below the floor", "qr_text": _code(_replace(data, head + n, (60).to_bytes(4, "big"))),
          "now": T0 + 1},
         {"why": "the holder's pseudonym of another venue type", "qr_text": _code(_replace(data, nym_at, lib_nym)),
          "now": T0 + 1},
@@ -109,7 +111,7 @@ def build_cases() -> tuple[dict[str, str], list[dict[str, Any]]]:
         {"why": "presented 70 s ahead", "qr_text": good, "now": T0 - 70},
         {"why": "yesterday's certificate", "qr_text": code(TODAY * DAY - 10, who=yesterday),
          "now": TODAY * DAY + 5 * 3600},
-        {"why": "tomorrow's certificate", "qr_text": code(T0, who=tomorrow), "now": T0},
+        {"why": "tomorrow's certificate", "qr_text": code((TODAY + 1) * DAY, who=tomorrow), "now": T0},
         {"why": "no BBS key in the list", "qr_text": good, "now": T0 + 1, "trust_list": without_key},
         {"why": "the BBS key withdrawn", "qr_text": good, "now": T0 + 1, "trust_list": withdrawn},
         {"why": "a venue type the list does not name (fallback policy: a day's window)",

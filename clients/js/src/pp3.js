@@ -15,9 +15,9 @@ export const PP3_FORMAT = 3;
 export const FLAG_PSEUDONYM = 0x01;
 export const KEY_REF_LEN = 4;
 export const DAY = 86400;
-export const HEAD_LEN = 12; // format 1, key reference 4, day 2, slot 4, claims length 1
+export const HEAD_LEN = 10; // format 1, key reference 4, slot 4, claims length 1 (the day is the slot's)
 export const PSEUDONYM_LEN = 48;
-export const PROOF_LEN = 3 * 48 + (4 + 3) * 32; // 3 points, e^, r1^, r3^, 3 undisclosed commitments, c
+export const PROOF_LEN = 3 * 48 + (4 + 2) * 32; // 3 points, e^, r1^, r3^, 2 undisclosed messages' responses, c
 // "Once per visit": 2 x (default presentation window 60 s + leeway 5 s), the PP2 reuse floor
 export const MIN_QUOTA_WINDOW = 130;
 
@@ -69,9 +69,9 @@ export function parsePp3(text) {
   const first = data[0];
   if (first >> 4 !== PP3_FORMAT || (first & ~FLAG_PSEUDONYM & 0x0f)) throw new TransportError("not a PP3 format this verifier knows");
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const day = view.getUint16(5);
-  const slot = view.getUint32(7);
-  const n = data[11];
+  const slot = view.getUint32(5);
+  const day = Math.floor((slot * SLOT_SECONDS) / DAY); // what the proof discloses: the slot's UTC day
+  const n = data[9];
   let pos = HEAD_LEN;
   if (data.length < pos + n) throw new TransportError("PP3 code too short");
   const c = claims(data.subarray(pos, pos + n));
