@@ -9,7 +9,9 @@ What the browser gets is built from those files in memory (``backend/services/ap
 year, preloads the modules the first screen needs, and every text file is sent gzipped to a client that
 accepts it. The plain names still work (``no-cache``). ``PERKPASS_APP_STATIC_DIR`` serves another copy of
 the page (the page-weight bench serves an older version beside this one) and ``PERKPASS_APP_OPTIMISE =
-False`` serves the files as they are, uncompressed, revalidated each time.
+False`` serves the files as they are, uncompressed, revalidated each time. Scripts and styles are minified
+(the repository's files stay as written); ``PERKPASS_MINIFY=0`` in the environment (or
+``PERKPASS_APP_MINIFY = False``) keeps the stamped, gzipped build but with the readable source, for debugging.
 
 ``/api/v1/catalogue`` is public policy (what a score band means, which perks a band unlocks, which
 venue types exist); it holds no personal data, so it needs no token and may be cached.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import mimetypes
+import os
 import re
 import time
 from pathlib import Path
@@ -115,11 +118,18 @@ def _optimise() -> bool:
     return bool(current_app.config.get("PERKPASS_APP_OPTIMISE", True))
 
 
+def _minified() -> bool:
+    configured = current_app.config.get("PERKPASS_APP_MINIFY")
+    if configured is None:
+        return os.environ.get("PERKPASS_MINIFY", "1").strip().lower() not in {"0", "false", "no", "off"}
+    return bool(configured)
+
+
 def _build() -> app_assets.Build:
-    root = _static_dir()
+    root, minified = _static_dir(), _minified()
     cache = current_app.extensions.get("perkpass_app_assets")
-    if cache is None or cache.root != root:
-        cache = current_app.extensions["perkpass_app_assets"] = app_assets.AssetCache(root)
+    if cache is None or cache.root != root or cache.minified != minified:
+        cache = current_app.extensions["perkpass_app_assets"] = app_assets.AssetCache(root, minified=minified)
     return cache.get(time.monotonic())
 
 

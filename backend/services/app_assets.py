@@ -16,6 +16,12 @@ served page always matches its source), rebuilt when a source file changes:
   the browser fetches them together instead of discovering them one round trip at a time.
 * ``sw.js`` gets the list of every stamped file (``SHELL``), so the service worker keeps exactly what the
   page needs to open and show a code offline, and drops what an older deploy left.
+* scripts and stylesheets are minified (``rjsmin``/``rcssmin``: comments and layout whitespace go, names
+  stay, so a stack trace still reads; ~30 % of the JavaScript was comments), the page's inline boot script
+  too (its CSP hash is taken from the served bytes, backend/api/app_page.py). The files in the repository stay
+  as written; ``minify=False`` (``PERKPASS_MINIFY=0``) serves them so for debugging. A vendored file that is
+  already minified (one long line) is left as it is; license comments (``/*! … */``, a vendored file's
+  leading comment block) are kept.
 * each body is kept gzipped too (level 9) for clients that accept it.
 """
 from __future__ import annotations
@@ -29,6 +35,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import rcssmin
+import rjsmin
+
 STAMPED_SUFFIXES = (".js", ".mjs", ".css", ".svg", ".webmanifest")
 TEXT_SUFFIXES = STAMPED_SUFFIXES + (".html", ".json", ".txt")
 NEVER_STAMPED = ("sw.js", "index.html")
@@ -39,6 +48,9 @@ _QUOTED = re.compile(r"""(?P<q>["'])"""
                      r"""(?P=q)""")
 _STATIC_IMPORT = re.compile(r"""^\s*import\s[^;]*?\bfrom\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']""", re.M)
 _STAMP = re.compile(r"\.[0-9a-f]{10}(?=\.[a-z]+$)")
+_LEADING_LINE_COMMENTS = re.compile(r"\A(?:[ \t]*//[^\n]*\n)+")
+_INLINE_SCRIPT = re.compile(r"(<script>)(.*?)(</script>)", re.S)
+_INDENT = re.compile(r"\n[ \t]+")
 
 
 @dataclass
@@ -67,6 +79,33 @@ def _asset(path: str, body: bytes) -> Asset:
     return Asset(path, body, _gzip(body), f'"{digest[:20]}"', Path(path).suffix.lower())
 
 
+def _already_minified(text: str) -> bool:
+    """A bundler's output (vendor/pp3-holder.mjs: esbuild --minify) is one long line: nothing to gain."""
+    return len(text) > 2000 and len(text) / (text.count("\n") + 1) > 500
+
+
+def minify(path: str, text: str) -> str:
+    """``text`` of the file at ``path`` without comments and layout whitespace. ``rjsmin`` keeps every token
+    (ES module syntax, regular expressions and unnested template literals included): the test compares
+    what it makes of each page file with esbuild's reading of the source."""
+    if path.endswith(".css"):
+        return rcssmin.cssmin(text)
+    if not path.endswith((".js", ".mjs")) or _already_minified(text):
+        return text
+    header = ""
+    if path.startswith("vendor/"):  # a vendored library's leading comment block is its copyright notice
+        m = _LEADING_LINE_COMMENTS.match(text)
+        header = m.group(0) if m else ""
+    return header + rjsmin.jsmin(text[len(header):], keep_bang_comments=True)
+
+
+def minify_html(text: str) -> str:
+    """The page: its inline scripts minified, lines unindented (the page has no <pre> or <textarea>, so a
+    newline still separates what the indentation did)."""
+    text = _INLINE_SCRIPT.sub(lambda m: m.group(1) + rjsmin.jsmin(m.group(2)) + m.group(3), text)
+    return _INDENT.sub("\n", text)
+
+
 def _resolve(ref: str, owner: str) -> str:
     """The path under /app/ a quoted reference in ``owner`` names: ./ and ../ from the file's folder (module
     specifiers), anything else from the page root (document URLs such as a stylesheet a module adds)."""
@@ -85,11 +124,15 @@ def signature(root: Path) -> tuple:
                         for p in root.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES))
 
 
-def build(root: Path) -> Build:
+def build(root: Path, minified: bool = True) -> Build:
     sources = {str(p.relative_to(root)).replace("\\", "/"): p.read_bytes()
                for p in sorted(root.rglob("*")) if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
                and not any(part.startswith(".") for part in p.relative_to(root).parts)}
     out = Build(version="", signature=signature(root))
+
+    def shrink(path: str, text: str) -> str:
+        return minify(path, text) if minified else text
+
     stampable = {p for p in sources if p.endswith(STAMPED_SUFFIXES) and p not in NEVER_STAMPED}
     bodies: dict[str, bytes] = {}
     visiting: set[str] = set()
@@ -109,7 +152,7 @@ def build(root: Path) -> Build:
             raise ValueError(f"reference cycle through {path}: stamped names need an acyclic graph")
         visiting.add(path)
         raw = sources[path]
-        body = rewrite(path, raw.decode("utf-8")).encode("utf-8") if not path.endswith(".svg") else raw
+        body = rewrite(path, shrink(path, raw.decode("utf-8"))).encode("utf-8") if not path.endswith(".svg") else raw
         visiting.discard(path)
         digest = hashlib.sha256(body).hexdigest()[:10]
         stem, suffix = posixpath.splitext(path)
@@ -124,9 +167,11 @@ def build(root: Path) -> Build:
 
     # index.html: stamped references, and every module main.js needs at start fetched at once
     if "index.html" in sources:
-        html = rewrite("index.html", sources["index.html"].decode("utf-8"))
+        html = sources["index.html"].decode("utf-8")
+        html = rewrite("index.html", minify_html(html) if minified else html)
         preload = [out.stamped[p] for p in static_imports(sources, "js/main.js") if p in out.stamped]
-        links = "".join(f'  <link rel="modulepreload" href="{p}">\n' for p in preload)
+        indent = "" if minified else "  "
+        links = "".join(f'{indent}<link rel="modulepreload" href="{p}">\n' for p in preload)
         html = re.sub(r'(\s*<script type="module" src="[^"]+"></script>\n)', lambda m: m.group(1) + links, html,
                       count=1)
         out.assets["index.html"] = _asset("index.html", html.encode("utf-8"))
@@ -139,7 +184,7 @@ def build(root: Path) -> Build:
         shell = ["./"] + sorted(v for k, v in out.stamped.items() if not k.endswith(".txt"))
         sw = re.sub(r"const SHELL = \[[^\]]*\];", "const SHELL = " + json.dumps(shell) + ";", sw, count=1)
         sw = re.sub(r'const BUILD = "[^"]*";', f'const BUILD = "{out.version}";', sw, count=1)
-        out.assets["sw.js"] = _asset("sw.js", sw.encode("utf-8"))
+        out.assets["sw.js"] = _asset("sw.js", shrink("sw.js", sw).encode("utf-8"))
     return out
 
 
@@ -162,8 +207,8 @@ def static_imports(sources: dict[str, bytes], entry: str) -> list[str]:
 class AssetCache:
     """One build per app; rebuilt when a source file changes (checked at most every ``recheck`` seconds)."""
 
-    def __init__(self, root: Path, recheck: float = 2.0):
-        self.root, self.recheck = root, recheck
+    def __init__(self, root: Path, recheck: float = 2.0, minified: bool = True):
+        self.root, self.recheck, self.minified = root, recheck, minified
         self._build: Build | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -172,7 +217,7 @@ class AssetCache:
         with self._lock:
             if self._build is None or (now - self._checked >= self.recheck
                                        and signature(self.root) != self._build.signature):
-                self._build = build(self.root)
+                self._build = build(self.root, self.minified)
             if now - self._checked >= self.recheck:
                 self._checked = now
             return self._build

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import gzip
 import re
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 import requests
 
@@ -42,7 +46,7 @@ def test_static_files_are_stamped_gzipped_and_immutable(server):
     assert requests.get(server.base + "/app/js/main.0123456789.js", timeout=10).status_code == 404
     sw = requests.get(server.base + "/app/sw.js", timeout=10)
     assert sw.headers["Cache-Control"] == "no-cache" and "Content-Security-Policy" in sw.headers  # a worker
-    shell = re.search(r"const SHELL = (\[[^\]]*\]);", sw.text).group(1)
+    shell = re.search(r"const SHELL\s*=\s*(\[[^\]]*\]);", sw.text).group(1)
     for u in local:
         if u.endswith((".js", ".css")):
             assert f'"{u}"' in shell, u
@@ -104,3 +108,66 @@ def test_stamps_follow_the_module_graph(tmp_path):
         raise AssertionError("a reference cycle must be refused")
     except ValueError as exc:
         assert "cycle" in str(exc)
+
+
+APP = Path(app_assets.__file__).resolve().parent.parent / "static" / "app"
+ESBUILD = Path(__file__).resolve().parents[2] / "clients" / "pp3-holder" / "node_modules" / ".bin" / "esbuild"
+
+
+def test_served_scripts_are_minified_and_still_the_same_program(tmp_path):
+    """What the page's browser tests run is the minified build (the default); this checks each file on its own:
+    it is smaller, still an ES module Node can parse, and, where esbuild is installed (clients/pp3-holder's
+    npm install), esbuild reads source and minified file as the same program (its own minified output of both
+    is byte for byte equal: same tokens, strings, regular expressions and template literals)."""
+    node = shutil.which("node")
+    assert node, "Node.js is a test dependency (clients/js)"
+    built = app_assets.build(APP)
+    plain = app_assets.build(APP, minified=False)
+    for path, stamped in sorted(built.stamped.items()):
+        if not path.endswith((".js", ".mjs", ".css")):
+            continue
+        source = (APP / path).read_text()
+        body = built.assets[stamped].body.decode()
+        if path == "vendor/pp3-holder.mjs":  # esbuild's output already: served as it is
+            assert body == plain.assets[plain.stamped[path]].body.decode()
+            continue
+        assert len(body) < 0.9 * len(source), (path, len(body), len(source))
+        if path.endswith(".css"):
+            continue
+        if path.startswith("vendor/"):  # the library's copyright notice stays
+            assert "Copyright (c) 2009 Kazuhiko Arase" in body
+        module = tmp_path / (Path(path).name.replace(".js", ".mjs") if path.endswith(".js") else Path(path).name)
+        module.write_text(body)
+        checked = subprocess.run([node, "--check", str(module)], capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, (path, checked.stderr[-800:])
+        if ESBUILD.exists():
+            # references are stamped in the served body: compare with the source minified the same way
+            unstamped = app_assets.minify(path, source)
+            same = [subprocess.run([str(ESBUILD), "--minify", "--format=esm", "--log-level=error"], input=text,
+                                   capture_output=True, text=True, timeout=60).stdout for text in (source, unstamped)]
+            assert same[0] and same[0] == same[1], path
+    sw = built.assets["sw.js"].body.decode()
+    assert "const SHELL=[" in sw and "//" not in sw.split("const SHELL", 1)[0]
+
+
+def test_minified_page_keeps_its_boot_script_hash_and_debugging_serves_the_source(tmp_path):
+    html = app_assets.build(APP).assets["index.html"].body.decode()
+    boot = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert len(boot) == 1 and "perkpassBoot" in boot[0] and "// " not in boot[0] and "\n  " not in html
+    readable = app_assets.build(APP, minified=False)
+    assert "// Asks for the first screen" in readable.assets["index.html"].body.decode()
+    main = readable.assets[readable.stamped["js/main.js"]].body.decode()
+    assert main.count("\n") > 200 and "//" in main
+
+
+@pytest.mark.parametrize("flag, readable", [("0", True), ("1", False)])
+def test_perkpass_minify_switch(monkeypatch, tmp_path, flag, readable):
+    from backend import create_app
+    monkeypatch.setenv("PERKPASS_MINIFY", flag)
+    app = create_app({"ENV_NAME": "testing", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite",
+                      "PERKPASS_SMS_SENDER": "outbox"})
+    with app.test_client() as client:
+        page = client.get("/app/").get_data(as_text=True)
+        main = re.search(r'src="(js/main\.[0-9a-f]{10}\.js)"', page).group(1)
+        body = client.get("/app/" + main).get_data(as_text=True)
+    assert (body.count("\n") > 200) == readable
