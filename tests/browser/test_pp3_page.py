@@ -193,3 +193,66 @@ def test_the_code_screen_shows_pp3_codes_offline_the_gate_grants(make_page, pp3_
     venues = page.locator("#pp3-history-list li").evaluate_all("els => els.map((e) => e.dataset.audience)")
     assert set(venues) == {"metro", "gov-office"}
     ctx.set_offline(False)
+
+
+HOLDER_SAVED = """() => new Promise((resolve) => {
+  const req = indexedDB.open('perkpass-holder', 1);
+  req.onsuccess = () => {
+    const kv = req.result.transaction('kv').objectStore('kv');
+    const state = kv.get('state');
+    const pp3 = kv.get('pp3');
+    pp3.onsuccess = () => resolve({
+      pp2: ((state.result || {}).certificates || []).map((c) => [c.audience, c.not_after]),
+      pp3: ((pp3.result || {}).certificates || []).map((c) => [c.audience, c.day]) });
+  };
+})"""
+
+FORMAT_TIME = """([epoch, lang]) => new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' })
+  .format(new Date(epoch * 1000))"""
+
+
+def test_the_offline_banner_says_until_when_pp3_codes_work(make_page, pp3_server, shoot):
+    """PP3 certificates end with their UTC day, not when the phone's PP2 certificate does: offline, the banner
+    says both, the unlinkable codes' end first-hand (the certificate's day end, here 08:00 the next morning in
+    Shanghai) and the PP2 codes' end after it, in English and Chinese."""
+    page, _ = make_page(target=pp3_server, locale="en-US", timezone_id="Asia/Shanghai")
+    phone = new_phone()
+    sign_up(page, phone)
+    operator(pp3_server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli",
+             "score": 713, "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
+    page.reload()
+    page.wait_for_selector("#quick-codes #offline-ready")
+    page.wait_for_function(f"async () => (await ({SAVED_PP3})()).includes('metro')", timeout=30_000)
+    saved = page.evaluate(HOLDER_SAVED)
+    days = {day for _, day in saved["pp3"]}
+    assert len(days) == 1, saved
+    pp3_end = (days.pop() + 1) * 86_400  # midnight UTC after the certificates' day
+    pp3_types = {aud for aud, _ in saved["pp3"]}
+    ends = {}
+    for aud, not_after in saved["pp2"]:
+        ends[aud] = min(ends.get(aud, not_after - 60), not_after - 60)
+    for aud in pp3_types:
+        ends[aud] = max(ends.get(aud, 0), pp3_end)
+    until = min(ends.values())
+    assert until > pp3_end, "the PP2 certificate (a day long, fetched just now) outlasts today's PP3 ones"
+
+    page.context.set_offline(True)
+    banner = page.locator("#offline")
+    banner.wait_for(state="visible")
+    en = banner.inner_text()
+    assert en == (f"You are offline. Your saved codes work without signal until "
+                  f"{page.evaluate(FORMAT_TIME, [until, 'en-US'])}. Unlinkable codes until "
+                  f"{page.evaluate(FORMAT_TIME, [pp3_end, 'en-US'])}, when their UTC day ends; after that, codes "
+                  f"venues can link within a day."), en
+    assert "8:00" in page.evaluate(FORMAT_TIME, [pp3_end, "en-US"]), "midnight UTC is 08:00 in Shanghai"
+    shoot(page, "pp3-offline-banner")
+    page.click("#lang")
+    page.wait_for_function("() => document.documentElement.lang.startsWith('zh')")
+    page.wait_for_function("() => document.getElementById('offline').textContent.startsWith('您已离线')")
+    zh = banner.inner_text()
+    assert zh == (f"您已离线。本机保存的二维码无需信号即可使用，有效至 {page.evaluate(FORMAT_TIME, [until, 'zh-CN'])}。"
+                  f"不可关联二维码有效至 {page.evaluate(FORMAT_TIME, [pp3_end, 'zh-CN'])}（其协调世界时当日结束）；"
+                  f"之后的二维码在一天内可被场所关联。"), zh
+    shoot(page, "pp3-offline-banner-zh")
+    page.click("#lang")
+    page.context.set_offline(False)

@@ -161,14 +161,28 @@ export function offlineAudiences() {
 
 /**
  * What this phone can do without signal, for the offline banner and the home screen:
- * { state: "ready", until } (codes for at least one venue type until `until`, epoch seconds), "expired" (it had
- * certificates and all have ended: connect once to renew) or "none" (it never had any).
+ * { state: "ready", until, pp3Until } (codes for every venue type it has any for until `until`, epoch seconds),
+ * "expired" (it had certificates and all have ended: connect once to renew) or "none" (it never had any).
+ * Where the phone holds today's PP3 certificate (js/pp3.js) its codes are unlinkable ones until `pp3Until`, the
+ * end of the UTC day they are certified for, then PP2 ones while its PP2 certificate lasts; null without PP3.
  */
 export function offlineState() {
   const all = (cache.state && cache.state.certificates) || [];
-  const ends = [...new Set(all.map((c) => c.audience))].flatMap((a) => certificatesFor(a).usable.map((c) => c.not_after));
-  if (ends.length) return { state: "ready", until: Math.min(...ends) - RENEW_MARGIN };  // every venue type's code until then
-  return { state: all.length ? "expired" : "none", until: null };
+  const pp3 = (cache.pp3 && cache.pp3.certificates) || [];
+  const dayEnd = (Math.floor(now() / 86400) + 1) * 86400;
+  let until = null;
+  let pp3Until = null;
+  for (const a of new Set([...all, ...pp3].map((c) => c.audience))) {
+    const pp2Ends = certificatesFor(a).usable.map((c) => c.not_after - RENEW_MARGIN);
+    let end = pp2Ends.length ? Math.min(...pp2Ends) : null;
+    if (pp3Usable(a)) {
+      pp3Until = dayEnd;
+      end = Math.max(end ?? 0, dayEnd);  // the code screen shows PP3 until the day ends, then PP2 if it lasts
+    }
+    if (end !== null) until = until === null ? end : Math.min(until, end);  // every venue type's code until then
+  }
+  if (until !== null) return { state: "ready", until, pp3Until };
+  return { state: all.length || pp3.length ? "expired" : "none", until: null, pp3Until: null };
 }
 
 /**

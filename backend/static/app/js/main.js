@@ -232,7 +232,10 @@ function updateOffline() {
   if (navigator.onLine) return;
   const o = holder.offlineState();
   banner.dataset.state = o.state;
-  banner.textContent = t(`offline.banner.${o.state}`, { time: o.until ? formatTime(o.until) : null });
+  // PP3 codes end with their UTC day, whatever PP2 certificate the phone holds (js/holder.js offlineState)
+  const key = o.pp3Until ? (o.until > o.pp3Until ? "pp3.then" : o.until === o.pp3Until ? "pp3" : o.state) : o.state;
+  banner.textContent = t(`offline.banner.${key}`, { time: o.until ? formatTime(o.until) : null,
+    pp3: o.pp3Until ? formatTime(o.pp3Until) : null });
 }
 
 function parseRoute() {
