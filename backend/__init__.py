@@ -82,16 +82,17 @@ def create_app(config=None) -> Flask:
     'production'), a config class, or a dict of overrides."""
     app = Flask(__name__, instance_relative_config=True)
     _resolve_config(app, config)
-    from .config import ConfigError, validate
-    validate(app.config)
+    from .config import ConfigError
+    from .settings import install as install_settings
+    settings = install_settings(app)  # typed and checked once: a missing or unsafe setting refuses to start
     from .services.senders import SenderConfigError, load_sender, sender_problem
     try:  # built now: a sender that cannot be loaded refuses to start instead of failing every log-in
-        app.extensions["perkpass_sender"] = load_sender(app.config["PERKPASS_SMS_SENDER"])
+        app.extensions["perkpass_sender"] = load_sender(settings.sms_sender)
     except SenderConfigError as exc:
         raise ConfigError(str(exc)) from exc
     problem = sender_problem(app.extensions["perkpass_sender"])
-    if problem and app.config.get("ENV_NAME") == "production":  # e.g. the gateway's credentials are missing
-        raise ConfigError(f"PERKPASS_SMS_SENDER={app.config['PERKPASS_SMS_SENDER']!r} is not ready: {problem}")
+    if problem and settings.production:  # e.g. the gateway's credentials are missing
+        raise ConfigError(f"PERKPASS_SMS_SENDER={settings.sms_sender!r} is not ready: {problem}")
     from .services.perks import CatalogueError, get_catalogue
     try:  # the schemes and the venue type registry, read now: a mistake in them refuses to start (fail closed)
         get_catalogue(app)

@@ -1,7 +1,9 @@
 """Configuration classes and environment loading.
 
 Every setting can come from the environment (``PERKPASS_*``, ``DATABASE_URL``, ``REDIS_URL``,
-``SECRET_KEY``) or from the ``config`` argument of :func:`backend.create_app`.
+``SECRET_KEY``) or from the ``config`` argument of :func:`backend.create_app`. ``BaseConfig`` declares every
+setting with its default; :mod:`backend.settings` turns them into one typed, checked object when the app
+starts (the code reads that object, never ``app.config``).
 """
 from __future__ import annotations
 
@@ -61,6 +63,7 @@ class BaseConfig:
     PERKPASS_REFRESH_AFTER = 60                # the phone refreshes after this many seconds
     PERKPASS_CERTIFICATE_LIFETIME = 86400      # PP2 perk certificates (a phone's offline codes); max 7 days
     PERKPASS_PP3_SCHEMES = ""                  # schemes issuing PP3 unlinkable codes, comma-separated (none)
+    PERKPASS_PP3_KEY_DAYS = 30                 # days one BBS key signs (at least 8: longer than a trust list lives)
     PERKPASS_MAX_HOLDER_DEVICES = 5            # phones/browsers one citizen may register for offline codes
     PERKPASS_CLOCK_LEEWAY = 5
     PERKPASS_KIOSK_CLOCK_SKEW = 300            # a synced scan may be this far in the future of the server clock
@@ -70,18 +73,30 @@ class BaseConfig:
     PERKPASS_LOGIN_LOCKOUT_FAILURES = 10       # wrong codes per phone (any codes) that lock log-in ...
     PERKPASS_LOGIN_LOCKOUT_SECONDS = 3600      # ... within this window, until they age out of it
     PERKPASS_SMS_SENDER = "console"            # "console" or "package.module:Class"
+    PERKPASS_ALLOW_CONSOLE_SENDER = False      # production with the console sender (a closed trial)
     PERKPASS_CONSENT_VERSION = "2026-11-01"
     PERKPASS_TRUST_LIST_NEXT_UPDATE = 86400    # verifiers should refresh after (s)
     PERKPASS_TRUST_LIST_VALID_FOR = 7 * 86400  # a trust list expires after (s)
     PERKPASS_KEY_ACTIVATION_DELAY = 86400      # default delay between publishing and signing after a rotation
     PERKPASS_SIGNING_KEY_MAX_AGE = 400 * 86400  # published not_after of a key that has no successor yet
     PERKPASS_KEY_CACHE_SECONDS = 5.0           # how long a worker caches the key table
+    PERKPASS_COMPROMISED_KEY_LISTED = 400 * 86400  # a compromised key stays on the trust list this long
+    PERKPASS_TRUST_MONITOR_CRITICAL_SECONDS = 86400 // 2  # `trust-list check`: critical this close to expiry
     PERKPASS_ENROLMENT_CODE_TTL = 7 * 86400
+    PERKPASS_PROXY_FIX = False                 # behind a proxy: trust its X-Forwarded-* (backend/wsgi.py)
     PERKPASS_LOG_LEVEL = "INFO"
     PERKPASS_LOG_JSON = True
     PERKPASS_BATCH_MAX = 500
     # redemptions and certificates older than this are deleted (flask retention purge)
     PERKPASS_RETENTION_DAYS = 180
+    # the console (issue 13)
+    PERKPASS_CONSOLE_IDLE_SECONDS = 30 * 60    # a session ends after this long without a request
+    PERKPASS_CONSOLE_SESSION_SECONDS = 12 * 3600  # ... and this long after sign-in at the latest
+    PERKPASS_CONSOLE_KIOSK_ONLINE_SECONDS = 15 * 60  # a kiosk seen this recently counts as online
+    # the citizen page (backend/api/app_page.py)
+    PERKPASS_APP_STATIC_DIR: str | None = None  # its files; None: backend/static/app
+    PERKPASS_APP_OPTIMISE = True               # serve the stamped, gzipped build
+    PERKPASS_APP_MINIFY: bool | None = None    # None: the PERKPASS_MINIFY environment variable decides
 
     # Flask-Limiter
     RATELIMIT_STORAGE_URI = "memory://"
@@ -93,6 +108,7 @@ class BaseConfig:
     PERKPASS_RATE_LIMIT_LOGIN = "10 per minute;60 per hour"
     PERKPASS_RATE_LIMIT_ISSUE = "30 per minute"
     PERKPASS_RATE_LIMIT_ISSUE_SHARED = False  # True: count issuance in the shared (Redis) storage too
+    PERKPASS_LOCAL_RATE_LIMITS = False        # production with memory:// limits: only with one worker process
     PERKPASS_RATE_LIMIT_ENROL = "10 per minute"
 
     # score ledger (docs/ledger.md)
@@ -244,44 +260,7 @@ def weak_secret(value) -> str | None:
 
 
 def validate(config) -> None:
-    """Refuse configurations that would be unsafe in production."""
-    env = config.get("ENV_NAME")
-    if env == "production":
-        if config.get("PERKPASS_DEV_MODE"):
-            raise ConfigError("production configuration refuses PERKPASS_DEV_MODE (it would leak login codes)")
-        for setting in PRODUCTION_SECRETS:
-            why = weak_secret(config.get(setting))
-            if why:
-                raise ConfigError(f"production configuration refuses {setting}: {why}; set a random value of "
-                                  f"{MIN_SECRET_LENGTH} characters or more, e.g. the output of "
-                                  "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`")
-        from .services.ledger.references import parse_keys
-        reference_keys = parse_keys(config.get("PERKPASS_REFERENCE_KEY"))
-        if not reference_keys:  # provider events and withdrawals would all be refused
-            raise ConfigError("production configuration needs PERKPASS_REFERENCE_KEY (the HMAC key of providers' "
-                              "references; several keys, newest first, during a rotation)")
-        for n, key in enumerate(reference_keys, 1):
-            why = weak_secret(key.decode())
-            if why:
-                raise ConfigError(f"production configuration refuses PERKPASS_REFERENCE_KEY (key {n}): {why}; set a "
-                                  f"random value of {MIN_SECRET_LENGTH} characters or more")
-        if len(set(reference_keys)) != len(reference_keys):
-            raise ConfigError("PERKPASS_REFERENCE_KEY lists the same key twice")
-        if int(config.get("PERKPASS_KDF_COST", 15)) < 14:
-            raise ConfigError("production configuration needs PERKPASS_KDF_COST >= 14")
-        if config.get("PERKPASS_SMS_SENDER") == "console" and not config.get("PERKPASS_ALLOW_CONSOLE_SENDER"):
-            raise ConfigError("production configuration refuses the console SMS sender; set PERKPASS_SMS_SENDER")
-        if (str(config.get("RATELIMIT_STORAGE_URI") or "memory://").startswith("memory://")
-                and not config.get("PERKPASS_LOCAL_RATE_LIMITS")):
-            # memory:// counts per worker process: with 4 workers a limit of 5 lets 20 through
-            raise ConfigError("production configuration refuses in-memory rate limits (each worker would count "
-                              "alone); set REDIS_URL, or PERKPASS_LOCAL_RATE_LIMITS=1 when one worker process runs")
-    if not config.get("PERKPASS_KEY_PASSPHRASE"):
-        raise ConfigError("PERKPASS_KEY_PASSPHRASE is required")
-    from partner_sdk.pp2 import MAX_CERT_LIFETIME
-    if not 600 <= int(config.get("PERKPASS_CERTIFICATE_LIFETIME", 0)) <= MAX_CERT_LIFETIME:
-        raise ConfigError(f"PERKPASS_CERTIFICATE_LIFETIME must be 600..{MAX_CERT_LIFETIME} seconds")
-    if int(config.get("PERKPASS_RETENTION_DAYS", 180)) < 1:
-        raise ConfigError("PERKPASS_RETENTION_DAYS must be at least 1")
-    if int(config.get("PERKPASS_REFRESH_AFTER", 0)) >= int(config.get("PERKPASS_CREDENTIAL_LIFETIME", 0)):
-        raise ConfigError("PERKPASS_REFRESH_AFTER must be shorter than PERKPASS_CREDENTIAL_LIFETIME")
+    """Refuse configurations that are incomplete, malformed or unsafe (in production): building the typed
+    settings checks them all (backend/settings.py)."""
+    from .settings import from_config
+    from_config(config)

@@ -1,6 +1,7 @@
 """Citizen sign-up and log-in: phone + one-time code, recorded consent, access tokens."""
-from flask import Blueprint, current_app, g
+from flask import Blueprint, g
 
+from ..settings import settings
 from ..services import consent as consent_texts
 from ..extensions import client_address
 from ..http.log import event
@@ -23,12 +24,12 @@ def _citizen_brief(citizen) -> dict:
 
 @endpoint(bp, "/consent", summary="The current consent text citizens accept when joining.", response=ConsentTextOut)
 def consent_text():
-    return consent_texts.current_text(current_app.config["PERKPASS_CONSENT_VERSION"])
+    return consent_texts.current_text(settings().consent_version)
 
 
 @endpoint(bp, "/request-code", "POST", summary="Send a one-time log-in code to a phone.", body=RequestCodeIn,
           response=RequestCodeOut, status=202, errors=(429,),
-          limits=[(config_limit("PERKPASS_RATE_LIMIT_REQUEST_CODE_IP"), client_address)],
+          limits=[(config_limit("request_code_ip"), client_address)],
           description="The answer is the same whether or not the phone has an account. Per-phone limits "
                       "(PERKPASS_RATE_LIMIT_REQUEST_CODE) and the lock-out after repeated wrong codes are "
                       "counted in the database, so every worker sees them: 429 `rate_limited` / `locked_out`.")
@@ -36,15 +37,15 @@ def request_code(data):
     phone = auth_service.citizen_phone(data["phone"])
     code = auth_service.request_code(phone, now(), data.get("locale", "zh-CN"))
     event(log, "auth.code_sent")
-    out: dict[str, object] = {"sent": True, "expires_in": int(current_app.config["PERKPASS_OTP_TTL"])}
-    if current_app.config.get("PERKPASS_DEV_MODE"):
+    out: dict[str, object] = {"sent": True, "expires_in": settings().otp_ttl}
+    if settings().dev_mode:
         out["dev_code"] = code
     return out
 
 
 @endpoint(bp, "/login", "POST", summary="Log in (or join, with consent) with the one-time code.", body=LoginIn,
           response=LoginOut, errors=(429,),
-          limits=[(config_limit("PERKPASS_RATE_LIMIT_LOGIN"), client_address)],
+          limits=[(config_limit("login"), client_address)],
           description="A phone without an account needs `consent: {version, accepted: true}` to join; "
                       "otherwise the answer is 400 consent_required and the code stays valid. Each code "
                       "takes PERKPASS_OTP_MAX_ATTEMPTS tries; PERKPASS_LOGIN_LOCKOUT_FAILURES wrong codes "

@@ -18,6 +18,7 @@ from marshmallow import Schema
 
 from ..http.errors import APIError
 from ..extensions import client_address, limiter
+from ..settings import RATE_LIMITS, settings
 from .bearer import BEARER_ROLES, bearer_token, unauthorized
 
 
@@ -102,12 +103,12 @@ def token_key() -> str:
     return "tok:" + hashlib.sha256(token.encode()).hexdigest()[:32] if token else "addr:" + client_address()
 
 
-def config_limit(key: str, default: str | None = None):
-    """A limit value read from the app config at request time (so tests and deployments tune it);
-    ``default`` when the key is not configured (without one, the key must be set)."""
-    if default is None:
-        return lambda: current_app.config[key]
-    return lambda: current_app.config.get(key, default)
+def config_limit(name: str):
+    """The configured rate limit ``name`` (``settings.RATE_LIMITS``: PERKPASS_RATE_LIMIT_<NAME>), read at
+    request time from the app's settings (so each app, a test's too, has its own)."""
+    if name not in RATE_LIMITS:
+        raise ValueError(f"unknown rate limit {name!r} (backend/settings.py RATE_LIMITS)")
+    return lambda: settings().rate_limits[name]
 
 
 def query(schema_cls: type[Schema]) -> dict:

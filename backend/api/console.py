@@ -113,7 +113,7 @@ def _lang() -> str:
 # ------------------------------------------------------------------------------------------ sign-in
 
 @bp.post("/console/api/login")
-@limiter.limit(config_limit("PERKPASS_RATE_LIMIT_LOGIN"), key_func=client_address)
+@limiter.limit(config_limit("login"), key_func=client_address)
 def login():
     data = _body(LoginIn)
     t = now()

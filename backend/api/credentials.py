@@ -15,6 +15,7 @@ from ..schemas.credentials import IssueIn, IssueOut
 from ..services import console_stats, issuance
 from ..services.errors import NotFound
 from ..http import ratelimit
+from ..settings import settings
 from .common import endpoint, now
 
 bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
@@ -48,8 +49,8 @@ def plain_issue_body(data: dict) -> dict | None:
 
 def _issue(data) -> tuple[dict, issuance.Issued | None]:
     # per citizen (not per token: logging in again must not reset it); after authentication
-    ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "issue",
-                    shared_key="PERKPASS_RATE_LIMIT_ISSUE_SHARED")
+    ratelimit.check("issue", g.citizen_public_id, "issue",
+                    shared=settings().rate_limit_issue_shared)
     audience = data["audience"]
     issued = issuance.issue(g.citizen_id, g.citizen_public_id, audience, now(), scheme=data.get("scheme"),
                             known=g.get("citizen_memberships"))

@@ -2,10 +2,11 @@
 perk certificates. Every route acts on the caller's own devices only."""
 import logging
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, g
 
 from partner_sdk import pp2
 
+from ..settings import settings
 from ..http import ratelimit
 from ..http.errors import APIError
 from ..extensions import db
@@ -33,14 +34,14 @@ def _citizen() -> Citizen:
 @endpoint(bp, "/challenge", "POST", summary="A one-time challenge for registering a device key.", auth="citizen",
           response=ChallengeOut, errors=(429,))
 def challenge():
-    ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "device-challenge")
+    ratelimit.check("issue", g.citizen_public_id, "device-challenge")
     return holder.new_challenge(g.citizen_id, now())
 
 
 @endpoint(bp, "", "POST", summary="Register this phone's device key (proof of possession: a signed challenge).",
           auth="citizen", body=HolderDeviceIn, response=HolderDeviceOut, status=201, errors=(400, 409, 429))
 def register(data):
-    ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "device-register")
+    ratelimit.check("issue", g.citizen_public_id, "device-register")
     d = holder.register(_citizen(), algorithm=data["algorithm"], public_key=data["public_key"],
                         challenge=data["challenge"], signature=data["signature"], label=data["label"], now=now())
     event(log, "device.registered", algorithm=data["algorithm"])
@@ -50,7 +51,7 @@ def register(data):
 @endpoint(bp, "", summary="The citizen's registered devices.", auth="citizen", response=HolderDeviceListOut)
 def list_devices():
     return {"devices": [holder.device_out(d) for d in holder.devices(g.citizen_id)],
-            "max_devices": int(current_app.config["PERKPASS_MAX_HOLDER_DEVICES"])}
+            "max_devices": settings().max_holder_devices}
 
 
 @endpoint(bp, "/" + _DEVICE_ID, "DELETE", summary="Remove a device: its certificates are revoked at once.",
@@ -65,7 +66,7 @@ def remove(device_id):
           summary="Perk certificates for this device: one per venue type and scheme with perks now.", auth="citizen",
           response=CertificatesOut, errors=(404, 429, 503))
 def certificates(device_id):
-    ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "certify")
+    ratelimit.check("issue", g.citizen_public_id, "certify")
     device = holder.device_for(g.citizen_id, device_id)
     t = now()
     made = holder.certify(_citizen(), device, t)

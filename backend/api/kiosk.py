@@ -26,7 +26,7 @@ def plain_batch_body(data: dict) -> dict | None:
 
 @endpoint(bp, "/enroll", "POST", summary="Trade a one-time enrolment code for a device token and the venue's "
                                          "configuration.", body=EnrolIn, response=EnrolOut, status=201,
-          errors=(404, 429), limits=[(config_limit("PERKPASS_RATE_LIMIT_ENROL"), client_address)])
+          errors=(404, 429), limits=[(config_limit("enrol"), client_address)])
 def enroll(data):
     out = partner_service.enrol(data["enrolment_code"], data["device_name"], now())
     event(log, "kiosk.enrolled", device_id=out["device_id"], venue_id=out["venue"]["id"])

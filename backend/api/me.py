@@ -1,8 +1,9 @@
 """The citizen's own data: profile and scores, perks, where codes were used, opt-out."""
 import logging
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, g
 
+from ..settings import settings
 from ..http.errors import APIError
 from ..extensions import db
 from ..http.log import event
@@ -68,7 +69,7 @@ def my_perks():
           response=MyRedemptionsOut)
 def my_redemptions():
     return {"redemptions": redemption_service.for_citizen(g.citizen_public_id, now()),
-            "retention_days": int(current_app.config["PERKPASS_RETENTION_DAYS"])}
+            "retention_days": settings().retention_days}
 
 
 @endpoint(bp, "", "DELETE", summary="Opt out: delete the account, scores, consents and redemption history.",

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from ..http.errors import APIError
 from ..extensions import db, limiter
+from ..settings import settings
 from ..schemas.common import ReadinessSchema, StatusSchema
 from ..services import keys as key_service
 from ..services.crypto import DecryptionError
@@ -44,7 +45,7 @@ def _keys() -> str | None:
 
 
 def _rate_limit_store() -> str | None:
-    uri = str(current_app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    uri = settings().rate_limit_storage_uri
     if uri.startswith("memory://"):
         return None
     try:

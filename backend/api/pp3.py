@@ -4,11 +4,12 @@ import base64
 import binascii
 import logging
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, g
 
 from partner_sdk import format as fmt
 from partner_sdk import pp3
 
+from ..settings import settings
 from ..http import ratelimit
 from ..http.errors import APIError
 from ..extensions import db
@@ -34,14 +35,14 @@ def _b64url(text: str) -> bytes:
                   "and scheme with perks now (schemes with PP3 switched on).",
           auth="citizen", body=Pp3CertificatesIn, response=Pp3CertificatesOut, errors=(400, 409, 429))
 def certificates(data):
-    ratelimit.check("PERKPASS_RATE_LIMIT_ISSUE", g.citizen_public_id, "pp3-certify")
+    ratelimit.check("issue", g.citizen_public_id, "pp3-certify")
     citizen = db.session.get(Citizen, g.citizen_id)
     if citizen is None:
         raise APIError(401, "unauthorized", "A valid citizen bearer token is required.", {})
     t = now()
     issued = pp3_issuance.certify(citizen, [_b64url(c) for c in data["commitments"]], t)
     event(log, "pp3.certified", logging.DEBUG, certificates=len(issued))
-    return {"server_time": t, "issuer": current_app.config["PERKPASS_ISSUER"],
+    return {"server_time": t, "issuer": settings().issuer,
             "public_key": fmt.b64url_encode(pp3_issuance.bbs_key(t).public.public_key),
             "slot_seconds": pp3.SLOT_SECONDS,
             "certificates": [{

@@ -13,7 +13,7 @@ from .common import config_limit, endpoint, now, token_key
 
 bp = Blueprint("providers", __name__, url_prefix="/api/v1/provider")
 log = logging.getLogger("perkpass.ledger")
-_LIMIT = [(config_limit("PERKPASS_RATE_LIMIT_PROVIDER", "120 per minute"), token_key)]
+_LIMIT = [(config_limit("provider"), token_key)]
 
 
 @endpoint(bp, "/rules", summary="The point rules this provider may use, its reference format and the withdrawal "

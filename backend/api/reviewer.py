@@ -10,7 +10,7 @@ from .common import config_limit, endpoint, now, query, token_key
 
 bp = Blueprint("reviewer", __name__, url_prefix="/api/v1/reviewer")
 log = logging.getLogger("perkpass.ledger")
-_LIMIT = [(config_limit("PERKPASS_RATE_LIMIT_REVIEWER", "300 per minute"), token_key)]
+_LIMIT = [(config_limit("reviewer"), token_key)]
 
 
 @endpoint(bp, "/queue", summary="Cases to decide, oldest first (disputes and pending negative events).",

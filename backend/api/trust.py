@@ -1,6 +1,7 @@
 """The signed trust list and the JWKS of published signing keys."""
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
+from ..settings import settings
 from ..schemas.trust import JWKSOut, RootKeyOut
 from ..services import trust_list as trust_service
 from .common import endpoint, now
@@ -14,7 +15,7 @@ bp = Blueprint("trust", __name__)
 def trust_list():
     row = trust_service.current(now())
     tag = trust_service.etag(row)
-    max_age = max(60, min(3600, int(current_app.config["PERKPASS_TRUST_LIST_NEXT_UPDATE"]) // 24))
+    max_age = max(60, min(3600, settings().trust_list_next_update // 24))
     headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}"}
     inm = request.headers.get("If-None-Match", "")
     if tag in [t.strip() for t in inm.split(",")] or inm.strip() == "*":
@@ -35,4 +36,4 @@ def jwks():
 @endpoint(bp, "/api/v1/trust-root", summary="The issuer name and the root public key verifiers pin.",
           response=RootKeyOut)
 def trust_root():
-    return {"issuer": current_app.config["PERKPASS_ISSUER"], "root_public_key": trust_service.root_jwk()}
+    return {"issuer": settings().issuer, "root_public_key": trust_service.root_jwk()}

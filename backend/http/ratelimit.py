@@ -16,6 +16,7 @@ from limits import parse_many
 
 from .errors import APIError
 from ..extensions import limiter
+from ..settings import settings_of
 
 
 @lru_cache(maxsize=32)
@@ -55,21 +56,22 @@ def _local(app) -> LocalWindows:
     return lw
 
 
-def check(config_key: str, key: str, scope: str, shared_key: str | None = None) -> None:
-    """Count one hit for ``key`` against the limits in ``config[config_key]``; 429 when exceeded.
+def check(limit: str, key: str, scope: str, shared: bool = False) -> None:
+    """Count one hit for ``key`` against the configured rate limit ``limit`` (``settings.RATE_LIMITS``);
+    429 when exceeded.
 
-    Counted in this process unless the configured storage is shared (Redis) *and*
-    ``config[shared_key]`` is true: a coarse abuse guard like the issuance cap does not need a network
-    round trip per request; log-in and code limits (Flask-Limiter) always use the shared storage."""
+    Counted in this process unless the configured storage is shared (Redis) *and* ``shared`` is true: a
+    coarse abuse guard like the issuance cap does not need a network round trip per request; log-in and
+    code limits (Flask-Limiter) always use the shared storage."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's own method
-    if not app.config.get("RATELIMIT_ENABLED", True) or not limiter.enabled:
+    s = settings_of(app)
+    if not s.rate_limits_enabled or not limiter.enabled:
         return
-    items = _items(app.config.get(config_key) or "")
+    items = _items(s.rate_limits[limit])
     if not items:
         return
     now = time.time()
-    local = (str(app.config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://")
-             or not (shared_key and app.config.get(shared_key)))
+    local = s.rate_limit_storage_uri.startswith("memory://") or not shared
     for item in items:
         if local:
             ok, reset = _local(app).hit(item, scope, key, now)

@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from ..settings import settings
 from . import consent as consent_texts
 from ..extensions import db, rows_changed
 from ..models import AccessToken, Citizen, Consent, LoginCode
@@ -59,7 +60,7 @@ def sender():
     s = app.extensions.get("perkpass_sender")
     if s is None:
         from .senders import load_sender
-        s = load_sender(app.config["PERKPASS_SMS_SENDER"])
+        s = load_sender(settings().sms_sender)
         app.extensions["perkpass_sender"] = s
     return s
 
@@ -81,8 +82,8 @@ def _check_lockout(p_hash: str, now: int) -> None:
     """429 ``locked_out`` when the phone's wrong codes within the lock-out window reach the limit
     (counted in the database, so every worker sees them). A right code gives its try back, so only
     wrong codes count; the lock lifts when those tries age out of the window."""
-    cfg = current_app.config
-    window, limit = int(cfg["PERKPASS_LOGIN_LOCKOUT_SECONDS"]), int(cfg["PERKPASS_LOGIN_LOCKOUT_FAILURES"])
+    cfg = settings()
+    window, limit = cfg.login_lockout_seconds, cfg.login_lockout_failures
     if limit <= 0:
         return
     failures, newest = db.session.execute(
@@ -97,7 +98,7 @@ def _check_code_requests(p_hash: str, now: int) -> None:
     """The per-phone code-request limits (PERKPASS_RATE_LIMIT_REQUEST_CODE, e.g. "5 per minute;30 per
     hour") counted over the phone's codes in the database: the same count in every worker."""
     from ..http.ratelimit import _items
-    for item in _items(current_app.config.get("PERKPASS_RATE_LIMIT_REQUEST_CODE") or ""):
+    for item in _items(settings().rate_limits["request_code"]):
         period = int(item.get_expiry())
         recent = list(db.session.scalars(select(LoginCode.created_at).where(
             LoginCode.phone_hash == p_hash, LoginCode.created_at > now - period)
@@ -121,7 +122,7 @@ def request_code(phone: str, now: int, locale: str = "zh-CN") -> str:
         db.session.rollback()  # the old code stays valid: nothing was sent
         raise
     row = LoginCode(phone_hash=p_hash, code_hash=_code_hash(p_hash, code), created_at=now,
-                    expires_at=now + int(current_app.config["PERKPASS_OTP_TTL"]), attempts=0)
+                    expires_at=now + settings().otp_ttl, attempts=0)
     db.session.add(row)
     db.session.commit()
     try:
@@ -153,7 +154,7 @@ def _check_code(p_hash: str, code: str, now: int) -> LoginCode:
                            code="invalid_code")
     if row is None:
         raise invalid
-    max_attempts = int(current_app.config["PERKPASS_OTP_MAX_ATTEMPTS"])
+    max_attempts = settings().otp_max_attempts
     # Claim a try before comparing, in one conditional UPDATE: however many workers guess at once,
     # at most max_attempts guesses per code ever reach the comparison.
     claimed = rows_changed(update(LoginCode).where(
@@ -175,7 +176,7 @@ def login(phone: str, code: str, consent: dict | None, now: int, locale: str | N
     p_hash = phone_hash(phone)
     row = _check_code(p_hash, code, now)
     citizen = db.session.scalars(select(Citizen).where(Citizen.phone_hash == p_hash)).first()
-    version = current_app.config["PERKPASS_CONSENT_VERSION"]
+    version = settings().consent_version
     if citizen is None and (not consent or consent.get("version") != version or consent.get("accepted") is not True):
         # the code stays valid (its try given back) so the page can show the consent text and submit again
         db.session.execute(update(LoginCode).where(LoginCode.id == row.id).values(attempts=LoginCode.attempts - 1))
@@ -209,7 +210,7 @@ def login(phone: str, code: str, consent: dict | None, now: int, locale: str | N
 
 def _new_token(citizen: Citizen, now: int) -> tuple[str, int]:
     raw = crypto.random_token("pp_at_")
-    expires_at = now + int(current_app.config["PERKPASS_ACCESS_TOKEN_TTL"])
+    expires_at = now + settings().access_token_ttl
     tok = AccessToken(token_hash=crypto.sha256_hex(raw), created_at=now, expires_at=expires_at)
     citizen.tokens.append(tok)
     return raw, expires_at

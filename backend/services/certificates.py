@@ -13,12 +13,12 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import delete, event, inspect, select
 from sqlalchemy.orm import Session
 
 from partner_sdk import keyprofile, pp2
 
+from ..settings import settings
 from ..extensions import db, rows_changed
 from ..models import (CertificateRevocation, Citizen, CitizenScheme, DeviceChallenge, HolderDevice, PerkCertificate,
                       Scheme)
@@ -104,7 +104,7 @@ def _register(citizen: Citizen, *, algorithm: str, public_key: str, challenge: s
             raise Conflict("This device key is already registered.")
         return existing
     count = len(db.session.scalars(select(HolderDevice.id).where(HolderDevice.citizen_id == citizen.id)).all())
-    if count >= int(current_app.config["PERKPASS_MAX_HOLDER_DEVICES"]):
+    if count >= settings().max_holder_devices:
         raise Conflict("You have registered the most devices allowed: remove one first.", code="too_many_devices")
     device = HolderDevice(public_id="hd_" + secrets.token_urlsafe(12), citizen_id=citizen.id, key_type=key_type,
                           public_key=stored, label=label, created_at=now)
@@ -152,8 +152,8 @@ class CertOut:
 def certify(citizen: Citizen, device: HolderDevice, now: int) -> list[CertOut]:
     """Certificates for every (venue type, scheme) where the citizen has perks now. A live certificate with
     the same perks and more than half its lifetime left is handed out again rather than replaced."""
-    cfg = current_app.config
-    lifetime = int(cfg["PERKPASS_CERTIFICATE_LIFETIME"])
+    cfg = settings()
+    lifetime = cfg.certificate_lifetime
     device_key_raw = b64url_decode(device.public_key)
     problem = keyprofile.registration_problem(KEY_TYPE_NAMES[device.key_type], device_key_raw)
     if problem:  # registered before the key profile existed: withdraw what it holds, certify nothing more
@@ -178,7 +178,7 @@ def certify(citizen: Citizen, device: HolderDevice, now: int) -> list[CertOut]:
             if row is None:
                 key = key or signing_key(now, "Certificates")
                 cert = pp2.issue_certificate(
-                    signing_key=key.private, kid=key.kid, issuer=cfg["PERKPASS_ISSUER"], audience=audience,
+                    signing_key=key.private, kid=key.kid, issuer=cfg.issuer, audience=audience,
                     scheme=offer.scheme, perks=[p.code for p in offer.perks],
                     device_public_key=pp2.load_device_key(device.key_type, device_key_raw),
                     now=now, lifetime=lifetime, band=offer.band)

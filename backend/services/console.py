@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from partner_sdk import venue_policy
 from partner_sdk.trust import revoked_capacity
 
+from ..settings import settings
 from ..extensions import db
 from ..models import CertificateRevocation, Device, LedgerCase, Partner, Redemption, TrustListVersion, Venue
 from ..models.console import IssuedDaily, KioskReport, KioskScanCount
@@ -25,13 +25,9 @@ from .venue_types import get_venue_types
 DAY = 86400
 
 
-def _cfg(key: str, default: int) -> int:
-    return int(current_app.config.get(key, default))
-
-
 def online_window() -> int:
     """A kiosk seen (report or upload) within this many seconds counts as online."""
-    return _cfg("PERKPASS_CONSOLE_KIOSK_ONLINE_SECONDS", 15 * 60)
+    return settings().console_kiosk_online_seconds
 
 
 def days_back(now: int, days: int) -> list[str]:
@@ -150,7 +146,7 @@ def kiosk_list(now: int) -> list[dict]:
         select(Device, Venue, Partner, KioskReport).join(Venue, Venue.id == Device.venue_id)
         .join(Partner, Partner.id == Venue.partner_id)
         .outerjoin(KioskReport, KioskReport.device_id == Device.id).order_by(Venue.name, Device.id)).all()
-    tl_exp = _cfg("PERKPASS_TRUST_LIST_VALID_FOR", 7 * DAY)
+    tl_exp = settings().trust_list_valid_for
     registry = get_venue_types()
     out = []
     for d, v, p, rep in rows:
@@ -191,13 +187,13 @@ def trust_monitor(now: int) -> dict:
     latest = db.session.scalars(select(TrustListVersion).order_by(TrustListVersion.sequence.desc()).limit(1)).first()
     if latest is None:
         return {"level": "critical", "message": "No trust list has ever been published.", "sequence": None}
-    next_update = latest.issued_at + _cfg("PERKPASS_TRUST_LIST_NEXT_UPDATE", DAY)
+    next_update = latest.issued_at + settings().trust_list_next_update
     registry = get_venue_types()
     audiences = sorted(set(registry.codes) | {a for (a,) in db.session.execute(select(Venue.audience).distinct())})
     stops = {a: venue_policy.stop_at(registry.policy(a), next_update, latest.expires_at) for a in audiences}
     first_aud = min(stops, key=lambda a: (stops[a], a))
     first_stop = stops[first_aud]
-    critical_margin = _cfg("PERKPASS_TRUST_MONITOR_CRITICAL_SECONDS", DAY // 2)
+    critical_margin = settings().trust_monitor_critical_seconds
     if now >= first_stop:
         level, msg = "expired", (f"Verifiers at {first_aud} venues stopped granting: the newest trust list "
                                  f"(#{latest.sequence}) is too old. Publish one now.")

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import current_app
 from sqlalchemy import case, func, or_, select, update
 
+from ..settings import settings
 from ..extensions import db, rows_changed
 from ..models.console import ConsoleAccount, ConsoleSession
 from . import crypto
@@ -81,13 +81,13 @@ def otpauth_uri(username: str, secret: str, issuer: str = "Perkpass console") ->
 
 
 def _seal(secret: str, username: str) -> str:
-    cfg = current_app.config
-    return crypto.encrypt(cfg["PERKPASS_KEY_PASSPHRASE"], secret.encode("ascii"),
-                          aad=b"console-totp:" + username.encode(), cost=int(cfg["PERKPASS_KDF_COST"]))
+    cfg = settings()
+    return crypto.encrypt(cfg.key_passphrase, secret.encode("ascii"),
+                          aad=b"console-totp:" + username.encode(), cost=cfg.kdf_cost)
 
 
 def account_totp_secret(acc: ConsoleAccount) -> str:
-    return crypto.decrypt(current_app.config["PERKPASS_KEY_PASSPHRASE"], acc.totp_secret,
+    return crypto.decrypt(settings().key_passphrase, acc.totp_secret,
                           aad=b"console-totp:" + acc.username.encode()).decode("ascii")
 
 
@@ -213,11 +213,11 @@ class Session:
 
 
 def _idle() -> int:
-    return int(current_app.config.get("PERKPASS_CONSOLE_IDLE_SECONDS", 30 * 60))
+    return settings().console_idle_seconds
 
 
 def _max_age() -> int:
-    return int(current_app.config.get("PERKPASS_CONSOLE_SESSION_SECONDS", 12 * 3600))
+    return settings().console_session_seconds
 
 
 def _bad_credentials() -> Unauthenticated:

@@ -9,12 +9,12 @@ import functools
 import logging
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 
 from partner_sdk.format import pairwise_pseudonym
 from partner_sdk.issue import issue_credential
 
+from ..settings import settings
 from ..extensions import db
 from ..models import CitizenScheme, Scheme
 from . import keys as key_service
@@ -117,15 +117,15 @@ def issue(citizen_id: int, citizen_public_id: str, audience: str, now: int, sche
     if not chosen:
         return None
     offer = chosen[0]
-    cfg = current_app.config
+    cfg = settings()
     key = signing_key(now, "Codes")
-    lifetime = int(cfg["PERKPASS_CREDENTIAL_LIFETIME"])
+    lifetime = cfg.credential_lifetime
     cred = issue_credential(
-        signing_key=key.private, kid=key.kid, issuer=cfg["PERKPASS_ISSUER"], audience=audience,
+        signing_key=key.private, kid=key.kid, issuer=cfg.issuer, audience=audience,
         subject=pseudonym(citizen_public_id, audience, now), perks=[p.code for p in offer.perks],
         scheme=offer.scheme, now=now, lifetime=lifetime, band=offer.band,
     )
     return Issued(audience=audience, scheme=offer.scheme, perks=offer.perks, qr_text=cred.qr_text, jti=cred.jti,
                   kid=key.kid, issued_at=cred.issued_at, expires_at=cred.expires_at,
-                  refresh_after=int(cfg["PERKPASS_REFRESH_AFTER"]),
+                  refresh_after=cfg.refresh_after,
                   other_schemes=[o.scheme for o in available if o.scheme != offer.scheme])

@@ -24,6 +24,7 @@ from partner_sdk import TrustedKey, load_public_key
 from partner_sdk.keys import generate_key, public_jwk
 from partner_sdk.trust import build_root_statement
 
+from ..settings import settings
 from ..extensions import db
 from ..models import SigningKey
 from . import crypto
@@ -40,15 +41,15 @@ class KeyError_(RuntimeError):
 
 
 def _passphrase() -> str:
-    return current_app.config["PERKPASS_KEY_PASSPHRASE"]
+    return settings().key_passphrase
 
 
 def _grace() -> int:
     # a retired key stays published until everything it signed has expired: PP1 codes (seconds) and
     # PP2 perk certificates (a day by default) that phones keep using offline
-    cfg = current_app.config
-    longest = max(int(cfg["PERKPASS_CREDENTIAL_LIFETIME"]), int(cfg["PERKPASS_CERTIFICATE_LIFETIME"]))
-    return longest + int(cfg["PERKPASS_CLOCK_LEEWAY"]) * 2 + 60
+    cfg = settings()
+    longest = max(cfg.credential_lifetime, cfg.certificate_lifetime)
+    return longest + cfg.clock_leeway * 2 + 60
 
 
 def _raw_private(key: Ed25519PrivateKey) -> bytes:
@@ -80,7 +81,7 @@ def _new_row(role: str, now: int, activates_at: int) -> SigningKey:
         kid = "root-" + kid
     row = SigningKey(kid=kid, role=role, public_x=crypto.b64url(_raw_public(key.public_key())),
                      encrypted_private=crypto.encrypt(_passphrase(), _raw_private(key), aad=kid.encode(),
-                                                     cost=int(current_app.config["PERKPASS_KDF_COST"])),
+                                                     cost=settings().kdf_cost),
                      created_at=now, activates_at=activates_at)
     _private_cache[(row.kid, row.public_x)] = key
     return row
@@ -134,7 +135,7 @@ def invalidate_cache() -> None:
 def _rows(fresh: bool = False) -> list[SigningKey]:
     """All signing-role keys, cached per worker for PERKPASS_KEY_CACHE_SECONDS (issuance), or read
     now (``fresh``: the trust list and the JWKS must never lag behind a rotation)."""
-    ttl = float(current_app.config["PERKPASS_KEY_CACHE_SECONDS"])
+    ttl = settings().key_cache_seconds
     mono = time.monotonic()
     cached = current_app.extensions.get("perkpass_key_cache")
     if not fresh and cached is not None and ttl > 0 and mono - cached[0] < ttl:
@@ -182,7 +183,7 @@ def published(now: int) -> list[SigningKey]:
 
 
 def trusted_keys(now: int, rows: list[SigningKey] | None = None) -> list:
-    max_age = int(current_app.config["PERKPASS_SIGNING_KEY_MAX_AGE"])
+    max_age = settings().signing_key_max_age
     out = []
     for r in (rows if rows is not None else published(now)):
         not_after = r.not_after if r.not_after is not None else r.activates_at + max_age
@@ -217,7 +218,7 @@ def rotate_root(now: int) -> SigningKey:
     old_row, old_priv = root(now)
     new = _new_row(ROOT, now, now)
     new.root_statement = build_root_statement(
-        old_root=old_priv, new_root=public_key_of(new), issuer=current_app.config["PERKPASS_ISSUER"],
+        old_root=old_priv, new_root=public_key_of(new), issuer=settings().issuer,
         version=len(rows) + 1, now=now, old_kid=old_row.kid, new_kid=new.kid)
     old_row.retired_at = now
     db.session.add(new)
@@ -253,7 +254,7 @@ def compromise(kid: str, now: int, at: int | None = None) -> tuple[SigningKey, S
     if signing_now or pending_successor:
         new = rotate(now, 0)  # also overtakes a pending successor, which then never signs
     row = db.session.get_one(SigningKey, row.id)
-    listed_for = int(current_app.config.get("PERKPASS_COMPROMISED_KEY_LISTED", 400 * 86_400))
+    listed_for = settings().compromised_key_listed
     row.compromised_at = at if row.compromised_at is None else min(row.compromised_at, at)
     row.retired_at = row.retired_at or now
     row.signs_until = min(row.signs_until if row.signs_until is not None else now, now)
@@ -289,7 +290,7 @@ def rotate(now: int, activate_in: int | None = None) -> SigningKey:
     PERKPASS_KEY_ACTIVATION_DELAY, the time verifiers need to fetch the new trust list). Keys that
     would still sign after that moment stop signing then and stay published for the grace period."""
     if activate_in is None:
-        activate_in = int(current_app.config["PERKPASS_KEY_ACTIVATION_DELAY"])
+        activate_in = settings().key_activation_delay
     if activate_in < 0:
         raise KeyError_("activation delay cannot be negative")
     activates_at = now + activate_in

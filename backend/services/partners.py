@@ -4,9 +4,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select, update
 
+from ..settings import settings
 from ..extensions import db, rows_changed
 from ..models import Device, EnrolmentCode, Partner, Venue
 from . import crypto
@@ -64,7 +64,7 @@ def get_venue(venue_id: int) -> Venue:
 
 def create_enrolment_code(venue_id: int, now: int, ttl: int | None = None) -> tuple[str, EnrolmentCode]:
     venue = get_venue(venue_id)
-    ttl = int(ttl if ttl is not None else current_app.config["PERKPASS_ENROLMENT_CODE_TTL"])
+    ttl = int(ttl if ttl is not None else settings().enrolment_code_ttl)
     code = crypto.human_code()
     row = EnrolmentCode(venue_id=venue.id, code_hash=crypto.sha256_hex(_normalise_code(code)), created_at=now,
                         expires_at=now + ttl)
@@ -80,7 +80,7 @@ def venue_config(venue: Venue, now: int) -> dict:
         "venue": {"id": venue.id, "name": venue.name, "audience": venue.audience,
                   "perks": [{"code": c, "title": dict(catalogue.perks[c].title)} for c in venue.perk_codes
                             if c in catalogue.perks]},
-        "issuer": current_app.config["PERKPASS_ISSUER"],
+        "issuer": settings().issuer,
         "root_public_key": trust_service.root_jwk(),
         "trust_list": tl.jws,
         "trust_list_url": "/api/v1/trust-list",

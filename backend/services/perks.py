@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
+from ..settings import settings_of
 
 AUDIENCE_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}\Z")
 PERK_RE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}\Z")
@@ -212,6 +213,6 @@ def get_catalogue(app=None) -> Catalogue:
     cat = app.extensions.get("perkpass_catalogue")
     if cat is None:
         from .venue_types import get_venue_types  # it imports this module's rules
-        cat = Catalogue.load(app.config["PERKPASS_SCHEMES_DIR"], get_venue_types(app).codes)
+        cat = Catalogue.load(str(settings_of(app).schemes_dir), get_venue_types(app).codes)
         app.extensions["perkpass_catalogue"] = cat
     return cat

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from partner_sdk import bbs, pp3, venue_policy
 
+from ..settings import settings
 from ..extensions import db
 from ..models import Citizen, Pp3Issuance
 from .errors import Conflict, InvalidInput
@@ -34,20 +35,16 @@ MAX_COMMITMENTS = 16
 # ended. The trust list always carries the current and the next generation: a kiosk whose list is a week
 # old still knows the key that signs after a switch (the period is longer than a list's validity).
 BBS_SECRET_PREFIX = "pp3-bbs-key-"
-DEFAULT_KEY_PERIOD_DAYS = 30
 
 
 def enabled_schemes() -> frozenset[str]:
-    value = current_app.config.get("PERKPASS_PP3_SCHEMES") or ()
-    if isinstance(value, str):
-        value = [s.strip() for s in value.split(",")]
-    return frozenset(s for s in value if s)
+    return settings().pp3_schemes
 
 
 def key_period_days() -> int:
     """Days one BBS key signs (``PERKPASS_PP3_KEY_DAYS``, default 30; at least 8, more than a trust list's
     validity, so the next key is always published before it signs)."""
-    return max(8, int(current_app.config.get("PERKPASS_PP3_KEY_DAYS") or DEFAULT_KEY_PERIOD_DAYS))
+    return settings().pp3_key_days
 
 
 @dataclass(frozen=True)
@@ -141,7 +138,7 @@ def certify(citizen: Citizen, commitments: list[bytes], now: int) -> list[Issued
     policies = venue_policy.decode_member(venue_types_member())
     day = now // pp3.DAY
     key = bbs_key(now)
-    issuer = current_app.config["PERKPASS_ISSUER"]
+    issuer = settings().issuer
     out: list[Issued] = []
     for index, (audience, scheme, perks) in enumerate(wanted):
         try:

@@ -28,6 +28,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from ..settings import settings_of
 
 EXTENSION = "perkpass.read_conn"  # app.extensions[EXTENSION]: {engine: ReadConnections}
 _registry_lock = threading.Lock()  # creating one object per engine, once
@@ -237,7 +238,7 @@ def reports_engine(app: Flask | None = None) -> Engine:
     reports are few. It is made on first use and disposed with the primary's engine."""
     from ..extensions import db
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    url = app.config.get("PERKPASS_REPORTS_DATABASE_URL")
+    url = settings_of(app).reports_database_url
     if not url:
         return db.engine
     found = app.extensions.get(REPORTS_EXTENSION)

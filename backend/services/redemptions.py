@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from flask import current_app
 from sqlalchemy import bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -29,6 +28,7 @@ from partner_sdk.upload import (
     RedemptionItem, certificate_named,
 )
 
+from ..settings import settings
 from ..extensions import db
 from ..models import Device, PerkCertificate, Redemption, RedemptionRejection, SigningKey, Venue
 from .errors import InvalidInput
@@ -188,12 +188,12 @@ def ingest(device: Device, items: list[RedemptionItem], now: int, *, store: Stor
     racing each other (a kiosk retrying after a timeout) store each item once; the later one answers the
     earlier one's items as that one decided them. A batch over this backend's PERKPASS_BATCH_MAX is
     :class:`InvalidInput` (nothing of it is stored)."""
-    most = int(current_app.config["PERKPASS_BATCH_MAX"])  # at most partner_sdk.upload.MAX_ITEMS (the schema's)
+    most = settings().batch_max  # at most partner_sdk.upload.MAX_ITEMS (the schema's)
     if len(items) > most:
         raise InvalidInput("Too many redemptions in one batch.", {"redemptions": [f"At most {most}."]})
     store = store or storage()
     device_id, venue_id = device.id, device.venue_id  # read before the write commits (it expires ORM objects)
-    facts = store.venue_facts(venue_id, now, int(current_app.config["PERKPASS_KIOSK_CLOCK_SKEW"]))
+    facts = store.venue_facts(venue_id, now, settings().kiosk_clock_skew)
     first: dict[str, RedemptionItem] = {}  # each client id's first item (a later one in the batch is a re-send)
     for it in items:
         first.setdefault(it["id"], it)
@@ -511,7 +511,7 @@ def pp1_pseudonyms(public_id: str, now: int) -> list[str]:
     opting out deletes by them (with the PP2 certificate ids, which the caller adds: read, or revoked)."""
     from .issuance import pseudonyms_of
     audiences = set(get_catalogue().audiences) | {a for (a,) in db.session.execute(select(Venue.audience).distinct())}
-    days = int(current_app.config.get("PERKPASS_RETENTION_DAYS", 180)) + 1  # nothing older is kept anyway
+    days = settings().retention_days + 1  # nothing older is kept anyway
     return pseudonyms_of(public_id, audiences, now, days)
 
 

@@ -11,6 +11,7 @@ import threading
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from ..settings import settings
 from ..extensions import db
 from ..models import IssuerSecret
 from . import crypto
@@ -31,13 +32,13 @@ def get_secret(name: str, now: int | None = None) -> bytes:
     if value is not None:
         return value
     with _lock:
-        passphrase = current_app.config["PERKPASS_KEY_PASSPHRASE"]
+        passphrase = settings().key_passphrase
         row = db.session.get(IssuerSecret, name)
         if row is None:
             import time
             value = os.urandom(32)
             row = IssuerSecret(name=name, encrypted_value=crypto.encrypt(passphrase, value, aad=name.encode(),
-                                                                       cost=int(current_app.config["PERKPASS_KDF_COST"])),
+                                                                       cost=settings().kdf_cost),
                                created_at=int(now if now is not None else time.time()))
             db.session.add(row)
             try:

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from partner_sdk import TrustListTooLargeError
 from partner_sdk.trust import build_trust_list
 
+from ..settings import settings
 from ..extensions import db
 from ..models import TrustListVersion
 from . import certificates
@@ -27,17 +28,17 @@ def venue_types_member() -> dict:
 
 
 def _fingerprint(now: int) -> tuple[str, list, list[str]]:
-    cfg = current_app.config
+    cfg = settings()
     trusted = key_service.trusted_keys(now)
-    material = {
-        "issuer": cfg["PERKPASS_ISSUER"],
+    material: dict[str, Any] = {
+        "issuer": cfg.issuer,
         "keys": [[k.kid, key_service.crypto.b64url(k.public_key.public_bytes_raw()), k.not_before, k.not_after,
                   k.revoked_at] for k in trusted],
         "root": key_service.root(now)[0].kid,  # a root rotation publishes a list signed by the new root at once
         "perks": get_catalogue().trust_list_perks(),
         "venue_types": venue_types_member(),
-        "next_update_in": int(cfg["PERKPASS_TRUST_LIST_NEXT_UPDATE"]),
-        "valid_for": int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
+        "next_update_in": cfg.trust_list_next_update,
+        "valid_for": cfg.trust_list_valid_for,
         "revoked": certificates.revoked_ids(now),
     }
     bbs_keys = [k.to_member() for k in pp3_issuance.trust_list_keys(now)]
@@ -50,8 +51,8 @@ def _fingerprint(now: int) -> tuple[str, list, list[str]]:
 def current(now: int) -> TrustListVersion:
     """The trust list to serve now: the stored one if its content is unchanged and it is less than
     half its refresh interval old, else a newly signed one with the next sequence number."""
-    cfg = current_app.config
-    next_update = int(cfg["PERKPASS_TRUST_LIST_NEXT_UPDATE"])
+    cfg = settings()
+    next_update = cfg.trust_list_next_update
     fingerprint, trusted, revoked = _fingerprint(now)
     for _attempt in range(5):
         latest = db.session.scalars(select(TrustListVersion).order_by(TrustListVersion.sequence.desc())
@@ -62,9 +63,9 @@ def current(now: int) -> TrustListVersion:
         sequence = (latest.sequence + 1) if latest is not None else 1
         root_row, root_priv = key_service.root(now)
         try:
-            jws = build_trust_list(root_key=root_priv, issuer=cfg["PERKPASS_ISSUER"], keys=trusted, sequence=sequence,
+            jws = build_trust_list(root_key=root_priv, issuer=cfg.issuer, keys=trusted, sequence=sequence,
                                    now=now, next_update_in=next_update,
-                                   valid_for=int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]),
+                                   valid_for=cfg.trust_list_valid_for,
                                    perks=get_catalogue().trust_list_perks(), revoked=revoked,
                                    root_kid=root_row.kid,  # the kid of the root JWK /api/v1/trust-root publishes
                                    root_chain=key_service.root_chain(), venue_types=venue_types_member(),
@@ -76,7 +77,7 @@ def current(now: int) -> TrustListVersion:
                            f"drill (keys compromise) or shorter certificate lifetimes.",
                            code="trust_list_over_capacity") from None
         row = TrustListVersion(sequence=sequence, fingerprint=fingerprint, jws=jws, issued_at=now,
-                               expires_at=now + int(cfg["PERKPASS_TRUST_LIST_VALID_FOR"]))
+                               expires_at=now + cfg.trust_list_valid_for)
         db.session.add(row)
         try:
             db.session.commit()

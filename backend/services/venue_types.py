@@ -17,6 +17,7 @@ from typing import Any
 
 from partner_sdk import venue_policy
 
+from ..settings import settings_of
 from .perks import AUDIENCE_RE, CatalogueError
 
 _TOP_KEYS = frozenset({"about", "venue_types"})
@@ -133,11 +134,6 @@ def get_venue_types(app=None) -> VenueTypes:
     app = app or current_app
     reg = app.extensions.get("perkpass_venue_types")
     if reg is None:
-        reg = VenueTypes.load(venue_types_file(app.config))
+        reg = VenueTypes.load(str(settings_of(app).venue_types_file))
         app.extensions["perkpass_venue_types"] = reg
     return reg
-
-
-def venue_types_file(config: Any) -> str:
-    from ..config import ASSETS_DIR
-    return str(config.get("PERKPASS_VENUE_TYPES_FILE") or ASSETS_DIR / "venue-types.json")

@@ -5,6 +5,8 @@ import uuid
 
 from partner_sdk import Status, TrustStore, Verifier, load_public_key
 
+from backend.settings import override
+
 CITIZEN = "+8613900000104"
 
 
@@ -138,16 +140,13 @@ def test_a_backend_configured_for_smaller_batches_refuses_a_larger_one_whole(h, 
     auth = h.bearer(dev["device_token"])
     items = [{"id": str(uuid.uuid4()), "jti": "abcdefgh1234567" + str(i), "pseudonym": "ABCDEFGHIJKLMNOPQRSTUVY",
               "perk": "MOLI-METRO20", "scanned_at": int(time.time())} for i in range(3)]
-    before, app.config["PERKPASS_BATCH_MAX"] = app.config["PERKPASS_BATCH_MAX"], 2
-    try:
+    with override(app, batch_max=2):
         r = client.post("/api/v1/kiosk/redemptions", json={"redemptions": items}, headers=auth)
         assert r.status_code == 400 and r.json["error"]["code"] == "validation_error", r.json
         assert r.json["error"]["fields"] == {"redemptions": ["At most 2."]}
         assert db.session.query(Redemption).count() == 0
         r = client.post("/api/v1/kiosk/redemptions", json={"redemptions": items[:2]}, headers=auth)
         assert r.status_code == 200 and r.json["accepted"] == 2
-    finally:
-        app.config["PERKPASS_BATCH_MAX"] = before
 
 def test_implausible_uploads_are_rejected_per_item_and_never_shown(h, client):
     """The issue's walk-arounds: a metro perk 'used' at a government office, a perk no venue of the kiosk
@@ -205,12 +204,12 @@ def test_a_rejected_item_keeps_its_answer_when_resent_later(h, client, app):
     auth = h.bearer(dev["device_token"])
     r = client.post("/api/v1/kiosk/redemptions", json={"redemptions": [early]}, headers=auth)
     assert r.json["results"] == [{"id": early["id"], "status": "rejected", "reason": "scanned_in_future"}]
-    app.config["PERKPASS_KIOSK_CLOCK_SKEW"] = 2 * 3600  # as if the server clock had moved on
-    r = client.post("/api/v1/kiosk/redemptions", json={"redemptions": [early]}, headers=auth)
-    assert r.json["results"] == [{"id": early["id"], "status": "rejected", "reason": "scanned_in_future"}]
-    fresh = dict(early, id=str(uuid.uuid4()))
-    r = client.post("/api/v1/kiosk/redemptions", json={"redemptions": [fresh]}, headers=auth)
-    assert r.json["results"] == [{"id": fresh["id"], "status": "accepted"}]
+    with override(app, kiosk_clock_skew=2 * 3600):  # as if the server clock had moved on
+        r = client.post("/api/v1/kiosk/redemptions", json={"redemptions": [early]}, headers=auth)
+        assert r.json["results"] == [{"id": early["id"], "status": "rejected", "reason": "scanned_in_future"}]
+        fresh = dict(early, id=str(uuid.uuid4()))
+        r = client.post("/api/v1/kiosk/redemptions", json={"redemptions": [fresh]}, headers=auth)
+        assert r.json["results"] == [{"id": fresh["id"], "status": "accepted"}]
 
 
 def test_kiosk_config_and_trust_list_etag(h, client):

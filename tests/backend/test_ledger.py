@@ -972,9 +972,16 @@ def test_the_reference_key_rotates_without_losing_an_event(h, lg, app):
     phone = "+8613800001077"
     tok = h.citizen(phone, {"moli": 690})
     prov = lg.provider()
+    at = NOW() - 3600  # one time for the re-sent event: its content must be the same to be a duplicate
     old_key, new_key = "Oa7-Kd2Lp9Vd4Ws1Kc8Ry3Tb6Nf0Gz5Ja_Eu", "Nb3-Hx2Lq8Ve5Wt1Kd9Rz3Tc6Ng0Gy5Jb_Ev"
-    app.config["PERKPASS_REFERENCE_KEY"] = old_key
-    lg.send(prov, [lg.event(phone, "moli", "VOLUNTEER-SERVICE", 5, ref="DOC-000101")])
+
+    def rotate(value: str) -> None:  # what a restart with PERKPASS_REFERENCE_KEY=value does
+        from dataclasses import replace
+
+        from backend.settings import parse_reference_keys, settings_of
+        app.extensions["perkpass_settings"] = replace(settings_of(app), reference_keys=parse_reference_keys(value))
+    rotate(old_key)
+    lg.send(prov, [lg.event(phone, "moli", "VOLUNTEER-SERVICE", 5, ref="DOC-000101", occurred_at=at)])
     from backend.services import ledger
 
     def stored_under(key: str, ref: str) -> list[int]:
@@ -983,9 +990,9 @@ def test_the_reference_key_rotates_without_losing_an_event(h, lg, app):
 
     assert stored_under(old_key, "DOC-000101") == [5] and stored_under(new_key, "DOC-000101") == []
 
-    app.config["PERKPASS_REFERENCE_KEY"] = f"{new_key}, {old_key}"   # rotated: the new key first
-    again = lg.send(prov, [lg.event(phone, "moli", "VOLUNTEER-SERVICE", 5, ref="DOC-000101"),
-                           lg.event(phone, "moli", "VOLUNTEER-SERVICE", 3, ref="DOC-000102")])
+    rotate(f"{new_key}, {old_key}")   # rotated: the new key first
+    again = lg.send(prov, [lg.event(phone, "moli", "VOLUNTEER-SERVICE", 5, ref="DOC-000101", occurred_at=at),
+                           lg.event(phone, "moli", "VOLUNTEER-SERVICE", 3, ref="DOC-000102", occurred_at=at)])
     assert [r["status"] for r in again["results"]] == ["duplicate", "accepted"]
     assert lg.score(tok, "moli")["score"] == 698                   # 690 + 5 + 3: the old event counted once
     assert stored_under(new_key, "DOC-000102") == [3] and stored_under(old_key, "DOC-000102") == []
@@ -994,7 +1001,7 @@ def test_the_reference_key_rotates_without_losing_an_event(h, lg, app):
     assert r.status_code == 200 and r.json["status"] == "withdrawn", r.json
     assert lg.score(tok, "moli")["score"] == 693
 
-    app.config["PERKPASS_REFERENCE_KEY"] = new_key                  # the old key dropped: its events are not found
+    rotate(new_key)                  # the old key dropped: its events are not found
     r = h.client.get("/api/v1/provider/events/DOC-000101", headers=h.bearer(prov))
     assert r.status_code == 404
     r = h.client.get("/api/v1/provider/events/DOC-000102", headers=h.bearer(prov))

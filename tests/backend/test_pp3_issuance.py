@@ -2,6 +2,7 @@
 list, real SDK verification of the codes made from what the endpoint returns; off by default; the issuer's
 tables hold nothing that joins a PP3 code to a citizen. Real database (SQLite and PostgreSQL)."""
 import base64
+from dataclasses import replace
 import time
 
 import pytest
@@ -185,7 +186,8 @@ def test_the_pp2_renewal_says_how_many_pp3_certificates_wait_and_a_new_scheme_ge
         r = _ask(hp, token, [pp3.holder_request() for _ in range(first)])
         assert r.status_code == 200 and len(r.json["certificates"]) == first, r.json
         assert pending() == 0
-        app.config["PERKPASS_PP3_SCHEMES"] = "moli,osmanthus"
+        from backend.settings import settings_of
+        app.extensions["perkpass_settings"] = replace(settings_of(app), pp3_schemes=frozenset({"moli", "osmanthus"}))
         later = pending()
         assert later > 0
         r = _ask(hp, token, [pp3.holder_request() for _ in range(later)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.services.errors import InvalidInput, TryLater
+from backend.services.errors import InvalidInput
 from backend.services import ledger
 
 
@@ -38,11 +38,19 @@ def test_the_digest_is_keyed_and_per_provider(app):
     assert d != ledger.reference_digest(b"another key", "fuzhou-traffic-police", "FZ-TP-2026-118204")
 
 
-def test_production_without_the_key_refuses(app):
-    class Prod:
-        config = {"ENV_NAME": "production", "SECRET_KEY": "s" * 40}
-    with pytest.raises(TryLater) as refused:
-        ledger.reference_key(Prod())
-    assert refused.value.code == "not_configured"
-    Prod.config["PERKPASS_REFERENCE_KEY"] = "k" * 40
-    assert ledger.reference_key(Prod()) == b"k" * 40
+def test_production_without_the_key_refuses():
+    """Fail closed, at start: production settings without a reference key (or with a weak one) are refused;
+    with a strong one, references are digested under it."""
+    from backend.config import ConfigError, ProductionConfig
+    from backend.settings import from_config
+    config = {k: getattr(ProductionConfig, k) for k in dir(ProductionConfig) if k.isupper()}
+    config.update(SECRET_KEY="kX9vQ2mT7rL4pW8zN3bH6cJ1dF5gS0aY-uE_iOq", PERKPASS_KEY_PASSPHRASE="Zt4-wq8Rb2Lm6Nc0Yh3Jd7Ks1Fv5Gx9Pe_Ua",
+                  PERKPASS_SMS_SENDER="outbox", RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0")
+    with pytest.raises(ConfigError, match="needs PERKPASS_REFERENCE_KEY"):
+        from_config(config)
+    with pytest.raises(ConfigError, match="it repeats too few different characters"):
+        from_config(dict(config, PERKPASS_REFERENCE_KEY="k" * 40))
+    strong = "Nb3-Hx2Lq8Ve5Wt1Kd9Rz3Tc6Ng0Gy5Jb_Ev"
+    assert from_config(dict(config, PERKPASS_REFERENCE_KEY=strong)).reference_key == strong.encode()
+
+

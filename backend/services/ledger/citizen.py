@@ -6,9 +6,9 @@ pending), once; a dispute never changes a score: a record that counted keeps cou
 still does not, until a reviewer decides (:mod:`.review`)."""
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select, update
 
+from ...settings import settings
 from ...extensions import db
 from ...models import CitizenScheme, LedgerCase, Scheme, ScoreEvent
 from ..errors import Conflict, NotFound, Refused
@@ -23,7 +23,7 @@ from .statuses import FINAL, CaseReason, CaseStatus, EventKind, EventStatus, Rev
 
 def dispute_window(rules: SchemeRules | None) -> int:
     """Seconds a record can be disputed after it was confirmed (the scheme's, else the configured default)."""
-    days = rules.dispute_window_days if rules else int(current_app.config.get("PERKPASS_DISPUTE_WINDOW_DAYS", 10))
+    days = rules.dispute_window_days if rules else settings().dispute_window_days
     return days * 86400
 
 
@@ -136,7 +136,7 @@ def explain(m: CitizenScheme, now: int) -> dict | None:
         "pending_points": sum(ln.points for ln in r.lines if ln.event.status == EventStatus.PENDING_REVIEW),
         "frozen_points": sum(ln.points for ln in r.lines if ln.event.status == EventStatus.DISPUTED and not ln.counts),
         "dispute_window_days": (rules.dispute_window_days if rules else
-                                int(current_app.config.get("PERKPASS_DISPUTE_WINDOW_DAYS", 10))),
+                                settings().dispute_window_days),
         "review_policy": rules.review if rules else ReviewPolicy.NONE,
         "events": [_event_public(ln, rules, providers, now) for ln in reversed(r.lines)],
     }

@@ -23,13 +23,13 @@ import re
 
 from flask import current_app
 
-from ..errors import InvalidInput, TryLater
+from ...settings import settings_of
+from ..errors import InvalidInput
 
 # the template: 4..40 characters, at least 4 digit places, fixed part of capitals, digits, - and /
 FORMAT_RE = re.compile(r"^[A-Z0-9#/-]{4,40}\Z")
 MIN_DIGIT_PLACES = 4
 MAX_FIXED_LETTERS = 12  # an agency prefix, not words
-_DEV_CONTEXT = b"perkpass reference key v1"
 
 
 def check_format(template: object) -> str:
@@ -59,25 +59,11 @@ def matches(template: str, reference: object) -> bool:
     return isinstance(reference, str) and reference.isascii() and bool(compile_format(template).match(reference))
 
 
-def parse_keys(raw: object) -> tuple[bytes, ...]:
-    """The keys of a ``PERKPASS_REFERENCE_KEY`` value, newest first (empty when unset or blank)."""
-    if raw is None:
-        return ()
-    return tuple(k.encode() for k in re.split(r"[\s,]+", str(raw)) if k)
-
-
 def reference_keys(app=None) -> tuple[bytes, ...]:
-    """The HMAC keys, newest first: the first digests new references, every one is looked up. Production
-    without ``PERKPASS_REFERENCE_KEY`` refuses (fail closed; ``config.validate`` refuses to start without it);
-    elsewhere a key derived from SECRET_KEY keeps development and tests working."""
-    app = app or current_app
-    keys = parse_keys(app.config.get("PERKPASS_REFERENCE_KEY"))
-    if keys:
-        return keys
-    if app.config.get("ENV_NAME") == "production":
-        raise TryLater("Provider references cannot be recorded: PERKPASS_REFERENCE_KEY is not configured.",
-                       code="not_configured")
-    return (hmac.new(str(app.config.get("SECRET_KEY") or "").encode(), _DEV_CONTEXT, hashlib.sha256).digest(),)
+    """The HMAC keys, newest first: the first digests new references, every one is looked up. They are a
+    setting (backend/settings.py): production refuses to start without strong ones (fail closed); elsewhere
+    a key derived from SECRET_KEY keeps development and tests working."""
+    return settings_of(app or current_app).reference_keys
 
 
 def reference_key(app=None) -> bytes:

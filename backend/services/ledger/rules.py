@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import func, select
 
+from ...settings import settings_of
 from ...extensions import db
 from ...models import CatalogueEntry
 from ..perks import Catalogue, SchemeConfig, get_catalogue
@@ -167,9 +168,7 @@ def load_point_rules(directory: str | Path, catalogue: Catalogue, default_window
 
 
 def rules_directory(app=None) -> Path:
-    app = app or current_app
-    return Path(app.config.get("PERKPASS_POINT_RULES_DIR") or
-                Path(app.config["PERKPASS_SCHEMES_DIR"]).parent / "point-rules")
+    return settings_of(app or current_app).point_rules_dir
 
 
 def file_point_rules(app=None) -> PointRules:
@@ -178,7 +177,7 @@ def file_point_rules(app=None) -> PointRules:
     rules = app.extensions.get("perkpass_point_rule_files")
     if rules is None:
         directory = rules_directory(app)
-        rules = load_point_rules(directory, get_catalogue(app), int(app.config.get("PERKPASS_DISPUTE_WINDOW_DAYS", 10)))
+        rules = load_point_rules(directory, get_catalogue(app), settings_of(app).dispute_window_days)
         app.extensions["perkpass_point_rule_files"] = rules
     return rules
 
