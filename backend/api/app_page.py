@@ -33,6 +33,7 @@ from ..schemas.common import Base, I18nText
 from ..services import app_assets
 from ..services.perks import get_catalogue
 from ..services.venue_types import get_venue_types
+from ..settings import settings
 from .common import endpoint
 
 bp = Blueprint("app_page", __name__)
@@ -111,15 +112,15 @@ def app_root_redirect():
 
 
 def _static_dir() -> Path:
-    return Path(current_app.config.get("PERKPASS_APP_STATIC_DIR") or STATIC_DIR)
+    return settings().app_static_dir or STATIC_DIR
 
 
 def _optimise() -> bool:
-    return bool(current_app.config.get("PERKPASS_APP_OPTIMISE", True))
+    return settings().app_optimise
 
 
 def _minified() -> bool:
-    configured = current_app.config.get("PERKPASS_APP_MINIFY")
+    configured = settings().app_minify
     if configured is None:
         return os.environ.get("PERKPASS_MINIFY", "1").strip().lower() not in {"0", "false", "no", "off"}
     return bool(configured)
