@@ -12,7 +12,7 @@ const CACHE = "perkpass-app-v1";
 const BUILD = "source";
 const NETWORK_WAIT_MS = 2500;
 const SHELL = [
-  "./", "css/app.css", "js/main.js", "js/i18n.js", "js/venues.js", "js/holder.js", "js/code.js", "js/qr.js", "js/auth.js",
+  "./", "css/app.css", "js/main.js", "js/i18n.js", "js/venues.js", "js/holder.js", "js/home.js", "js/code.js", "js/qr.js", "js/auth.js",
   "js/account.js", "js/ledger.js", "css/ledger.css",
   "vendor/qrcode.mjs", "icon.svg", "manifest.webmanifest",
 ];
