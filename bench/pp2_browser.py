@@ -1,6 +1,6 @@
 """Benchmark: the phone's side of PP2 in a real browser (Debian's Chromium, headless, via Playwright).
 
-    python bench/pp2_browser.py [--signs 50] [--opens 7]
+    python bench/pp2_browser.py [--signs 50] [--opens 7] [--page-rev REV]
 
 For each device key type (Ed25519; ECDSA P-256, by taking Ed25519 away from WebCrypto as a browser without
 it would) it logs a citizen in on a local backend (temporary SQLite, demo data), lets the page fetch its
@@ -11,15 +11,22 @@ perk certificates, then measures with the network **off**:
 * opening the page with no network (tab closed, service worker cache) until the QR of an offline code is on
   screen, median of ``--opens`` fresh tabs. Goal (issue 9): <= 1 s.
 
+``--page-rev REV`` measures the page's files of commit REV too, in the same run, from a second server with the
+same backend (``PERKPASS_APP_STATIC_DIR``; the machine's load then weighs on both alike): is a page change
+slower to open offline?
+
 Writes bench/out/pp2_browser.json.
 """
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -111,11 +118,21 @@ def run(browser, base: str, phone: str, key_type: str, signs: int, opens: int) -
     }
 
 
+def page_tree(rev: str, dest: Path) -> Path:
+    """backend/static/app as it was at ``rev`` (git archive), unpacked under ``dest``."""
+    data = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, "backend/static/app"],
+                          check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest / "backend" / "static" / "app"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--signs", type=int, default=50)
     ap.add_argument("--opens", type=int, default=7)
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "pp2_browser.json"))
+    ap.add_argument("--page-rev", help="also measure the page's files of this commit (same backend, same run)")
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} not found: apt-get install chromium")
@@ -123,16 +140,21 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="perkpass-pp2-bench-"))
-    server = DemoServer(tmp)
-    base = server.base
-    phone = next(c["phone"] for c in server.demo["citizens"] if "metro" in c["label"].lower())
+    for sub in ("current", "rev"):
+        (tmp / sub).mkdir()
+    servers = {"current": DemoServer(tmp / "current")}
+    if args.page_rev:
+        servers[args.page_rev] = DemoServer(tmp / "rev", PERKPASS_APP_STATIC_DIR=str(page_tree(args.page_rev, tmp / "tree")))
     results = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         for key_type in ("Ed25519", "P-256"):
-            results.append(run(browser, base, phone, key_type, args.signs, args.opens))
+            for page, server in servers.items():  # interleaved: a burst of load hits both alike
+                phone = next(c["phone"] for c in server.demo["citizens"] if "metro" in c["label"].lower())
+                results.append(dict(run(browser, server.base, phone, key_type, args.signs, args.opens), page=page))
         browser.close()
-    server.stop()
+    for server in servers.values():
+        server.stop()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"runs": results, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
                                          indent=2))
@@ -142,7 +164,7 @@ def main() -> int:
         sign_ok = r["present_ms_median"] <= 20
         open_ok = r["open_offline_to_code_ms_median"] <= 1000
         ok = ok and sign_ok and open_ok
-        print(f"{r['key_type']:<8} present(): median {r['present_ms_median']} ms, p95 {r['present_ms_p95']} ms "
+        print(f"{r['key_type']:<8} page {r['page']}: present(): median {r['present_ms_median']} ms, p95 {r['present_ms_p95']} ms "
               f"(mean {r['present_ms_mean']} ms vs a bare subtle.sign {r['bare_sign_ms_mean']} ms: "
               f"{round(r['present_ms_mean'] / max(r['bare_sign_ms_mean'], 0.001), 2)}x) "
               f"[goal <= 20 ms: {'OK' if sign_ok else 'BELOW GOAL'}]")
