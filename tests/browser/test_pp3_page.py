@@ -256,3 +256,44 @@ def test_the_offline_banner_says_until_when_pp3_codes_work(make_page, pp3_server
     shoot(page, "pp3-offline-banner-zh")
     page.click("#lang")
     page.context.set_offline(False)
+
+
+STRIP_LAYOUT = """() => new Promise((resolve, reject) => {
+  const req = indexedDB.open('perkpass-holder', 1);
+  req.onsuccess = () => {
+    const kv = req.result.transaction('kv', 'readwrite').objectStore('kv');
+    const get = kv.get('pp3');
+    get.onsuccess = () => {
+      const v = get.result;
+      v.certificates = v.certificates.map(({ layout, ...c }) => c);
+      const put = kv.put(v, 'pp3');
+      put.onsuccess = () => resolve(v.certificates.length);
+      put.onerror = () => reject(put.error);
+    };
+  };
+})"""
+
+
+def test_a_certificate_of_the_earlier_layout_is_not_used(make_page, pp3_server):
+    """A phone that fetched today's certificate before the layout changed (c980dbc) would make codes no gate
+    accepts: it shows its PP2 codes instead (offline here), until the next day's PP3 certificate."""
+    page, watch = make_page(target=pp3_server, locale="en-US")
+    phone = new_phone()
+    sign_up(page, phone)
+    operator(pp3_server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli",
+             "score": 713, "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
+    page.reload()
+    page.wait_for_selector("#quick-codes #offline-ready")
+    page.wait_for_function(f"async () => (await ({SAVED_PP3})()).includes('metro')", timeout=30_000)
+    assert page.evaluate(STRIP_LAYOUT) >= 1
+    ctx = page.context
+    ctx.set_offline(True)
+    page.close()
+    page = ctx.new_page()
+    page.on("pageerror", lambda exc: watch.page_errors.append(str(exc)))
+    page.goto("/app/")
+    page.click("#quick-codes .quick-code[data-audience=metro]")
+    page.wait_for_selector("svg.qr-svg[data-mode=pp2]", timeout=30_000)
+    assert page.locator("#code-panel[data-state=pp3-code]").count() == 0
+    assert "Unlinkable codes until" not in page.inner_text("#offline")
+    ctx.set_offline(False)

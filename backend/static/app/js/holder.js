@@ -286,10 +286,12 @@ export function pp3Pending() {
   return (cache.state && cache.state.pp3_pending) || 0;
 }
 
-/** Whether this phone holds today's (UTC, server-corrected clock) PP3 certificate for the venue type. */
+/** Whether this phone holds today's (UTC, server-corrected clock) PP3 certificate for the venue type, of the
+ * current message layout (js/pp3.js CERT_LAYOUT: an older one makes codes no gate accepts). */
 export function pp3Usable(audience) {
   const day = Math.floor(now() / 86400);
-  return !!(cache.pp3 && (cache.pp3.certificates || []).some((c) => c.audience === audience && c.day === day));
+  return !!(cache.pp3 && (cache.pp3.certificates || []).some((c) => c.audience === audience && c.day === day
+    && c.layout === 2));
 }
 
 /** Forget everything on this phone (log-out, opt-out, device removed). */

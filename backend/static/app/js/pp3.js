@@ -15,6 +15,10 @@ import { formatDuration, formatTime, lang, pick, t, venueName } from "./i18n.js"
 const KEEP_SHOWN_DAYS = 180;
 const MAX_SHOWN = 500;
 const DAY = 86400;
+// The certificate's message layout (docs/credential-format.md, PP3): 2 since the scheme left the signed
+// messages. A certificate of an earlier layout makes codes no gate accepts, so it is not used (the issuer gives
+// one per day: PP1/PP2 codes until the next day's). js/holder.js pp3Usable checks the same number.
+export const CERT_LAYOUT = 2;
 
 const TEXT = {
   en: {
@@ -63,7 +67,7 @@ function saved() {
 /** Today's certificates for a venue type, most perks first. */
 export function certificatesFor(audience) {
   const day = today();
-  return saved().certificates.filter((c) => c.audience === audience && c.day === day)
+  return saved().certificates.filter((c) => c.audience === audience && c.day === day && c.layout === CERT_LAYOUT)
     .sort((a, b) => b.perks.length - a.perks.length || a.scheme.localeCompare(b.scheme));
 }
 
@@ -88,9 +92,9 @@ export async function sync(api) {
   }
   const day = Math.floor(r.server_time / DAY);
   const old = saved();
-  const kept = old.certificates.filter((c) => c.day >= day && c.kid && old.issuer === r.issuer);
+  const kept = old.certificates.filter((c) => c.day >= day && c.kid && old.issuer === r.issuer && c.layout === CERT_LAYOUT);
   const fresh = r.certificates.map((c) => ({
-    kid: c.kid, audience: c.audience, scheme: c.scheme, perks: c.perks, day: c.day, window: c.quota_window,
+    layout: CERT_LAYOUT, kid: c.kid, audience: c.audience, scheme: c.scheme, perks: c.perks, day: c.day, window: c.quota_window,
     publicKey: unb64url(r.public_key),  // per certificate: the issuer's BBS key rotates (a period at a time)
     signature: unb64url(c.signature), claimsBlock: unb64url(c.claims_block),
     secret: m.holderSecret(requests[c.commitment_index], unb64url(c.signer_nym_entropy)),
