@@ -8,6 +8,7 @@ import time
 
 import pytest
 import requests
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from partner_sdk import Status, Verifier, pp3
 from partner_sdk import format as fmt
@@ -297,3 +298,54 @@ def test_a_certificate_of_the_earlier_layout_is_not_used(make_page, pp3_server):
     assert page.locator("#code-panel[data-state=pp3-code]").count() == 0
     assert "Unlinkable codes until" not in page.inner_text("#offline")
     ctx.set_offline(False)
+
+
+def _first_qr(page, shoot, name: str) -> str:
+    """Wait for the code screen's first QR of any kind (issuer, PP2 or PP3), screenshot it, decode it."""
+    page.wait_for_selector("svg.qr-svg", timeout=40_000)
+    return decode_qr(shoot(page, name))
+
+
+def test_online_the_code_screen_shows_pp3_once_saved_and_after_a_reload(make_page, pp3_server, shoot):
+    """Issue 23's field report: online, on the page that had just fetched today's PP3 certificates, the code
+    screen showed the issuer's (PP1) code. The citizen opens "Show my code" while the page is still getting them
+    (the issuer's answer held back here, so the order is certain): the issuer's code first, then, once they are
+    saved, the phone's unlinkable code on the same screen. After reloads IndexedDB still holds them and the code
+    screen opens on a PP3 code."""
+    page, _ = make_page(target=pp3_server, locale="en-US")
+    phone = new_phone()
+    sign_up(page, phone)
+    operator(pp3_server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli",
+             "score": 713, "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
+    held: list = []
+    page.route("**/api/v1/me/pp3/certificates", lambda route: held.append(route))
+    page.reload()
+    for _ in range(300):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the page asked for no PP3 certificate"
+    page.click("#quick-codes .quick-code[data-audience=metro]")
+    text = _first_qr(page, shoot, "pp3-code-online-before")
+    assert text[:3] != pp3.QR_PREFIX  # no certificate yet: the issuer's code
+    held[0].continue_()
+    page.unroute("**/api/v1/me/pp3/certificates")
+    page.wait_for_function(f"async () => (await ({SAVED_PP3})()).includes('metro')", timeout=30_000)
+    store = trust(pp3_server)
+    gate = Verifier(store, audience="metro")
+    try:
+        page.wait_for_selector("svg.qr-svg[data-mode=pp3]", timeout=15_000)
+    except PlaywrightTimeout:
+        pass  # the decoded QR below says what is shown instead
+    text = decode_qr(shoot(page, "pp3-code-online"))
+    assert text[:3] == pp3.QR_PREFIX, f"online, with the certificates saved, the code screen shows {text[:3]}"
+    assert pp3.parse_qr_text(text).audience == "metro"  # the SDK reads it as its PP3 format
+    assert gate.verify(text).status is Status.GRANTED
+
+    for n in range(2):
+        page.reload()
+        text = _first_qr(page, shoot, f"pp3-code-online-reload{n}")
+        assert text[:3] == pp3.QR_PREFIX, f"after reload {n + 1} the code screen shows {text[:3]}"
+        assert pp3.parse_qr_text(text).audience == "metro"
+        page.wait_for_timeout(2000)  # the PP2 renewal that the reload started has finished
+        assert sorted(page.evaluate(SAVED_PP3)) == ["gov-office", "metro"], f"after reload {n + 1}"

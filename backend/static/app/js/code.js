@@ -285,14 +285,14 @@ export function codeView(route, shell) {
   }
 
   async function fetchCode(first) {
-    if (st.fetching || st.stopped || st.problem === "session") return;
+    if (st.fetching || st.stopped || st.problem === "session" || st.mode === "pp3") return;
     st.fetching = true;
     tick();
     try {
       const body = { audience: aud };
       if (st.scheme) body.scheme = st.scheme;
       const r = await api("/api/v1/credentials", { method: "POST", body });
-      if (st.stopped) return;
+      if (st.stopped || st.mode === "pp3") return;  // the phone's own certificate came meanwhile
       if (!r.eligible) { showNoPerk(); return; }
       const renewed = !!st.code;
       st.code = r;
@@ -307,7 +307,7 @@ export function codeView(route, shell) {
       if (renewed && !first) announce(t("code.renewed"));
       schedule(Math.min(r.refresh_after, st.lifetime - 1) * 1000);
     } catch (e) {
-      if (st.stopped) return;
+      if (st.stopped || st.mode === "pp3") return;
       if (e instanceof ApiError && e.kind === "session") {
         st.problem = "session";
         app.afterLogin = location.hash;
@@ -362,18 +362,24 @@ export function codeView(route, shell) {
   const ticker = setInterval(tick, 250);
   requestWakeLock();
   if (!navigator.onLine) st.problem = "offline";
-  if (st.mode === "pp3") {
+  function startPp3() {
+    st.mode = "pp3";
+    clearTimeout(st.refreshTimer);
     import("./pp3.js").then((m) => {
-      if (st.stopped) return;
+      if (st.stopped || st.mode !== "pp3" || st.pp3) return;
       const draw = (text, until, data) => (renderSvg ? Promise.resolve() : loadQr())
         .then(() => { if (!st.stopped) showQr(text, until, data); });
       st.pp3 = m.codeScreen({ audience: aud, draw, showPerks, setStatus, countdown, panel, announce,
         progress: document.getElementById("progress") });
       tick();
     }).catch(() => { st.mode = "pp1"; fetchCode(true); });  // the module cannot load: the issuer's codes
-  } else {
-    fetchCode(true);
   }
+  // Opened while the page was still getting today's PP3 certificate (just logged in): decide again once it is
+  // saved, else the issuer's codes stay on screen all visit (issue 23)
+  const onHolder = () => { if (!st.stopped && st.mode !== "pp3" && holder.pp3Usable(aud)) startPp3(); };
+  document.addEventListener("perkpass:holder", onHolder);
+  if (st.mode === "pp3") startPp3();
+  else fetchCode(true);
   syncHolder(false);
 
   return () => {
@@ -383,6 +389,7 @@ export function codeView(route, shell) {
     window.removeEventListener("online", onOnline);
     window.removeEventListener("offline", onOffline);
     document.removeEventListener("visibilitychange", onVisible);
+    document.removeEventListener("perkpass:holder", onHolder);
     if (st.wakeLock) st.wakeLock.release().catch(() => {});
   };
 }
