@@ -349,3 +349,38 @@ def test_online_the_code_screen_shows_pp3_once_saved_and_after_a_reload(make_pag
         assert pp3.parse_qr_text(text).audience == "metro"
         page.wait_for_timeout(2000)  # the PP2 renewal that the reload started has finished
         assert sorted(page.evaluate(SAVED_PP3)) == ["gov-office", "metro"], f"after reload {n + 1}"
+
+
+PP3_RECORD = """() => new Promise((resolve) => {
+  const req = indexedDB.open('perkpass-holder', 1);
+  req.onsuccess = () => {
+    const get = req.result.transaction('kv').objectStore('kv').get('pp3');
+    get.onsuccess = () => resolve(get.result === undefined ? null : (get.result.certificates || []).length);
+  };
+})"""
+
+
+def test_logging_out_while_the_pp3_certificates_are_on_their_way_keeps_none(make_page, pp3_server):
+    """A shared phone keeps nothing after a log-out, PP3 certificates included: the issuer's answer (issued, so
+    held back here after the server made it) reaches the page after the citizen logged out, and is not saved."""
+    page, _ = make_page(target=pp3_server, locale="en-US")
+    phone = new_phone()
+    sign_up(page, phone)
+    operator(pp3_server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli",
+             "score": 713, "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
+    held: list = []
+    page.route("**/api/v1/me/pp3/certificates", lambda route: held.append((route, route.fetch())))
+    page.reload()
+    for _ in range(300):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the page asked for no PP3 certificate"
+    route, answer = held[0]
+    assert answer.status == 200 and answer.json()["certificates"]
+    page.click("#logout")
+    page.wait_for_function("() => location.hash === '#/login'")
+    route.fulfill(response=answer)
+    page.unroute("**/api/v1/me/pp3/certificates")
+    page.wait_for_timeout(2000)  # the page has read the answer (a few ms) and would have saved it by now
+    assert page.evaluate(PP3_RECORD) is None

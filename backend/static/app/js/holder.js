@@ -276,9 +276,36 @@ export function pp3Saved() {
   return cache.pp3;
 }
 
-export async function savePp3(value) {
-  await put("pp3", value);
-  cache.pp3 = value;
+// js/pp3.js writes the record from two places that can overlap: the sync saving today's certificates and the
+// code screen noting each code it showed. Each write is a change applied to the latest value, one at a time,
+// so neither undoes the other (a note written from the value read before the certificates were saved dropped
+// them: gone after the next reload, issue 23).
+let pp3Writes = Promise.resolve();
+let generation = 0;  // bumped by clear(): what a write begun before a log-out carried must not come back
+
+/** The current generation, to pass to updatePp3 from work that began before an answer from the network. */
+export function pp3Generation() {
+  return generation;
+}
+
+/**
+ * Save `change(current record or null)` as the PP3 record, after any write under way. Nothing is written when
+ * clear() ran since `since` (a log-out while the certificates were on their way: a shared phone keeps nothing).
+ */
+export function updatePp3(change, since = generation) {
+  const run = pp3Writes.then(async () => {
+    if (since !== generation) return null;
+    const value = change(cache.pp3);
+    await put("pp3", value);
+    if (since !== generation) {  // cleared while this write was queued in IndexedDB
+      await idb("readwrite", (s) => s.delete("pp3"));
+      return null;
+    }
+    cache.pp3 = value;
+    return value;
+  });
+  pp3Writes = run.catch(() => {});
+  return run;
 }
 
 /** PP3 certificates the issuer said it would make today (at the last online visit). */
@@ -296,6 +323,7 @@ export function pp3Usable(audience) {
 
 /** Forget everything on this phone (log-out, opt-out, device removed). */
 export async function clear() {
+  generation += 1;
   cache = { device: null, state: null, pp3: null };
   try { await idb("readwrite", (s) => s.clear()); } catch (_) { /* nothing stored */ }
 }

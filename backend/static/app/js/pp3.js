@@ -78,6 +78,7 @@ export function certificatesFor(audience) {
 export async function sync(api) {
   const pending = holder.pp3Pending();
   if (!pending) return 0;
+  const since = holder.pp3Generation();  // a log-out before the answer: nothing is saved
   const m = await vendor();
   const requests = [];
   for (let i = 0; i < Math.min(pending, 16); i++) requests.push(await m.holderRequest());
@@ -91,8 +92,6 @@ export async function sync(api) {
     throw e;
   }
   const day = Math.floor(r.server_time / DAY);
-  const old = saved();
-  const kept = old.certificates.filter((c) => c.day >= day && c.kid && old.issuer === r.issuer && c.layout === CERT_LAYOUT);
   const fresh = r.certificates.map((c) => ({
     layout: CERT_LAYOUT, kid: c.kid, audience: c.audience, scheme: c.scheme, perks: c.perks, day: c.day, window: c.quota_window,
     publicKey: unb64url(r.public_key),  // per certificate: the issuer's BBS key rotates (a period at a time)
@@ -100,9 +99,14 @@ export async function sync(api) {
     secret: m.holderSecret(requests[c.commitment_index], unb64url(c.signer_nym_entropy)),
   }));
   const fresher = new Set(fresh.map((c) => `${c.audience}|${c.scheme}|${c.day}`));
-  await holder.savePp3({ ...old, issuer: r.issuer, publicKey: unb64url(r.public_key),
-    certificates: [...kept.filter((c) => !fresher.has(`${c.audience}|${c.scheme}|${c.day}`)), ...fresh] });
-  return fresh.length;
+  // on the record as it is when written (the code screen may have noted a code since the request went out)
+  const savedNow = await holder.updatePp3((current) => {
+    const old = current || { issuer: null, publicKey: null, certificates: [], shown: [] };
+    const kept = old.certificates.filter((c) => c.day >= day && c.kid && old.issuer === r.issuer
+      && c.layout === CERT_LAYOUT && !fresher.has(`${c.audience}|${c.scheme}|${c.day}`));
+    return { ...old, issuer: r.issuer, publicKey: unb64url(r.public_key), certificates: [...kept, ...fresh] };
+  }, since);
+  return savedNow ? fresh.length : 0;
 }
 
 /** A fresh PP3 code for `cert` in the current slot: { text, slot, presentedAt }. No network. */
@@ -119,11 +123,13 @@ export async function present(cert) {
 // The phone's own "where my codes were used": one entry per showing of the code screen (first and last
 // code), pruned to KEEP_SHOWN_DAYS. Never sent anywhere.
 async function remember(entry) {
-  const s = saved();
   const since = holder.now() - KEEP_SHOWN_DAYS * DAY;
-  const shown = (s.shown || []).filter((x) => x.last >= since && x.id !== entry.id);
-  shown.push(entry);
-  await holder.savePp3({ ...s, shown: shown.slice(-MAX_SHOWN) });
+  await holder.updatePp3((current) => {
+    const s = current || { issuer: null, publicKey: null, certificates: [], shown: [] };
+    const shown = (s.shown || []).filter((x) => x.last >= since && x.id !== entry.id);
+    shown.push(entry);
+    return { ...s, shown: shown.slice(-MAX_SHOWN) };
+  });
 }
 
 /**
