@@ -82,15 +82,16 @@ def test_first_operator_from_the_cli_signs_in_with_password_and_totp(app, runner
     con.get("overview", expect=401)
     r = con.c.post("/console/api/login", json={"username": "ops.lead", "password": PASSWORD, "code": "000000"})
     assert r.status_code == 401 and r.json["error"]["code"] == "invalid_credentials"
-    r = con.login("ops.lead", secret)
+    signed_in_at = NOW()
+    r = con.login("ops.lead", secret, at=signed_in_at)
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
     assert r.json["account"] == {"username": "ops.lead", "role": "operator"}
     assert con.get("overview").json["kiosks"] == {"online": 0, "offline": 0, "revoked": 0}
     # the same code a second time (seen over a shoulder) does not open a second session
     other = Console(app, con.h)
-    r = other.c.post("/console/api/login", json={"username": "ops.lead", "password": PASSWORD,
-                                                 "code": ca.totp_now(secret, NOW())})
+    r = other.c.post("/console/api/login", json={"username": "ops.lead", "password": PASSWORD,  # the code used above
+                                                 "code": ca.totp_now(secret, signed_in_at)})
     assert r.status_code == 401
     # a generated password when none is given; a weak one is refused
     out = runner.invoke(args=["console", "create-account", "rev.a", "--role", "reviewer"])
