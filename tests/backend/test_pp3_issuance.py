@@ -11,8 +11,15 @@ from sqlalchemy import inspect, select
 from backend.extensions import db
 from partner_sdk import Status, Verifier, pp3
 from partner_sdk import format as fmt
+from tests.utc_day import wait_for_room
 
 PHONE = "+8613900000931"
+
+
+@pytest.fixture(autouse=True)
+def room_in_the_utc_day():
+    """Certificates are issued for today (real clock) and checked against it: never across midnight UTC."""
+    wait_for_room(60)
 
 
 def unb64(s: str) -> bytes:

@@ -13,8 +13,14 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from partner_sdk import Status, Verifier, pp3
 from partner_sdk import format as fmt
 
+from tests.utc_day import DAY, wait_for_room
+
 from .conftest import Server
 from .test_citizen_page import decode_qr, new_phone, operator, session_token, sign_up, trust
+
+# The longest test here asks for a code 200 s ahead and takes about 30 s on a loaded 2-core machine: 300 s of
+# today left, or the test starts just after midnight UTC (tests/utc_day.py)
+DAY_NEEDED = 300
 
 MAKE_CODES = """async ([token, offsets]) => {
   const t0 = performance.now();
@@ -50,6 +56,26 @@ def pp3_server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("browser-pp3"), PERKPASS_PP3_SCHEMES="moli")
     yield srv
     srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def room_in_the_utc_day():
+    slept = wait_for_room(DAY_NEEDED)
+    if slept:
+        print(f"waited {slept:.0f} s for the UTC day to change: the test's certificates must outlive it")
+
+
+def test_a_test_started_near_midnight_utc_waits_for_the_next_day():
+    """The guard above, on a fake clock: it waits only in the day's last DAY_NEEDED seconds, to just past midnight."""
+    slept: list[float] = []
+    midnight = 1_796_169_600
+    assert midnight % DAY == 0
+    for start, wait in [(midnight - 3600, 0.0), (midnight - DAY_NEEDED - 1, 0.0), (midnight - DAY_NEEDED, DAY_NEEDED + 2),
+                        (midnight - 10, 12.0), (midnight + 5, 0.0)]:
+        slept.clear()
+        assert wait_for_room(DAY_NEEDED, clock=lambda s=start: s, sleep=slept.append) == wait
+        assert slept == ([wait] if wait else [])
+        assert not wait or (start + wait) // DAY == midnight // DAY and (start + wait) % DAY < 5
 
 
 def _longest_common_run(a: bytes, b: bytes) -> int:
