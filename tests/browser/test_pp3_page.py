@@ -142,6 +142,19 @@ SAVED_PP3 = """() => new Promise((resolve) => {
 })"""
 
 
+def wait_for_saved_pp3(page, audience: str = "metro", timeout: float = 30.0) -> list[str]:
+    """Poll IndexedDB until the page has saved a PP3 certificate for ``audience``; the audiences saved. (Not
+    page.wait_for_function with an async predicate: Playwright takes its Promise as truthy and returns at once,
+    before anything is saved, which read as "the saved certificates are sometimes gone".)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        saved = page.evaluate(SAVED_PP3)
+        if audience in saved:
+            return saved
+        assert time.monotonic() < deadline, f"no PP3 certificate for {audience} saved within {timeout} s: {saved}"
+        page.wait_for_timeout(100)
+
+
 def _pp3_code_on_screen(page, shoot, name: str, after_slot: str | None = None) -> tuple[str, str]:
     """Wait for the code screen's PP3 QR (a newer slot than ``after_slot``), screenshot it, decode it."""
     page.wait_for_function("(s) => { const q = document.querySelector('svg.qr-svg[data-mode=pp3]');"
@@ -165,7 +178,7 @@ def test_the_code_screen_shows_pp3_codes_offline_the_gate_grants(make_page, pp3_
              "score": 713, "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     page.reload()
     page.wait_for_selector("#quick-codes #offline-ready")
-    page.wait_for_function(f"async () => (await ({SAVED_PP3})()).includes('metro')", timeout=30_000)
+    wait_for_saved_pp3(page)
     assert sorted(page.evaluate(SAVED_PP3)) == ["gov-office", "metro"]
     store = trust(pp3_server)
 
@@ -249,7 +262,7 @@ def test_the_offline_banner_says_until_when_pp3_codes_work(make_page, pp3_server
              "score": 713, "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     page.reload()
     page.wait_for_selector("#quick-codes #offline-ready")
-    page.wait_for_function(f"async () => (await ({SAVED_PP3})()).includes('metro')", timeout=30_000)
+    wait_for_saved_pp3(page)
     saved = page.evaluate(HOLDER_SAVED)
     days = {day for _, day in saved["pp3"]}
     assert len(days) == 1, saved
@@ -311,7 +324,7 @@ def test_a_certificate_of_the_earlier_layout_is_not_used(make_page, pp3_server):
              "score": 713, "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
     page.reload()
     page.wait_for_selector("#quick-codes #offline-ready")
-    page.wait_for_function(f"async () => (await ({SAVED_PP3})()).includes('metro')", timeout=30_000)
+    wait_for_saved_pp3(page)
     assert page.evaluate(STRIP_LAYOUT) >= 1
     ctx = page.context
     ctx.set_offline(True)
@@ -356,7 +369,7 @@ def test_online_the_code_screen_shows_pp3_once_saved_and_after_a_reload(make_pag
     assert text[:3] != pp3.QR_PREFIX  # no certificate yet: the issuer's code
     held[0].continue_()
     page.unroute("**/api/v1/me/pp3/certificates")
-    page.wait_for_function(f"async () => (await ({SAVED_PP3})()).includes('metro')", timeout=30_000)
+    wait_for_saved_pp3(page)
     store = trust(pp3_server)
     gate = Verifier(store, audience="metro")
     try:
@@ -410,3 +423,44 @@ def test_logging_out_while_the_pp3_certificates_are_on_their_way_keeps_none(make
     page.unroute("**/api/v1/me/pp3/certificates")
     page.wait_for_timeout(2000)  # the page has read the answer (a few ms) and would have saved it by now
     assert page.evaluate(PP3_RECORD) is None
+
+
+TWO_WRITERS = """async () => {
+  // the page's own holder module on its IndexedDB record, as js/pp3.js uses it: the sync saving a certificate
+  // and the code screen noting a shown code, started in the same moment
+  const holder = await import('/app/js/holder.js');
+  await holder.load();
+  const v = holder.pp3Saved();
+  const extra = { ...v.certificates[0], scheme: 'second-scheme' };
+  await Promise.all([
+    holder.updatePp3((cur) => ({ ...cur, certificates: [...cur.certificates, extra] })),
+    holder.updatePp3((cur) => ({ ...cur, shown: [...(cur.shown || []), { id: 'note', last: 1 }] })),
+  ]);
+  return v.certificates.length;
+}"""
+
+SAVED_RECORD = """() => new Promise((resolve) => {
+  const req = indexedDB.open('perkpass-holder', 1);
+  req.onsuccess = () => {
+    const get = req.result.transaction('kv').objectStore('kv').get('pp3');
+    get.onsuccess = () => resolve({ schemes: get.result.certificates.map((c) => c.scheme),
+                                    shown: (get.result.shown || []).map((x) => x.id) });
+  };
+})"""
+
+
+def test_two_writes_of_the_pp3_record_at_once_both_survive_a_reload(make_page, pp3_server):
+    """The sync saving certificates and the code screen noting a code write the same IndexedDB record; started
+    together, neither undoes the other (a note written over the certificates lost them at the next reload)."""
+    page, _ = make_page(target=pp3_server, locale="en-US")
+    phone = new_phone()
+    sign_up(page, phone)
+    operator(pp3_server, "POST", "/api/v1/operator/scores", json={"scores": [{"phone": phone, "scheme": "moli",
+             "score": 713, "reason": "annual-recalculation", "source_system": "perkpass-operator"}]})
+    page.reload()
+    wait_for_saved_pp3(page)
+    before = page.evaluate(TWO_WRITERS)
+    page.reload()
+    saved = page.evaluate(SAVED_RECORD)
+    assert len(saved["schemes"]) == before + 1 and "second-scheme" in saved["schemes"], saved
+    assert saved["shown"] == ["note"], saved
