@@ -707,13 +707,18 @@ def test_page_opens_offline_after_a_visit(make_page, server, shoot):
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     # every file of the page this visit loaded is in the cache (whatever modules main.js imports)
-    page.wait_for_function("""async () => {
+    # polled from here: wait_for_function takes an async predicate's Promise as a true answer at once
+    all_cached = """async () => {
       const cache = await caches.open('perkpass-app-v1');
       const urls = performance.getEntriesByType('resource').map((e) => new URL(e.name))
         .filter((u) => u.origin === location.origin && u.pathname.startsWith('/app/'));
       for (const u of urls) if (!(await cache.match(u.origin + u.pathname))) return false;
       return urls.length > 5;
-    }""")
+    }"""
+    deadline = time.monotonic() + 30
+    while not page.evaluate(all_cached):
+        assert time.monotonic() < deadline, "the service worker never cached every file of the page"
+        page.wait_for_timeout(100)
     page.context.set_offline(True)
     page.reload()
     page.wait_for_selector("#offline:not([hidden])")
