@@ -281,9 +281,10 @@ def test_the_offline_banner_says_until_when_pp3_codes_work(make_page, pp3_server
     banner.wait_for(state="visible")
     en = banner.inner_text()
     assert en == (f"You are offline. Your saved codes work without signal until "
-                  f"{page.evaluate(FORMAT_TIME, [until, 'en-US'])}. Unlinkable codes until "
-                  f"{page.evaluate(FORMAT_TIME, [pp3_end, 'en-US'])}, when their UTC day ends; after that, codes "
-                  f"venues can link within a day."), en
+                  f"{page.evaluate(FORMAT_TIME, [until, 'en-US'])}. Until "
+                  f"{page.evaluate(FORMAT_TIME, [pp3_end, 'en-US'])}, venues cannot link them to each other, "
+                  f"except within a perk's limit (like once a day); after that, one kind of venue can link your "
+                  f"codes within a day."), en
     assert "8:00" in page.evaluate(FORMAT_TIME, [pp3_end, "en-US"]), "midnight UTC is 08:00 in Shanghai"
     shoot(page, "pp3-offline-banner")
     page.click("#lang")
@@ -291,8 +292,8 @@ def test_the_offline_banner_says_until_when_pp3_codes_work(make_page, pp3_server
     page.wait_for_function("() => document.getElementById('offline').textContent.startsWith('您已离线')")
     zh = banner.inner_text()
     assert zh == (f"您已离线。本机保存的二维码无需信号即可使用，有效至 {page.evaluate(FORMAT_TIME, [until, 'zh-CN'])}。"
-                  f"不可关联二维码有效至 {page.evaluate(FORMAT_TIME, [pp3_end, 'zh-CN'])}（其协调世界时当日结束）；"
-                  f"之后的二维码在一天内可被场所关联。"), zh
+                  f"{page.evaluate(FORMAT_TIME, [pp3_end, 'zh-CN'])} 之前，场所无法把这些二维码相互关联，"
+                  f"仅在权益限次范围内（如每天一次）除外；之后，同一类场所在一天内可以关联您的二维码。"), zh
     shoot(page, "pp3-offline-banner-zh")
     page.click("#lang")
     page.context.set_offline(False)
@@ -335,7 +336,7 @@ def test_a_certificate_of_the_earlier_layout_is_not_used(make_page, pp3_server):
     page.click("#quick-codes .quick-code[data-audience=metro]")
     page.wait_for_selector("svg.qr-svg[data-mode=pp2]", timeout=30_000)
     assert page.locator("#code-panel[data-state=pp3-code]").count() == 0
-    assert "Unlinkable codes until" not in page.inner_text("#offline")
+    assert "cannot link" not in page.inner_text("#offline")
     ctx.set_offline(False)
 
 

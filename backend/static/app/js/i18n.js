@@ -8,8 +8,8 @@ const STRINGS = {
     "lang.switch.label": "切换到中文 (switch to Chinese)",
     "nav.back": "Back",
     "offline.banner.ready": "You are offline. Your saved codes work without signal until {time}.",
-    "offline.banner.pp3": "You are offline. Your saved codes work without signal until {time}, when today's unlinkable codes end (they are made for one UTC day).",
-    "offline.banner.pp3.then": "You are offline. Your saved codes work without signal until {time}. Unlinkable codes until {pp3}, when their UTC day ends; after that, codes venues can link within a day.",
+    "offline.banner.pp3": "You are offline. Your saved codes work without signal until {time}. Venues cannot link them to each other, except within a perk's limit (like once a day).",
+    "offline.banner.pp3.then": "You are offline. Your saved codes work without signal until {time}. Until {pp3}, venues cannot link them to each other, except within a perk's limit (like once a day); after that, one kind of venue can link your codes within a day.",
     "offline.banner.expired": "You are offline and the codes saved on this phone have expired. Connect to the internet once to renew them.",
     "offline.banner.none": "You are offline. This phone has no codes saved for use without signal yet: connect to the internet once to get them.",
 
@@ -62,8 +62,8 @@ const STRINGS = {
     "lang.switch.label": "Switch to English (切换到英文)",
     "nav.back": "返回",
     "offline.banner.ready": "您已离线。本机保存的二维码无需信号即可使用，有效至 {time}。",
-    "offline.banner.pp3": "您已离线。本机保存的二维码无需信号即可使用，有效至 {time}，届时今日的不可关联二维码到期（按协调世界时的一天签发）。",
-    "offline.banner.pp3.then": "您已离线。本机保存的二维码无需信号即可使用，有效至 {time}。不可关联二维码有效至 {pp3}（其协调世界时当日结束）；之后的二维码在一天内可被场所关联。",
+    "offline.banner.pp3": "您已离线。本机保存的二维码无需信号即可使用，有效至 {time}。场所无法把这些二维码相互关联，仅在权益限次范围内（如每天一次）除外。",
+    "offline.banner.pp3.then": "您已离线。本机保存的二维码无需信号即可使用，有效至 {time}。{pp3} 之前，场所无法把这些二维码相互关联，仅在权益限次范围内（如每天一次）除外；之后，同一类场所在一天内可以关联您的二维码。",
     "offline.banner.expired": "您已离线，本机保存的二维码已过期。请联网一次以续期。",
     "offline.banner.none": "您已离线。本机尚未保存可离线使用的二维码：请联网一次以获取。",
 
