@@ -11,7 +11,8 @@ import os
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import create_app
+from backend.settings import settings_of
 
 app = create_app({"ENV_NAME": os.environ.get("PERKPASS_ENV") or "production"})
-if app.config.get("PERKPASS_PROXY_FIX"):
+if settings_of(app).proxy_fix:
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]  # Flask's documented way

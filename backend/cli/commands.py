@@ -35,6 +35,7 @@ from ..services import redemptions as redemption_service
 from ..services import retention as retention_service
 from ..services import scores as score_service
 from ..services import secrets_store
+from ..settings import settings
 from ..services.import_codes import import_codes
 from ..services import trust_list as trust_service
 
@@ -120,7 +121,7 @@ retention = AppGroup("retention", help="Personal history older than PERKPASS_RET
 def retention_purge(days, batch_size, pause, max_batches, dry_run):
     """Delete redemptions, certificates, revocations and device challenges older than the retention,
     in short batches (safe from cron while the service runs)."""
-    days = int(current_app.config["PERKPASS_RETENTION_DAYS"]) if days is None else days
+    days = settings().retention_days if days is None else days
     t = now()
     try:
         if dry_run:
@@ -131,8 +132,8 @@ def retention_purge(days, batch_size, pause, max_batches, dry_run):
                 progress.total = sum(retention_service.pending(t, days).values())
             with progress:
                 out = retention_service.purge(t, days, batch_size=batch_size, pause=pause, max_batches=max_batches,
-                                              on_batch=progress.advance, statement_days=int(
-                                                  current_app.config["PERKPASS_DISPUTE_STATEMENT_DAYS"]))
+                                              on_batch=progress.advance,
+                                              statement_days=settings().dispute_statement_days)
     except ValueError as e:
         fail(str(e))
     verb = "would delete" if dry_run else "deleted"
@@ -167,12 +168,13 @@ def keys_root(as_json):
     """The root public key verifiers pin, as GET /api/v1/trust-root publishes it, and its RFC 7638 SHA-256
     thumbprint: read the thumbprint to integrators over a second channel (perkpass-verify --root-thumbprint)."""
     from partner_sdk.keys import load_public_key, root_thumbprint
-    doc = {"issuer": current_app.config["PERKPASS_ISSUER"], "root_public_key": trust_service.root_jwk()}
+    root = trust_service.root_jwk()
+    doc = {"issuer": settings().issuer, "root_public_key": root}
     thumbprint = root_thumbprint(load_public_key(doc))
     if as_json:
         click.echo(json.dumps({**doc, "thumbprint": thumbprint}, indent=2))
         return
-    click.echo(f"root key {doc['root_public_key']['kid']} of issuer {doc['issuer']}")
+    click.echo(f"root key {root['kid']} of issuer {doc['issuer']}")
     click.echo(f"thumbprint (RFC 7638, SHA-256): {thumbprint}")
     click.echo(json.dumps(doc))
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app
 from sqlalchemy import delete, select
 
 from ..services import consent as consent_texts
@@ -14,6 +13,7 @@ from ..services import partners as partner_service
 from ..services import scores as score_service
 from ..services.operators import create_token
 from ..services.perks import get_catalogue
+from ..settings import settings
 
 # partner -> [(venue name, audience, perk codes)]
 PARTNERS = {
@@ -109,7 +109,7 @@ def _citizen(phone: str, now: int) -> Citizen:
     p_hash = auth_service.phone_hash(phone)
     c = db.session.scalars(select(Citizen).where(Citizen.phone_hash == p_hash)).first()
     if c is None:
-        version = current_app.config["PERKPASS_CONSENT_VERSION"]
+        version = settings().consent_version
         c = Citizen(public_id="c_" + uuid.uuid4().hex[:24], phone_hash=p_hash, phone_hint=phone[-4:],
                     locale="zh-CN", created_at=now)
         c.consents.append(Consent(version=version, accepted_at=now, text_sha256=consent_texts.sha256(version)))
@@ -161,7 +161,7 @@ def seed_demo(now: int, reset: bool = False) -> dict:
                              "audiences": sorted({catalogue.perks[p].audience for p in perks})})
     token = create_token("seed-demo", now)
     return {"venues": venues_out, "citizens": citizens_out, "operator_token": token,
-            "issuer": current_app.config["PERKPASS_ISSUER"]}
+            "issuer": settings().issuer}
 
 
 def print_summary(out: dict, echo) -> None:

@@ -59,7 +59,8 @@ class BodyLimit:
 def install(app) -> None:
     """Wrap ``app`` with :class:`BodyLimit` and add the security headers to every response."""
     app.wsgi_app = BodyLimit(app.wsgi_app, app)
-    hsts_age = int(app.config.get("PERKPASS_HSTS_MAX_AGE") or 0)
+    from ..settings import settings_of
+    hsts_age = settings_of(app).hsts_max_age
     hsts = f"max-age={hsts_age}; includeSubDomains" if hsts_age > 0 else None
 
     @app.after_request

@@ -62,11 +62,13 @@ _RID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 def configure_logging(app: Flask) -> None:
     root = logging.getLogger("perkpass")
-    root.setLevel(app.config.get("PERKPASS_LOG_LEVEL", "INFO"))
+    from ..settings import settings_of
+    cfg = settings_of(app)
+    root.setLevel(cfg.log_level)
     if not any(getattr(h, "name", None) == _HANDLER_NAME for h in root.handlers):
         handler = _StderrHandler()
         handler.name = _HANDLER_NAME
-        if app.config.get("PERKPASS_LOG_JSON", True):
+        if cfg.log_json:
             handler.setFormatter(JSONFormatter())
         handler.addFilter(_RequestIdFilter())
         root.addHandler(handler)

@@ -1,5 +1,5 @@
 """One typed settings object for the backend (issue 20): built and checked once when the app starts (a
-missing or malformed setting refuses to start), read through ``settings()``; services and views never read
+missing or malformed setting refuses to start), read through ``settings()``; no module of the program reads
 ``app.config`` (Flask's, SQLAlchemy's and Flask-Limiter's own keys stay there for those libraries)."""
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ from backend.config import CONFIGS, ConfigError, env_overrides
 from backend.settings import Settings, from_config, settings, settings_of
 
 ROOT = Path(__file__).resolve().parents[2]
-READERS = sorted([*(ROOT / "backend" / "services").rglob("*.py"), *(ROOT / "backend" / "api").glob("*.py")])
+# every module of the program but the two that build the configuration (config.py, settings.py) and create_app
+READERS = sorted(p for p in (ROOT / "backend").rglob("*.py")
+                 if "migrations" not in p.parts and p.name not in ("config.py", "settings.py")
+                 and p != ROOT / "backend" / "__init__.py")
 # keys the libraries themselves own: a service may hand them on to the library they configure
-LIBRARY_KEYS = {"SQLALCHEMY_ENGINE_OPTIONS", "SQLALCHEMY_DATABASE_URI", "MAX_CONTENT_LENGTH", "TESTING"}
+LIBRARY_KEYS = {"SQLALCHEMY_ENGINE_OPTIONS", "SQLALCHEMY_DATABASE_URI", "MAX_CONTENT_LENGTH", "TESTING",
+                "DATABASE_SCHEMA"}
 
 
 def _config_reads(path: Path) -> list[str]:
